@@ -1,0 +1,18 @@
+/**
+ * Exit codes, chosen so that a service manager can tell a transient failure from one
+ * that a restart will not fix. Documented in the README.
+ * @module
+ */
+
+/** Stopped cleanly (SIGTERM/SIGINT), or the command succeeded; verify: the ledger is intact. */
+export const EXIT_OK = 0;
+/** verify: the ledger has problems. run: an unexpected failure (a restart may help). */
+export const EXIT_FAILURE = 1;
+/** Bad command-line usage. */
+export const EXIT_USAGE = 2;
+/** An input file cannot be read (verify, replay, status). */
+export const EXIT_NO_INPUT = 66;
+/** A needed permission is missing (Deno sandbox or file mode): restarting will not help. */
+export const EXIT_NO_PERMISSION = 77;
+/** The configuration is invalid: restarting will not help until it is fixed. */
+export const EXIT_CONFIG = 78;

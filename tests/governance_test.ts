@@ -1,0 +1,55 @@
+import { assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { join } from "node:path";
+import { DEFAULT_GOVERNANCE, parseGovernance, readGovernance } from "../lib/governance.ts";
+import { tempStateDir } from "./support/helpers.ts";
+
+Deno.test("a missing state.json gives MO§ES's defaults and enforcement on", async () => {
+  const dir = await tempStateDir();
+  const r = await readGovernance(join(dir, "state.json"));
+  assertEquals(r.found, false);
+  assertEquals(r.governance.fields, {
+    mode: "high-integrity",
+    posture: "defense",
+    role: "primary",
+    session_hash: null,
+  });
+  assertEquals(r.governance.enforcing, true);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("mode, posture, role and session_hash are copied from state.json", () => {
+  const g = parseGovernance(
+    '{"mode": "research", "posture": "scout", "role": "secondary", "session_hash": "ab12", "vault": []}',
+    "s",
+  );
+  assertEquals(g.fields, {
+    mode: "research",
+    posture: "scout",
+    role: "secondary",
+    session_hash: "ab12",
+  });
+  assertEquals(g.enforcing, true);
+});
+
+Deno.test("broadcast role switches enforcement off and says why", () => {
+  const g = parseGovernance('{"role": "broadcast"}', "governance/state.json");
+  assertEquals(g.enforcing, false);
+  assertStringIncludes(g.reason!, "broadcast mode is active");
+});
+
+Deno.test("a malformed state.json keeps the last good state and reports the position", async () => {
+  const dir = await tempStateDir();
+  const path = join(dir, "state.json");
+  await Deno.writeTextFile(path, '{"role": "broadcast"}');
+  const good = await readGovernance(path);
+  await Deno.writeTextFile(path, '{"role": "broadcast",,}');
+  const bad = await readGovernance(path, good.governance);
+  assertEquals(bad.governance, good.governance);
+  assertStringIncludes(bad.error!, `Cannot read ${path}`);
+  assertStringIncludes(bad.error!, "position");
+  await Deno.writeTextFile(path, "[1, 2]");
+  const wrong = await readGovernance(path);
+  assertEquals(wrong.governance, DEFAULT_GOVERNANCE);
+  assertStringIncludes(wrong.error!, "must hold a JSON object");
+  await Deno.remove(dir, { recursive: true });
+});

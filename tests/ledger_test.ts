@@ -1,0 +1,248 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./support/assert.ts";
+import { join } from "node:path";
+import {
+  appendEntries,
+  chainHead,
+  GENESIS_HASH,
+  LedgerError,
+  readTail,
+  sealEntry,
+} from "../lib/ledger.ts";
+import { violationEntry } from "../lib/violation.ts";
+import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
+import { canonicalJsonWithout } from "../lib/pyjson.ts";
+import { sha256Hex } from "../lib/hash.ts";
+import { PY_LEDGER, python, readLedger, tempStateDir } from "./support/helpers.ts";
+
+const GOV = DEFAULT_GOVERNANCE.fields;
+
+function body(conversation: string, agent = "observer") {
+  return violationEntry({
+    at: Date.UTC(2026, 10, 21, 12, 2, 18, 246) + 0.73,
+    protocol: "legacy",
+    conversation,
+    agent,
+    role: "observer",
+    expected: "secondary",
+    sequence: ["primary", "secondary", "observer"],
+  }, GOV);
+}
+
+async function withDir(fn: (dir: string) => Promise<void>) {
+  const dir = await tempStateDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("an entry has audit_stub's keys in its order, then violation, then hash", () => {
+  const { entry } = sealEntry(body("g7"), GENESIS_HASH);
+  assertEquals(Object.keys(entry), [
+    "timestamp",
+    "agent",
+    "component",
+    "action",
+    "detail",
+    "outcome",
+    "mode",
+    "posture",
+    "role",
+    "session_hash",
+    "previous_hash",
+    "violation",
+    "hash",
+  ]);
+  assertEquals(entry.timestamp, "2026-11-21T12:02:18.246730+00:00");
+  assertEquals(entry.outcome, "logged");
+  assertEquals(entry.agent, "coordinator");
+  assertEquals(entry.component, "moses-coordinator");
+  assertEquals(
+    entry.detail,
+    "Sequence violation in conversation g7: observer responded, expected secondary",
+  );
+  assertEquals(entry.hash, sha256Hex(canonicalJsonWithout(entry, "hash")));
+});
+
+Deno.test("appends chain each line to the one before and the Python verifier accepts them", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const first = await appendEntries(path, [body("a"), body("b")]);
+    const second = await appendEntries(path, [body("c")]);
+    const lines = await readLedger(path);
+    assertEquals(lines.length, 3);
+    assertEquals(lines[0]!.previous_hash, GENESIS_HASH);
+    assertEquals(lines[1]!.previous_hash, first.hashes[0]);
+    assertEquals(lines[2]!.previous_hash, first.hashes[1]);
+    assertEquals(lines[2]!.hash, second.hashes[0]);
+    const py = await python(["verify", path]);
+    assertEquals(py.stdout.trim(), "OK 3", py.stderr);
+  });
+});
+
+Deno.test("a new ledger file is created 0600", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    await appendEntries(path, [body("a")]);
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+  });
+});
+
+Deno.test("our lines chain onto lines a Python writer appended, and it onto ours", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    assertEquals((await python(["log", path, "--detail", "první záznam 🚨"])).code, 0);
+    await appendEntries(path, [body("a")]);
+    assertEquals((await python(["log", path, "--count", "2"])).code, 0);
+    await appendEntries(path, [body("b")]);
+    const py = await python(["verify", path]);
+    assertEquals(py.stdout.trim(), "OK 5", py.stderr);
+  });
+});
+
+Deno.test("an append waits for a Python writer's flock and links to the line it wrote", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const holder = new Deno.Command("python3", {
+      args: [PY_LEDGER, "log", path, "--hold", "0.6"],
+      stdout: "piped",
+    }).spawn();
+    const reader = holder.stdout.getReader();
+    const { value } = await reader.read();
+    assertStringIncludes(new TextDecoder().decode(value), "locked");
+    const started = Date.now();
+    await appendEntries(path, [body("after-python")]);
+    const waited = Date.now() - started;
+    reader.releaseLock();
+    await holder.stdout.cancel();
+    assertEquals((await holder.status).code, 0);
+    // Had the lock not been honoured, ours would be the first line and Python's would not link.
+    assert(waited >= 300, `append returned after ${waited} ms, while the lock was held`);
+    const lines = await readLedger(path);
+    assertEquals(lines.map((l) => l.agent), ["python-writer", "coordinator"]);
+    assertEquals(lines[1]!.previous_hash, lines[0]!.hash);
+  });
+});
+
+Deno.test("several processes appending at once leave one unbroken chain with every line", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const script = join(dir, "writer.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { appendEntries } from ${
+        JSON.stringify(new URL("../lib/ledger.ts", import.meta.url).href)
+      };
+for (let i = 0; i < 40; i++) await appendEntries(Deno.args[0], [{ detail: Deno.args[1] + "-" + i }]);`,
+    );
+    const procs = ["w1", "w2", "w3"].map((name) =>
+      new Deno.Command(Deno.execPath(), { args: ["run", "-A", script, path, name] }).spawn()
+    );
+    const py = new Deno.Command("python3", {
+      args: [PY_LEDGER, "log", path, "--count", "40"],
+    }).spawn();
+    for (const p of [...procs, py]) assertEquals((await p.status).code, 0);
+    const lines = await readLedger(path);
+    assertEquals(lines.length, 160);
+    for (const name of ["w1", "w2", "w3"]) {
+      assertEquals(lines.filter((l) => String(l.detail).startsWith(name + "-")).length, 40);
+    }
+    assertEquals((await python(["verify", path])).stdout.trim(), "OK 160");
+  });
+});
+
+/** A file stand-in that counts the bytes read from it. */
+function countingFile(data: Uint8Array) {
+  let pos = 0;
+  const f = {
+    bytesRead: 0,
+    seek(offset: number) {
+      pos = offset;
+      return Promise.resolve(pos);
+    },
+    read(buf: Uint8Array) {
+      if (pos >= data.length) return Promise.resolve(null);
+      const n = Math.min(buf.length, data.length - pos);
+      buf.set(data.subarray(pos, pos + n));
+      pos += n;
+      f.bytesRead += n;
+      return Promise.resolve(n);
+    },
+  };
+  return f;
+}
+
+Deno.test("finding the chain head reads only the end of the file, however long it is", async () => {
+  const line = new TextEncoder().encode(sealEntry(body("x"), GENESIS_HASH).line);
+  const count = 20_000;
+  const data = new Uint8Array(line.length * count);
+  for (let i = 0; i < count; i++) data.set(line, i * line.length);
+  const f = countingFile(data);
+  const tail = await readTail(f as unknown as Deno.FsFile, data.length);
+  assert(f.bytesRead <= 64 * 1024, `read ${f.bytesRead} of ${data.length} bytes`);
+  assertEquals(JSON.parse(tail.lastLine!).hash, sealEntry(body("x"), GENESIS_HASH).hash);
+});
+
+Deno.test("the chain head skips trailing blank lines and finds a line longer than one read", async () => {
+  const long = JSON.stringify({ hash: "h2", pad: "p".repeat(200_000) });
+  const text = JSON.stringify({ hash: "h1" }) + "\n" + long + "\n\n  \n";
+  const data = new TextEncoder().encode(text);
+  const tail = await readTail(countingFile(data) as unknown as Deno.FsFile, data.length);
+  assertEquals(chainHead(tail), { previousHash: "h2", needsNewline: false });
+});
+
+Deno.test("an append refuses a torn last line and leaves the file untouched", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    await appendEntries(path, [body("a")]);
+    await Deno.writeTextFile(path, '{"timestamp": "2026', { append: true });
+    const before = await Deno.readTextFile(path);
+    const err = await assertRejects(() => appendEntries(path, [body("b")]), LedgerError, "torn");
+    assertEquals((err as LedgerError).code, "torn_tail");
+    assertEquals(await Deno.readTextFile(path), before);
+  });
+});
+
+Deno.test("a complete last line without a newline gets one before the next line", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    await appendEntries(path, [body("a")]);
+    await Deno.writeTextFile(path, (await Deno.readTextFile(path)).trimEnd());
+    await appendEntries(path, [body("b")]);
+    assertEquals((await python(["verify", path])).stdout.trim(), "OK 2");
+  });
+});
+
+Deno.test("an append refuses a last line with no hash to link to", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    await Deno.writeTextFile(path, '{"detail": "no hash here"}\n');
+    const err = await assertRejects(() => appendEntries(path, [body("b")]), LedgerError, "no hash");
+    assertEquals((err as LedgerError).code, "bad_head");
+  });
+});
+
+Deno.test("an append refuses a ledger path that is a symbolic link", async () => {
+  await withDir(async (dir) => {
+    const real = join(dir, "real.jsonl");
+    const link = join(dir, "ledger.jsonl");
+    await Deno.writeTextFile(real, "");
+    await Deno.symlink(real, link);
+    const err = await assertRejects(
+      () => appendEntries(link, [body("a")]),
+      LedgerError,
+      "symbolic link",
+    );
+    assertEquals((err as LedgerError).code, "symlink");
+    assertEquals(await Deno.readTextFile(real), "");
+  });
+});
+
+Deno.test("an append to a path that cannot be opened fails with the path and the reason", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "missing-dir", "ledger.jsonl");
+    const err = await assertRejects(() => appendEntries(path, [body("a")]), LedgerError, path);
+    assertEquals((err as LedgerError).code, "io");
+  });
+});

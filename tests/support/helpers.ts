@@ -1,0 +1,146 @@
+/** Shared helpers for the tests: temporary state directories, the CLI as a process, Python. */
+import { join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+
+/** The repository root. */
+export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url));
+/** main.ts, as users run it. */
+export const MAIN: string = join(ROOT, "main.ts");
+/** The independent Python ledger implementation. */
+export const PY_LEDGER: string = join(ROOT, "tests", "support", "moses_ledger.py");
+
+/** Creates an empty OpenClaw state directory; remove it with `Deno.remove(dir, {recursive: true})`. */
+export async function tempStateDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "moses-coord-test-" });
+}
+
+/** The default ledger path under a state directory. */
+export function ledgerPath(stateDir: string): string {
+  return join(stateDir, "audits", "moses", "audit_ledger.jsonl");
+}
+
+/** The output of a finished process. */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Permission flags for the coordinator run in `stateDir` as its working directory. */
+export function sandboxFlags(port?: number): string[] {
+  return [
+    "--no-prompt",
+    `--allow-net=127.0.0.1:${port ?? 18789}`,
+    "--allow-read=audits/moses,governance/state.json,governance/coordinator.jsonc",
+    "--allow-write=audits/moses",
+  ];
+}
+
+/** Runs the CLI with `args` in `cwd` under the given permission flags and waits for it. */
+export async function runCli(
+  args: string[],
+  opts: { cwd?: string; flags?: string[]; stdin?: string } = {},
+): Promise<Ran> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...(opts.flags ?? ["-A"]), MAIN, ...args],
+    cwd: opts.cwd,
+    stdin: opts.stdin !== undefined ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+  const child = cmd.spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs the Python ledger implementation. */
+export async function python(args: string[], stdin?: string): Promise<Ran> {
+  const cmd = new Deno.Command("python3", {
+    args: [PY_LEDGER, ...args],
+    stdin: stdin !== undefined ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Reads a ledger's lines as parsed objects (blank lines skipped). */
+export async function readLedger(path: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; throws with `what` on timeout. */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A coordinator process running in the background, with its stderr collected. */
+export class Daemon {
+  readonly child: Deno.ChildProcess;
+  stderr = "";
+  readonly #done: Promise<Deno.CommandStatus>;
+  readonly #reading: Promise<void>;
+
+  constructor(
+    args: string[],
+    opts: { cwd: string; flags?: string[]; env?: Record<string, string> },
+  ) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...(opts.flags ?? ["-A"]), MAIN, "run", ...args],
+      cwd: opts.cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...(opts.env ?? {}) },
+    }).spawn();
+    const stderr = this.child.stderr;
+    this.#reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of stderr) this.stderr += dec.decode(chunk, { stream: true });
+    })();
+    void this.child.stdout.cancel();
+    this.#done = this.child.status;
+  }
+
+  /** Sends SIGTERM and waits for the exit status. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch { /* already gone */ }
+    const status = await this.#done;
+    await this.#reading;
+    return status;
+  }
+
+  /** Waits for the process to exit on its own. */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.#done;
+    await this.#reading;
+    return status;
+  }
+}

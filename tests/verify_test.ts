@@ -1,0 +1,171 @@
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { join } from "node:path";
+import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger.ts";
+import { verifyLedger } from "../lib/verify.ts";
+import { canonicalJsonWithout } from "../lib/pyjson.ts";
+import { sha256Hex } from "../lib/hash.ts";
+import { python, tempStateDir } from "./support/helpers.ts";
+
+async function ledgerOf(n: number): Promise<{ dir: string; path: string; lines: string[] }> {
+  const dir = await tempStateDir();
+  const path = join(dir, "ledger.jsonl");
+  await appendEntries(path, Array.from({ length: n }, (_, i) => ({ detail: `entry ${i + 1}` })));
+  const lines = (await Deno.readTextFile(path)).split("\n").slice(0, -1);
+  return { dir, path, lines };
+}
+
+async function rewrite(path: string, lines: string[], trailingNewline = true) {
+  await Deno.writeTextFile(path, lines.join("\n") + (trailingNewline ? "\n" : ""));
+}
+
+Deno.test("an untouched ledger verifies, with its entry count and head", async () => {
+  const { dir, path, lines } = await ledgerOf(5);
+  const r = await verifyLedger(path);
+  assert(r.ok);
+  assertEquals(r.entries, 5);
+  assertEquals(r.head, JSON.parse(lines[4]!).hash);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify reports a changed line by its number as a hash mismatch", async () => {
+  const { dir, path, lines } = await ledgerOf(5);
+  lines[2] = lines[2]!.replace("entry 3", "entry X");
+  await rewrite(path, lines);
+  const r = await verifyLedger(path);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "hash_mismatch"]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify reports a changed line whose hash was recomputed as a broken link on the next line", async () => {
+  const { dir, path, lines } = await ledgerOf(5);
+  const e = JSON.parse(lines[1]!);
+  e.detail = "forged";
+  e.hash = sha256Hex(canonicalJsonWithout(e, "hash"));
+  lines[1] = JSON.stringify(e);
+  await rewrite(path, lines);
+  const r = await verifyLedger(path);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "broken_link"]]);
+  assertStringIncludes(r.problems[0]!.message, "line 2");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify reports a removed line at the line that no longer links", async () => {
+  const { dir, path, lines } = await ledgerOf(5);
+  lines.splice(2, 1);
+  await rewrite(path, lines);
+  const r = await verifyLedger(path);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "broken_link"]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify reports an inserted line, and every problem rather than the first", async () => {
+  const { dir, path, lines } = await ledgerOf(6);
+  const forged = sealEntry({ detail: "inserted" }, JSON.parse(lines[0]!).hash).line.trimEnd();
+  lines.splice(1, 0, forged); // links correctly backwards, so line 3 breaks
+  lines[5] = lines[5]!.replace("entry 5", "entry five"); // a second, separate problem
+  lines.splice(6, 0, "this is not json");
+  await rewrite(path, lines);
+  const r = await verifyLedger(path);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [
+    [3, "broken_link"],
+    [6, "hash_mismatch"],
+    [7, "not_json"],
+  ]);
+  assertEquals(r.problemCount, 3);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify tells a torn last line apart from tampering", async () => {
+  const { dir, path, lines } = await ledgerOf(3);
+  lines.push(lines[2]!.slice(0, 40));
+  await rewrite(path, lines, false);
+  const r = await verifyLedger(path);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[4, "torn_tail"]]);
+  // The same bytes with a newline after them were written whole: that is not a torn write.
+  await rewrite(path, lines, true);
+  assertEquals((await verifyLedger(path)).problems.map((p) => p.kind), ["not_json"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify accepts lineage entries linked with prev_hash from a GENESIS root", async () => {
+  const dir = await tempStateDir();
+  const path = join(dir, "ledger.jsonl");
+  const l1: Record<string, unknown> = { kind: "lineage", prev_hash: "GENESIS", anchor: "abc" };
+  l1.hash = sha256Hex(canonicalJsonWithout(l1, "hash"));
+  const l2: Record<string, unknown> = { kind: "lineage", prev_hash: l1.hash, n: 2 };
+  l2.hash = sha256Hex(canonicalJsonWithout(l2, "hash"));
+  await Deno.writeTextFile(path, JSON.stringify(l1) + "\n" + JSON.stringify(l2) + "\n");
+  await appendEntries(path, [{ detail: "after lineage" }]);
+  const r = await verifyLedger(path);
+  assert(r.ok, JSON.stringify(r.problems));
+  assertEquals(r.entries, 3);
+  assertEquals(r.notes, []);
+  assertEquals((await python(["verify", path])).stdout.trim(), "OK 3");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify accepts lines other writers made with floats, big ints and non-ASCII", async () => {
+  const dir = await tempStateDir();
+  const path = join(dir, "ledger.jsonl");
+  // Python writes these through the same flock-and-json.dumps path audit_stub uses.
+  const script = `
+import json, hashlib, sys
+prev = "0" * 64
+with open(sys.argv[1], "w") as f:
+    for extra in [{"score": 1.0, "ratio": 1e-05}, {"big": 123456789012345678901, "t": "日本 🚨"}, {"x": [0.1, -0.0, 1e16]}]:
+        e = {"timestamp": "2026-11-21T12:00:00+00:00", "agent": "other", "previous_hash": prev, **extra}
+        e["hash"] = hashlib.sha256(json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+        f.write(json.dumps(e) + "\\n")
+        prev = e["hash"]
+`;
+  const out = await new Deno.Command("python3", { args: ["-c", script, path] }).output();
+  assertEquals(out.code, 0);
+  const r = await verifyLedger(path);
+  assert(r.ok, JSON.stringify(r.problems));
+  assertEquals(r.entries, 3);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify skips blank lines and reports bytes that are not UTF-8 on their own line", async () => {
+  const { dir, path, lines } = await ledgerOf(3);
+  const enc = new TextEncoder();
+  const bytes = [
+    enc.encode(lines[0] + "\n\n"),
+    new Uint8Array([0x7b, 0xff, 0xfe, 0x7d, 0x0a]),
+    enc.encode(lines[1] + "\n" + lines[2] + "\n"),
+  ];
+  await Deno.writeFile(path, new Uint8Array(bytes.flatMap((b) => [...b])));
+  const r = await verifyLedger(path);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "not_utf8"]]);
+  assertEquals(r.blankLines, 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify notes a first line that does not start from a genesis value", async () => {
+  const { dir, path, lines } = await ledgerOf(3);
+  await rewrite(path, lines.slice(1));
+  const r = await verifyLedger(path);
+  assert(r.ok);
+  assertEquals(r.notes.length, 1);
+  assertStringIncludes(r.notes[0]!.message, "not to a genesis value");
+  assertEquals(JSON.parse(lines[0]!).previous_hash, GENESIS_HASH);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify finds lines across read-buffer boundaries in a large ledger", async () => {
+  const dir = await tempStateDir();
+  const path = join(dir, "ledger.jsonl");
+  // About 3 MiB: several 1 MiB reads, lines split across them.
+  const bodies = Array.from(
+    { length: 6000 },
+    (_, i) => ({ detail: `e${i} ${"x".repeat(i % 300)}` }),
+  );
+  await appendEntries(path, bodies);
+  const lines = (await Deno.readTextFile(path)).split("\n").slice(0, -1);
+  lines[4321] = lines[4321]!.replace(`e4321 `, `E4321 `);
+  await rewrite(path, lines);
+  const r = await verifyLedger(path);
+  assertEquals(r.entries, 6000);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[4322, "hash_mismatch"]]);
+  await Deno.remove(dir, { recursive: true });
+});
