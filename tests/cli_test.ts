@@ -1,0 +1,186 @@
+/** The command line as users run it: main.ts in a separate process. */
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { join } from "node:path";
+import { python, ROOT, runCli, sandboxFlags, tempStateDir } from "./support/helpers.ts";
+import { appendEntries } from "../lib/ledger.ts";
+import { writeStatus } from "../lib/status.ts";
+
+const EXAMPLE = join(ROOT, "examples", "legacy-session.jsonl");
+
+Deno.test("--version prints the version, the Deno version and the target", async () => {
+  const r = await runCli(["--version"]);
+  assertEquals(r.code, 0);
+  const meta = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  assertEquals(
+    r.stdout.trim(),
+    `moses-coordinator ${meta.version} (deno ${Deno.version.deno}, ${Deno.build.target})`,
+  );
+});
+
+Deno.test("every command has --help, and bad usage exits 2 with a pointer to it", async () => {
+  for (const cmd of ["run", "replay", "verify", "status"]) {
+    const r = await runCli([cmd, "--help"]);
+    assertEquals(r.code, 0, cmd);
+    assertStringIncludes(r.stdout, `Usage: moses-coordinator ${cmd}`);
+  }
+  const cases: [string[], string][] = [
+    [[], "Usage: moses-coordinator <command>"],
+    [["launch"], "Unknown command: launch"],
+    [["verify", "--bogus"], "Run 'moses-coordinator verify --help'"],
+    [["replay"], "replay takes one FILE"],
+    [["run", "--log-format", "xml"], "--log-format must be text or json"],
+    [["run", "--gateway", "http://x"], "--gateway must be a ws:// or wss:// URL"],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await runCli(args);
+    assertEquals(r.code, 2, args.join(" "));
+    assertStringIncludes(r.stdout + r.stderr, msg);
+  }
+});
+
+Deno.test("replay prints each violation of the example recording with its line", async () => {
+  const dir = await tempStateDir();
+  const r = await runCli(["replay", EXAMPLE], {
+    cwd: dir,
+    flags: sandboxFlags().concat(`--allow-read=${EXAMPLE}`),
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stdout.trim().split("\n"), [
+    "line 5: Sequence violation in conversation review-7: observer responded, expected secondary",
+    "line 9: Sequence violation in conversation triage-3: secondary responded, expected primary",
+    "line 14: Sequence violation in conversation triage-3: secondary responded, expected observer",
+    "3 violations in 15 frames (13 observations, 2 frames skipped, 1 from agents outside the sequence)",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("replay --json gives violations and counters; stdin works as -", async () => {
+  const input = ['{"type":"session_update","session_id":"s","agent":"observer"}', "garbage"].join(
+    "\n",
+  );
+  const r = await runCli(["replay", "-", "--json"], { stdin: input });
+  assertEquals(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assertEquals(out.violations.length, 1);
+  assertEquals(out.violations[0].line, 1);
+  assertEquals(out.violations[0].expected, "primary");
+  assertEquals(out.counters.skipped.not_json, 1);
+});
+
+Deno.test("replay --ledger appends the violations as lines the Python verifier accepts", async () => {
+  const dir = await tempStateDir();
+  const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
+  await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
+  await python(["log", ledger, "--detail", "written before"]);
+  const r = await runCli(["replay", EXAMPLE, "--ledger", "audits/moses/audit_ledger.jsonl"], {
+    cwd: dir,
+    flags: sandboxFlags().concat(`--allow-read=${EXAMPLE}`),
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertStringIncludes(r.stdout, "Appended 3 lines to audits/moses/audit_ledger.jsonl");
+  assertEquals((await python(["verify", ledger])).stdout.trim(), "OK 4");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("replay uses the state directory's role map", async () => {
+  const dir = await tempStateDir();
+  await Deno.mkdir(join(dir, "governance"));
+  await Deno.writeTextFile(
+    join(dir, "governance/coordinator.jsonc"),
+    '{ roles: { alice: "primary", bob: "observer" } }',
+  );
+  const input = ["alice", "bob"].map((a) =>
+    JSON.stringify({ type: "session_update", session_id: "x", agent: a })
+  )
+    .join("\n");
+  const r = await runCli(["replay", "-"], { cwd: dir, flags: sandboxFlags(), stdin: input });
+  assertStringIncludes(
+    r.stdout,
+    "line 2: Sequence violation in conversation x: bob (observer) responded, expected secondary",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("replay of a file that cannot be read exits 66", async () => {
+  const r = await runCli(["replay", "/nonexistent/recording.jsonl"]);
+  assertEquals(r.code, 66);
+  assertStringIncludes(r.stderr, "Cannot read recording /nonexistent/recording.jsonl");
+});
+
+Deno.test("verify exits 0 on an intact ledger and 1 with line numbers on a broken one", async () => {
+  const dir = await tempStateDir();
+  const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
+  await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
+  await appendEntries(ledger, [{ detail: "one" }, { detail: "two" }, { detail: "three" }]);
+  const ok = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(ok.code, 0, ok.stderr);
+  assertStringIncludes(ok.stdout, "Ledger intact: 3 entries");
+  const text = await Deno.readTextFile(ledger);
+  await Deno.writeTextFile(ledger, text.replace('"two"', '"2"'));
+  const bad = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(bad.code, 1);
+  assertStringIncludes(bad.stdout, "line 2: hash_mismatch");
+  assertStringIncludes(bad.stdout, "Ledger broken: 1 problem in 3 entries");
+  const json = await runCli(["verify", "--json"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(json.code, 1);
+  const report = JSON.parse(json.stdout);
+  assertEquals([report.ok, report.problems[0].line, report.problems[0].kind], [
+    false,
+    2,
+    "hash_mismatch",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify of a missing ledger exits 66 and says where it looked", async () => {
+  const dir = await tempStateDir();
+  const r = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(r.code, 66);
+  assertStringIncludes(r.stderr, "Cannot verify ledger audits/moses/audit_ledger.jsonl");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("status explains a missing status file and shows a written one", async () => {
+  const dir = await tempStateDir();
+  const none = await runCli(["status"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(none.code, 66);
+  assertStringIncludes(none.stderr, "the coordinator has not run in this state directory");
+  await Deno.mkdir(join(dir, "audits/moses/coordinator"), { recursive: true });
+  await writeStatus(join(dir, "audits/moses/coordinator/status.json"), {
+    version: "0.1.0",
+    pid: 1,
+    startedAt: "2026-11-21T12:00:00.000Z",
+    updatedAt: "2026-11-21T12:00:00.000Z",
+    state: "DEGRADED",
+    reasons: ["ledger not writable: disk full"],
+    gateway: { url: "ws://127.0.0.1:18789", protocol: "legacy", connects: 1, disconnects: 0 },
+    enforcement: { enabled: true },
+    counters: {
+      frames: 10,
+      observations: 9,
+      violations: 2,
+      unknownAgents: 0,
+      notEnforced: 0,
+      skipped: {
+        not_json: 1,
+        not_object: 0,
+        other_type: 0,
+        missing_field: 0,
+        bad_type: 0,
+        no_conversation: 0,
+        too_large: 0,
+      },
+    },
+    conversations: { tracked: 3, evictedIdle: 0, evictedOverCap: 0 },
+    ledger: { path: "audits/moses/audit_ledger.jsonl", written: 1, pending: 1, dropped: 0 },
+  });
+  const text = await runCli(["status"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(text.code, 0);
+  assertStringIncludes(text.stdout, "State:          DEGRADED (stale");
+  assertStringIncludes(text.stdout, "ledger not writable: disk full");
+  assertStringIncludes(text.stdout, "2 detected, 1 written, 1 pending");
+  const json = await runCli(["status", "--json"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(JSON.parse(json.stdout).counters.frames, 10);
+  assert(!json.stdout.includes("stale"));
+  await Deno.remove(dir, { recursive: true });
+});

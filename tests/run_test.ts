@@ -1,0 +1,342 @@
+/**
+ * `run` as users run it: a separate process under the coordinator's permission flags,
+ * in a temporary state directory, against the scripted legacy gateway.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { join } from "node:path";
+import { LegacyGateway } from "./support/legacy_gateway.ts";
+import {
+  Daemon,
+  ledgerPath,
+  python,
+  readLedger,
+  sandboxFlags,
+  tempStateDir,
+  waitFor,
+} from "./support/helpers.ts";
+import type { StatusReport } from "../lib/status.ts";
+
+const update = LegacyGateway.update;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ledgerLines(dir: string): Promise<Record<string, unknown>[]> {
+  return (await exists(ledgerPath(dir))) ? await readLedger(ledgerPath(dir)) : [];
+}
+
+async function status(dir: string): Promise<StatusReport | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, "audits/moses/coordinator/status.json")));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a gateway and a sandboxed daemon in a fresh state directory. */
+async function setup(extraArgs: string[] = []) {
+  const dir = await tempStateDir();
+  const gw = new LegacyGateway().start();
+  const daemon = new Daemon(["--gateway", gw.url, ...extraArgs], {
+    cwd: dir,
+    flags: sandboxFlags(gw.port),
+  });
+  await waitFor("the coordinator to subscribe", () => gw.subscribers.size === 1, 15_000);
+  const cleanup = async () => {
+    await daemon.stop("SIGKILL").catch(() => {});
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  };
+  return { dir, gw, daemon, cleanup };
+}
+
+Deno.test("run subscribes with the seed's frame", async () => {
+  const { gw, cleanup } = await setup();
+  try {
+    assertEquals(JSON.parse(gw.received[0]!), { type: "subscribe", events: ["session_update"] });
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("run records an out-of-turn answer as one verified ledger line and logs it", async () => {
+  const { dir, gw, daemon, cleanup } = await setup();
+  try {
+    gw.send(update("group-7", "Primary"));
+    gw.send(update("group-7", "observer"));
+    await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
+    const [line] = await ledgerLines(dir);
+    assertEquals(line!.action, "sequence_violation");
+    assertEquals(line!.outcome, "logged");
+    assertEquals(
+      line!.detail,
+      "Sequence violation in conversation group-7: observer responded, expected secondary",
+    );
+    assertEquals(line!.violation, {
+      conversation: "group-7",
+      agent: "observer",
+      role: "observer",
+      expected: "secondary",
+      sequence: ["primary", "secondary", "observer"],
+      protocol: "legacy",
+    });
+    assertEquals((await python(["verify", ledgerPath(dir)])).stdout.trim(), "OK 1");
+    const started = Date.now();
+    const st = await daemon.stop("SIGTERM");
+    assertEquals(st.code, 0, daemon.stderr);
+    assert(Date.now() - started < 5000, "SIGTERM took too long");
+    assertStringIncludes(daemon.stderr, "WARN  Sequence violation in conversation group-7");
+    assertStringIncludes(daemon.stderr, "INFO  connected");
+    const s = await status(dir);
+    assertEquals(s?.state, "STOPPED");
+    assertEquals(s?.counters.violations, 1);
+    assertEquals(s?.ledger.written, 1);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a clean cycle writes nothing to the ledger", async () => {
+  const { dir, gw, cleanup } = await setup();
+  try {
+    for (const a of ["primary", "secondary", "observer", "primary", "secondary", "observer"]) {
+      gw.send(update("clean", a));
+    }
+    // A marker violation in another conversation shows the frames before it were processed.
+    gw.send(update("marker", "observer"));
+    await waitFor("the marker line", async () => (await ledgerLines(dir)).length >= 1);
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = await ledgerLines(dir);
+    assertEquals(lines.map((l) => (l.violation as { conversation: string }).conversation), [
+      "marker",
+    ]);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("frames without a conversation, malformed frames and other agents are counted in status", async () => {
+  const { dir, gw, cleanup } = await setup();
+  try {
+    gw.send(update(undefined, "observer"));
+    gw.send("{not json");
+    gw.send({ type: "heartbeat" });
+    gw.send(update("g", "narrator"));
+    gw.send(update("g", "observer")); // a real violation, to know the frames above were read
+    await waitFor("the status counters", async () => (await status(dir))?.counters.frames === 5);
+    const s = (await status(dir))!;
+    assertEquals(s.counters.skipped.no_conversation, 1);
+    assertEquals(s.counters.skipped.not_json, 1);
+    assertEquals(s.counters.skipped.other_type, 1);
+    assertEquals(s.counters.unknownAgents, 1);
+    assertEquals(s.state, "CONNECTED");
+    const lines = await ledgerLines(dir);
+    assertEquals(lines.length, 1); // the frame without a conversation was not merged into another
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("run reconnects after the gateway restarts and keeps each conversation's place", async () => {
+  const { dir, gw, cleanup } = await setup();
+  try {
+    gw.send(update("g", "primary"));
+    await waitFor(
+      "the primary to be counted",
+      async () => (await status(dir))?.counters.frames === 1,
+    );
+    const port = gw.port;
+    await gw.stop();
+    await waitFor(
+      "DISCONNECTED in status",
+      async () => (await status(dir))?.state === "DISCONNECTED",
+    );
+    gw.start(port);
+    await waitFor("a new subscription", () => gw.subscribers.size === 1, 20_000);
+    gw.send(update("g", "observer"));
+    await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
+    assertEquals(
+      (await ledgerLines(dir))[0]!.detail,
+      "Sequence violation in conversation g: observer responded, expected secondary",
+    );
+    await waitFor(
+      "the reconnect in status",
+      async () => (await status(dir))?.gateway.connects === 2,
+    );
+    assertEquals((await status(dir))!.gateway.disconnects, 1);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("conversation state survives a restart of the coordinator", async () => {
+  const dir = await tempStateDir();
+  const gw = new LegacyGateway().start();
+  try {
+    const first = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
+    await waitFor("subscription", () => gw.subscribers.size === 1, 15_000);
+    gw.send(update("g", "primary"));
+    gw.send(update("g", "secondary"));
+    await waitFor("two frames", async () => (await status(dir))?.counters.frames === 2);
+    assertEquals((await first.stop()).code, 0);
+    await waitFor("the first to disconnect", () => gw.subscribers.size === 0);
+    const second = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
+    await waitFor("subscription", () => gw.subscribers.size === 1, 15_000);
+    gw.send(update("g", "secondary")); // out of turn only if the restart remembered the secondary
+    await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
+    assertEquals(
+      (await ledgerLines(dir))[0]!.detail,
+      "Sequence violation in conversation g: secondary responded, expected observer",
+    );
+    assertEquals((await second.stop()).code, 0);
+  } finally {
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("broadcast mode in state.json switches the rule off and status says why", async () => {
+  const dir = await tempStateDir();
+  await Deno.mkdir(join(dir, "governance"));
+  await Deno.writeTextFile(
+    join(dir, "governance/state.json"),
+    '{"role": "broadcast", "mode": "creative"}',
+  );
+  const gw = new LegacyGateway().start();
+  const daemon = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
+  try {
+    await waitFor("subscription", () => gw.subscribers.size === 1, 15_000);
+    gw.send(update("g", "observer"));
+    await waitFor("the frame", async () => (await status(dir))?.counters.notEnforced === 1);
+    const s = (await status(dir))!;
+    assertEquals(s.enforcement.enabled, false);
+    assertStringIncludes(s.enforcement.reason!, "broadcast");
+    assertEquals(await ledgerLines(dir), []);
+    // Leaving broadcast mode turns the rule back on, and entries carry the new state.
+    await Deno.writeTextFile(
+      join(dir, "governance/state.json"),
+      '{"role": "primary", "mode": "research"}',
+    );
+    await waitFor("enforcement on", async () => (await status(dir))?.enforcement.enabled === true);
+    gw.send(update("g2", "observer"));
+    await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
+    assertEquals((await ledgerLines(dir))[0]!.mode, "research");
+  } finally {
+    await daemon.stop();
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an unwritable ledger shows DEGRADED, keeps the violation, and writes it once it can", async () => {
+  const { dir, gw, cleanup } = await setup();
+  try {
+    // A directory where the ledger file should be: every open fails, whoever we run as.
+    await Deno.mkdir(ledgerPath(dir));
+    gw.send(update("g", "observer"));
+    await waitFor("DEGRADED", async () => (await status(dir))?.state === "DEGRADED");
+    const s = (await status(dir))!;
+    assertEquals(s.ledger.pending, 1);
+    assert(s.reasons.some((r) => r.startsWith("ledger not writable")), JSON.stringify(s.reasons));
+    await Deno.remove(ledgerPath(dir));
+    await waitFor("the line", async () => (await ledgerLines(dir)).length === 1, 15_000);
+    await waitFor("CONNECTED again", async () => (await status(dir))?.state === "CONNECTED");
+    assertEquals((await python(["verify", ledgerPath(dir)])).stdout.trim(), "OK 1");
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("violations not yet written at shutdown are kept and written by the next run", async () => {
+  const { dir, gw, daemon, cleanup } = await setup();
+  try {
+    await Deno.mkdir(ledgerPath(dir));
+    gw.send(update("g", "observer"));
+    await waitFor("pending", async () => (await status(dir))?.ledger.pending === 1);
+    assertEquals((await daemon.stop()).code, 0);
+    await Deno.remove(ledgerPath(dir));
+    const next = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
+    await waitFor("the kept line", async () => (await ledgerLines(dir)).length === 1, 15_000);
+    assertEquals((await next.stop()).code, 0);
+    assertEquals(
+      ((await ledgerLines(dir))[0]!.violation as { conversation: string }).conversation,
+      "g",
+    );
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("the coordinator's files are 0600 and its directories 0700", async () => {
+  const { dir, gw, daemon, cleanup } = await setup();
+  try {
+    gw.send(update("g", "observer"));
+    await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
+    await daemon.stop();
+    for (const d of ["audits/moses", "audits/moses/coordinator"]) {
+      assertEquals((await Deno.stat(join(dir, d))).mode! & 0o777, 0o700, d);
+    }
+    for (
+      const f of [
+        "audits/moses/audit_ledger.jsonl",
+        "audits/moses/coordinator/status.json",
+        "audits/moses/coordinator/snapshot.json",
+      ]
+    ) {
+      assertEquals((await Deno.stat(join(dir, f))).mode! & 0o777, 0o600, f);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("--log-format json writes one JSON object per line", async () => {
+  const { dir, gw, daemon, cleanup } = await setup(["--log-format", "json"]);
+  try {
+    gw.send(update("g", "observer"));
+    await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
+    await daemon.stop();
+    const lines = daemon.stderr.trim().split("\n").map((l) => JSON.parse(l));
+    const v = lines.find((l) => l.event === "violation");
+    assertEquals([v.level, v.conversation, v.expected], ["warn", "g", "primary"]);
+    assert(lines.some((l) => l.msg === "connected"));
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a gateway address outside the permission grant is refused with exit 77", async () => {
+  const dir = await tempStateDir();
+  try {
+    const daemon = new Daemon(["--gateway", "ws://127.0.0.1:18790"], {
+      cwd: dir,
+      flags: sandboxFlags(18789),
+    });
+    const st = await daemon.exited();
+    assertEquals(st.code, 77);
+    assertStringIncludes(daemon.stderr, "the permission set does not allow this address");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an invalid config stops run with exit 78 and names the file and line", async () => {
+  const dir = await tempStateDir();
+  try {
+    await Deno.mkdir(join(dir, "governance"));
+    await Deno.writeTextFile(join(dir, "governance/coordinator.jsonc"), "{\n  sequence: [,]\n}");
+    const daemon = new Daemon([], { cwd: dir, flags: sandboxFlags() });
+    const st = await daemon.exited();
+    assertEquals(st.code, 78);
+    assertStringIncludes(daemon.stderr, "Cannot read config governance/coordinator.jsonc");
+    assertStringIncludes(daemon.stderr, "line 2");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
