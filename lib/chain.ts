@@ -3,7 +3,12 @@
  * problem with its line number instead of stopping at the first. Pure.
  * @module
  */
-import { canonicalJsonWithout, parsePythonJson, PyJsonSyntaxError } from "./pyjson.ts";
+import {
+  canonicalJsonWithout,
+  fastCanonicalWithout,
+  parsePythonJson,
+  PyJsonSyntaxError,
+} from "./pyjson.ts";
 import { sha256Hex } from "./hash.ts";
 
 /** The kinds of problem verification reports. */
@@ -46,12 +51,28 @@ export class ChainChecker {
   /** The hash of the last entry seen, as written in it. */
   head: string | undefined;
 
-  #previous: { line: number; hash: string | undefined } | undefined;
-  readonly #maxKept: number;
+  /**
+   * With `midChain`, the first entry seen: its link cannot be checked here (the line
+   * before it is in another part of the file), so it is kept for whoever can.
+   */
+  firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
 
-  /** `maxKept` caps how many problems are kept in memory (all are counted). */
-  constructor(maxKept = 10_000) {
-    this.#maxKept = maxKept;
+  #previous: EntryRef | undefined;
+  readonly #maxKept: number;
+  readonly #midChain: boolean;
+
+  /**
+   * `maxKept` caps how many problems are kept in memory (all are counted); `midChain`
+   * says the lines start somewhere after the start of the ledger.
+   */
+  constructor(opts: { maxKept?: number; midChain?: boolean } = {}) {
+    this.#maxKept = opts.maxKept ?? 10_000;
+    this.#midChain = opts.midChain ?? false;
+  }
+
+  /** The last entry seen: its line and stated hash. */
+  get lastEntry(): EntryRef | undefined {
+    return this.#previous;
   }
 
   /** Whether no problem has been found. */
@@ -68,7 +89,7 @@ export class ChainChecker {
   badEncoding(line: number): void {
     this.entries++;
     this.#problem(line, "not_utf8", "the line is not valid UTF-8");
-    this.#previous = { line, hash: undefined };
+    this.#unlinkable(line);
   }
 
   /**
@@ -82,8 +103,15 @@ export class ChainChecker {
     }
     this.entries++;
     let value: unknown;
+    let canonical: string | undefined;
     try {
-      value = parsePythonJson(text);
+      const fast = fastCanonicalWithout(text, "hash");
+      if (fast !== undefined) {
+        value = fast.value;
+        canonical = fast.canonical;
+      } else {
+        value = parsePythonJson(text);
+      }
     } catch (err) {
       const where = err instanceof PyJsonSyntaxError ? err.message : "invalid JSON";
       if (unterminated) {
@@ -95,12 +123,12 @@ export class ChainChecker {
       } else {
         this.#problem(line, "not_json", `the line is not JSON: ${where}`);
       }
-      this.#previous = { line, hash: undefined };
+      this.#unlinkable(line);
       return;
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       this.#problem(line, "not_object", "the line is JSON but not an object");
-      this.#previous = { line, hash: undefined };
+      this.#unlinkable(line);
       return;
     }
     const entry = value as Record<string, unknown>;
@@ -108,7 +136,7 @@ export class ChainChecker {
     if (typeof stated !== "string") {
       this.#problem(line, "missing_hash", "the entry has no hash");
     } else {
-      const actual = sha256Hex(canonicalJsonWithout(entry, "hash"));
+      const actual = sha256Hex(canonical ?? canonicalJsonWithout(entry, "hash"));
       if (actual !== stated) {
         this.#problem(
           line,
@@ -122,30 +150,64 @@ export class ChainChecker {
     this.head = typeof stated === "string" ? stated : undefined;
   }
 
+  // A line with no usable content: the next line's link cannot be judged against it.
+  #unlinkable(line: number): void {
+    if (this.#midChain && this.#previous === undefined && this.firstEntry === undefined) {
+      this.firstEntry = { line, link: undefined, checkable: false };
+    }
+    this.#previous = { line, hash: undefined };
+  }
+
   #checkLink(line: number, entry: Record<string, unknown>): void {
-    const link = "previous_hash" in entry ? entry.previous_hash : entry.prev_hash;
+    const link = entryLink(entry);
     const prev = this.#previous;
     if (prev === undefined) {
-      if (typeof link === "string" && !GENESIS_VALUES.has(link)) {
-        this.notes.push({
-          line,
-          message: `the first entry links to ${link}, not to a genesis value: ` +
-            "the ledger starts from an anchor, or earlier lines were removed",
-        });
+      if (this.#midChain) {
+        this.firstEntry = { line, link, checkable: true };
+        return;
       }
+      const note = genesisNote(line, link);
+      if (note) this.notes.push(note);
       return;
     }
-    if (prev.hash === undefined) return; // already reported on the line before
-    if (link === undefined) {
-      this.#problem(line, "broken_link", "the entry has no previous_hash");
-    } else if (link !== prev.hash) {
-      this.#problem(
-        line,
-        "broken_link",
-        `previous_hash does not match the hash of line ${prev.line} ` +
-          `(links to ${String(link)}, line ${prev.line} has ${prev.hash}): ` +
-          "a line was removed, inserted or changed",
-      );
-    }
+    const problem = linkProblem(line, link, prev);
+    if (problem) this.#problem(problem.line, problem.kind, problem.message);
   }
+}
+
+/** A line and the hash stated on it (undefined when it has none). */
+export interface EntryRef {
+  line: number;
+  hash: string | undefined;
+}
+
+/** The link an entry states: `previous_hash`, or `prev_hash` for lineage entries. */
+export function entryLink(entry: Record<string, unknown>): unknown {
+  return "previous_hash" in entry ? entry.previous_hash : entry.prev_hash;
+}
+
+/** The note for a first entry that does not link to a genesis value, if it does not. */
+export function genesisNote(line: number, link: unknown): Note | undefined {
+  if (typeof link !== "string" || GENESIS_VALUES.has(link)) return undefined;
+  return {
+    line,
+    message: `the first entry links to ${link}, not to a genesis value: ` +
+      "the ledger starts from an anchor, or earlier lines were removed",
+  };
+}
+
+/** The problem with an entry on `line` linking to `link` after `prev`, if there is one. */
+export function linkProblem(line: number, link: unknown, prev: EntryRef): Problem | undefined {
+  if (prev.hash === undefined) return undefined; // already reported on the line before
+  if (link === undefined) {
+    return { line, kind: "broken_link", message: "the entry has no previous_hash" };
+  }
+  if (link === prev.hash) return undefined;
+  return {
+    line,
+    kind: "broken_link",
+    message: `previous_hash does not match the hash of line ${prev.line} ` +
+      `(links to ${String(link)}, line ${prev.line} has ${prev.hash}): ` +
+      "a line was removed, inserted or changed",
+  };
 }

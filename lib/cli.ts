@@ -276,14 +276,16 @@ async function verifyCommand(io: Io, path: string, json: boolean): Promise<numbe
   const showProgress = !json && io.errIsTerminal();
   let lastDraw = 0;
   try {
-    report = await verifyLedger(path, (read, total) => {
-      if (!showProgress || total < PROGRESS_MIN_BYTES) return;
-      const now = Date.now();
-      if (now - lastDraw < 200 && read < total) return;
-      lastDraw = now;
-      const pct = Math.floor((read / total) * 100);
-      const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
-      io.errRaw(`\rVerifying [${bar}] ${pct}%`);
+    report = await verifyLedger(path, {
+      onProgress: (read, total) => {
+        if (!showProgress || total < PROGRESS_MIN_BYTES) return;
+        const now = Date.now();
+        if (now - lastDraw < 200 && read < total) return;
+        lastDraw = now;
+        const pct = Math.floor((read / total) * 100);
+        const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
+        io.errRaw(`\rVerifying [${bar}] ${pct}%`);
+      },
     });
   } catch (err) {
     io.err(`Cannot verify ledger ${path}: ${errorText(err)}`);

@@ -32,6 +32,7 @@ export interface RunOptions {
 const GOVERNANCE_REFRESH_MS = 1_000;
 const SNAPSHOT_INTERVAL_MS = 5_000;
 const SHUTDOWN_FLUSH_MS = 3_000;
+const FAILURE_LOG_INTERVAL_MS = 10 * 60_000;
 
 /** Runs the daemon until stopped; returns the process exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
@@ -128,6 +129,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let connectedAt: string | undefined;
   let connects = 0;
   let disconnects = 0;
+  let failedAttempts = 0;
+  let lastFailureLog = 0;
   let snapshotDirty = loaded.snapshot !== undefined && loaded.snapshot.pending.length > 0;
 
   const report = (final = false): StatusReport => {
@@ -239,12 +242,22 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       scheduleStatus();
     },
     onDisconnected: (reason, retryInMs) => {
-      if (linkState === "CONNECTED") disconnects++;
       const wasConnected = linkState === "CONNECTED";
+      if (wasConnected) disconnects++;
       linkState = "DISCONNECTED";
       linkReason = `${reason}; retrying in ${(retryInMs / 1000).toFixed(1)} s`;
-      if (wasConnected || connects === 0) {
-        logger.warn("disconnected", { gateway: opts.gateway, reason, retryInMs });
+      failedAttempts = wasConnected ? 0 : failedAttempts + 1;
+      // A gateway that stays down for days must not fill the log: the first failure, then
+      // a reminder every ten minutes.
+      const now = Date.now();
+      if (wasConnected || failedAttempts === 1 || now - lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
+        lastFailureLog = now;
+        logger.warn(wasConnected ? "disconnected" : "cannot connect", {
+          gateway: opts.gateway,
+          reason,
+          attempts: wasConnected ? undefined : failedAttempts,
+          retryInMs,
+        });
       }
       connectedAt = undefined;
       scheduleStatus();

@@ -182,23 +182,76 @@ export function pythonDumps(value: unknown): string {
   }
 }
 
-// A float or an integer too large for a JS number, as a token outside a string. Inside a
-// string the pattern may also match; that only sends the line down the exact (slower) path.
-const NEEDS_EXACT_PARSE = /(?:^|[:,[])\s*-?(?:\d+[.eE]|\d{16})/;
-
 /**
  * Parses JSON as Python's `json.loads` does: ints and floats stay distinct, big
  * integers stay exact, and `NaN`/`Infinity` are accepted.
  */
 export function parsePythonJson(text: string): PyValue {
-  if (!NEEDS_EXACT_PARSE.test(text)) {
-    try {
-      return JSON.parse(text) as PyValue;
-    } catch {
-      // Fall through: the exact parser accepts NaN/Infinity and gives the error position.
-    }
-  }
   return new ExactParser(text).parseDocument();
+}
+
+/** Thrown inside {@link fastCanonicalWithout} when the slow, exact path is needed. */
+const NEEDS_EXACT = Symbol("needs exact");
+const HIGH_UNITS = /[\ud800-\uffff]|\\u[d-fD-F]/;
+
+/**
+ * The canonical form (without top-level key `omit`) of `text`, a JSON line, using the
+ * engine's own parser and serialiser, which are much faster than the exact ones.
+ * Returns undefined where they could disagree with Python (numbers, integer-like
+ * keys, keys beyond U+D7FF, `__proto__`); the caller then takes the exact path.
+ */
+export function fastCanonicalWithout(
+  text: string,
+  omit: string,
+): { value: unknown; canonical: string } | undefined {
+  // UTF-16 order (JS's sort) and code point order (Python's) differ only past U+D7FF.
+  if (HIGH_UNITS.test(text)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  try {
+    return { value, canonical: JSON.stringify(sortedCopy(value, omit)) };
+  } catch (err) {
+    if (err === NEEDS_EXACT) return undefined;
+    throw err;
+  }
+}
+
+// Ledger lines repeat a few key sets; remembering their sorted order saves most of the sort.
+const keyOrders: { keys: string[]; sorted: string[] }[] = [];
+
+function sortedKeysCached(v: object): string[] {
+  const keys = Object.keys(v);
+  search: for (const c of keyOrders) {
+    if (c.keys.length !== keys.length) continue;
+    for (let i = 0; i < keys.length; i++) if (c.keys[i] !== keys[i]) continue search;
+    return c.sorted;
+  }
+  const sorted = [...keys].sort();
+  if (keyOrders.length >= 16) keyOrders.shift();
+  keyOrders.push({ keys, sorted });
+  return sorted;
+}
+
+// A copy with keys inserted in sorted order, so one native JSON.stringify gives the canonical form.
+function sortedCopy(v: unknown, omit: string | undefined): unknown {
+  if (typeof v !== "object" || v === null) {
+    if (typeof v === "number") throw NEEDS_EXACT; // "1.0" and "1" parse alike
+    return v;
+  }
+  if (Array.isArray(v)) return v.map((x) => sortedCopy(x, undefined));
+  const out: Record<string, unknown> = {};
+  for (const k of sortedKeysCached(v)) {
+    if (k === omit) continue;
+    const c = k.charCodeAt(0);
+    // Integer-like keys are listed first by JSON.stringify whatever the insertion order.
+    if ((c >= 48 && c <= 57) || k === "__proto__") throw NEEDS_EXACT;
+    out[k] = sortedCopy((v as Record<string, unknown>)[k], undefined);
+  }
+  return out;
 }
 
 const MAX_DEPTH = 1000;

@@ -30,9 +30,13 @@ export interface SequenceViolation {
   lastPosition: number;
 }
 
+// A node of the recency list: the least recently active conversation is at the head.
 interface ConversationState {
+  key: string;
   last: number;
   seenAt: number;
+  prev: ConversationState | undefined;
+  next: ConversationState | undefined;
 }
 
 /** Counters of what the engine did, for status. */
@@ -53,8 +57,11 @@ export interface ConversationSnapshot {
 export class SequenceEngine {
   readonly sequence: readonly string[];
   readonly #positions: Map<string, number>;
-  // Map iteration order is insertion order; re-inserting on every touch keeps it least-recent first.
   readonly #states = new Map<string, ConversationState>();
+  // An intrusive list rather than Map order: moving an entry within a Map leaves holes that
+  // every later iteration from the front must skip, which made expiry cost grow with churn.
+  #head: ConversationState | undefined;
+  #tail: ConversationState | undefined;
   readonly #limits: SequenceLimits;
   #evictedIdle = 0;
   #evictedOverCap = 0;
@@ -89,13 +96,14 @@ export class SequenceEngine {
     this.expire(now);
     let state = this.#states.get(conversation);
     if (state === undefined) {
-      state = { last: -1, seenAt: now };
       this.#makeRoom();
+      state = { key: conversation, last: -1, seenAt: now, prev: undefined, next: undefined };
+      this.#states.set(conversation, state);
     } else {
-      this.#states.delete(conversation);
+      this.#unlink(state);
       state.seenAt = now;
     }
-    this.#states.set(conversation, state);
+    this.#append(state);
 
     const last = state.last;
     if (position !== last + 1 && position !== 0) {
@@ -110,19 +118,38 @@ export class SequenceEngine {
   /** Forgets conversations idle for longer than the TTL at time `now`. */
   expire(now: number): void {
     const cutoff = now - this.#limits.ttlMs;
-    for (const [key, state] of this.#states) {
-      if (state.seenAt > cutoff) break;
-      this.#states.delete(key);
+    while (this.#head !== undefined && this.#head.seenAt <= cutoff) {
+      this.#remove(this.#head);
       this.#evictedIdle++;
     }
   }
 
   #makeRoom(): void {
-    while (this.#states.size >= this.#limits.maxConversations) {
-      const oldest = this.#states.keys().next().value as string;
-      this.#states.delete(oldest);
+    while (this.#states.size >= this.#limits.maxConversations && this.#head !== undefined) {
+      this.#remove(this.#head);
       this.#evictedOverCap++;
     }
+  }
+
+  #append(s: ConversationState): void {
+    s.prev = this.#tail;
+    s.next = undefined;
+    if (this.#tail !== undefined) this.#tail.next = s;
+    else this.#head = s;
+    this.#tail = s;
+  }
+
+  #unlink(s: ConversationState): void {
+    if (s.prev !== undefined) s.prev.next = s.next;
+    else this.#head = s.next;
+    if (s.next !== undefined) s.next.prev = s.prev;
+    else this.#tail = s.prev;
+    s.prev = s.next = undefined;
+  }
+
+  #remove(s: ConversationState): void {
+    this.#unlink(s);
+    this.#states.delete(s.key);
   }
 
   /** The position last accepted in `conversation`, -1 when none or unknown. */
@@ -142,8 +169,8 @@ export class SequenceEngine {
   /** The state of every tracked conversation, least recently active first. */
   snapshot(): ConversationSnapshot[] {
     const out: ConversationSnapshot[] = [];
-    for (const [conversation, s] of this.#states) {
-      out.push({ conversation, last: s.last, seenAt: s.seenAt });
+    for (let s = this.#head; s !== undefined; s = s.next) {
+      out.push({ conversation: s.key, last: s.last, seenAt: s.seenAt });
     }
     return out;
   }
@@ -158,9 +185,18 @@ export class SequenceEngine {
     for (const e of sorted) {
       if (!Number.isInteger(e.last) || e.last < -1 || e.last >= this.sequence.length) continue;
       if (e.seenAt <= now - this.#limits.ttlMs) continue;
-      this.#states.delete(e.conversation);
+      const old = this.#states.get(e.conversation);
+      if (old !== undefined) this.#remove(old);
       this.#makeRoom();
-      this.#states.set(e.conversation, { last: e.last, seenAt: e.seenAt });
+      const state: ConversationState = {
+        key: e.conversation,
+        last: e.last,
+        seenAt: e.seenAt,
+        prev: undefined,
+        next: undefined,
+      };
+      this.#states.set(e.conversation, state);
+      this.#append(state);
       restored++;
     }
     return restored;

@@ -1,8 +1,17 @@
 /**
- * Verifies a whole ledger file by streaming it through {@link ChainChecker}.
+ * Verifies a whole ledger file by streaming it through {@link ChainChecker}. A large
+ * ledger is cut at line boundaries into parts checked by workers in parallel; the links
+ * between parts are checked here, so the report is the same as a single pass gives.
  * @module
  */
-import { ChainChecker, type Note, type Problem } from "./chain.ts";
+import {
+  ChainChecker,
+  type EntryRef,
+  genesisNote,
+  linkProblem,
+  type Note,
+  type Problem,
+} from "./chain.ts";
 
 /** The outcome of verifying a ledger. */
 export interface VerifyReport {
@@ -22,23 +31,183 @@ export interface VerifyReport {
 /** Called now and then with bytes read so far and the file size. */
 export type ProgressFn = (bytesRead: number, total: number) => void;
 
+/** What one part of the file yields; line numbers are relative to the part. */
+export interface RangeResult {
+  lines: number;
+  entries: number;
+  blankLines: number;
+  problemCount: number;
+  problems: Problem[];
+  notes: Note[];
+  firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
+  lastEntry: EntryRef | undefined;
+}
+
+/** A part of the file to check: bytes [start, end). */
+export interface RangeRequest {
+  path: string;
+  start: number;
+  end: number;
+  /** Whether the part starts after the first line of the file. */
+  midChain: boolean;
+}
+
 const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
+const MAX_KEPT = 10_000;
+/** Ledgers smaller than this are checked in one pass, without workers. */
+const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
+
+/** Options for {@link verifyLedger}. */
+export interface VerifyOptions {
+  onProgress?: ProgressFn;
+  /** Workers to use for a large ledger (default: one per core, at most 4; 1 = no workers). */
+  workers?: number;
+}
 
 /** Reads and checks every line of the ledger at `path`. Throws if the file cannot be read. */
-export async function verifyLedger(path: string, onProgress?: ProgressFn): Promise<VerifyReport> {
+export async function verifyLedger(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const size = (await Deno.stat(path)).size;
+  const workers = Math.max(1, opts.workers ?? Math.min(4, navigator.hardwareConcurrency || 1));
+  let parts: RangeResult[];
+  if (workers === 1 || size < PARALLEL_MIN_BYTES) {
+    parts = [
+      await checkRange(
+        { path, start: 0, end: size, midChain: false },
+        (n) => opts.onProgress?.(n, size),
+      ),
+    ];
+  } else {
+    const bounds = await splitAtLines(path, size, workers);
+    const done = new Array<number>(bounds.length - 1).fill(0);
+    parts = await Promise.all(
+      bounds.slice(0, -1).map((start, i) =>
+        checkInWorker({ path, start, end: bounds[i + 1]!, midChain: i > 0 }, (n) => {
+          done[i] = n;
+          opts.onProgress?.(done.reduce((a, b) => a + b, 0), size);
+        })
+      ),
+    );
+  }
+  return merge(path, parts);
+}
+
+function merge(path: string, parts: RangeResult[]): VerifyReport {
+  const problems: Problem[] = [];
+  const notes: Note[] = [];
+  let problemCount = 0;
+  let lines = 0;
+  let entries = 0;
+  let blankLines = 0;
+  let prev: EntryRef | undefined;
+  for (const part of parts) {
+    const at = (p: { line: number }) => p.line + lines;
+    let boundary: Problem | undefined;
+    if (part.firstEntry) {
+      const line = at(part.firstEntry);
+      if (prev === undefined) {
+        const note = genesisNote(line, part.firstEntry.link);
+        if (note) notes.push(note);
+      } else if (part.firstEntry.checkable) {
+        boundary = linkProblem(line, part.firstEntry.link, prev);
+      }
+    }
+    const own = part.problems.map((p) => ({ ...p, line: at(p) }));
+    if (boundary) {
+      // Same order as a single pass: a line's own content problems come before its link.
+      const after = own.findIndex((p) => p.line > boundary!.line);
+      own.splice(after < 0 ? own.length : after, 0, boundary);
+      problemCount++;
+    }
+    problems.push(...own);
+    notes.push(...part.notes.map((n) => ({ ...n, line: at(n) })));
+    problemCount += part.problemCount;
+    if (part.lastEntry) prev = { line: at(part.lastEntry), hash: part.lastEntry.hash };
+    lines += part.lines;
+    entries += part.entries;
+    blankLines += part.blankLines;
+  }
+  return {
+    path,
+    ok: problemCount === 0,
+    lines,
+    entries,
+    blankLines,
+    head: prev?.hash,
+    problemCount,
+    problems: problems.slice(0, MAX_KEPT),
+    notes,
+  };
+}
+
+/** Cut points near equal shares of the file, each moved to the start of a line (exported for tests). */
+export async function splitAtLines(path: string, size: number, parts: number): Promise<number[]> {
+  const bounds = [0];
   const file = await Deno.open(path, { read: true });
-  const checker = new ChainChecker();
+  try {
+    const buf = new Uint8Array(64 * 1024);
+    for (let k = 1; k < parts; k++) {
+      let pos = Math.max(Math.floor((size * k) / parts), bounds.at(-1)!);
+      let cut = -1;
+      while (cut < 0 && pos < size) {
+        await file.seek(pos, Deno.SeekMode.Start);
+        const n = await file.read(buf);
+        if (n === null) break;
+        const i = buf.subarray(0, n).indexOf(NEWLINE);
+        if (i >= 0) cut = pos + i + 1;
+        else pos += n;
+      }
+      if (cut > 0 && cut < size && cut > bounds.at(-1)!) bounds.push(cut);
+    }
+  } finally {
+    file.close();
+  }
+  bounds.push(size);
+  return bounds;
+}
+
+function checkInWorker(
+  req: RangeRequest,
+  onProgress: (bytes: number) => void,
+): Promise<RangeResult> {
+  const worker = new Worker(new URL("./verify_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  return new Promise<RangeResult>((resolve, reject) => {
+    worker.onmessage = (ev: MessageEvent) => {
+      const msg = ev.data as { progress?: number; result?: RangeResult; error?: string };
+      if (msg.progress !== undefined) return onProgress(msg.progress);
+      worker.terminate();
+      if (msg.result) resolve(msg.result);
+      else reject(new Error(msg.error ?? "the verify worker failed"));
+    };
+    worker.onerror = (ev) => {
+      ev.preventDefault();
+      worker.terminate();
+      reject(new Error(`the verify worker failed: ${ev.message}`));
+    };
+    worker.postMessage(req);
+  });
+}
+
+/** Checks the lines in bytes [start, end) of the file; `start` must be a line start. */
+export async function checkRange(
+  req: RangeRequest,
+  onProgress?: (bytesRead: number) => void,
+): Promise<RangeResult> {
+  const file = await Deno.open(req.path, { read: true });
+  const checker = new ChainChecker({ maxKept: MAX_KEPT, midChain: req.midChain });
   const strict = new TextDecoder("utf-8", { fatal: true });
   let lineNo = 0;
   let bytesRead = 0;
   let lastByte = NEWLINE;
   try {
-    const total = (await file.stat()).size;
+    await file.seek(req.start, Deno.SeekMode.Start);
     let carry = new Uint8Array(0);
     const buf = new Uint8Array(CHUNK);
-    while (true) {
-      const n = await file.read(buf);
+    const total = req.end - req.start;
+    while (bytesRead < total) {
+      const n = await file.read(buf.subarray(0, Math.min(CHUNK, total - bytesRead)));
       if (n === null) break;
       bytesRead += n;
       lastByte = buf[n - 1]!;
@@ -57,7 +226,7 @@ export async function verifyLedger(path: string, onProgress?: ProgressFn): Promi
       }
       lineNo = checkLines(checker, strict, data.subarray(0, cut), lineNo);
       carry = data.slice(cut + 1);
-      onProgress?.(bytesRead, total);
+      onProgress?.(bytesRead);
     }
     if (carry.length > 0) {
       lineNo++;
@@ -70,15 +239,14 @@ export async function verifyLedger(path: string, onProgress?: ProgressFn): Promi
     file.close();
   }
   return {
-    path,
-    ok: checker.ok,
     lines: lineNo,
     entries: checker.entries,
     blankLines: checker.blankLines,
-    head: checker.head,
     problemCount: checker.problemCount,
     problems: checker.problems,
     notes: checker.notes,
+    firstEntry: checker.firstEntry,
+    lastEntry: checker.lastEntry,
   };
 }
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
 import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger.ts";
-import { verifyLedger } from "../lib/verify.ts";
+import { splitAtLines, verifyLedger } from "../lib/verify.ts";
 import { canonicalJsonWithout } from "../lib/pyjson.ts";
 import { sha256Hex } from "../lib/hash.ts";
 import { python, tempStateDir } from "./support/helpers.ts";
@@ -167,5 +167,48 @@ Deno.test("verify finds lines across read-buffer boundaries in a large ledger", 
   const r = await verifyLedger(path);
   assertEquals(r.entries, 6000);
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[4322, "hash_mismatch"]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a large ledger checked by workers gives the same report as one pass, links across parts included", async () => {
+  const dir = await tempStateDir();
+  const path = join(dir, "ledger.jsonl");
+  const bodies = Array.from(
+    { length: 30_000 },
+    (_, i) => ({ detail: `entry ${i} ${"x".repeat(500)}` }),
+  );
+  for (let i = 0; i < bodies.length; i += 5000) {
+    await appendEntries(path, bodies.slice(i, i + 5000));
+  }
+  const size = (await Deno.stat(path)).size;
+  assert(size > 16 * 1024 * 1024, "the ledger must be large enough for workers");
+  const bytes = await Deno.readFile(path);
+  // Break the link exactly on the first line of each part, keeping the size (and so the cut points).
+  const bounds = await splitAtLines(path, size, 3);
+  const brokenLines: number[] = [];
+  for (const b of bounds.slice(1, -1)) {
+    const at = b +
+      new TextDecoder().decode(bytes.subarray(b, b + 1000)).indexOf('"previous_hash": "') + 18;
+    bytes[at] = bytes[at] === 0x61 ? 0x62 : 0x61;
+    brokenLines.push(bytes.subarray(0, b).filter((x) => x === 0x0a).length + 1);
+  }
+  // And a content change in the middle of a part.
+  const mid = new TextDecoder().decode(bytes.subarray(1000, 2000)).indexOf("entry ") + 1000;
+  bytes[mid] = 0x45;
+  await Deno.writeFile(path, bytes);
+
+  const single = await verifyLedger(path, { workers: 1 });
+  const parallel = await verifyLedger(path, { workers: 3 });
+  assertEquals(parallel, single);
+  assertEquals(single.entries, 30_000);
+  assertEquals(
+    single.problems.filter((p) => p.kind === "broken_link").map((p) => p.line),
+    brokenLines,
+  );
+  // Each changed line also fails its own hash, before its link: the order a single pass gives.
+  assertEquals(
+    single.problems.filter((p) => p.kind === "hash_mismatch").length,
+    brokenLines.length + 1,
+  );
   await Deno.remove(dir, { recursive: true });
 });
