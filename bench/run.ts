@@ -37,6 +37,7 @@ function percentile(sorted: number[], p: number): number {
 
 function violation(i: number): Violation {
   return {
+    id: crypto.randomUUID(),
     at: Date.now(),
     protocol: "legacy",
     conversation: `conversation-${i % 10_000}`,

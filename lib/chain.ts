@@ -19,6 +19,7 @@ export type ProblemKind =
   | "not_json"
   | "not_object"
   | "not_utf8"
+  | "lone_surrogate"
   | "torn_tail";
 
 /** One problem on one line (1-based). */
@@ -35,6 +36,15 @@ export interface Note {
 }
 
 const GENESIS_VALUES = new Set(["0".repeat(64), "GENESIS"]);
+// Decoded UTF-8 holds no lone surrogate; only a \uD800-\uDFFF escape can make one.
+const LONE_SURROGATE_HINT = /\\u[dD][89a-fA-F]/;
+
+function wellFormed(v: unknown): boolean {
+  if (typeof v === "string") return v.isWellFormed();
+  if (typeof v !== "object" || v === null) return true;
+  if (Array.isArray(v)) return v.every(wellFormed);
+  return Object.entries(v).every(([k, x]) => k.isWellFormed() && wellFormed(x));
+}
 
 /** Feeds lines in order; collects problems and notes. */
 export class ChainChecker {
@@ -132,6 +142,14 @@ export class ChainChecker {
       return;
     }
     const entry = value as Record<string, unknown>;
+    if (LONE_SURROGATE_HINT.test(text) && !wellFormed(entry)) {
+      this.#problem(
+        line,
+        "lone_surrogate",
+        "the entry holds a lone surrogate (a \\uD800-\\uDFFF escape without its pair): " +
+          "Python cannot encode it to hash it, so audit_stub.py verify fails here",
+      );
+    }
     const stated = entry.hash;
     if (typeof stated !== "string") {
       this.#problem(line, "missing_hash", "the entry has no hash");

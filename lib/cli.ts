@@ -178,7 +178,13 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (positionals.length !== 1) {
           throw new UsageError("replay takes one FILE (or - for standard input)");
         }
-        return await replayCommand(io, positionals[0]!, paths, ledger, values.json === true);
+        return await replayCommand(
+          io,
+          positionals[0]!,
+          paths,
+          ledger !== undefined ? paths.ledger : undefined,
+          values.json === true,
+        );
       case "verify":
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         return await verifyCommand(io, paths.ledger, values.json === true);

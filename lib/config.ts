@@ -35,8 +35,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
 /** A configuration that cannot be used; the message names the file and the place. */
 export class ConfigError extends Error {
   /** Creates the error. */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "ConfigError";
   }
 }
@@ -130,7 +130,7 @@ export async function loadConfig(path: string): Promise<{ config: Config; found:
   try {
     text = await readTextIfExists(path);
   } catch (err) {
-    throw new ConfigError(`Cannot read config ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`Cannot read config ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (text === undefined) {
     return { config: structuredClone(DEFAULT_CONFIG) as Config, found: false };

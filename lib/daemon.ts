@@ -13,6 +13,7 @@ import { Pipeline } from "./pipeline.ts";
 import { RoleMap } from "./roles.ts";
 import { SequenceEngine } from "./sequence.ts";
 import { loadSnapshot, saveSnapshot } from "./snapshot.ts";
+import { idsInTail } from "./ledger.ts";
 import { type LinkState, STATUS_INTERVAL_MS, type StatusReport, writeStatus } from "./status.ts";
 import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "./fsutil.ts";
 import { violationDetail } from "./violation.ts";
@@ -33,6 +34,7 @@ const GOVERNANCE_REFRESH_MS = 1_000;
 const SNAPSHOT_INTERVAL_MS = 5_000;
 const SHUTDOWN_FLUSH_MS = 3_000;
 const FAILURE_LOG_INTERVAL_MS = 10 * 60_000;
+const BLOCKED_APPEND_MS = 2_000;
 
 /** Runs the daemon until stopped; returns the process exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
@@ -86,14 +88,29 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     lastError = { at: new Date().toISOString(), message };
   };
 
+  let lastWriteError: string | undefined;
+  let lastWriteErrorLog = 0;
+  let snapshotDirty = false;
   const writer = new LedgerWriter({
     ledgerPath: paths.ledger,
     maxPending: config.maxPendingViolations,
     governance: () => governance.fields,
     onError: (message, pending) => {
       noteError(message);
-      logger.error(message, { pending });
+      // Retries come every few seconds (every 100 ms while stopping): log a changed error
+      // at once, the same one once a minute.
+      const now = Date.now();
+      if (message !== lastWriteError || now - lastWriteErrorLog >= 60_000) {
+        lastWriteError = message;
+        lastWriteErrorLog = now;
+        logger.error(message, { pending });
+      }
       scheduleStatus();
+    },
+    onWritten: () => {
+      // The snapshot must stop listing these as pending soon, or a crash would rewrite them.
+      snapshotDirty = true;
+      scheduleSave();
     },
     onRecovered: () => {
       logger.info("ledger writable again");
@@ -121,7 +138,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     } else {
       logger.warn("the sequence changed since the snapshot; conversation state starts afresh");
     }
-    for (const v of s.pending) writer.enqueue(v);
+    // Pending violations may have been written just before a crash that lost the snapshot
+    // update: the ids already at the end of the ledger are not written again.
+    let written = new Set<string>();
+    try {
+      written = await idsInTail(paths.ledger, s.pending.map((v) => v.id));
+    } catch (err) {
+      logger.warn(`Cannot read the ledger's end to match pending violations: ${errorText(err)}`);
+    }
+    for (const v of s.pending) if (!written.has(v.id)) writer.enqueue(v);
+    if (written.size > 0) {
+      logger.info("pending violations already in the ledger", { count: written.size });
+    }
+    snapshotDirty = true;
   }
 
   let linkState: LinkState = "DISCONNECTED";
@@ -131,7 +160,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let disconnects = 0;
   let failedAttempts = 0;
   let lastFailureLog = 0;
-  let snapshotDirty = loaded.snapshot !== undefined && loaded.snapshot.pending.length > 0;
 
   const report = (final = false): StatusReport => {
     const reasons: string[] = [];
@@ -140,6 +168,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (writer.failing) {
       if (state === "CONNECTED") state = "DEGRADED";
       reasons.push(`ledger not writable: ${writer.lastError}`);
+    }
+    const busy = writer.busyFor(Date.now());
+    if (busy >= BLOCKED_APPEND_MS) {
+      if (state === "CONNECTED") state = "DEGRADED";
+      reasons.push(
+        `ledger append blocked for ${Math.round(busy / 1000)} s ` +
+          "(another process holds the ledger lock, or the disk is not answering)",
+      );
     }
     if (writer.dropped > 0) {
       if (state === "CONNECTED") state = "DEGRADED";
@@ -205,18 +241,33 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }, 50);
   };
 
-  const saveState = async () => {
-    try {
-      await saveSnapshot(paths.snapshot, {
-        sequence: [...config.sequence],
-        savedAt: Date.now(),
-        conversations: engine.snapshot(),
-        pending: writer.queued(),
-      });
+  // Saves run one after another: two at once would share the temporary file.
+  let saving: Promise<void> = Promise.resolve();
+  const saveState = (): Promise<void> => {
+    saving = saving.then(async () => {
       snapshotDirty = false;
-    } catch (err) {
-      logger.warn(`Cannot write state snapshot ${paths.snapshot}: ${errorText(err)}`);
-    }
+      try {
+        await saveSnapshot(paths.snapshot, {
+          sequence: [...config.sequence],
+          savedAt: Date.now(),
+          conversations: engine.snapshot(),
+          pending: writer.queued(),
+        });
+      } catch (err) {
+        snapshotDirty = true;
+        logger.warn(`Cannot write state snapshot ${paths.snapshot}: ${errorText(err)}`);
+      }
+    });
+    return saving;
+  };
+  let saveQueued = false;
+  const scheduleSave = () => {
+    if (saveQueued) return;
+    saveQueued = true;
+    setTimeout(() => {
+      saveQueued = false;
+      if (snapshotDirty) void saveState();
+    }, 200);
   };
 
   const link = new LegacyLink(opts.gateway, {
@@ -233,6 +284,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         expected: v.expected,
       });
       writer.enqueue(v);
+      scheduleSave();
     },
     onConnected: () => {
       connects++;
@@ -301,6 +353,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   for (const t of timers) clearInterval(t);
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   await link.stop();
+  // Save first: if the flush below is cut short (a lock held elsewhere, a kill), the queued
+  // violations are already in the snapshot for the next run.
+  await saveState();
   const flushed = await writer.flush(SHUTDOWN_FLUSH_MS);
   await writer.stop();
   await saveState();

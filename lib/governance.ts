@@ -5,6 +5,7 @@
  */
 import type { GovernanceFields } from "./violation.ts";
 import { errorText, readTextIfExists } from "./fsutil.ts";
+import { parsePythonJson, PyJsonSyntaxError } from "./pyjson.ts";
 
 /** What the coordinator takes from state.json. */
 export interface Governance {
@@ -31,8 +32,10 @@ export function parseGovernance(text: string, source: string): Governance {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`Cannot read ${source}: ${errorText(err)}`);
+  } catch {
+    // V8's message quotes the text around the error, and state.json holds a vault: say
+    // only where the error is.
+    throw new Error(`Cannot read ${source}: ${syntaxErrorPosition(text)}`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new Error(`Cannot read ${source}: the file must hold a JSON object`);
@@ -82,4 +85,19 @@ export async function readGovernance(
   } catch (err) {
     return { governance: fallback, found: true, error: errorText(err) };
   }
+}
+
+/** Describes where `text` stops being JSON, by line and column, without quoting it. */
+export function syntaxErrorPosition(text: string): string {
+  try {
+    parsePythonJson(text);
+  } catch (err) {
+    if (err instanceof PyJsonSyntaxError) {
+      const before = text.slice(0, err.position);
+      const line = before.split("\n").length;
+      const column = err.position - before.lastIndexOf("\n");
+      return `${err.message.replace(/ at position \d+$/, "")} at line ${line} column ${column}`;
+    }
+  }
+  return "invalid JSON";
 }

@@ -3,7 +3,7 @@
  * end of the file under the lock, whole lines written, fsync, unlock.
  * @module
  */
-import { canonicalJsonWithout, pythonDumps } from "./pyjson.ts";
+import { canonicalJsonWithout, parsePythonJson, pythonDumps } from "./pyjson.ts";
 import { sha256Hex } from "./hash.ts";
 import type { EntryBody } from "./violation.ts";
 
@@ -30,6 +30,7 @@ export type LedgerErrorCode =
   | "torn_tail"
   | "bad_head"
   | "line_too_long"
+  | "abandoned"
   | "io";
 
 /** An append that did not happen; nothing of it is in the file. */
@@ -120,7 +121,8 @@ export function chainHead(tail: LedgerTail): { previousHash: string; needsNewlin
   if (tail.lastLine === undefined) return { previousHash: GENESIS_HASH, needsNewline: false };
   let last: unknown;
   try {
-    last = JSON.parse(tail.lastLine);
+    // Python writes NaN and Infinity, which JSON.parse refuses; the exact parser takes them.
+    last = parsePythonJson(tail.lastLine);
   } catch {
     if (!tail.endsWithNewline) {
       throw new LedgerError(
@@ -144,6 +146,14 @@ export function chainHead(tail: LedgerTail): { previousHash: string; needsNewlin
   return { previousHash: hash, needsNewline: !tail.endsWithNewline };
 }
 
+/** Callbacks around the lock, for a writer that must know when it may stop waiting. */
+export interface AppendHooks {
+  /** Asked once the lock is held: false abandons the append before anything is written. */
+  proceed?: () => boolean;
+  /** Called once the lock is held and the write is going ahead. */
+  onLocked?: () => void;
+}
+
 /** The result of one durable append. */
 export interface AppendResult {
   /** Hashes of the lines written, in order. */
@@ -160,6 +170,7 @@ export interface AppendResult {
 export async function appendEntries(
   path: string,
   bodies: readonly EntryBody[],
+  hooks: AppendHooks = {},
 ): Promise<AppendResult> {
   if (bodies.length === 0) return { hashes: [], bytes: 0 };
   let existed = true;
@@ -185,6 +196,10 @@ export async function appendEntries(
   }
   try {
     await file.lock(true);
+    if (hooks.proceed?.() === false) {
+      throw new LedgerError("Append abandoned: the coordinator is stopping", "abandoned");
+    }
+    hooks.onLocked?.();
     const size = (await file.stat()).size;
     const head = chainHead(await readTail(file, size));
     let previous = head.previousHash;
@@ -249,4 +264,41 @@ async function syncDirectory(path: string): Promise<void> {
 function ioError(path: string, err: unknown): LedgerError {
   const detail = err instanceof Error ? err.message : String(err);
   return new LedgerError(`Cannot append to ledger ${path}: ${detail}`, "io", { cause: err });
+}
+
+/**
+ * Which of `ids` appear in the last `maxBytes` of the ledger: after a crash, the
+ * violations a snapshot still lists as pending may have been written already.
+ */
+export async function idsInTail(
+  path: string,
+  ids: readonly string[],
+  maxBytes = 8 << 20,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (ids.length === 0) return found;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return found;
+    throw err;
+  }
+  try {
+    const size = (await file.stat()).size;
+    const start = Math.max(0, size - maxBytes);
+    const buf = new Uint8Array(size - start);
+    await file.seek(start, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < buf.length) {
+      const n = await file.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    const text = decoder.decode(buf.subarray(0, got));
+    for (const id of ids) if (text.includes(`"${id}"`)) found.add(id);
+  } finally {
+    file.close();
+  }
+  return found;
 }

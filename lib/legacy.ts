@@ -3,7 +3,7 @@
  * `{"type":"session_update","session_id":"…","agent":"Primary"}` in. Pure decoding.
  * @module
  */
-import type { Decoded } from "./observation.ts";
+import { boundedId, type Decoded } from "./observation.ts";
 
 /** The frame the legacy client sends after connecting. */
 export const LEGACY_SUBSCRIBE: string = JSON.stringify({
@@ -27,9 +27,9 @@ export function decodeLegacyFrame(frame: unknown): Decoded {
   if (typeof sessionId !== "string" && typeof sessionId !== "number") {
     return { kind: "skip", reason: "bad_type" };
   }
-  const conversation = String(sessionId);
+  const conversation = boundedId(String(sessionId));
   if (conversation.trim() === "") return { kind: "skip", reason: "no_conversation" };
-  const name = agent.trim();
+  const name = boundedId(agent.trim());
   if (name === "") return { kind: "skip", reason: "missing_field" };
   return { kind: "observation", observation: { protocol: "legacy", conversation, agent: name } };
 }

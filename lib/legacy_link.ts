@@ -21,6 +21,8 @@ export interface LinkOptions {
   backoff?: BackoffPolicy;
   /** A connection that lasted this long resets the backoff. */
   stableMs?: number;
+  /** A connection not open after this long is given up and retried. */
+  openTimeoutMs?: number;
   random?: () => number;
 }
 
@@ -40,6 +42,7 @@ export class LegacyLink {
   readonly #backoff: BackoffPolicy;
   readonly #stableMs: number;
   readonly #random: () => number;
+  readonly #openTimeoutMs: number;
   #ws: WebSocket | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
@@ -54,6 +57,7 @@ export class LegacyLink {
     this.#backoff = opts.backoff ?? RECONNECT_BACKOFF;
     this.#stableMs = opts.stableMs ?? 60_000;
     this.#random = opts.random ?? Math.random;
+    this.#openTimeoutMs = opts.openTimeoutMs ?? 10_000;
   }
 
   /** Connects; throws {@link LinkPermissionError} if the sandbox forbids the address. */
@@ -77,11 +81,16 @@ export class LegacyLink {
       }
       throw err;
     }
+    ws.binaryType = "arraybuffer";
     this.#ws = ws;
+    // A peer that accepts the connection but never completes the handshake must not
+    // leave the link waiting for ever.
+    const openTimer = setTimeout(() => ws.close(), this.#openTimeoutMs);
     let resolveClosed!: () => void;
     this.#closed = new Promise((r) => resolveClosed = r);
     let opened = false;
     ws.onopen = () => {
+      clearTimeout(openTimer);
       opened = true;
       this.#openedAt = Date.now();
       ws.send(LEGACY_SUBSCRIBE);
@@ -96,6 +105,7 @@ export class LegacyLink {
     };
     ws.onerror = () => {/* the close event follows and carries the outcome */};
     ws.onclose = (ev: CloseEvent) => {
+      clearTimeout(openTimer);
       this.#ws = undefined;
       resolveClosed();
       if (this.#stopped) return;

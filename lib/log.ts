@@ -24,11 +24,12 @@ export class Logger {
       this.sink(JSON.stringify({ ts, level, msg, ...fields }));
       return;
     }
-    let line = `${ts} ${level.toUpperCase().padEnd(5)} ${msg}`;
+    // Messages quote gateway data (conversation ids): a newline in one must not forge a line.
+    let line = `${ts} ${level.toUpperCase().padEnd(5)} ${escapeControls(msg)}`;
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined) continue;
       const s = typeof v === "string" ? v : JSON.stringify(v);
-      line += ` ${k}=${/[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s}`;
+      line += ` ${k}=${/[\s"=\p{Cc}]/u.test(s) || s === "" ? JSON.stringify(s) : s}`;
     }
     this.sink(line);
   }
@@ -45,4 +46,8 @@ export class Logger {
   error(msg: string, fields?: Record<string, unknown>): void {
     this.log("error", msg, fields);
   }
+}
+
+function escapeControls(s: string): string {
+  return s.replace(/\p{Cc}/gu, (c) => JSON.stringify(c).slice(1, -1));
 }

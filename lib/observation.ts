@@ -2,6 +2,7 @@
  * What the protocol adapters produce and the pipeline consumes.
  * @module
  */
+import { sha256Hex } from "./hash.ts";
 
 /** Which gateway protocol a frame came from. */
 export type Protocol = "legacy" | "openclaw";
@@ -29,3 +30,17 @@ export type SkipReason =
 export type Decoded =
   | { kind: "observation"; observation: Observation }
   | { kind: "skip"; reason: SkipReason };
+
+/** Longest id kept as it is; longer ones are shortened (see {@link boundedId}). */
+export const MAX_ID_CHARS = 256;
+
+/**
+ * Makes an id from the gateway safe to keep and to write: lone surrogates (which
+ * Python cannot hash) become U+FFFD, and an id over {@link MAX_ID_CHARS} characters keeps
+ * its start and a digest of the whole, so memory stays bounded and distinct ids stay distinct.
+ */
+export function boundedId(id: string): string {
+  const wellFormed = id.toWellFormed();
+  if (wellFormed.length <= MAX_ID_CHARS) return wellFormed;
+  return `${wellFormed.slice(0, 200).toWellFormed()}…sha256:${sha256Hex(wellFormed).slice(0, 32)}`;
+}

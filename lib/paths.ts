@@ -4,7 +4,7 @@
  * directory exactly as relative permission grants do.
  * @module
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 
 /** Every path the coordinator reads or writes. */
 export interface Paths {
@@ -18,13 +18,20 @@ export interface Paths {
   config: string;
 }
 
-/** Resolves the coordinator's paths under `stateDir`; `ledger` overrides the ledger path. */
+/**
+ * Resolves the coordinator's paths under `stateDir`; `ledger` overrides the ledger path
+ * (relative to the state directory, like every other path).
+ */
 export function resolvePaths(stateDir: string, ledger?: string): Paths {
   const moses = join(stateDir, "audits", "moses");
   const own = join(moses, "coordinator");
   return {
     stateDir,
-    ledger: ledger ?? join(moses, "audit_ledger.jsonl"),
+    ledger: ledger === undefined
+      ? join(moses, "audit_ledger.jsonl")
+      : isAbsolute(ledger)
+      ? ledger
+      : join(stateDir, ledger),
     own,
     status: join(own, "status.json"),
     snapshot: join(own, "snapshot.json"),

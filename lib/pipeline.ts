@@ -50,8 +50,12 @@ export class Pipeline {
   /** Set by the owner whenever governance changes. */
   enforcement: Enforcement = { enabled: true };
 
-  /** Creates a pipeline over an engine and a role map. */
-  constructor(readonly engine: SequenceEngine, readonly roles: RoleMap) {}
+  /** Creates a pipeline over an engine and a role map; `newId` names each violation. */
+  constructor(
+    readonly engine: SequenceEngine,
+    readonly roles: RoleMap,
+    readonly newId: () => string = () => crypto.randomUUID(),
+  ) {}
 
   /** Parses a text frame and handles it with `decode`. */
   handleText(
@@ -97,6 +101,7 @@ export class Pipeline {
     if (v === undefined) return undefined;
     this.counters.violations++;
     return {
+      id: this.newId(),
       at: now,
       protocol: obs.protocol,
       conversation: obs.conversation,

@@ -5,7 +5,7 @@
 import { decodeLegacyFrame } from "./legacy.ts";
 import type { Decoded } from "./observation.ts";
 
-/** Decodes a recorded frame, choosing the protocol by its shape. */
+/** Decodes a recorded frame (the legacy protocol is the only one spoken so far). */
 export function decodeRecordedFrame(frame: unknown): Decoded {
   return decodeLegacyFrame(frame);
 }

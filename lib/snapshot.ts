@@ -63,7 +63,7 @@ export function decodeSnapshot(text: string, source: string): Snapshot {
   for (const [i, p] of (r.pending as unknown[]).entries()) {
     const v = p as Partial<Violation> | null;
     if (
-      typeof v !== "object" || v === null || typeof v.at !== "number" ||
+      typeof v !== "object" || v === null || typeof v.id !== "string" || typeof v.at !== "number" ||
       typeof v.conversation !== "string" || typeof v.agent !== "string" ||
       typeof v.role !== "string" || typeof v.expected !== "string" ||
       (v.protocol !== "legacy" && v.protocol !== "openclaw") || !Array.isArray(v.sequence)

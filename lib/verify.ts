@@ -4,6 +4,7 @@
  * between parts are checked here, so the report is the same as a single pass gives.
  * @module
  */
+import { fileURLToPath } from "node:url";
 import {
   ChainChecker,
   type EntryRef,
@@ -67,19 +68,21 @@ export interface VerifyOptions {
 
 /** Reads and checks every line of the ledger at `path`. Throws if the file cannot be read. */
 export async function verifyLedger(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const size = (await Deno.stat(path)).size;
+  const size = await committedSize(path);
   const workers = Math.max(1, opts.workers ?? Math.min(4, navigator.hardwareConcurrency || 1));
+  const onePass = async () => [
+    await checkRange(
+      { path, start: 0, end: size, midChain: false },
+      (n) => opts.onProgress?.(n, size),
+    ),
+  ];
+  if (workers === 1 || size < PARALLEL_MIN_BYTES || !mayStartWorkers()) {
+    return merge(path, await onePass());
+  }
+  const bounds = await splitAtLines(path, size, workers);
+  const done = new Array<number>(bounds.length - 1).fill(0);
   let parts: RangeResult[];
-  if (workers === 1 || size < PARALLEL_MIN_BYTES) {
-    parts = [
-      await checkRange(
-        { path, start: 0, end: size, midChain: false },
-        (n) => opts.onProgress?.(n, size),
-      ),
-    ];
-  } else {
-    const bounds = await splitAtLines(path, size, workers);
-    const done = new Array<number>(bounds.length - 1).fill(0);
+  try {
     parts = await Promise.all(
       bounds.slice(0, -1).map((start, i) =>
         checkInWorker({ path, start, end: bounds[i + 1]!, midChain: i > 0 }, (n) => {
@@ -88,9 +91,45 @@ export async function verifyLedger(path: string, opts: VerifyOptions = {}): Prom
         })
       ),
     );
+  } catch (err) {
+    if (err instanceof RangeReadError) throw err.cause;
+    // Workers may be unavailable (a sandbox that cannot load their module): one pass will do.
+    parts = await onePass();
   }
   return merge(path, parts);
 }
+
+// The size of the ledger with no append half done: writers append whole lines under an
+// exclusive flock, so the size read under a shared one ends on a line boundary.
+async function committedSize(path: string): Promise<number> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.lock(false);
+    return (await file.stat()).size;
+  } finally {
+    try {
+      await file.unlock();
+    } catch { /* closing releases it too */ }
+    file.close();
+  }
+}
+
+const WORKER_URL = new URL("./verify_worker.ts", import.meta.url);
+
+// Loading a worker's module needs read access to it, which the coordinator's own sandbox
+// does not grant (it reads only the audits directory); then one pass does the work.
+function mayStartWorkers(): boolean {
+  if (WORKER_URL.protocol !== "file:") return true;
+  try {
+    return Deno.permissions.querySync({ name: "read", path: fileURLToPath(WORKER_URL) }).state ===
+      "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** A worker could not read its part of the ledger (as opposed to not starting at all). */
+class RangeReadError extends Error {}
 
 function merge(path: string, parts: RangeResult[]): VerifyReport {
   const problems: Problem[] = [];
@@ -179,7 +218,9 @@ function checkInWorker(
       if (msg.progress !== undefined) return onProgress(msg.progress);
       worker.terminate();
       if (msg.result) resolve(msg.result);
-      else reject(new Error(msg.error ?? "the verify worker failed"));
+      else {reject(
+          new RangeReadError(msg.error, { cause: new Error(msg.error ?? "unknown error") }),
+        );}
     };
     worker.onerror = (ev) => {
       ev.preventDefault();
@@ -197,7 +238,8 @@ export async function checkRange(
 ): Promise<RangeResult> {
   const file = await Deno.open(req.path, { read: true });
   const checker = new ChainChecker({ maxKept: MAX_KEPT, midChain: req.midChain });
-  const strict = new TextDecoder("utf-8", { fatal: true });
+  // ignoreBOM keeps a byte-order mark in the text, so it is reported wherever it stands.
+  const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let lineNo = 0;
   let bytesRead = 0;
   let lastByte = NEWLINE;

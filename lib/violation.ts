@@ -6,6 +6,8 @@ import type { Protocol } from "./observation.ts";
 
 /** A detected violation, before it is written. */
 export interface Violation {
+  /** A unique id, so a violation written just before a crash is not written again. */
+  id: string;
   /** When it was seen, ms since the epoch. */
   at: number;
   protocol: Protocol;
@@ -62,6 +64,7 @@ export function violationEntry(v: Violation, gov: GovernanceFields): EntryBody {
     role: gov.role,
     session_hash: gov.session_hash,
     violation: {
+      id: v.id,
       conversation: v.conversation,
       agent: v.agent,
       role: v.role,

@@ -42,6 +42,10 @@ export class LedgerWriter {
   #dropped = 0;
   #lastError: string | undefined;
   #lastWriteAt: number | undefined;
+  // When the append under way started, and whether it holds the lock (and so is writing).
+  #appendStartedAt: number | undefined;
+  #writing = false;
+  #abandon = false;
 
   /** Creates a writer; nothing is opened until the first violation. */
   constructor(opts: WriterOptions) {
@@ -72,6 +76,10 @@ export class LedgerWriter {
   get lastWriteAt(): number | undefined {
     return this.#lastWriteAt;
   }
+  /** How long the append under way has been running (waiting for the lock, or writing), in ms. */
+  busyFor(now: number): number {
+    return this.#appendStartedAt === undefined ? 0 : now - this.#appendStartedAt;
+  }
   /** A copy of the queued violations (for the snapshot). */
   queued(): Violation[] {
     return [...this.#queue];
@@ -98,12 +106,29 @@ export class LedgerWriter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+    try {
+      await this.#drainGroups();
+    } finally {
+      this.#appendStartedAt = undefined;
+      this.#writing = false;
+    }
+  }
+
+  async #drainGroups(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#abandon) {
       const group = this.#queue.slice(0, this.#opts.maxGroup);
       const gov = this.#opts.governance();
       const bodies = group.map((v) => violationEntry(v, gov));
+      this.#appendStartedAt = Date.now();
+      this.#writing = false;
       try {
-        const { hashes } = await appendEntries(this.#opts.ledgerPath, bodies);
+        const { hashes } = await appendEntries(this.#opts.ledgerPath, bodies, {
+          proceed: () => !this.#abandon,
+          onLocked: () => {
+            this.#writing = true;
+          },
+        });
+        this.#appendStartedAt = undefined;
         this.#queue.splice(0, group.length);
         this.#written += group.length;
         this.#lastWriteAt = Date.now();
@@ -114,6 +139,7 @@ export class LedgerWriter {
         }
         this.#opts.onWritten?.(group, hashes);
       } catch (err) {
+        if (this.#abandon) return;
         this.#lastError = errorText(err);
         this.#opts.onError?.(this.#lastError, this.#queue.length);
         if (!this.#stopped) {
@@ -131,28 +157,41 @@ export class LedgerWriter {
   /**
    * Waits until the queue is empty or `timeoutMs` has passed, retrying at once
    * rather than waiting out the backoff. Returns whether everything was written.
+   * An append stuck behind another process's lock does not hold it past the deadline.
    */
   async flush(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.#draining) await this.#draining;
+      if (this.#draining) await within(this.#draining, deadline - Date.now());
       if (this.#queue.length === 0) return true;
+      if (this.#draining) continue;
       if (this.#retryTimer !== undefined) {
         clearTimeout(this.#retryTimer);
         this.#retryTimer = undefined;
       }
       this.#kick();
-      if (this.#draining) await this.#draining;
-      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 50));
+      if (this.#draining) await within(this.#draining, deadline - Date.now());
+      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 100));
     }
     return this.#queue.length === 0;
   }
 
-  /** Finishes the append under way and stops retrying. */
+  /**
+   * Stops: no new append starts, an append still waiting for the lock is abandoned
+   * (it will write nothing), and an append already writing is finished.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abandon = true;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    if (this.#draining) await this.#draining;
+    if (this.#draining && this.#writing) await this.#draining;
   }
+}
+
+// Waits for `p`, but no longer than `ms`.
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
+  clearTimeout(timer);
 }

@@ -45,11 +45,27 @@ Deno.test("a malformed state.json keeps the last good state and reports the posi
   await Deno.writeTextFile(path, '{"role": "broadcast",,}');
   const bad = await readGovernance(path, good.governance);
   assertEquals(bad.governance, good.governance);
-  assertStringIncludes(bad.error!, `Cannot read ${path}`);
-  assertStringIncludes(bad.error!, "position");
+  assertEquals(
+    bad.error,
+    `Cannot read ${path}: Expecting property name enclosed in double quotes at line 1 column 22`,
+  );
   await Deno.writeTextFile(path, "[1, 2]");
   const wrong = await readGovernance(path);
   assertEquals(wrong.governance, DEFAULT_GOVERNANCE);
   assertStringIncludes(wrong.error!, "must hold a JSON object");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a malformed state.json's error gives the position without quoting the file", () => {
+  let message = "";
+  try {
+    parseGovernance('{"vault": ["sk-live-SECRET-VALUE"], oops}', "state.json");
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  assertEquals(
+    message,
+    "Cannot read state.json: Expecting property name enclosed in double quotes at line 1 column 37",
+  );
+  assertEquals(message.includes("SECRET"), false);
 });

@@ -4,6 +4,7 @@ import {
   appendEntries,
   chainHead,
   GENESIS_HASH,
+  idsInTail,
   LedgerError,
   readTail,
   sealEntry,
@@ -18,6 +19,7 @@ const GOV = DEFAULT_GOVERNANCE.fields;
 
 function body(conversation: string, agent = "observer") {
   return violationEntry({
+    id: `id-${conversation}`,
     at: Date.UTC(2026, 10, 21, 12, 2, 18, 246) + 0.73,
     protocol: "legacy",
     conversation,
@@ -244,5 +246,33 @@ Deno.test("an append to a path that cannot be opened fails with the path and the
     const path = join(dir, "missing-dir", "ledger.jsonl");
     const err = await assertRejects(() => appendEntries(path, [body("a")]), LedgerError, path);
     assertEquals((err as LedgerError).code, "io");
+  });
+});
+
+Deno.test("an append links after a Python line holding NaN and Infinity", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const script = `
+import json, hashlib, sys
+e = {"timestamp": "t", "score": float("nan"), "cap": float("inf"), "previous_hash": "0" * 64}
+e["hash"] = hashlib.sha256(json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+open(sys.argv[1], "w").write(json.dumps(e) + "\\n")
+`;
+    assertEquals(
+      (await new Deno.Command("python3", { args: ["-c", script, path] }).output()).code,
+      0,
+    );
+    assertStringIncludes(await Deno.readTextFile(path), "NaN");
+    await appendEntries(path, [body("after-nan")]);
+    assertEquals((await python(["verify", path])).stdout.trim(), "OK 2");
+  });
+});
+
+Deno.test("idsInTail finds which violation ids are already at the end of the ledger", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    assertEquals(await idsInTail(path, ["id-a"]), new Set());
+    await appendEntries(path, [body("a"), body("b")]);
+    assertEquals(await idsInTail(path, ["id-a", "id-b", "id-c"]), new Set(["id-a", "id-b"]));
   });
 });

@@ -6,7 +6,8 @@ import { decodeLegacyFrame } from "../lib/legacy.ts";
 
 function pipeline(roles: Record<string, string> = {}) {
   const engine = new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 1e9, maxConversations: 100 });
-  return new Pipeline(engine, new RoleMap(roles, DEFAULT_SEQUENCE));
+  let n = 0;
+  return new Pipeline(engine, new RoleMap(roles, DEFAULT_SEQUENCE), () => `v${++n}`);
 }
 
 const frame = (session: string, agent: string) =>
@@ -17,6 +18,7 @@ Deno.test("a violation carries conversation, agent, role, expected role and the 
   p.handleText(frame("g", "primary"), 1, decodeLegacyFrame);
   const v = p.handleText(frame("g", "Bob"), 2, decodeLegacyFrame);
   assertEquals(v, {
+    id: "v1",
     at: 2,
     protocol: "legacy",
     conversation: "g",

@@ -3,6 +3,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import {
   canonicalJson,
   compareCodePoints,
+  fastCanonicalWithout,
   parsePythonJson,
   PyFloat,
   pythonDumps,
@@ -159,4 +160,21 @@ Deno.test("parsing rejects what Python rejects, with the position", () => {
 Deno.test("a __proto__ key is kept as an ordinary key", () => {
   const v = parsePythonJson('{"__proto__": {"x": 1.5}, "a": 1}');
   assertEquals(canonicalJson(v), '{"__proto__":{"x":1.5},"a":1}');
+});
+
+Deno.test("the fast canonical path agrees with the exact one on every vector and takes the exact path when it must", async () => {
+  for (const v of await vectors()) {
+    const line = v.line_as_audit_stub_writes_it;
+    const fast = fastCanonicalWithout(line, "hash");
+    if (fast !== undefined) assertEquals(fast.canonical, v.canonical, v.note);
+    assertEquals(canonicalJson(parsePythonJson(line)).length > 0, true);
+  }
+  // Numbers, integer-like keys, keys past U+D7FF and __proto__ are left to the exact path.
+  for (const text of ['{"a": 1.0}', '{"10": 1, "9": 2}', '{"\\uff01": 1}', '{"__proto__": {}}']) {
+    assertEquals(fastCanonicalWithout(text, "hash"), undefined, text);
+  }
+  assertEquals(
+    fastCanonicalWithout('{"b": "x", "a": [true, null], "hash": "h"}', "hash")?.canonical,
+    '{"a":[true,null],"b":"x"}',
+  );
 });

@@ -8,6 +8,7 @@ import { LegacyGateway } from "./support/legacy_gateway.ts";
 import {
   Daemon,
   ledgerPath,
+  PY_LEDGER,
   python,
   readLedger,
   sandboxFlags,
@@ -15,6 +16,10 @@ import {
   waitFor,
 } from "./support/helpers.ts";
 import type { StatusReport } from "../lib/status.ts";
+import { appendEntries } from "../lib/ledger.ts";
+import { saveSnapshot } from "../lib/snapshot.ts";
+import { type Violation, violationEntry } from "../lib/violation.ts";
+import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
 
 const update = LegacyGateway.update;
 
@@ -78,7 +83,9 @@ Deno.test("run records an out-of-turn answer as one verified ledger line and log
       line!.detail,
       "Sequence violation in conversation group-7: observer responded, expected secondary",
     );
-    assertEquals(line!.violation, {
+    const { id, ...violation } = line!.violation as Record<string, unknown>;
+    assert(/^[0-9a-f-]{36}$/.test(String(id)), `violation id ${id}`);
+    assertEquals(violation, {
       conversation: "group-7",
       agent: "observer",
       role: "observer",
@@ -336,6 +343,115 @@ Deno.test("an invalid config stops run with exit 78 and names the file and line"
     assertEquals(st.code, 78);
     assertStringIncludes(daemon.stderr, "Cannot read config governance/coordinator.jsonc");
     assertStringIncludes(daemon.stderr, "line 2");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM while another process holds the ledger lock exits promptly and keeps the violation", async () => {
+  const { dir, gw, daemon, cleanup } = await setup();
+  const holder = new Deno.Command("python3", {
+    args: [PY_LEDGER, "log", ledgerPath(dir), "--hold", "60"],
+    stdout: "piped",
+  }).spawn();
+  try {
+    const reader = holder.stdout.getReader();
+    assertStringIncludes(new TextDecoder().decode((await reader.read()).value), "locked");
+    reader.releaseLock();
+    gw.send(update("locked-out", "observer"));
+    await waitFor("DEGRADED: append blocked", async () => {
+      const s = await status(dir);
+      return s?.state === "DEGRADED" &&
+        s.reasons.some((r) => r.startsWith("ledger append blocked"));
+    });
+    const t0 = Date.now();
+    assertEquals((await daemon.stop("SIGTERM")).code, 0);
+    assert(Date.now() - t0 < 8000, `SIGTERM took ${Date.now() - t0} ms`);
+    const snap = JSON.parse(
+      await Deno.readTextFile(join(dir, "audits/moses/coordinator/snapshot.json")),
+    );
+    assertEquals(snap.pending.map((v: { conversation: string }) => v.conversation), ["locked-out"]);
+  } finally {
+    holder.kill("SIGKILL");
+    await holder.status;
+    await holder.stdout.cancel().catch(() => {});
+  }
+  try {
+    // The lock is free now: the next run writes the kept violation, once.
+    const next = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
+    await waitFor("the kept line", async () => (await ledgerLines(dir)).length === 1, 15_000);
+    assertEquals((await next.stop()).code, 0);
+    assertEquals((await ledgerLines(dir)).length, 1);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("pending violations already in the ledger after a crash are not written again", async () => {
+  const dir = await tempStateDir();
+  const gw = new LegacyGateway().start();
+  try {
+    const v = (id: string, conversation: string): Violation => ({
+      id,
+      at: Date.now(),
+      protocol: "legacy",
+      conversation,
+      agent: "observer",
+      role: "observer",
+      expected: "secondary",
+      sequence: ["primary", "secondary", "observer"],
+    });
+    const written = v("11111111-1111-4111-8111-111111111111", "written-before-crash");
+    const notYet = v("22222222-2222-4222-8222-222222222222", "not-written-yet");
+    await Deno.mkdir(join(dir, "audits/moses/coordinator"), { recursive: true });
+    await appendEntries(ledgerPath(dir), [violationEntry(written, DEFAULT_GOVERNANCE.fields)]);
+    // The snapshot a crash left behind still lists both as pending.
+    await saveSnapshot(join(dir, "audits/moses/coordinator/snapshot.json"), {
+      sequence: ["primary", "secondary", "observer"],
+      savedAt: Date.now(),
+      conversations: [],
+      pending: [written, notYet],
+    });
+    const daemon = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
+    await waitFor("the second line", async () => (await ledgerLines(dir)).length >= 2, 15_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals((await daemon.stop()).code, 0);
+    const conversations = (await ledgerLines(dir)).map((l) =>
+      (l.violation as { conversation: string }).conversation
+    );
+    assertEquals(conversations, ["written-before-crash", "not-written-yet"]);
+  } finally {
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a conversation id with a lone surrogate still makes a line Python can verify", async () => {
+  const { dir, gw, cleanup } = await setup();
+  try {
+    gw.send('{"type":"session_update","session_id":"g\\ud800","agent":"observer"}');
+    await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
+    assertEquals((await python(["verify", ledgerPath(dir)])).stdout.trim(), "OK 1");
+    assertEquals(
+      ((await ledgerLines(dir))[0]!.violation as { conversation: string }).conversation,
+      "g\ufffd",
+    );
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a config file outside the read grant stops run with exit 77, not 78", async () => {
+  const dir = await tempStateDir();
+  try {
+    await Deno.mkdir(join(dir, "governance"));
+    await Deno.writeTextFile(join(dir, "governance/coordinator.jsonc"), "{}");
+    const flags = sandboxFlags().map((f) =>
+      f.startsWith("--allow-read=") ? "--allow-read=audits/moses,governance/state.json" : f
+    );
+    const daemon = new Daemon([], { cwd: dir, flags });
+    assertEquals((await daemon.exited()).code, 77);
+    assertStringIncludes(daemon.stderr, "Cannot read config governance/coordinator.jsonc");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,6 +14,7 @@ const SNAP: Snapshot = {
   savedAt: 1000,
   conversations: [{ conversation: "g", last: 1, seenAt: 900 }],
   pending: [{
+    id: "3f0c1d52-5d5e-4f1e-9f3a-0a4f3d2b1c00",
     at: 950,
     protocol: "legacy",
     conversation: "g",

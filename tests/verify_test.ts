@@ -212,3 +212,60 @@ Deno.test("a large ledger checked by workers gives the same report as one pass, 
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("verify reports an entry with a lone surrogate, which Python cannot hash", async () => {
+  const { dir, path, lines } = await ledgerOf(2);
+  const e: Record<string, unknown> = {
+    detail: "bad \ud800 here",
+    previous_hash: JSON.parse(lines[1]!).hash,
+  };
+  e.hash = sha256Hex(canonicalJsonWithout(e, "hash"));
+  lines.push(JSON.stringify(e));
+  await rewrite(path, lines);
+  const r = await verifyLedger(path);
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "lone_surrogate"]]);
+  // A proper pair written as escapes is fine.
+  lines[2] = JSON.stringify({ ...e, detail: "ok \ud83d\ude00" }).replace("😀", "\\ud83d\\ude00");
+  await rewrite(path, lines);
+  assertEquals((await verifyLedger(path)).problems.map((p) => p.kind), ["hash_mismatch"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a byte-order mark is reported on whatever line it stands", async () => {
+  for (const at of [0, 1]) {
+    const { dir, path, lines } = await ledgerOf(3);
+    lines[at] = "\ufeff" + lines[at];
+    await rewrite(path, lines);
+    const r = await verifyLedger(path);
+    assertEquals(r.problems.map((p) => [p.line, p.kind]), [[at + 1, "not_json"]]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verify waits for a writer that holds the lock mid-line rather than report a torn line", async () => {
+  const { dir, path, lines } = await ledgerOf(1);
+  const next = sealEntry({ detail: "written in two halves" }, JSON.parse(lines[0]!).hash).line;
+  // A writer that has written half a line under its exclusive lock, and finishes later.
+  const script = `
+import fcntl, sys, time
+line = sys.argv[2]
+with open(sys.argv[1], "a") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.write(line[: len(line) // 2]); f.flush()
+    print("half", flush=True)
+    time.sleep(0.8)
+    f.write(line[len(line) // 2 :]); f.flush()
+    fcntl.flock(f, fcntl.LOCK_UN)
+`;
+  const writer = new Deno.Command("python3", { args: ["-c", script, path, next], stdout: "piped" })
+    .spawn();
+  const reader = writer.stdout.getReader();
+  assertStringIncludes(new TextDecoder().decode((await reader.read()).value), "half");
+  const r = await verifyLedger(path);
+  reader.releaseLock();
+  await writer.stdout.cancel();
+  assertEquals((await writer.status).code, 0);
+  assert(r.ok, JSON.stringify(r.problems));
+  assertEquals(r.entries, 2);
+  await Deno.remove(dir, { recursive: true });
+});

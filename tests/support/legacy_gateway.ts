@@ -52,6 +52,11 @@ export class LegacyGateway {
     for (const s of this.subscribers) if (s.readyState === WebSocket.OPEN) s.send(text);
   }
 
+  /** Sends a binary frame to every subscribed client. */
+  sendBinary(data: Uint8Array): void {
+    for (const s of this.subscribers) if (s.readyState === WebSocket.OPEN) s.send(data);
+  }
+
   /** A legacy session_update frame. */
   static update(sessionId: string | undefined, agent: string): Record<string, unknown> {
     const f: Record<string, unknown> = { type: "session_update", agent };
