@@ -192,7 +192,6 @@ export function parsePythonJson(text: string): PyValue {
 
 /** Thrown inside {@link fastCanonicalWithout} when the slow, exact path is needed. */
 const NEEDS_EXACT = Symbol("needs exact");
-const HIGH_UNITS = /[\ud800-\uffff]|\\u[d-fD-F]/;
 
 /**
  * The canonical form (without top-level key `omit`) of `text`, a JSON line, using the
@@ -204,8 +203,6 @@ export function fastCanonicalWithout(
   text: string,
   omit: string,
 ): { value: unknown; canonical: string } | undefined {
-  // UTF-16 order (JS's sort) and code point order (Python's) differ only past U+D7FF.
-  if (HIGH_UNITS.test(text)) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -220,20 +217,37 @@ export function fastCanonicalWithout(
   }
 }
 
-// Ledger lines repeat a few key sets; remembering their sorted order saves most of the sort.
-const keyOrders: { keys: string[]; sorted: string[] }[] = [];
+// Ledger lines repeat a few key sets; remembering their sorted order (and whether the
+// native serialiser can keep it) saves most of the work per line.
+const keyOrders: { keys: string[]; sorted: string[] | undefined }[] = [];
 
 function sortedKeysCached(v: object): string[] {
   const keys = Object.keys(v);
+  let sorted: string[] | undefined;
+  let found = false;
   search: for (const c of keyOrders) {
     if (c.keys.length !== keys.length) continue;
     for (let i = 0; i < keys.length; i++) if (c.keys[i] !== keys[i]) continue search;
-    return c.sorted;
+    sorted = c.sorted;
+    found = true;
+    break;
   }
-  const sorted = [...keys].sort();
-  if (keyOrders.length >= 16) keyOrders.shift();
-  keyOrders.push({ keys, sorted });
+  if (!found) {
+    sorted = nativeOrderable(keys) ? [...keys].sort() : undefined;
+    if (keyOrders.length >= 16) keyOrders.shift();
+    keyOrders.push({ keys, sorted });
+  }
+  if (sorted === undefined) throw NEEDS_EXACT;
   return sorted;
+}
+
+// JS sorts by UTF-16 unit and Python by code point: they differ only past U+D7FF. And
+// JSON.stringify lists integer-like keys first whatever the insertion order.
+function nativeOrderable(keys: string[]): boolean {
+  for (const k of keys) {
+    if (k === "__proto__" || /^(?:0|[1-9]\d*)$/.test(k) || /[\ud800-\uffff]/.test(k)) return false;
+  }
+  return true;
 }
 
 // A copy with keys inserted in sorted order, so one native JSON.stringify gives the canonical form.
@@ -246,9 +260,6 @@ function sortedCopy(v: unknown, omit: string | undefined): unknown {
   const out: Record<string, unknown> = {};
   for (const k of sortedKeysCached(v)) {
     if (k === omit) continue;
-    const c = k.charCodeAt(0);
-    // Integer-like keys are listed first by JSON.stringify whatever the insertion order.
-    if ((c >= 48 && c <= 57) || k === "__proto__") throw NEEDS_EXACT;
     out[k] = sortedCopy((v as Record<string, unknown>)[k], undefined);
   }
   return out;

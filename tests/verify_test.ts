@@ -269,3 +269,13 @@ with open(sys.argv[1], "a") as f:
   assertEquals(r.entries, 2);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a real U+FFFD in a line is text, not a decoding error", async () => {
+  const dir = await tempStateDir();
+  const path = join(dir, "ledger.jsonl");
+  await appendEntries(path, [{ detail: "replacement \ufffd character" }, { detail: "after" }]);
+  const r = await verifyLedger(path);
+  assert(r.ok, JSON.stringify(r.problems));
+  assertEquals(r.entries, 2);
+  await Deno.remove(dir, { recursive: true });
+});
