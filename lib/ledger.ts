@@ -79,8 +79,11 @@ export async function readTail(file: Deno.FsFile, size: number): Promise<LedgerT
   let buf = new Uint8Array(0);
   let pos = size;
   let endsWithNewline: boolean | undefined;
+  // Most lines are well under 8 KiB: read that much first, then larger steps.
+  let step = 8 * 1024;
   while (pos > 0) {
-    const start = Math.max(0, pos - TAIL_CHUNK);
+    const start = Math.max(0, pos - step);
+    step = TAIL_CHUNK;
     const chunk = new Uint8Array(pos - start);
     await file.seek(start, Deno.SeekMode.Start);
     let got = 0;

@@ -101,6 +101,11 @@ export function canonicalJson(value: unknown): string {
 
 /** Canonical form of `obj` as if its top-level key `omit` were absent (the hashed body of an entry). */
 export function canonicalJsonWithout(obj: Record<string, unknown>, omit: string): string {
+  try {
+    return JSON.stringify(sortedCopy(obj, omit));
+  } catch (err) {
+    if (err !== NEEDS_EXACT) throw err;
+  }
   return canonical(obj, omit);
 }
 
@@ -148,8 +153,12 @@ function asciiEscape(ch: string): string {
   return "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0");
 }
 
+const HAS_NON_ASCII = /[^\x20-\x7e]/;
+
 function pythonString(s: string): string {
-  return JSON.stringify(s).replace(NON_ASCII, asciiEscape);
+  const json = JSON.stringify(s);
+  // Most strings are plain ASCII: test once rather than run a replacing scan on each.
+  return HAS_NON_ASCII.test(json) ? json.replace(NON_ASCII, asciiEscape) : json;
 }
 
 /**
@@ -169,13 +178,21 @@ export function pythonDumps(value: unknown): string {
     case "object": {
       if (value === null) return "null";
       if (value instanceof PyFloat) return pythonFloatRepr(value.value);
-      if (Array.isArray(value)) return "[" + value.map(pythonDumps).join(", ") + "]";
-      const parts: string[] = [];
-      for (const [k, v] of Object.entries(value)) {
-        if (v === undefined) continue;
-        parts.push(pythonString(k) + ": " + pythonDumps(v));
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) out += (i > 0 ? ", " : "") + pythonDumps(value[i]);
+        return out + "]";
       }
-      return "{" + parts.join(", ") + "}";
+      const obj = value as Record<string, unknown>;
+      let out = "{";
+      let first = true;
+      for (const k in obj) {
+        const v = obj[k];
+        if (v === undefined || !Object.hasOwn(obj, k)) continue;
+        out += (first ? "" : ", ") + pythonString(k) + ": " + pythonDumps(v);
+        first = false;
+      }
+      return out + "}";
     }
     default:
       throw new TypeError(`Cannot serialise a ${typeof value} as JSON`);
@@ -253,9 +270,11 @@ function nativeOrderable(keys: string[]): boolean {
 // A copy with keys inserted in sorted order, so one native JSON.stringify gives the canonical form.
 function sortedCopy(v: unknown, omit: string | undefined): unknown {
   if (typeof v !== "object" || v === null) {
-    if (typeof v === "number") throw NEEDS_EXACT; // "1.0" and "1" parse alike
+    // Numbers: "1.0" and "1" parse alike, and JS and Python print some floats differently.
+    if (typeof v === "number" || typeof v === "bigint" || v === undefined) throw NEEDS_EXACT;
     return v;
   }
+  if (v instanceof PyFloat) throw NEEDS_EXACT;
   if (Array.isArray(v)) return v.map((x) => sortedCopy(x, undefined));
   const out: Record<string, unknown> = {};
   for (const k of sortedKeysCached(v)) {
