@@ -70,11 +70,20 @@ const HELP: Record<string, string> = {
 
 Watches the gateway's session events and appends each sequence violation to the
 ledger. Logs one line per violation and per connection change to stderr.
-SIGTERM or SIGINT finishes the append under way and exits 0.
+SIGTERM or SIGINT finishes the append under way and exits 0. A problem a restart
+cannot fix (a refused gateway token, an invalid config, a missing permission) is
+logged and also ends the run with exit 0, so a service manager does not restart it
+in a loop; any other failure exits 1.
+
+The gateway token is read from OPENCLAW_GATEWAY_TOKEN, else from gateway.auth.token
+in openclaw.json in the state directory.
 
 Options:
 ${STATE_DIR_HELP}
   --gateway URL      Gateway WebSocket URL (default: ws://127.0.0.1:18789)
+  --protocol P       auto, openclaw or legacy (default: auto: a gateway that opens
+                     with connect.challenge speaks OpenClaw's protocol; a silent one
+                     gets the legacy subscription)
   --ledger PATH      Ledger file (default: audits/moses/audit_ledger.jsonl)
   --log-format FMT   text or json (default: text)`,
   replay: `Usage: moses-coordinator replay FILE|- [options]
@@ -115,6 +124,7 @@ const OPTIONS: Record<string, Options> = {
   run: {
     ...COMMON,
     gateway: { type: "string" },
+    protocol: { type: "string" },
     ledger: { type: "string" },
     "log-format": { type: "string" },
   },
@@ -168,9 +178,14 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (!/^wss?:\/\/[^/]+/.test(gateway)) {
           throw new UsageError(`--gateway must be a ws:// or wss:// URL, not ${gateway}`);
         }
+        const protocol = (values.protocol as string | undefined) ?? "auto";
+        if (protocol !== "auto" && protocol !== "openclaw" && protocol !== "legacy") {
+          throw new UsageError(`--protocol must be auto, openclaw or legacy, not ${protocol}`);
+        }
         return await runDaemon({
           paths,
           gateway,
+          protocol,
           logger: new Logger(format as LogFormat, io.err),
         });
       }

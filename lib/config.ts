@@ -8,6 +8,7 @@ import JSON5 from "json5";
 import { DEFAULT_SEQUENCE } from "./sequence.ts";
 import { normalise } from "./roles.ts";
 import { readTextIfExists } from "./fsutil.ts";
+import type { ConversationFrom } from "./openclaw_protocol.ts";
 
 /** The validated configuration. */
 export interface Config {
@@ -21,6 +22,11 @@ export interface Config {
   maxConversations: number;
   /** Most violations kept in memory while the ledger cannot be written. */
   maxPendingViolations: number;
+  /**
+   * OpenClaw: the conversation of session `agent:<id>:<rest>` is `<rest>` (agents in one
+   * conversation each have their own session), or the whole session key.
+   */
+  conversationFrom: ConversationFrom;
 }
 
 /** Defaults for every key. */
@@ -30,6 +36,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   conversationTtlSeconds: 86_400,
   maxConversations: 100_000,
   maxPendingViolations: 100_000,
+  conversationFrom: "rest",
 });
 
 /** A configuration that cannot be used; the message names the file and the place. */
@@ -103,6 +110,12 @@ export function parseConfig(text: string, source: string): Config {
     }
   }
 
+  if (obj.conversationFrom !== undefined) {
+    if (obj.conversationFrom !== "rest" && obj.conversationFrom !== "session") {
+      fail('"conversationFrom" must be "rest" or "session"');
+    }
+    config.conversationFrom = obj.conversationFrom as ConversationFrom;
+  }
   config.conversationTtlSeconds = positiveInt(obj, "conversationTtlSeconds", fail) ??
     config.conversationTtlSeconds;
   config.maxConversations = positiveInt(obj, "maxConversations", fail) ?? config.maxConversations;

@@ -6,7 +6,14 @@
 import { type Config, loadConfig } from "./config.ts";
 import { DEFAULT_GOVERNANCE, type Governance, readGovernance } from "./governance.ts";
 import { decodeLegacyFrame } from "./legacy.ts";
-import { LegacyLink, LinkPermissionError } from "./legacy_link.ts";
+import { type ConnectedInfo, GatewayLink, type ProtocolChoice } from "./gateway_link.ts";
+import { type DeviceIdentity, loadOrCreateIdentity, saveDeviceToken } from "./device_identity.ts";
+import { type ResolvedToken, resolveToken, TokenError } from "./gateway_token.ts";
+import { newWatchCounters, type TurnSource } from "./openclaw_watch.ts";
+import { SCOPES, type Turn } from "./openclaw_protocol.ts";
+import { boundedId } from "./observation.ts";
+import { TurnTracker } from "./turns.ts";
+import type { Violation } from "./violation.ts";
 import type { Logger } from "./log.ts";
 import type { Paths } from "./paths.ts";
 import { Pipeline } from "./pipeline.ts";
@@ -18,13 +25,14 @@ import { type LinkState, STATUS_INTERVAL_MS, type StatusReport, writeStatus } fr
 import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "./fsutil.ts";
 import { violationDetail } from "./violation.ts";
 import { LedgerWriter } from "./writer.ts";
-import { EXIT_CONFIG, EXIT_FAILURE, EXIT_NO_PERMISSION, EXIT_OK } from "./exit_codes.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_STOPPED_FOR_GOOD } from "./exit_codes.ts";
 import { VERSION } from "./version.ts";
 
 /** Options of `run`. */
 export interface RunOptions {
   paths: Paths;
   gateway: string;
+  protocol: ProtocolChoice;
   logger: Logger;
   /** Resolves when the daemon should stop (tests); signals are handled too. */
   stopSignal?: Promise<void>;
@@ -40,23 +48,41 @@ const BLOCKED_APPEND_MS = 2_000;
 export async function runDaemon(opts: RunOptions): Promise<number> {
   const { paths, logger } = opts;
 
+  // Problems a restart cannot fix end the run with EXIT_STOPPED_FOR_GOOD, so that launchd
+  // (KeepAlive/SuccessfulExit false) and systemd (Restart=on-failure) leave it stopped.
+  const stopForGood = (message: string): number => {
+    logger.error(`${message} (stopped; restarting will not help until this is fixed)`);
+    return EXIT_STOPPED_FOR_GOOD;
+  };
+
   let config: Config;
   try {
     config = (await loadConfig(paths.config)).config;
   } catch (err) {
-    logger.error(errorText(err));
-    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_CONFIG;
+    return stopForGood(errorText(err));
   }
 
   try {
     await ensurePrivateDir(paths.own);
     await ensurePrivateDir(parentDir(paths.ledger));
   } catch (err) {
-    logger.error(
+    const message =
       `Cannot create ${paths.own}: ${errorText(err)}; run the coordinator in the OpenClaw ` +
-        "state directory (or pass --state-dir) with write access to audits/moses",
-    );
-    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_FAILURE;
+      "state directory (or pass --state-dir) with write access to audits/moses";
+    if (isPermissionError(err)) return stopForGood(message);
+    logger.error(message);
+    return EXIT_FAILURE;
+  }
+
+  let token: ResolvedToken = { token: undefined, source: "none" };
+  if (opts.protocol !== "legacy") {
+    try {
+      token = await resolveToken(paths.openclawConfig);
+    } catch (err) {
+      if (err instanceof TokenError) return stopForGood(err.message);
+      throw err;
+    }
+    if (token.warning) logger.warn(token.warning);
   }
 
   const startedAt = new Date().toISOString();
@@ -131,6 +157,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         "starting with no conversation state",
     );
   }
+  const tracker = new TurnTracker();
+  if (loaded.snapshot?.turns) tracker.restore(loaded.snapshot.turns);
   if (loaded.snapshot) {
     const s = loaded.snapshot;
     if (s.sequence.join("\u0000") === config.sequence.join("\u0000")) {
@@ -155,6 +183,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   let linkState: LinkState = "DISCONNECTED";
   let linkReason = "not connected yet";
+  let connected: ConnectedInfo | undefined;
+  let lastConnected: ConnectedInfo | undefined;
+  let live = false;
+  let fatal: string | undefined;
+  const watchCounters = newWatchCounters();
   let connectedAt: string | undefined;
   let connects = 0;
   let disconnects = 0;
@@ -164,7 +197,16 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const report = (final = false): StatusReport => {
     const reasons: string[] = [];
     let state: LinkState = linkState;
-    if (linkState !== "CONNECTED") reasons.push(linkReason);
+    if (linkState !== "CONNECTED") reasons.push(fatal ?? linkReason);
+    else if (connected?.protocol === "openclaw" && !live) {
+      reasons.push("catching up on missed messages");
+    }
+    if (linkState === "CONNECTED" && !lastReconcileOk) {
+      state = "DEGRADED";
+      reasons.push(
+        "the last catch-up failed: missed messages may not be counted until the next reconnect",
+      );
+    }
     if (writer.failing) {
       if (state === "CONNECTED") state = "DEGRADED";
       reasons.push(`ledger not writable: ${writer.lastError}`);
@@ -193,11 +235,29 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       reasons,
       gateway: {
         url: opts.gateway,
-        protocol: "legacy",
+        protocol: (connected ?? lastConnected)?.protocol ?? opts.protocol,
+        ...((connected ?? lastConnected)?.protocolVersion !== undefined
+          ? { protocolVersion: (connected ?? lastConnected)!.protocolVersion }
+          : {}),
+        ...((connected ?? lastConnected)?.serverVersion
+          ? { serverVersion: (connected ?? lastConnected)!.serverVersion }
+          : {}),
         ...(connectedAt ? { connectedAt } : {}),
         connects,
         disconnects,
+        ...(opts.protocol !== "legacy" ? { tokenSource: token.source } : {}),
       },
+      ...(lastConnected?.protocol === "openclaw"
+        ? {
+          openclaw: {
+            ...structuredClone(watchCounters),
+            sessionsTracked: tracker.size,
+            ...(tracker.caughtUpAt > 0
+              ? { caughtUpAt: new Date(tracker.caughtUpAt).toISOString() }
+              : {}),
+          },
+        }
+        : {}),
       enforcement: {
         enabled: governance.enforcing,
         ...(governance.reason ? { reason: governance.reason } : {}),
@@ -252,6 +312,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           savedAt: Date.now(),
           conversations: engine.snapshot(),
           pending: writer.queued(),
+          turns: tracker.snapshot(),
         });
       } catch (err) {
         snapshotDirty = true;
@@ -270,39 +331,120 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }, 200);
   };
 
-  const link = new LegacyLink(opts.gateway, {
-    onFrame: (text) => {
-      const now = Date.now();
-      const v = pipeline.handleText(text, now, decodeLegacyFrame);
+  const onViolation = (v: Violation) => {
+    logger.warn(violationDetail(v), {
+      event: "violation",
+      conversation: v.conversation,
+      agent: v.agent,
+      role: v.role,
+      expected: v.expected,
+    });
+    writer.enqueue(v);
+  };
+
+  let identity: DeviceIdentity | undefined;
+  const getIdentity = async (): Promise<DeviceIdentity> => {
+    if (identity) return identity;
+    const loadedId = await loadOrCreateIdentity(paths.device);
+    if (loadedId.warning) logger.warn(loadedId.warning);
+    if (loadedId.created) {
+      logger.info("made a new device identity", { deviceId: loadedId.identity.deviceId });
+    }
+    identity = loadedId.identity;
+    return identity;
+  };
+  let lastReconcileOk = true;
+
+  const link = new GatewayLink({
+    url: opts.gateway,
+    protocol: opts.protocol,
+    openclaw: {
+      connectOptions: async () => ({
+        identity: await getIdentity(),
+        token: token.token,
+        scopes: SCOPES,
+        version: VERSION,
+        platform: Deno.build.os,
+        timeoutMs: 10_000,
+      }),
+      saveDeviceToken: async (t) => {
+        const id = await getIdentity();
+        id.deviceToken = t;
+        try {
+          await saveDeviceToken(paths.device, t);
+          if (t !== undefined) logger.info("kept the device token the gateway issued");
+        } catch (err) {
+          logger.warn(`Cannot save the device token: ${errorText(err)}`);
+        }
+      },
+      watchDeps: () => ({
+        tracker,
+        conversationFrom: config.conversationFrom,
+        counters: watchCounters,
+        onTurn: (turn: Turn, source: TurnSource) => {
+          const v = pipeline.handleDecoded({
+            kind: "observation",
+            observation: {
+              protocol: "openclaw",
+              conversation: boundedId(turn.conversation),
+              agent: boundedId(turn.agentId),
+            },
+          }, Date.now());
+          snapshotDirty = true;
+          scheduleSave();
+          if (v === undefined) return;
+          if (source === "catch-up") {
+            logger.info("violation found while catching up", { session: turn.sessionKey });
+          }
+          onViolation(v);
+        },
+        onNotice: (level, msg, fields) => logger.log(level, msg, fields),
+        onLive: (caughtUp) => {
+          live = true;
+          lastReconcileOk = caughtUp;
+          scheduleStatus();
+        },
+      }),
+    },
+  }, {
+    onLegacyFrame: (text) => {
+      const v = pipeline.handleText(text, Date.now(), decodeLegacyFrame);
       snapshotDirty = true;
       if (v === undefined) return;
-      logger.warn(violationDetail(v), {
-        event: "violation",
-        conversation: v.conversation,
-        agent: v.agent,
-        role: v.role,
-        expected: v.expected,
-      });
-      writer.enqueue(v);
+      onViolation(v);
       scheduleSave();
     },
-    onConnected: () => {
+    onConnected: (info) => {
       connects++;
       linkState = "CONNECTED";
+      connected = info;
+      lastConnected = info;
+      live = info.protocol === "legacy";
       connectedAt = new Date().toISOString();
-      logger.info("connected", { gateway: opts.gateway, protocol: "legacy" });
+      logger.info("connected", {
+        gateway: opts.gateway,
+        protocol: info.protocol,
+        protocolVersion: info.protocolVersion,
+        server: info.serverVersion,
+      });
       scheduleStatus();
     },
-    onDisconnected: (reason, retryInMs) => {
+    onDisconnected: (reason, retryInMs, planned) => {
       const wasConnected = linkState === "CONNECTED";
       if (wasConnected) disconnects++;
       linkState = "DISCONNECTED";
+      connected = undefined;
+      live = false;
       linkReason = `${reason}; retrying in ${(retryInMs / 1000).toFixed(1)} s`;
       failedAttempts = wasConnected ? 0 : failedAttempts + 1;
       // A gateway that stays down for days must not fill the log: the first failure, then
-      // a reminder every ten minutes.
+      // a reminder every ten minutes. A restart the gateway announced is not a failure.
       const now = Date.now();
-      if (wasConnected || failedAttempts === 1 || now - lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
+      if (planned) {
+        logger.info("gateway restarting", { reason, retryInMs });
+      } else if (
+        wasConnected || failedAttempts === 1 || now - lastFailureLog >= FAILURE_LOG_INTERVAL_MS
+      ) {
         lastFailureLog = now;
         logger.warn(wasConnected ? "disconnected" : "cannot connect", {
           gateway: opts.gateway,
@@ -314,8 +456,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       connectedAt = undefined;
       scheduleStatus();
     },
+    onFatal: (err) => {
+      fatal = err.message;
+      linkState = "DISCONNECTED";
+      connected = undefined;
+      stopRequested();
+    },
+    onNotice: (level, msg, fields) => logger.log(level, msg, fields),
   });
-
   let stopRequested!: () => void;
   const stopped = new Promise<void>((r) => (stopRequested = r));
   const onSignal = () => stopRequested();
@@ -323,20 +471,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   opts.stopSignal?.then(onSignal);
 
-  try {
-    link.start();
-  } catch (err) {
-    logger.error(errorText(err));
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    await writer.stop();
-    return err instanceof LinkPermissionError ? EXIT_NO_PERMISSION : EXIT_FAILURE;
-  }
   logger.info("started", {
     version: VERSION,
     gateway: opts.gateway,
+    protocol: opts.protocol,
     ledger: paths.ledger,
     sequence: config.sequence.join(","),
   });
+  link.start();
   await flushStatus();
 
   const timers = [
@@ -365,6 +507,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     });
   }
   await flushStatus(true);
+  if (fatal !== undefined) return stopForGood(fatal);
   logger.info("stopped", { written: writer.written, pending: writer.pending });
   return EXIT_OK;
 }

@@ -6,6 +6,12 @@
 
 /** Stopped cleanly (SIGTERM/SIGINT), or the command succeeded; verify: the ledger is intact. */
 export const EXIT_OK = 0;
+/**
+ * run: stopped for a reason a restart cannot fix (a refused token, an invalid config, a
+ * missing permission); the last log line says which. Zero, so that launchd (KeepAlive with
+ * SuccessfulExit false) and systemd (Restart=on-failure) do not restart it in a loop.
+ */
+export const EXIT_STOPPED_FOR_GOOD = 0;
 /** verify: the ledger has problems. run: an unexpected failure (a restart may help). */
 export const EXIT_FAILURE = 1;
 /** Bad command-line usage. */

@@ -16,6 +16,10 @@ export interface Paths {
   snapshot: string;
   governanceState: string;
   config: string;
+  /** The coordinator's device identity for the OpenClaw gateway (a secret). */
+  device: string;
+  /** OpenClaw's own config, read for the gateway token. */
+  openclawConfig: string;
 }
 
 /**
@@ -37,5 +41,7 @@ export function resolvePaths(stateDir: string, ledger?: string): Paths {
     snapshot: join(own, "snapshot.json"),
     governanceState: join(stateDir, "governance", "state.json"),
     config: join(stateDir, "governance", "coordinator.jsonc"),
+    device: join(own, "device.json"),
+    openclawConfig: join(stateDir, "openclaw.json"),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { ConversationSnapshot } from "./sequence.ts";
 import type { Violation } from "./violation.ts";
+import type { TurnsSnapshot } from "./turns.ts";
 import { errorText, readTextIfExists, writeFileAtomic } from "./fsutil.ts";
 
 /** The snapshot's contents. */
@@ -13,6 +14,8 @@ export interface Snapshot {
   savedAt: number;
   conversations: ConversationSnapshot[];
   pending: Violation[];
+  /** OpenClaw: turns counted per session, and how far the coordinator had caught up. */
+  turns?: TurnsSnapshot;
 }
 
 const FORMAT = 1;
@@ -25,6 +28,7 @@ export function encodeSnapshot(s: Snapshot): string {
     savedAt: s.savedAt,
     conversations: s.conversations.map((c) => [c.conversation, c.last, c.seenAt]),
     pending: s.pending,
+    ...(s.turns ? { turns: s.turns } : {}),
   }) + "\n";
 }
 
@@ -72,11 +76,23 @@ export function decodeSnapshot(text: string, source: string): Snapshot {
     }
     pending.push(v as Violation);
   }
+  let turns: TurnsSnapshot | undefined;
+  if (r.turns !== undefined) {
+    const t = r.turns as Partial<TurnsSnapshot> | null;
+    if (
+      typeof t !== "object" || t === null || typeof t.caughtUpAt !== "number" ||
+      !Array.isArray(t.sessions)
+    ) {
+      return fail('"turns" is malformed');
+    }
+    turns = t as TurnsSnapshot;
+  }
   return {
     sequence: r.sequence as string[],
     savedAt: typeof r.savedAt === "number" ? r.savedAt : 0,
     conversations,
     pending,
+    ...(turns ? { turns } : {}),
   };
 }
 

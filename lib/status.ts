@@ -3,6 +3,7 @@
  * @module
  */
 import type { PipelineCounters } from "./pipeline.ts";
+import type { WatchCounters } from "./openclaw_watch.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 
 /** The connection state shown to users. */
@@ -24,7 +25,10 @@ export interface StatusReport {
     connectedAt?: string;
     connects: number;
     disconnects: number;
+    /** Where the gateway token came from: env, openclaw.json, or none (never the token). */
+    tokenSource?: string;
   };
+  openclaw?: WatchCounters & { sessionsTracked: number; caughtUpAt?: string };
   enforcement: { enabled: boolean; reason?: string };
   counters: PipelineCounters;
   conversations: { tracked: number; evictedIdle: number; evictedOverCap: number };
@@ -88,7 +92,8 @@ export function formatStatus(report: StatusReport, now: number): string {
         report.gateway.protocolVersion !== undefined ? ` v${report.gateway.protocolVersion}` : ""
       }` +
       `${report.gateway.serverVersion ? `, server ${report.gateway.serverVersion}` : ""})`,
-    `Connections:    ${report.gateway.connects} made, ${report.gateway.disconnects} lost`,
+    `Connections:    ${report.gateway.connects} made, ${report.gateway.disconnects} lost` +
+      (report.gateway.tokenSource ? `; token from ${report.gateway.tokenSource}` : ""),
     `Enforcement:    ${report.enforcement.enabled ? "on" : `off: ${report.enforcement.reason}`}`,
     `Frames:         ${c.frames} (observations ${c.observations}, skipped: ${skipped})`,
     `Violations:     ${c.violations} detected, ${report.ledger.written} written, ` +
@@ -100,6 +105,17 @@ export function formatStatus(report: StatusReport, now: number): string {
     `Process:        pid ${report.pid}, version ${report.version}, started ${report.startedAt}, ` +
       `updated ${report.updatedAt}`,
   );
+  if (report.openclaw) {
+    const o = report.openclaw;
+    const events = Object.entries(o.events).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+    lines.push(
+      `OpenClaw:       events: ${events}; ${o.duplicates} repeated announcements of a turn`,
+      `Catch-up:       ${o.reconciles} done, ${o.reconcileFailures} failed, ${o.caughtUp} turns found; ` +
+        `${o.sessionsTracked} sessions tracked${
+          o.caughtUpAt ? `; caught up to ${o.caughtUpAt}` : ""
+        }`,
+    );
+  }
   if (report.lastError) {
     lines.push(`Last error:     ${report.lastError.at} ${report.lastError.message}`);
   }

@@ -31,8 +31,9 @@ export function sandboxFlags(port?: number): string[] {
   return [
     "--no-prompt",
     `--allow-net=127.0.0.1:${port ?? 18789}`,
-    "--allow-read=audits/moses,governance/state.json,governance/coordinator.jsonc",
+    "--allow-read=audits/moses,governance/state.json,governance/coordinator.jsonc,openclaw.json",
     "--allow-write=audits/moses",
+    "--allow-env=OPENCLAW_GATEWAY_TOKEN",
   ];
 }
 

@@ -1,0 +1,148 @@
+/**
+ * The coordinator's device identity for the OpenClaw gateway: an Ed25519 key pair made on
+ * first run and kept (0600) in the coordinator's directory, so the gateway sees one
+ * device across restarts, and the device token the gateway may issue to it.
+ * The private key and the device token are secrets: nothing here logs them.
+ * @module
+ */
+import { errorText, readTextIfExists, writeFileAtomic } from "./fsutil.ts";
+
+/** A loaded identity, ready to sign. */
+export interface DeviceIdentity {
+  /** Lower-case hex SHA-256 of the raw public key. */
+  deviceId: string;
+  /** The raw public key, base64url without padding. */
+  publicKey: string;
+  privateKey: CryptoKey;
+  /** A device token issued by the gateway, if any. */
+  deviceToken: string | undefined;
+}
+
+interface StoredIdentity {
+  format: 1;
+  deviceId: string;
+  publicKey: string;
+  /** PKCS#8, base64url. */
+  privateKey: string;
+  deviceToken?: string;
+}
+
+/** Encodes bytes as base64url without padding. */
+export function base64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function fromBase64url(s: string): Uint8Array {
+  const b64 = s.replaceAll("-", "+").replaceAll("_", "/") + "===".slice((s.length + 3) % 4);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+async function sha256HexBytes(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Signs `text` (UTF-8) with the device key; returns base64url. */
+export async function signText(identity: DeviceIdentity, text: string): Promise<string> {
+  const sig = await crypto.subtle.sign(
+    { name: "Ed25519" },
+    identity.privateKey,
+    new TextEncoder().encode(text),
+  );
+  return base64url(new Uint8Array(sig));
+}
+
+/** Where the identity lives and what happened when it was loaded. */
+export interface LoadedIdentity {
+  identity: DeviceIdentity;
+  created: boolean;
+  /** Set when a stored identity could not be read and was moved aside. */
+  warning?: string;
+}
+
+/** Loads the identity at `path`, or makes and saves a new one. */
+export async function loadOrCreateIdentity(path: string): Promise<LoadedIdentity> {
+  const text = await readTextIfExists(path);
+  let warning: string | undefined;
+  if (text !== undefined) {
+    try {
+      return { identity: await decode(text), created: false };
+    } catch (err) {
+      const aside = `${path}.bad-${Date.now()}`;
+      await Deno.rename(path, aside).catch(() => {});
+      warning = `Cannot read device identity ${path}: ${errorText(err)}; moved aside to ${aside} ` +
+        "and made a new one (the gateway will see a new device)";
+    }
+  }
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const stored: StoredIdentity = {
+    format: 1,
+    deviceId: await sha256HexBytes(raw),
+    publicKey: base64url(raw),
+    privateKey: base64url(pkcs8),
+  };
+  await writeFileAtomic(path, JSON.stringify(stored, null, 2) + "\n");
+  return {
+    identity: await decode(JSON.stringify(stored)),
+    created: true,
+    ...(warning ? { warning } : {}),
+  };
+}
+
+async function decode(text: string): Promise<DeviceIdentity> {
+  const s = JSON.parse(text) as Partial<StoredIdentity>;
+  if (s.format !== 1 || typeof s.publicKey !== "string" || typeof s.privateKey !== "string") {
+    throw new Error("not a format 1 device identity");
+  }
+  const raw = fromBase64url(s.publicKey);
+  if (raw.length !== 32) throw new Error("the public key is not 32 bytes");
+  const privateKey = await crypto.subtle.importKey(
+    "pkcs8",
+    fromBase64url(s.privateKey) as BufferSource,
+    { name: "Ed25519" },
+    false,
+    ["sign"],
+  );
+  const deviceId = await sha256HexBytes(raw);
+  if (s.deviceId !== undefined && s.deviceId !== deviceId) {
+    throw new Error("the device id does not match the public key");
+  }
+  return {
+    deviceId,
+    publicKey: s.publicKey,
+    privateKey,
+    deviceToken: typeof s.deviceToken === "string" && s.deviceToken !== ""
+      ? s.deviceToken
+      : undefined,
+  };
+}
+
+/** Stores (or, with undefined, forgets) the device token issued for this identity. */
+export async function saveDeviceToken(path: string, token: string | undefined): Promise<void> {
+  const s = JSON.parse(await Deno.readTextFile(path)) as StoredIdentity;
+  if (token === undefined) delete s.deviceToken;
+  else s.deviceToken = token;
+  await writeFileAtomic(path, JSON.stringify(s, null, 2) + "\n");
+}
+
+/** Makes an identity that lives only in memory (for a short-lived client such as a benchmark). */
+export async function generateIdentity(): Promise<DeviceIdentity> {
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  return {
+    deviceId: await sha256HexBytes(raw),
+    publicKey: base64url(raw),
+    privateKey: pair.privateKey,
+    deviceToken: undefined,
+  };
+}

@@ -1,0 +1,376 @@
+/**
+ * The OpenClaw Gateway protocol (version 4) as the coordinator speaks it: frames, the
+ * connect request and its device signature, connect errors, session keys, and agent
+ * turns found in events and history. Pure: no socket, no clock, no key material.
+ * @module
+ */
+
+/** The protocol version spoken; the gateway negotiates 4 for operators. */
+export const PROTOCOL_VERSION = 4;
+/** The oldest version offered in `connect` (the gateway answers with 4). */
+export const MIN_PROTOCOL_VERSION = 3;
+/** `client.id` and `client.mode` come from closed lists in the protocol schema. */
+export const CLIENT_ID = "gateway-client";
+/** The coordinator is a backend watcher. */
+export const CLIENT_MODE = "backend";
+/** The only scope the coordinator asks for. */
+export const SCOPES: readonly string[] = ["operator.read"];
+
+/** A request frame. */
+export interface RequestFrame {
+  type: "req";
+  id: string;
+  method: string;
+  params?: unknown;
+}
+
+/** An error in a response. */
+export interface GatewayError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  retryable?: boolean;
+  retryAfterMs?: number;
+}
+
+/** A response frame. */
+export interface ResponseFrame {
+  type: "res";
+  id: string;
+  ok: boolean;
+  payload?: unknown;
+  error?: GatewayError;
+}
+
+/** An event frame. */
+export interface EventFrame {
+  type: "event";
+  event: string;
+  payload?: unknown;
+  seq?: number;
+}
+
+/** Any frame the gateway sends, or why a text is not one. */
+export type ParsedFrame =
+  | ResponseFrame
+  | EventFrame
+  | { type: "invalid"; reason: "not_json" | "not_object" | "bad_type" };
+
+/** Parses a text frame from the gateway. */
+export function parseFrame(text: string): ParsedFrame {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { type: "invalid", reason: "not_json" };
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    return { type: "invalid", reason: "not_object" };
+  }
+  const f = v as Record<string, unknown>;
+  if (f.type === "event" && typeof f.event === "string") return f as unknown as EventFrame;
+  if (f.type === "res" && typeof f.id === "string" && typeof f.ok === "boolean") {
+    if (!f.ok && !isGatewayError(f.error)) return { type: "invalid", reason: "bad_type" };
+    return f as unknown as ResponseFrame;
+  }
+  return { type: "invalid", reason: "bad_type" };
+}
+
+function isGatewayError(e: unknown): e is GatewayError {
+  return typeof e === "object" && e !== null && typeof (e as GatewayError).code === "string" &&
+    typeof (e as GatewayError).message === "string";
+}
+
+/** The device fields of `connect`, given a signature made over {@link signaturePayload}. */
+export interface DeviceProof {
+  id: string;
+  publicKey: string;
+  signature: string;
+  signedAt: number;
+  nonce: string;
+}
+
+/** What goes into a connect request. */
+export interface ConnectInput {
+  version: string;
+  platform: string;
+  scopes: readonly string[];
+  /** The shared gateway token, or a device token issued earlier. */
+  auth: { token?: string; deviceToken?: string };
+  device: DeviceProof;
+}
+
+/**
+ * The string a device signs for `connect`:
+ * `v3|deviceId|clientId|clientMode|role|scopes|signedAt|token|nonce|platform|deviceFamily`,
+ * where token is the credential sent (shared token, else device token, else empty).
+ */
+export function signaturePayload(p: {
+  deviceId: string;
+  scopes: readonly string[];
+  signedAt: number;
+  token: string;
+  nonce: string;
+  platform: string;
+  deviceFamily?: string;
+}): string {
+  return [
+    "v3",
+    p.deviceId,
+    CLIENT_ID,
+    CLIENT_MODE,
+    "operator",
+    p.scopes.join(","),
+    String(p.signedAt),
+    p.token,
+    p.nonce,
+    asciiLower(p.platform.trim()),
+    asciiLower((p.deviceFamily ?? "").trim()),
+  ].join("|");
+}
+
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/** The `connect` request's params. */
+export function connectParams(input: ConnectInput): Record<string, unknown> {
+  const auth: Record<string, string> = {};
+  if (input.auth.token !== undefined) auth.token = input.auth.token;
+  if (input.auth.deviceToken !== undefined) auth.deviceToken = input.auth.deviceToken;
+  return {
+    minProtocol: MIN_PROTOCOL_VERSION,
+    maxProtocol: PROTOCOL_VERSION,
+    client: {
+      id: CLIENT_ID,
+      displayName: "moses-coordinator",
+      version: input.version,
+      platform: input.platform,
+      mode: CLIENT_MODE,
+    },
+    role: "operator",
+    scopes: [...input.scopes],
+    auth,
+    device: input.device,
+  };
+}
+
+/** What `hello-ok` tells the coordinator. */
+export interface Hello {
+  protocol: number;
+  serverVersion: string | undefined;
+  tickIntervalMs: number;
+  maxPayload: number | undefined;
+  scopes: string[];
+  deviceToken: string | undefined;
+}
+
+/** Reads a `hello-ok` payload; undefined when it is not one. */
+export function parseHello(payload: unknown): Hello | undefined {
+  const p = payload as Record<string, unknown> | null;
+  if (
+    typeof p !== "object" || p === null || p.type !== "hello-ok" || typeof p.protocol !== "number"
+  ) {
+    return undefined;
+  }
+  const server = (p.server ?? {}) as Record<string, unknown>;
+  const policy = (p.policy ?? {}) as Record<string, unknown>;
+  const auth = (p.auth ?? {}) as Record<string, unknown>;
+  const tick = policy.tickIntervalMs;
+  return {
+    protocol: p.protocol,
+    serverVersion: typeof server.version === "string" ? server.version : undefined,
+    tickIntervalMs: typeof tick === "number" && tick > 0 ? tick : 30_000,
+    maxPayload: typeof policy.maxPayload === "number" ? policy.maxPayload : undefined,
+    scopes: Array.isArray(auth.scopes) ? auth.scopes.filter((s) => typeof s === "string") : [],
+    deviceToken: typeof auth.deviceToken === "string" && auth.deviceToken !== ""
+      ? auth.deviceToken
+      : undefined,
+  };
+}
+
+/** What to do about a failed `connect`. */
+export type ConnectFailure =
+  | { kind: "retry"; afterMs: number | undefined; message: string }
+  | { kind: "device_token_rejected"; message: string }
+  | { kind: "fatal"; code: string; message: string };
+
+const AUTH_HELP: Record<string, string> = {
+  AUTH_TOKEN_MISMATCH:
+    "the gateway token is wrong: set OPENCLAW_GATEWAY_TOKEN, or gateway.auth.token in openclaw.json, " +
+    "to the gateway's token, then restart the coordinator",
+  AUTH_TOKEN_MISSING:
+    "no gateway token was sent: set OPENCLAW_GATEWAY_TOKEN, or gateway.auth.token in openclaw.json, " +
+    "then restart the coordinator",
+  AUTH_TOKEN_NOT_CONFIGURED:
+    "the gateway has no token configured (gateway.auth.token): configure token auth on the gateway",
+  AUTH_REQUIRED: "the gateway requires authentication: set OPENCLAW_GATEWAY_TOKEN, then restart",
+  AUTH_UNAUTHORIZED:
+    "the gateway refused the credentials: check OPENCLAW_GATEWAY_TOKEN, then restart",
+  AUTH_SCOPE_MISMATCH:
+    "the gateway will not grant operator.read to this device: approve it on the gateway",
+  AUTH_RATE_LIMITED: "the gateway is limiting failed logins: fix the token, wait, then restart",
+  PAIRING_REQUIRED:
+    "the gateway requires this device to be paired: approve the pending device request on the gateway, then restart",
+  PROTOCOL_MISMATCH:
+    `the gateway does not speak protocol ${PROTOCOL_VERSION}: use an OpenClaw gateway that does, or --protocol legacy`,
+};
+
+/** Classifies a `connect` error: wait and retry, drop the device token, or stop. */
+export function classifyConnectError(e: GatewayError, usedDeviceToken: boolean): ConnectFailure {
+  const detail = e.details?.code;
+  const code = typeof detail === "string" ? detail : e.code;
+  if (e.retryable === true || e.code === "UNAVAILABLE") {
+    return { kind: "retry", afterMs: e.retryAfterMs, message: e.message };
+  }
+  if (
+    usedDeviceToken && (code === "AUTH_DEVICE_TOKEN_MISMATCH" || code === "AUTH_SCOPE_MISMATCH")
+  ) {
+    return { kind: "device_token_rejected", message: e.message };
+  }
+  const help = AUTH_HELP[code] ??
+    (code.startsWith("DEVICE_AUTH_")
+      ? "the gateway rejected the device signature: delete audits/moses/coordinator/device.json to make a new device, then restart"
+      : "see the gateway's log");
+  return { kind: "fatal", code, message: `${e.message} (${code}): ${help}` };
+}
+
+/** A session key split as OpenClaw writes it: `agent:<agentId>:<rest>`. */
+export interface SessionKeyParts {
+  agentId: string;
+  rest: string;
+}
+
+/** Splits `agent:<agentId>:<rest>`; undefined for keys of another form. */
+export function parseSessionKey(key: string): SessionKeyParts | undefined {
+  if (!key.startsWith("agent:")) return undefined;
+  const second = key.indexOf(":", 6);
+  if (second <= 6 || second === key.length - 1) return undefined;
+  return { agentId: key.slice(6, second), rest: key.slice(second + 1) };
+}
+
+/** How a conversation is named from a session key (config `openclaw.conversation`). */
+export type ConversationFrom = "rest" | "session";
+
+/** One assistant turn seen in an event or in history. */
+export interface Turn {
+  sessionKey: string;
+  agentId: string;
+  conversation: string;
+  /** The same for every announcement of one turn: `run:<runId>` or `msg:<messageId>`. */
+  key: string;
+  /** The message's position in its session, when known. */
+  seq: number | undefined;
+  /** When the message was recorded (ms), when known. */
+  at: number | undefined;
+}
+
+/** Why an event is not a turn. */
+export type NotATurn = "not_a_turn" | "no_conversation" | "bad_type";
+
+function turnFrom(
+  sessionKey: unknown,
+  agentId: unknown,
+  key: string,
+  seq: unknown,
+  at: unknown,
+  from: ConversationFrom,
+): Turn | NotATurn {
+  if (typeof sessionKey !== "string" || sessionKey === "") return "no_conversation";
+  const parts = parseSessionKey(sessionKey);
+  const agent = typeof agentId === "string" && agentId !== "" ? agentId : parts?.agentId;
+  if (agent === undefined) return "bad_type";
+  const conversation = from === "session" || parts === undefined ? sessionKey : parts.rest;
+  return {
+    sessionKey,
+    agentId: agent,
+    conversation,
+    key,
+    seq: typeof seq === "number" ? seq : undefined,
+    at: typeof at === "number" ? at : undefined,
+  };
+}
+
+/** The turn key of a `chat` run id: injected messages are named by their message id. */
+export function runTurnKey(runId: string): string {
+  return runId.startsWith("inject-") ? `msg:${runId.slice(7)}` : `run:${runId}`;
+}
+
+/** The turn key of a transcript message (`__openclaw` metadata), or undefined. */
+export function messageTurnKey(meta: unknown): string | undefined {
+  const m = meta as Record<string, unknown> | null;
+  if (typeof m !== "object" || m === null) return undefined;
+  if (typeof m.runId === "string" && m.runId !== "") return `run:${m.runId}`;
+  if (typeof m.id === "string" && m.id !== "") return `msg:${m.id}`;
+  return undefined;
+}
+
+/**
+ * The turn an event announces: a `chat` event in state `final` with an assistant message,
+ * or a `session.message` event with an assistant message. Other events are not turns.
+ */
+export function turnFromEvent(frame: EventFrame, from: ConversationFrom): Turn | NotATurn {
+  const p = frame.payload as Record<string, unknown> | null;
+  if (typeof p !== "object" || p === null) return "bad_type";
+  if (frame.event === "chat") {
+    if (p.state !== "final") return "not_a_turn";
+    const msg = p.message as Record<string, unknown> | undefined;
+    if (
+      msg !== undefined && (typeof msg !== "object" || msg === null || msg.role !== "assistant")
+    ) {
+      return "not_a_turn";
+    }
+    if (typeof p.runId !== "string" || p.runId === "") return "bad_type";
+    return turnFrom(p.sessionKey, p.agentId, runTurnKey(p.runId), undefined, msg?.timestamp, from);
+  }
+  if (frame.event === "session.message") {
+    const msg = p.message as Record<string, unknown> | null;
+    if (typeof msg !== "object" || msg === null) return "bad_type";
+    if (msg.role !== "assistant") return "not_a_turn";
+    const meta = msg.__openclaw as Record<string, unknown> | undefined;
+    const key = messageTurnKey(meta) ??
+      (typeof p.messageId === "string" ? `msg:${p.messageId}` : undefined);
+    if (key === undefined) return "bad_type";
+    return turnFrom(
+      p.sessionKey,
+      p.agentId,
+      key,
+      meta?.seq ?? p.messageSeq,
+      meta?.recordTimestampMs ?? msg.timestamp,
+      from,
+    );
+  }
+  return "not_a_turn";
+}
+
+/** The turns in a `chat.history` page, oldest first, for one session. */
+export function turnsFromHistory(
+  sessionKey: string,
+  agentId: string | undefined,
+  messages: unknown,
+  from: ConversationFrom,
+): Turn[] {
+  if (!Array.isArray(messages)) return [];
+  const out: Turn[] = [];
+  for (const m of messages) {
+    if (
+      typeof m !== "object" || m === null || (m as Record<string, unknown>).role !== "assistant"
+    ) {
+      continue;
+    }
+    const msg = m as Record<string, unknown>;
+    const meta = msg.__openclaw as Record<string, unknown> | undefined;
+    const key = messageTurnKey(meta);
+    if (key === undefined) continue;
+    const t = turnFrom(
+      sessionKey,
+      agentId,
+      key,
+      meta?.seq,
+      meta?.recordTimestampMs ?? msg.timestamp,
+      from,
+    );
+    if (typeof t === "object") out.push(t);
+  }
+  return out;
+}

@@ -1,0 +1,267 @@
+/**
+ * `run` against a real OpenClaw gateway (openclaw@2026.9.6, installed by setup.ts), as
+ * users run it: a separate process under the coordinator's permission flags, in the
+ * gateway's own state directory. The tests' own client drives the agents' sessions.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { join } from "node:path";
+import { type Driver, OpenClawGateway } from "./support/openclaw_gateway.ts";
+import {
+  Daemon,
+  ledgerPath,
+  python,
+  readLedger,
+  sandboxFlags,
+  tempStateDir,
+  waitFor,
+} from "./support/helpers.ts";
+import type { StatusReport } from "../lib/status.ts";
+
+async function lines(dir: string): Promise<Record<string, unknown>[]> {
+  try {
+    return await readLedger(ledgerPath(dir));
+  } catch {
+    return [];
+  }
+}
+
+async function status(dir: string): Promise<StatusReport | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, "audits/moses/coordinator/status.json")));
+  } catch {
+    return undefined;
+  }
+}
+
+function conversationOf(line: Record<string, unknown>): string {
+  return (line.violation as { conversation: string }).conversation;
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) out.push(...await filesUnder(p));
+    else if (e.isFile) out.push(p);
+  }
+  return out;
+}
+
+Deno.test("against a real OpenClaw gateway", async (t) => {
+  const gw = await OpenClawGateway.start();
+  // The coordinator runs in the gateway's state directory, as it does on a user's machine,
+  // and finds the token in openclaw.json there.
+  const stateDir = join(gw.home, ".openclaw");
+  let driver: Driver = await gw.driver();
+  const stderrs: string[] = [];
+  const start = () =>
+    new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
+  let daemon = start();
+  const observations = async () => (await status(stateDir))?.counters.observations ?? -1;
+
+  try {
+    await t.step(
+      "it connects with the OpenClaw handshake and reports protocol and server versions",
+      async () => {
+        await waitFor(
+          "CONNECTED",
+          async () => (await status(stateDir))?.state === "CONNECTED",
+          30_000,
+        );
+        const s = (await status(stateDir))!;
+        assertEquals(s.gateway.protocol, "openclaw");
+        assertEquals(s.gateway.protocolVersion, 4);
+        assertEquals(s.gateway.serverVersion, "2026.9.6");
+        assertEquals(s.gateway.tokenSource, "openclaw.json");
+        const device = join(stateDir, "audits/moses/coordinator/device.json");
+        assertEquals((await Deno.stat(device)).mode! & 0o777, 0o600);
+      },
+    );
+
+    await t.step("a clean primary, secondary, observer cycle writes no ledger line", async () => {
+      for (const agent of ["primary", "secondary", "observer"]) await driver.say(agent, "clean-1");
+      await waitFor("three observations", async () => (await observations()) === 3);
+      assertEquals(await lines(stateDir), []);
+    });
+
+    await t.step("observer before secondary makes exactly one line naming both", async () => {
+      await driver.say("primary", "out-of-turn");
+      await driver.say("observer", "out-of-turn");
+      await waitFor("a ledger line", async () => (await lines(stateDir)).length === 1);
+      const [line] = await lines(stateDir);
+      assertEquals(
+        line!.detail,
+        "Sequence violation in conversation out-of-turn: observer responded, expected secondary",
+      );
+      const { id: _id, ...v } = line!.violation as Record<string, unknown>;
+      assertEquals(v, {
+        conversation: "out-of-turn",
+        agent: "observer",
+        role: "observer",
+        expected: "secondary",
+        sequence: ["primary", "secondary", "observer"],
+        protocol: "openclaw",
+      });
+      assertEquals((await python(["verify", ledgerPath(stateDir)])).stdout.trim(), "OK 1");
+    });
+
+    await t.step("each turn counts once though several events announce it", async () => {
+      await waitFor("five observations", async () => (await observations()) === 5);
+      const s = (await status(stateDir))!;
+      // Every injected turn is announced by a chat event and a session.message event.
+      assert((s.openclaw?.events["session.message"] ?? 0) >= 5, JSON.stringify(s.openclaw));
+      assert((s.openclaw?.duplicates ?? 0) >= 5, JSON.stringify(s.openclaw));
+      assertEquals(s.counters.observations, 5);
+    });
+
+    await t.step(
+      "after a gateway restart it reconnects by itself and logs a violation made meanwhile once",
+      async () => {
+        await driver.say("primary", "restart-1");
+        await waitFor("the primary", async () => (await observations()) === 6);
+        const connectsBefore = (await status(stateDir))!.gateway.connects;
+        driver.close();
+        await gw.restart();
+        driver = await gw.driver();
+        await driver.say("observer", "restart-1");
+        await waitFor(
+          "the violation",
+          async () =>
+            (await lines(stateDir)).filter((l) => conversationOf(l) === "restart-1").length === 1,
+          30_000,
+        );
+        await waitFor(
+          "the reconnect",
+          async () => (await status(stateDir))!.gateway.connects > connectsBefore,
+        );
+        await new Promise((r) => setTimeout(r, 1000));
+        assertEquals(
+          (await lines(stateDir)).filter((l) => conversationOf(l) === "restart-1").length,
+          1,
+        );
+      },
+    );
+
+    await t.step(
+      "a violation made while the coordinator is stopped is logged once when it starts",
+      async () => {
+        const deviceBefore = await Deno.readTextFile(
+          join(stateDir, "audits/moses/coordinator/device.json"),
+        );
+        await driver.say("primary", "offline-1");
+        await waitFor("the primary", async () => (await observations()) === 8);
+        assertEquals((await daemon.stop()).code, 0);
+        stderrs.push(daemon.stderr);
+        await driver.say("observer", "offline-1");
+        daemon = start();
+        await waitFor(
+          "the caught-up violation",
+          async () =>
+            (await lines(stateDir)).filter((l) => conversationOf(l) === "offline-1").length === 1,
+          30_000,
+        );
+        assertStringIncludes(daemon.stderr, "violation found while catching up");
+        // Once more: a second restart must not log it again.
+        assertEquals((await daemon.stop()).code, 0);
+        stderrs.push(daemon.stderr);
+        daemon = start();
+        await waitFor(
+          "CONNECTED",
+          async () => (await status(stateDir))?.state === "CONNECTED",
+          30_000,
+        );
+        await waitFor(
+          "catch-up",
+          async () => ((await status(stateDir))?.openclaw?.reconciles ?? 0) >= 1,
+        );
+        assertEquals(
+          (await lines(stateDir)).filter((l) => conversationOf(l) === "offline-1").length,
+          1,
+        );
+        // One device across restarts.
+        const deviceAfter = await Deno.readTextFile(
+          join(stateDir, "audits/moses/coordinator/device.json"),
+        );
+        assertEquals(JSON.parse(deviceAfter).deviceId, JSON.parse(deviceBefore).deviceId);
+        assertEquals((await python(["verify", ledgerPath(stateDir)])).code, 0);
+      },
+    );
+
+    await t.step(
+      "a wrong token stops it with a message that says what to do, after one attempt",
+      async () => {
+        const dir = await tempStateDir();
+        try {
+          const started = Date.now();
+          const wrong = new Daemon(["--gateway", gw.url], {
+            cwd: dir,
+            flags: sandboxFlags(gw.port),
+            env: { OPENCLAW_GATEWAY_TOKEN: "not-the-token" },
+          });
+          const st = await wrong.exited();
+          assertEquals(st.code, 0);
+          assert(Date.now() - started < 20_000, "it kept trying");
+          assertStringIncludes(wrong.stderr, "AUTH_TOKEN_MISMATCH");
+          assertStringIncludes(wrong.stderr, "set OPENCLAW_GATEWAY_TOKEN");
+          assertEquals(wrong.stderr.split("The gateway refused the coordinator").length - 1, 1);
+          assertEquals(wrong.stderr.includes("not-the-token"), false);
+          const s = await status(dir);
+          assertEquals(s?.state, "STOPPED");
+          assertStringIncludes(s!.reasons.join(" "), "AUTH_TOKEN_MISMATCH");
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
+
+    await t.step("a secret reference instead of a token is explained, not sent", async () => {
+      const dir = await tempStateDir();
+      try {
+        await Deno.writeTextFile(
+          join(dir, "openclaw.json"),
+          '{ gateway: { auth: { mode: "token", token: { source: "env", provider: "default", id: "GW_TOKEN" } } } }',
+        );
+        const ref = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
+        assertEquals((await ref.exited()).code, 0);
+        assertStringIncludes(ref.stderr, "it is a secret reference");
+        assertStringIncludes(ref.stderr, "set OPENCLAW_GATEWAY_TOKEN");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
+    await t.step(
+      "the token and the device key appear in nothing it prints or writes but the key file",
+      async () => {
+        assertEquals((await daemon.stop()).code, 0);
+        stderrs.push(daemon.stderr);
+        const device = join(stateDir, "audits/moses/coordinator/device.json");
+        const privateKey = JSON.parse(await Deno.readTextFile(device)).privateKey as string;
+        assert(privateKey.length > 40);
+        const written = await filesUnder(join(stateDir, "audits/moses"));
+        assert(
+          written.some((f) => f.endsWith("status.json")) &&
+            written.some((f) => f.endsWith("audit_ledger.jsonl")),
+        );
+        for (
+          const [name, text] of [
+            ...stderrs.map((s, i) => [`run ${i} stderr`, s] as const),
+            ...await Promise.all(
+              written.filter((f) => f !== device).map(async (f) =>
+                [f, await Deno.readTextFile(f)] as const
+              ),
+            ),
+          ]
+        ) {
+          assertEquals(text.includes(gw.token), false, `the token appears in ${name}`);
+          assertEquals(text.includes(privateKey), false, `the private key appears in ${name}`);
+        }
+        assertEquals((await Deno.readTextFile(device)).includes(gw.token), false);
+      },
+    );
+  } finally {
+    driver.close();
+    await daemon.stop("SIGKILL").catch(() => {});
+    await gw.stop();
+  }
+});
