@@ -279,10 +279,12 @@ async function replayCommand(
   }
   for (const v of result.violations) io.out(`line ${v.line}: ${v.detail}`);
   const c = result.counters;
-  const skipped = Object.values(c.skipped).reduce((a, b) => a + b, 0);
+  const skipped = Object.values(c.skipped).reduce((a, b) => a + b, 0) - c.skipped.duplicate;
   io.out(
     `${result.violations.length} violation${result.violations.length === 1 ? "" : "s"} in ` +
-      `${c.frames} frames (${c.observations} observations, ${skipped} frames skipped, ` +
+      `${c.frames} frames (${c.observations} observations, ` +
+      (c.skipped.duplicate > 0 ? `${c.skipped.duplicate} repeated announcements of a turn, ` : "") +
+      `${skipped} frames skipped, ` +
       `${c.unknownAgents} from agents outside the sequence` +
       `${c.notEnforced > 0 ? `, ${c.notEnforced} not checked: broadcast mode` : ""})`,
   );

@@ -97,7 +97,14 @@ export async function loadOrCreateIdentity(path: string): Promise<LoadedIdentity
 }
 
 async function decode(text: string): Promise<DeviceIdentity> {
-  const s = JSON.parse(text) as Partial<StoredIdentity>;
+  let s: Partial<StoredIdentity>;
+  try {
+    s = JSON.parse(text);
+  } catch {
+    // V8's message would quote the file, and the file holds the private key.
+    throw new Error("not valid JSON");
+  }
+  if (typeof s !== "object" || s === null) throw new Error("not a format 1 device identity");
   if (s.format !== 1 || typeof s.publicKey !== "string" || typeof s.privateKey !== "string") {
     throw new Error("not a format 1 device identity");
   }

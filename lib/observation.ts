@@ -24,7 +24,8 @@ export type SkipReason =
   | "missing_field"
   | "bad_type"
   | "no_conversation"
-  | "too_large";
+  | "too_large"
+  | "duplicate";
 
 /** The outcome of decoding one frame. */
 export type Decoded =

@@ -45,6 +45,7 @@ export class Pipeline {
       bad_type: 0,
       no_conversation: 0,
       too_large: 0,
+      duplicate: 0,
     },
   };
   /** Set by the owner whenever governance changes. */

@@ -6,7 +6,7 @@ import type { Config } from "./config.ts";
 import type { Governance } from "./governance.ts";
 import { appendEntries } from "./ledger.ts";
 import { Pipeline, type PipelineCounters } from "./pipeline.ts";
-import { decodeRecordedFrame } from "./recording.ts";
+import { RecordingDecoder } from "./recording.ts";
 import { RoleMap } from "./roles.ts";
 import { SequenceEngine } from "./sequence.ts";
 import { type Violation, violationDetail, violationEntry } from "./violation.ts";
@@ -38,11 +38,13 @@ export async function replayLines(
   const pipeline = new Pipeline(engine, new RoleMap(config.roles, config.sequence));
   pipeline.enforcement = { enabled: governance.enforcing, reason: governance.reason };
   const violations: ReplayedViolation[] = [];
+  const decoder = new RecordingDecoder(config.conversationFrom);
+  const decode = (frame: unknown) => decoder.decode(frame);
   let lineNo = 0;
   for await (const line of lines) {
     lineNo++;
     if (line.trim() === "") continue;
-    const v = pipeline.handleText(line, now(), decodeRecordedFrame);
+    const v = pipeline.handleText(line, now(), decode);
     if (v) violations.push({ ...v, line: lineNo, detail: violationDetail(v) });
   }
   return { violations, counters: pipeline.counters, lines: lineNo };

@@ -54,6 +54,17 @@ Deno.test("replay prints each violation of the example recording with its line",
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("replay reads OpenClaw event frames too, counting each turn once", async () => {
+  const r = await runCli(["replay", join(ROOT, "examples", "openclaw-session.jsonl")]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stdout.trim().split("\n"), [
+    "line 7: Sequence violation in conversation group-7: observer responded, expected secondary",
+    "line 19: Sequence violation in conversation research-2: secondary responded, expected primary",
+    "2 violations in 22 frames (5 observations, 6 repeated announcements of a turn, " +
+    "11 frames skipped, 0 from agents outside the sequence)",
+  ]);
+});
+
 Deno.test("replay --json gives violations and counters; stdin works as -", async () => {
   const input = ['{"type":"session_update","session_id":"s","agent":"observer"}', "garbage"].join(
     "\n",
@@ -169,6 +180,7 @@ Deno.test("status explains a missing status file and shows a written one", async
         bad_type: 0,
         no_conversation: 0,
         too_large: 0,
+        duplicate: 0,
       },
     },
     conversations: { tracked: 3, evictedIdle: 0, evictedOverCap: 0 },

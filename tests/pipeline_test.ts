@@ -51,6 +51,7 @@ Deno.test("every skipped frame is counted under its reason", () => {
     bad_type: 1,
     no_conversation: 1,
     too_large: 1,
+    duplicate: 0,
   });
   assertEquals(p.counters.observations, 0);
 });

@@ -78,7 +78,10 @@ Deno.test("by default a gateway that stays silent is taken for a legacy one and 
     await waitFor("the legacy subscription", () => gw.subscribers.size === 1, 15_000);
     gw.send(update("auto", "observer"));
     await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
-    await waitFor("legacy in status", async () => (await status(dir))?.gateway.protocol === "legacy");
+    await waitFor(
+      "legacy in status",
+      async () => (await status(dir))?.gateway.protocol === "legacy",
+    );
   } finally {
     await daemon.stop();
     await gw.stop();

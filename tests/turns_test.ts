@@ -1,0 +1,51 @@
+import { assertEquals } from "./support/assert.ts";
+import { TurnTracker } from "../lib/turns.ts";
+import type { Turn } from "../lib/openclaw_protocol.ts";
+
+const turn = (sessionKey: string, key: string, seq?: number): Turn => ({
+  sessionKey,
+  agentId: "primary",
+  conversation: "c",
+  key,
+  seq,
+  at: undefined,
+});
+
+Deno.test("a turn is new until recorded, and a second announcement of it is not", () => {
+  const t = new TurnTracker();
+  assertEquals(t.isNew(turn("s", "msg:1")), true);
+  t.record(turn("s", "msg:1"));
+  assertEquals(t.isNew(turn("s", "msg:1", 4)), false);
+  assertEquals(t.isNew(turn("s", "msg:2")), true);
+});
+
+Deno.test("a message at or below the session's last seq is not new, above it is", () => {
+  const t = new TurnTracker();
+  t.record(turn("s", "msg:1", 5));
+  assertEquals(t.isNew(turn("s", "msg:0", 4)), false);
+  assertEquals(t.isNew(turn("s", "msg:9", 6)), true);
+  t.passOver("s2", 10);
+  assertEquals(t.isNew(turn("s2", "msg:x", 10)), false);
+  assertEquals(t.isNew(turn("s2", "msg:y", 11)), true);
+});
+
+Deno.test("memory is bounded: the least recently active sessions are forgotten", () => {
+  const t = new TurnTracker(3);
+  for (const s of ["a", "b", "c"]) t.record(turn(s, "msg:1", 1));
+  t.record(turn("a", "msg:2", 2)); // a is now the most recent
+  t.record(turn("d", "msg:1", 1)); // forgets b
+  assertEquals(t.size, 3);
+  assertEquals(t.knows("b"), false);
+  assertEquals(t.knows("a"), true);
+});
+
+Deno.test("the tracker survives a round trip through its snapshot", () => {
+  const t = new TurnTracker();
+  t.caughtUpAt = 1234;
+  t.record(turn("s", "run:r", 7));
+  const u = new TurnTracker();
+  u.restore(JSON.parse(JSON.stringify(t.snapshot())));
+  assertEquals(u.caughtUpAt, 1234);
+  assertEquals(u.isNew(turn("s", "run:r")), false);
+  assertEquals(u.lastSeq("s"), 7);
+});
