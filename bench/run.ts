@@ -143,6 +143,8 @@ async function buildLedger(
   file.close();
 }
 
+if (!only || only === "openclaw") await openclawBench();
+
 const dir = await Deno.makeTempDir({ prefix: "moses-bench-" });
 try {
   if (!only || only === "ledger") {
@@ -251,4 +253,93 @@ try {
   }
 } finally {
   await Deno.remove(dir, { recursive: true });
+}
+
+// Against a real OpenClaw gateway (installed by tests/support/setup.ts).
+async function openclawBench(): Promise<void> {
+  const { OpenClawGateway } = await import("../tests/support/openclaw_gateway.ts");
+  const { Daemon, sandboxFlags } = await import("../tests/support/helpers.ts");
+  const { FrameSocket } = await import("../lib/socket.ts");
+  const { OpenClawConnection } = await import("../lib/openclaw_connection.ts");
+  const { generateIdentity } = await import("../lib/device_identity.ts");
+  const t0 = performance.now();
+  const gw = await OpenClawGateway.start();
+  report("openclaw: gateway start to ready (not ours), ms", fmt(performance.now() - t0));
+  try {
+    const identity = await generateIdentity();
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const c0 = performance.now();
+      const socket = await FrameSocket.open(gw.url, 10_000);
+      const conn = await OpenClawConnection.connect(socket, {
+        identity,
+        token: gw.token,
+        useDeviceToken: false,
+        scopes: ["operator.read"],
+        version: "bench",
+        platform: "linux",
+        timeoutMs: 10_000,
+      });
+      await conn.request("sessions.subscribe", {});
+      times.push(performance.now() - c0);
+      conn.close();
+      await socket.closed;
+    }
+    times.sort((a, b) => a - b);
+    report(
+      "openclaw: connect + handshake + subscribe, p50 / p95 ms (30 runs)",
+      `${fmt(percentile(times, 0.5), 1)} / ${fmt(percentile(times, 0.95), 1)}`,
+    );
+
+    const stateDir = `${gw.home}/.openclaw`;
+    const starts: number[] = [];
+    let daemon: InstanceType<typeof Daemon> | undefined;
+    for (let i = 0; i < 3; i++) {
+      const s0 = performance.now();
+      daemon = new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
+      while (!daemon.stderr.includes("connected")) await new Promise((r) => setTimeout(r, 5));
+      starts.push(performance.now() - s0);
+      if (i < 2) await daemon.stop();
+    }
+    starts.sort((a, b) => a - b);
+    report("openclaw: coordinator process start to connected, median ms (3 runs)", fmt(starts[1]!, 0));
+
+    // Throughput: every injected turn is an observer answering first, so each is a violation
+    // and a ledger line; the clock stops when the last line is durable.
+    const driver = await gw.driver();
+    const n = 600;
+    const convs = Array.from({ length: 200 }, (_, i) => `bench-${i}`);
+    for (const c of convs) await driver.session("observer", c);
+    const ledger = `${stateDir}/audits/moses/audit_ledger.jsonl`;
+    const countLines = async () => {
+      try {
+        return (await Deno.readTextFile(ledger)).split("\n").length - 1;
+      } catch {
+        return 0;
+      }
+    };
+    const before = await countLines();
+    const i0 = performance.now();
+    let next = 0;
+    const inFlight = 8;
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next < n) {
+        const k = next++;
+        await driver.conn.request("chat.inject", {
+          sessionKey: `agent:observer:${convs[k % convs.length]}`,
+          message: `turn ${k}`,
+        });
+      }
+    }));
+    const injectMs = performance.now() - i0;
+    while ((await countLines()) - before < n) await new Promise((r) => setTimeout(r, 20));
+    const allMs = performance.now() - i0;
+    report(`openclaw: chat.inject rate, ${inFlight} in flight (the gateway's limit), turns/s`, fmt(n / (injectMs / 1000)));
+    report("openclaw: turns the coordinator turned into durable ledger lines, per s", fmt(n / (allMs / 1000)));
+    report("openclaw: last ledger line after the last inject was answered, ms", fmt(allMs - injectMs));
+    driver.close();
+    await daemon?.stop();
+  } finally {
+    await gw.stop();
+  }
 }
