@@ -302,7 +302,10 @@ async function openclawBench(): Promise<void> {
       if (i < 2) await daemon.stop();
     }
     starts.sort((a, b) => a - b);
-    report("openclaw: coordinator process start to connected, median ms (3 runs)", fmt(starts[1]!, 0));
+    report(
+      "openclaw: coordinator process start to connected, median ms (3 runs)",
+      fmt(starts[1]!, 0),
+    );
 
     // Throughput: every injected turn is an observer answering first, so each is a violation
     // and a ledger line; the clock stops when the last line is durable.
@@ -334,9 +337,18 @@ async function openclawBench(): Promise<void> {
     const injectMs = performance.now() - i0;
     while ((await countLines()) - before < n) await new Promise((r) => setTimeout(r, 20));
     const allMs = performance.now() - i0;
-    report(`openclaw: chat.inject rate, ${inFlight} in flight (the gateway's limit), turns/s`, fmt(n / (injectMs / 1000)));
-    report("openclaw: turns the coordinator turned into durable ledger lines, per s", fmt(n / (allMs / 1000)));
-    report("openclaw: last ledger line after the last inject was answered, ms", fmt(allMs - injectMs));
+    report(
+      `openclaw: chat.inject rate, ${inFlight} in flight (the gateway's limit), turns/s`,
+      fmt(n / (injectMs / 1000)),
+    );
+    report(
+      "openclaw: turns the coordinator turned into durable ledger lines, per s",
+      fmt(n / (allMs / 1000)),
+    );
+    report(
+      "openclaw: last ledger line after the last inject was answered, ms",
+      fmt(allMs - injectMs),
+    );
     driver.close();
     await daemon?.stop();
   } finally {

@@ -84,16 +84,10 @@ export async function readTail(file: Deno.FsFile, size: number): Promise<LedgerT
   while (pos > 0) {
     const start = Math.max(0, pos - step);
     step = TAIL_CHUNK;
-    const chunk = new Uint8Array(pos - start);
-    await file.seek(start, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < chunk.length) {
-      const n = await file.read(chunk.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
+    const chunk = await readAt(file, start, pos - start);
+    const got = chunk.length;
     const joined = new Uint8Array(got + buf.length);
-    joined.set(chunk.subarray(0, got), 0);
+    joined.set(chunk, 0);
     joined.set(buf, got);
     buf = joined;
     pos = start;
@@ -113,6 +107,23 @@ export async function readTail(file: Deno.FsFile, size: number): Promise<LedgerT
     }
   }
   return { lastLine: undefined, endsWithNewline: endsWithNewline ?? true };
+}
+
+// Reads up to `length` bytes at `start` (fewer if the file ends first).
+async function readAt(
+  file: Pick<Deno.FsFile, "seek" | "read">,
+  start: number,
+  length: number,
+): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  await file.seek(start, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
 }
 
 function isBlank(b: number): boolean {
@@ -290,15 +301,7 @@ export async function idsInTail(
   try {
     const size = (await file.stat()).size;
     const start = Math.max(0, size - maxBytes);
-    const buf = new Uint8Array(size - start);
-    await file.seek(start, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < buf.length) {
-      const n = await file.read(buf.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    const text = decoder.decode(buf.subarray(0, got));
+    const text = decoder.decode(await readAt(file, start, size - start));
     for (const id of ids) if (text.includes(`"${id}"`)) found.add(id);
   } finally {
     file.close();
