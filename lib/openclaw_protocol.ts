@@ -263,6 +263,8 @@ export interface Turn {
   seq: number | undefined;
   /** When the message was recorded (ms), when known. */
   at: number | undefined;
+  /** The session's transcript id; a new one means the session was reset and seqs start over. */
+  sessionId?: string;
 }
 
 /** Why an event is not a turn. */
@@ -314,14 +316,12 @@ export function turnFromEvent(frame: EventFrame, from: ConversationFrom): Turn |
   if (typeof p !== "object" || p === null) return "bad_type";
   if (frame.event === "chat") {
     if (p.state !== "final") return "not_a_turn";
+    // A final with no assistant message (a silent run) is not an answer; a run that did answer
+    // is also announced by its session.message events, under the same key.
     const msg = p.message as Record<string, unknown> | undefined;
-    if (
-      msg !== undefined && (typeof msg !== "object" || msg === null || msg.role !== "assistant")
-    ) {
-      return "not_a_turn";
-    }
+    if (typeof msg !== "object" || msg === null || msg.role !== "assistant") return "not_a_turn";
     if (typeof p.runId !== "string" || p.runId === "") return "bad_type";
-    return turnFrom(p.sessionKey, p.agentId, runTurnKey(p.runId), undefined, msg?.timestamp, from);
+    return turnFrom(p.sessionKey, p.agentId, runTurnKey(p.runId), undefined, msg.timestamp, from);
   }
   if (frame.event === "session.message") {
     const msg = p.message as Record<string, unknown> | null;
@@ -331,7 +331,7 @@ export function turnFromEvent(frame: EventFrame, from: ConversationFrom): Turn |
     const key = messageTurnKey(meta) ??
       (typeof p.messageId === "string" ? `msg:${p.messageId}` : undefined);
     if (key === undefined) return "bad_type";
-    return turnFrom(
+    const t = turnFrom(
       p.sessionKey,
       p.agentId,
       key,
@@ -339,6 +339,8 @@ export function turnFromEvent(frame: EventFrame, from: ConversationFrom): Turn |
       meta?.recordTimestampMs ?? msg.timestamp,
       from,
     );
+    if (typeof t === "object" && typeof p.sessionId === "string") t.sessionId = p.sessionId;
+    return t;
   }
   return "not_a_turn";
 }
@@ -349,6 +351,7 @@ export function turnsFromHistory(
   agentId: string | undefined,
   messages: unknown,
   from: ConversationFrom,
+  sessionId?: string,
 ): Turn[] {
   if (!Array.isArray(messages)) return [];
   const out: Turn[] = [];
@@ -370,7 +373,9 @@ export function turnsFromHistory(
       meta?.recordTimestampMs ?? msg.timestamp,
       from,
     );
-    if (typeof t === "object") out.push(t);
+    if (typeof t !== "object") continue;
+    if (sessionId !== undefined) t.sessionId = sessionId;
+    out.push(t);
   }
   return out;
 }

@@ -185,6 +185,7 @@ interface SessionRow {
   key: string;
   agentId: string | undefined;
   updatedAt: number | undefined;
+  sessionId: string | undefined;
 }
 
 /**
@@ -201,7 +202,9 @@ async function catchUp(deps: WatchDeps): Promise<void> {
   const rows = await listSessions(conn, since);
   const found: Turn[] = [];
   for (const row of rows) {
-    found.push(...await historySince(conn, row, tracker.lastSeq(row.key), since, deps));
+    found.push(
+      ...await historySince(conn, row, tracker.lastSeq(row.key, row.sessionId), since, deps),
+    );
   }
   // Oldest first across sessions: the order the agents answered in.
   found.sort((a, b) => (a.at ?? 0) - (b.at ?? 0) || (a.seq ?? 0) - (b.seq ?? 0));
@@ -236,6 +239,7 @@ async function listSessions(conn: OpenClawConnection, since: number): Promise<Se
         key: row.key,
         agentId: typeof row.agentId === "string" ? row.agentId : undefined,
         updatedAt,
+        sessionId: typeof row.sessionId === "string" ? row.sessionId : undefined,
       });
     }
     if (
@@ -258,11 +262,20 @@ async function historySince(
   const pages: Turn[][] = [];
   let count = 0;
   for (let offset = 0;;) {
-    const page = await conn.request<{ messages?: unknown; hasMore?: boolean; nextOffset?: number }>(
+    const page = await conn.request<
+      { messages?: unknown; hasMore?: boolean; nextOffset?: number; sessionId?: unknown }
+    >(
       "chat.history",
       { sessionKey: row.key, limit: HISTORY_PAGE, ...(offset > 0 ? { offset } : {}) },
     );
-    const turns = turnsFromHistory(row.key, row.agentId, page.messages, deps.conversationFrom);
+    const sessionId = typeof page.sessionId === "string" ? page.sessionId : row.sessionId;
+    const turns = turnsFromHistory(
+      row.key,
+      row.agentId,
+      page.messages,
+      deps.conversationFrom,
+      sessionId,
+    );
     pages.unshift(turns);
     count += turns.length;
     const oldest = turns[0];

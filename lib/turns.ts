@@ -9,6 +9,8 @@ import type { Turn } from "./openclaw_protocol.ts";
 const KEYS_PER_SESSION = 64;
 
 interface SessionMark {
+  /** The transcript the seqs belong to, when known. */
+  sessionId?: string;
   /** The highest message seq counted or passed over in this session. */
   lastSeq: number;
   /** Recently counted turn keys, oldest first. */
@@ -19,7 +21,12 @@ interface SessionMark {
 export interface TurnsSnapshot {
   /** Messages recorded up to this time (ms) have been seen. */
   caughtUpAt: number;
-  sessions: [sessionKey: string, lastSeq: number, keys: string[]][];
+  sessions: [sessionKey: string, lastSeq: number, keys: string[], sessionId?: string][];
+}
+
+// A known transcript id that differs from the one given: the session was reset.
+function isReset(s: SessionMark, sessionId: string | undefined): boolean {
+  return sessionId !== undefined && s.sessionId !== undefined && s.sessionId !== sessionId;
 }
 
 /** Remembers counted turns per session; the least recently active sessions are forgotten first. */
@@ -44,9 +51,14 @@ export class TurnTracker {
     return this.#sessions.has(sessionKey);
   }
 
-  /** The highest seq seen in a session, or undefined when the session is unknown. */
-  lastSeq(sessionKey: string): number | undefined {
-    return this.#sessions.get(sessionKey)?.lastSeq;
+  /**
+   * The highest seq seen in a session, or undefined when the session is unknown or, given
+   * `sessionId`, was reset since (a new transcript whose seqs start over).
+   */
+  lastSeq(sessionKey: string, sessionId?: string): number | undefined {
+    const s = this.#sessions.get(sessionKey);
+    if (s === undefined || isReset(s, sessionId)) return undefined;
+    return s.lastSeq;
   }
 
   /** Whether `turn` has not been counted yet. */
@@ -54,12 +66,15 @@ export class TurnTracker {
     const s = this.#sessions.get(turn.sessionKey);
     if (s === undefined) return true;
     if (s.keys.includes(turn.key)) return false;
+    if (isReset(s, turn.sessionId)) return true;
     return turn.seq === undefined || turn.seq > s.lastSeq;
   }
 
   /** Records `turn` as counted. */
   record(turn: Turn): void {
     const s = this.#touch(turn.sessionKey);
+    if (isReset(s, turn.sessionId)) s.lastSeq = 0;
+    if (turn.sessionId !== undefined) s.sessionId = turn.sessionId;
     if (!s.keys.includes(turn.key)) {
       s.keys.push(turn.key);
       if (s.keys.length > KEYS_PER_SESSION) s.keys.shift();
@@ -91,7 +106,11 @@ export class TurnTracker {
   snapshot(): TurnsSnapshot {
     return {
       caughtUpAt: this.caughtUpAt,
-      sessions: [...this.#sessions].map(([k, s]) => [k, s.lastSeq, [...s.keys]]),
+      sessions: [...this.#sessions].map(([k, s]) =>
+        s.sessionId !== undefined
+          ? [k, s.lastSeq, [...s.keys], s.sessionId]
+          : [k, s.lastSeq, [...s.keys]]
+      ),
     };
   }
 
@@ -100,10 +119,11 @@ export class TurnTracker {
     if (typeof snap.caughtUpAt === "number") this.caughtUpAt = snap.caughtUpAt;
     for (const entry of snap.sessions ?? []) {
       if (!Array.isArray(entry)) continue;
-      const [key, lastSeq, keys] = entry;
+      const [key, lastSeq, keys, sessionId] = entry;
       if (typeof key !== "string" || typeof lastSeq !== "number" || !Array.isArray(keys)) continue;
       const s = this.#touch(key);
       s.lastSeq = lastSeq;
+      if (typeof sessionId === "string") s.sessionId = sessionId;
       s.keys = keys.filter((k) => typeof k === "string").slice(-KEYS_PER_SESSION);
     }
   }

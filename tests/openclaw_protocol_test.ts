@@ -198,6 +198,9 @@ Deno.test("deltas, user messages, other events and keyless events are not turns"
     ),
     "no_conversation",
   );
+  // A silent run's final carries no assistant message: nobody answered.
+  const { message: _message, ...silent } = injectedChat.payload;
+  assertEquals(turnFromEvent({ ...injectedChat, payload: silent }, "rest"), "not_a_turn");
 });
 
 Deno.test("conversationFrom session keeps each session its own conversation", () => {

@@ -49,3 +49,13 @@ Deno.test("the tracker survives a round trip through its snapshot", () => {
   assertEquals(u.isNew(turn("s", "run:r")), false);
   assertEquals(u.lastSeq("s"), 7);
 });
+
+Deno.test("a session reset (new transcript id) starts its seqs over instead of hiding new turns", () => {
+  const t = new TurnTracker();
+  t.record({ ...turn("s", "msg:1", 9), sessionId: "old" });
+  assertEquals(t.isNew({ ...turn("s", "msg:2", 1), sessionId: "old" }), false);
+  assertEquals(t.isNew({ ...turn("s", "msg:2", 1), sessionId: "new" }), true);
+  t.record({ ...turn("s", "msg:2", 1), sessionId: "new" });
+  assertEquals(t.lastSeq("s", "new"), 1);
+  assertEquals(t.lastSeq("s", "other"), undefined);
+});
