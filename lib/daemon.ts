@@ -6,11 +6,17 @@
 import { type Config, loadConfig } from "./config.ts";
 import { DEFAULT_GOVERNANCE, type Governance, readGovernance } from "./governance.ts";
 import { decodeLegacyFrame } from "./legacy.ts";
-import { type ConnectedInfo, GatewayLink, type ProtocolChoice } from "./gateway_link.ts";
+import {
+  type ConnectedInfo,
+  GatewayLink,
+  GatewayRefused,
+  type ProtocolChoice,
+} from "./gateway_link.ts";
 import { type DeviceIdentity, loadOrCreateIdentity, saveDeviceToken } from "./device_identity.ts";
 import { type ResolvedToken, resolveToken, TokenError } from "./gateway_token.ts";
 import { newWatchCounters, type TurnSource } from "./openclaw_watch.ts";
-import { SCOPES, type Turn } from "./openclaw_protocol.ts";
+import { SCOPES, type Turn, turnViolationId } from "./openclaw_protocol.ts";
+import { sha256Hex } from "./hash.ts";
 import { boundedId } from "./observation.ts";
 import { TurnTracker } from "./turns.ts";
 import type { Violation } from "./violation.ts";
@@ -192,6 +198,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let connects = 0;
   let disconnects = 0;
   let failedAttempts = 0;
+  let quietUntil = 0;
   let lastFailureLog = 0;
 
   const report = (final = false): StatusReport => {
@@ -201,10 +208,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     else if (connected?.protocol === "openclaw" && !live) {
       reasons.push("catching up on missed messages");
     }
-    if (linkState === "CONNECTED" && !lastReconcileOk) {
-      state = "DEGRADED";
+    if (watchCounters.reconcileFailures > 0 && linkState !== "CONNECTED") {
       reasons.push(
-        "the last catch-up failed: missed messages may not be counted until the next reconnect",
+        `catch-ups failed so far: ${watchCounters.reconcileFailures} (each is retried on reconnect)`,
       );
     }
     if (writer.failing) {
@@ -331,15 +337,31 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }, 200);
   };
 
-  const onViolation = (v: Violation) => {
-    logger.warn(violationDetail(v), {
-      event: "violation",
-      conversation: v.conversation,
-      agent: v.agent,
-      role: v.role,
-      expected: v.expected,
+  // Violations reach the writer through one chain, in order. One found by a catch-up may
+  // have been written just before a crash that lost the snapshot update: its id comes from
+  // its turn, and an id already at the end of the ledger is not written again.
+  let enqueueing: Promise<void> = Promise.resolve();
+  const onViolation = (v: Violation, foundByCatchUp = false) => {
+    enqueueing = enqueueing.then(async () => {
+      if (foundByCatchUp) {
+        try {
+          if ((await idsInTail(paths.ledger, [v.id])).size > 0) {
+            logger.info("violation already in the ledger; not written again", { id: v.id });
+            return;
+          }
+        } catch (err) {
+          logger.warn(`Cannot read the ledger's end to match a violation: ${errorText(err)}`);
+        }
+      }
+      logger.warn(violationDetail(v), {
+        event: "violation",
+        conversation: v.conversation,
+        agent: v.agent,
+        role: v.role,
+        expected: v.expected,
+      });
+      writer.enqueue(v);
     });
-    writer.enqueue(v);
   };
 
   let identity: DeviceIdentity | undefined;
@@ -353,20 +375,28 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     identity = loadedId.identity;
     return identity;
   };
-  let lastReconcileOk = true;
 
   const link = new GatewayLink({
     url: opts.gateway,
     protocol: opts.protocol,
     openclaw: {
-      connectOptions: async () => ({
-        identity: await getIdentity(),
-        token: token.token,
-        scopes: SCOPES,
-        version: VERSION,
-        platform: Deno.build.os,
-        timeoutMs: 10_000,
-      }),
+      connectOptions: async () => {
+        // Read for every attempt: a token changed on the gateway is picked up on reconnect.
+        try {
+          token = await resolveToken(paths.openclawConfig);
+        } catch (err) {
+          if (err instanceof TokenError) throw new GatewayRefused(err.message, "TOKEN");
+          throw err;
+        }
+        return {
+          identity: await getIdentity(),
+          token: token.token,
+          scopes: SCOPES,
+          version: VERSION,
+          platform: Deno.build.os,
+          timeoutMs: 10_000,
+        };
+      },
       saveDeviceToken: async (t) => {
         const id = await getIdentity();
         id.deviceToken = t;
@@ -388,6 +418,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
               protocol: "openclaw",
               conversation: boundedId(turn.conversation),
               agent: boundedId(turn.agentId),
+              id: turnViolationId(turn.sessionKey, turn.key, sha256Hex),
             },
           }, Date.now());
           snapshotDirty = true;
@@ -396,12 +427,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           if (source === "catch-up") {
             logger.info("violation found while catching up", { session: turn.sessionKey });
           }
-          onViolation(v);
+          onViolation(v, source === "catch-up");
         },
         onNotice: (level, msg, fields) => logger.log(level, msg, fields),
-        onLive: (caughtUp) => {
+        onLive: () => {
           live = true;
-          lastReconcileOk = caughtUp;
           scheduleStatus();
         },
       }),
@@ -441,7 +471,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       // a reminder every ten minutes. A restart the gateway announced is not a failure.
       const now = Date.now();
       if (planned) {
+        // While the gateway restarts, failing to connect is expected: no warnings for a while.
+        quietUntil = now + retryInMs + 60_000;
         logger.info("gateway restarting", { reason, retryInMs });
+      } else if (now < quietUntil && !wasConnected) {
+        logger.info("waiting for the gateway to come back", { reason, retryInMs });
       } else if (
         wasConnected || failedAttempts === 1 || now - lastFailureLog >= FAILURE_LOG_INTERVAL_MS
       ) {
@@ -495,6 +529,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   for (const t of timers) clearInterval(t);
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   await link.stop();
+  await enqueueing;
   // Save first: if the flush below is cut short (a lock held elsewhere, a kill), the queued
   // violations are already in the snapshot for the next run.
   await saveState();

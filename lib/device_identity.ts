@@ -133,7 +133,17 @@ async function decode(text: string): Promise<DeviceIdentity> {
 
 /** Stores (or, with undefined, forgets) the device token issued for this identity. */
 export async function saveDeviceToken(path: string, token: string | undefined): Promise<void> {
-  const s = JSON.parse(await Deno.readTextFile(path)) as StoredIdentity;
+  let s: StoredIdentity;
+  try {
+    s = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    // V8's parse message would quote the file, and the file holds the private key.
+    throw new Error(
+      err instanceof SyntaxError
+        ? "the device identity file is not valid JSON"
+        : (err as Error).message,
+    );
+  }
   if (token === undefined) delete s.deviceToken;
   else s.deviceToken = token;
   await writeFileAtomic(path, JSON.stringify(s, null, 2) + "\n");

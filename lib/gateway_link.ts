@@ -113,8 +113,9 @@ export class GatewayLink {
       let delay: number | undefined;
       let planned = false;
       let upSince: number | undefined;
+      let socket: FrameSocket | undefined;
       try {
-        const socket = await FrameSocket.open(this.#o.url, this.#o.openTimeoutMs);
+        socket = await FrameSocket.open(this.#o.url, this.#o.openTimeoutMs);
         this.#socket = socket;
         if (this.#stopped) {
           socket.close(1000, "coordinator stopping");
@@ -175,6 +176,20 @@ export class GatewayLink {
             await this.#sleep(delay);
             continue;
           }
+          if (
+            !conn.hello.scopes.includes("operator.read") &&
+            !conn.hello.scopes.includes("operator.admin")
+          ) {
+            conn.close();
+            throw new GatewayRefused(
+              "The gateway refused the coordinator: it did not grant operator.read " +
+                `(granted: ${
+                  conn.hello.scopes.join(", ") || "none"
+                }): approve the coordinator's device for ` +
+                "operator.read on the gateway, then restart the coordinator",
+              "MISSING_SCOPE",
+            );
+          }
           const issued = conn.hello.deviceToken;
           if (issued !== undefined && issued !== base.identity.deviceToken) {
             await this.#o.openclaw.saveDeviceToken(issued);
@@ -197,6 +212,8 @@ export class GatewayLink {
         }
         reason = (err as Error).message;
       } finally {
+        // Whatever happened, this attempt's socket is done with.
+        if (socket !== undefined && !socket.isClosed) socket.close();
         this.#socket = undefined;
       }
       if (this.#stopped) break;

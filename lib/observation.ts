@@ -14,6 +14,8 @@ export interface Observation {
   conversation: string;
   /** The agent id as the gateway named it (trimmed). */
   agent: string;
+  /** The violation id to use should this observation be one (derived from the turn). */
+  id?: string;
 }
 
 /** Why a frame produced no observation; each is counted in status. */

@@ -183,6 +183,9 @@ export class OpenClawConnection {
   /** Sends a request and waits for its answer (at most `timeoutMs`). */
   request<T = unknown>(method: string, params: unknown = {}, timeoutMs = 30_000): Promise<T> {
     const id = `r${this.#nextId++}`;
+    if (this.socket.isClosed) {
+      return Promise.reject(new Error(`connection closed before ${method} was sent`));
+    }
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);

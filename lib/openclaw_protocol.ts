@@ -303,6 +303,11 @@ export function messageTurnKey(meta: unknown): string | undefined {
   const m = meta as Record<string, unknown> | null;
   if (typeof m !== "object" || m === null) return undefined;
   if (typeof m.runId === "string" && m.runId !== "") return `run:${m.runId}`;
+  // A command's reply (e.g. /reset) has no runId; its idempotency key is the run's id, which
+  // its chat final carries.
+  if (typeof m.idempotencyKey === "string" && m.idempotencyKey !== "") {
+    return runTurnKey(m.idempotencyKey);
+  }
   if (typeof m.id === "string" && m.id !== "") return `msg:${m.id}`;
   return undefined;
 }
@@ -378,4 +383,19 @@ export function turnsFromHistory(
     out.push(t);
   }
   return out;
+}
+
+/**
+ * A violation id derived from the turn (UUID-shaped, from SHA-256 of session key and turn
+ * key): the same turn found again after a crash gets the same id, so it is not written twice.
+ */
+export function turnViolationId(
+  sessionKey: string,
+  turnKey: string,
+  hash: (s: string) => string,
+): string {
+  const h = hash(`${sessionKey}\n${turnKey}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${
+    h.slice(20, 32)
+  }`;
 }

@@ -63,8 +63,8 @@ export interface WatchDeps {
   onTurn(turn: Turn, source: TurnSource): void;
   /** Something worth a log line. */
   onNotice(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void;
-  /** Called when live events flow; `caughtUp` is false when the catch-up failed. */
-  onLive?(caughtUp: boolean): void;
+  /** Called when the catch-up is done and live events flow. */
+  onLive?(): void;
   /** Messages recorded more than this long before the coordinator last caught up are not looked at again. */
   slackMs?: number;
   /** Most messages fetched per session in one catch-up. */
@@ -89,17 +89,17 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   let live = false;
   const buffered: EventFrame[] = [];
   let planned: WatchEnd | undefined;
+  let failure: string | undefined;
 
-  const handleTurnEvent = (frame: EventFrame) => {
-    const t = turnFromEvent(frame, deps.conversationFrom);
-    if (typeof t !== "object") return;
+  const feed = (t: Turn, source: TurnSource) => {
     if (!tracker.isNew(t)) {
       counters.duplicates++;
       tracker.record(t); // a later announcement may carry the seq the first did not
       return;
     }
     tracker.record(t);
-    deps.onTurn(t, "live");
+    if (source === "catch-up") counters.caughtUp++;
+    deps.onTurn(t, source);
   };
 
   conn.onInvalid = () => counters.invalidFrames++;
@@ -120,10 +120,15 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
       return;
     }
     // While live, everything recorded up to now has been seen (events arrive in order).
+    // Until the catch-up has succeeded nothing moves: a failed one is retried from here.
     if (live) tracker.caughtUpAt = now();
     if (frame.event !== "chat" && frame.event !== "session.message") return;
-    if (live) handleTurnEvent(frame);
-    else buffered.push(frame);
+    if (!live) {
+      buffered.push(frame);
+      return;
+    }
+    const t = turnFromEvent(frame, deps.conversationFrom);
+    if (typeof t === "object") feed(t, "live");
   };
 
   // Liveness: the gateway ticks every tickIntervalMs; silence for two of them is a dead link.
@@ -139,33 +144,30 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   try {
     await conn.request("sessions.subscribe", {});
     const catchUpFrom = now();
-    let caughtUp = true;
-    try {
-      await catchUp(deps);
-      counters.reconciles++;
-      tracker.caughtUpAt = catchUpFrom;
-    } catch (err) {
-      caughtUp = false;
-      counters.reconcileFailures++;
-      if (!conn.socket.isClosed) {
-        deps.onNotice(
-          "warn",
-          "catch-up failed; watching live events only until the next reconnect",
-          {
-            error: (err as Error).message,
-          },
-        );
-      }
+    const found = await catchUp(deps);
+    // Turns announced live while the catch-up ran go in with the ones it found, in the order
+    // they were recorded, so a turn is never fed after a later one.
+    const merged: [Turn, TurnSource][] = found.map((t) => [t, "catch-up"]);
+    for (const f of buffered.splice(0)) {
+      const t = turnFromEvent(f, deps.conversationFrom);
+      if (typeof t === "object") merged.push([t, "live"]);
     }
+    merged.sort(([a], [b]) => (a.at ?? Infinity) - (b.at ?? Infinity));
+    for (const [t, source] of merged) feed(t, source);
+    counters.reconciles++;
+    if (tracker.caughtUpAt < catchUpFrom) tracker.caughtUpAt = catchUpFrom;
     live = true;
-    for (const f of buffered.splice(0)) handleTurnEvent(f);
-    deps.onLive?.(caughtUp);
+    deps.onLive?.();
   } catch (err) {
     if (!conn.socket.isClosed) {
-      deps.onNotice("warn", "cannot subscribe to session events", {
+      // Going live without the catch-up would move the watermarks past the missed turns:
+      // reconnect (with backoff) and try again instead.
+      counters.reconcileFailures++;
+      failure = `catch-up failed: ${(err as Error).message}`;
+      deps.onNotice("warn", "catch-up failed; reconnecting to try again", {
         error: (err as Error).message,
       });
-      conn.close(1011, "subscribe failed");
+      conn.close(1011, "catch-up failed");
     }
   }
 
@@ -175,6 +177,7 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   if (silent) {
     return { reason: `no frame from the gateway for ${silenceMs / 1000} s`, planned: false };
   }
+  if (failure) return { reason: failure, planned: false };
   return {
     reason: `connection closed (code ${closed.code}${closed.reason ? `: ${closed.reason}` : ""})`,
     planned: false,
@@ -190,30 +193,19 @@ interface SessionRow {
 
 /**
  * The reconcile backstop: every session touched since the coordinator last caught up is
- * read back from its history; turns not yet counted are fed, oldest first, across sessions.
- * On the very first run nothing is fed: what happened before the coordinator was installed
- * is not its to judge.
+ * read back from its history; the turns not yet counted are returned, oldest first across
+ * sessions. On the very first run there is nothing to catch up with: what happened before
+ * the coordinator was installed is not its to judge.
  */
-async function catchUp(deps: WatchDeps): Promise<void> {
+async function catchUp(deps: WatchDeps): Promise<Turn[]> {
   const { conn, tracker } = deps;
-  // The very first run has nothing to catch up with: it starts watching from now.
-  if (tracker.caughtUpAt < 0) return;
+  if (tracker.caughtUpAt < 0) return [];
   const since = tracker.caughtUpAt - (deps.slackMs ?? 5_000);
   const rows = await listSessions(conn, since);
   const found: Turn[] = [];
-  for (const row of rows) {
-    found.push(
-      ...await historySince(conn, row, tracker.lastSeq(row.key, row.sessionId), since, deps),
-    );
-  }
-  // Oldest first across sessions: the order the agents answered in.
+  for (const row of rows) found.push(...await historySince(conn, row, since, deps));
   found.sort((a, b) => (a.at ?? 0) - (b.at ?? 0) || (a.seq ?? 0) - (b.seq ?? 0));
-  for (const t of found) {
-    if (!tracker.isNew(t)) continue;
-    tracker.record(t);
-    deps.counters.caughtUp++;
-    deps.onTurn(t, "catch-up");
-  }
+  return found;
 }
 
 async function listSessions(conn: OpenClawConnection, since: number): Promise<SessionRow[]> {
@@ -221,18 +213,16 @@ async function listSessions(conn: OpenClawConnection, since: number): Promise<Se
   for (let offset = 0;;) {
     const page = await conn.request<
       { sessions?: unknown[]; hasMore?: boolean; nextOffset?: number | null }
-    >(
-      "sessions.list",
-      { limit: 100, offset, sortBy: "updatedAt" },
-    );
+    >("sessions.list", { limit: 100, offset, sortBy: "updatedAt" });
     let older = false;
     for (const r of page.sessions ?? []) {
       const row = r as Record<string, unknown>;
       if (typeof row.key !== "string") continue;
       const updatedAt = typeof row.updatedAt === "number" ? row.updatedAt : undefined;
-      // Sorted newest first: once rows are older than the watermark, the rest are too.
       if (updatedAt !== undefined && updatedAt < since) {
-        older = true;
+        // Newest first, pinned sessions ahead of the rest: only an old unpinned row says
+        // that the rows after it are old too.
+        if (row.pinned !== true) older = true;
         continue;
       }
       rows.push({
@@ -244,21 +234,25 @@ async function listSessions(conn: OpenClawConnection, since: number): Promise<Se
     }
     if (
       older || !page.hasMore || typeof page.nextOffset !== "number" || page.nextOffset <= offset
-    ) break;
+    ) {
+      break;
+    }
     offset = page.nextOffset;
   }
   return rows;
 }
 
-// Pages back through a session's history until it reaches what was already seen.
+// Pages back through a session's history until it reaches turns already counted, or older
+// than the catch-up window; returns the turns not yet counted, oldest first.
 async function historySince(
   conn: OpenClawConnection,
   row: SessionRow,
-  knownSeq: number | undefined,
   since: number,
   deps: WatchDeps,
 ): Promise<Turn[]> {
+  const { tracker } = deps;
   const max = deps.maxCatchUpPerSession ?? 10_000;
+  const known = tracker.knows(row.key);
   const pages: Turn[][] = [];
   let count = 0;
   for (let offset = 0;;) {
@@ -279,9 +273,7 @@ async function historySince(
     pages.unshift(turns);
     count += turns.length;
     const oldest = turns[0];
-    const reachedKnown = oldest !== undefined && knownSeq !== undefined &&
-      oldest.seq !== undefined &&
-      oldest.seq <= knownSeq;
+    const reachedKnown = oldest !== undefined && known && !tracker.isNew(oldest);
     const reachedOld = oldest !== undefined && oldest.at !== undefined && oldest.at < since;
     if (reachedKnown || reachedOld || !page.hasMore || typeof page.nextOffset !== "number") break;
     if (count >= max) {
@@ -293,9 +285,7 @@ async function historySince(
     }
     offset = page.nextOffset;
   }
-  const all = pages.flat();
-  return all.filter((t) => {
-    if (knownSeq !== undefined && t.seq !== undefined) return t.seq > knownSeq;
-    return t.at === undefined || t.at >= since;
-  });
+  // A session the coordinator knows: whatever it has not counted. One it does not know: what
+  // was recorded since it last caught up.
+  return pages.flat().filter((t) => known ? tracker.isNew(t) : t.at === undefined || t.at >= since);
 }

@@ -102,7 +102,7 @@ export class Pipeline {
     if (v === undefined) return undefined;
     this.counters.violations++;
     return {
-      id: this.newId(),
+      id: obs.id ?? this.newId(),
       at: now,
       protocol: obs.protocol,
       conversation: obs.conversation,

@@ -29,6 +29,8 @@ export class SocketOpenError extends Error {
 }
 
 const decoder = new TextDecoder();
+/** How long a close may wait for the peer's answer. */
+export const CLOSE_GRACE_MS = 3_000;
 
 /** An open WebSocket delivering text frames. */
 export class FrameSocket {
@@ -38,12 +40,20 @@ export class FrameSocket {
   #buffer: string[] = [];
   #waiter: ((text: string | undefined) => void) | undefined;
   #isClosed = false;
+  #closing = false;
   /** When the last frame arrived (ms since the epoch). */
   lastFrameAt = Date.now();
 
-  private constructor(ws: WebSocket, closed: Promise<CloseInfo>) {
+  readonly #forceClosed: (c: CloseInfo) => void;
+
+  private constructor(
+    ws: WebSocket,
+    closed: Promise<CloseInfo>,
+    forceClosed: (c: CloseInfo) => void,
+  ) {
     this.#ws = ws;
     this.closed = closed;
+    this.#forceClosed = forceClosed;
     ws.onmessage = (ev: MessageEvent) => {
       this.lastFrameAt = Date.now();
       const data = ev.data;
@@ -100,7 +110,7 @@ export class FrameSocket {
       }, openTimeoutMs);
       ws.onopen = () => {
         clearTimeout(timer);
-        resolve(new FrameSocket(ws, closed));
+        resolve(new FrameSocket(ws, closed, resolveClosed));
       };
       void closed.then((c) => {
         clearTimeout(timer);
@@ -153,15 +163,22 @@ export class FrameSocket {
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
   }
 
-  /** Closes the connection. */
+  /**
+   * Closes the connection. A peer that never answers the close (a frozen gateway) does not
+   * hold it open: after {@link CLOSE_GRACE_MS} it counts as closed anyway.
+   */
   close(code = 1000, reason = ""): void {
-    if (this.#ws.readyState === WebSocket.CLOSED || this.#ws.readyState === WebSocket.CLOSING) {
-      return;
-    }
+    if (this.#isClosed || this.#closing) return;
+    this.#closing = true;
     try {
       this.#ws.close(code, reason);
     } catch {
       this.#ws.close();
     }
+    const timer = setTimeout(
+      () => this.#forceClosed({ code: 1006, reason: "the peer did not answer the close" }),
+      CLOSE_GRACE_MS,
+    );
+    void this.closed.then(() => clearTimeout(timer));
   }
 }

@@ -2,6 +2,7 @@ import { assertEquals } from "./support/assert.ts";
 import {
   classifyConnectError,
   connectParams,
+  messageTurnKey,
   parseFrame,
   parseHello,
   parseSessionKey,
@@ -9,6 +10,7 @@ import {
   signaturePayload,
   turnFromEvent,
   turnsFromHistory,
+  turnViolationId,
 } from "../lib/openclaw_protocol.ts";
 
 Deno.test("the device signs the v3 payload with lower-cased platform and the credential sent", () => {
@@ -216,4 +218,17 @@ Deno.test("history yields assistant turns with their seq and record time, skippi
     { role: "assistant" },
   ], "rest");
   assertEquals(turns.map((t) => [t.key, t.seq, t.at]), [["msg:a", 2, 6], ["run:r1", 3, undefined]]);
+});
+
+Deno.test("a violation id comes from its turn: the same turn, the same id", async () => {
+  const { sha256Hex } = await import("../lib/hash.ts");
+  const a = turnViolationId("agent:observer:g", "msg:m1", sha256Hex);
+  assertEquals(a, turnViolationId("agent:observer:g", "msg:m1", sha256Hex));
+  assertEquals(a === turnViolationId("agent:observer:g", "msg:m2", sha256Hex), false);
+  assertEquals(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/.test(a), true);
+});
+
+Deno.test("a command reply without a run id is named by its idempotency key, like its chat final", () => {
+  assertEquals(messageTurnKey({ id: "m9", idempotencyKey: "run-42" }), runTurnKey("run-42"));
+  assertEquals(messageTurnKey({ id: "m9" }), "msg:m9");
 });

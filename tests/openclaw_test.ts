@@ -54,6 +54,7 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
   const stateDir = join(gw.home, ".openclaw");
   let driver: Driver = await gw.driver();
   const stderrs: string[] = [];
+  let rotated = "";
   const start = () =>
     new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
   let daemon = start();
@@ -188,6 +189,61 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
     );
 
     await t.step(
+      "a violation written just before a crash is not written again when catch-up finds it",
+      async () => {
+        await driver.say("primary", "crash-1");
+        await driver.say("observer", "crash-1");
+        // Killed the moment the line is durable: the snapshot (saved 200 ms later) misses it.
+        await waitFor(
+          "the line",
+          async () => (await lines(stateDir)).some((l) => conversationOf(l) === "crash-1"),
+          15_000,
+        );
+        await daemon.stop("SIGKILL");
+        stderrs.push(daemon.stderr, daemon.stdout);
+        daemon = start();
+        await waitFor(
+          "catch-up",
+          async () => ((await status(stateDir))?.openclaw?.reconciles ?? 0) >= 1,
+          30_000,
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        assertEquals(
+          (await lines(stateDir)).filter((l) => conversationOf(l) === "crash-1").length,
+          1,
+        );
+        assertEquals((await python(["verify", ledgerPath(stateDir)])).code, 0);
+      },
+    );
+
+    await t.step(
+      "a token changed on the gateway is read again on reconnect, not taken as refused",
+      async () => {
+        await waitFor(
+          "CONNECTED",
+          async () => (await status(stateDir))?.state === "CONNECTED",
+          30_000,
+        );
+        const before = (await status(stateDir))!.gateway.connects;
+        const cfgPath = join(stateDir, "openclaw.json");
+        rotated = `rotated-${crypto.randomUUID()}`;
+        await Deno.writeTextFile(
+          cfgPath,
+          (await Deno.readTextFile(cfgPath)).replace(gw.token, rotated),
+        );
+        await waitFor(
+          "a reconnect with the new token",
+          async () => {
+            const s = await status(stateDir);
+            return s?.state === "CONNECTED" && s.gateway.connects > before;
+          },
+          60_000,
+        );
+        assertEquals((await status(stateDir))!.state, "CONNECTED");
+      },
+    );
+
+    await t.step(
       "a wrong token stops it with a message that says what to do, after one attempt",
       async () => {
         const dir = await tempStateDir();
@@ -234,7 +290,7 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
       "the token and the device key appear in nothing it prints or writes but the key file",
       async () => {
         assertEquals((await daemon.stop()).code, 0);
-        stderrs.push(daemon.stderr);
+        stderrs.push(daemon.stderr, daemon.stdout);
         const device = join(stateDir, "audits/moses/coordinator/device.json");
         const privateKey = JSON.parse(await Deno.readTextFile(device)).privateKey as string;
         assert(privateKey.length > 40);
@@ -245,7 +301,7 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
         );
         for (
           const [name, text] of [
-            ...stderrs.map((s, i) => [`run ${i} stderr`, s] as const),
+            ...stderrs.map((s, i) => [`run output ${i}`, s] as const),
             ...await Promise.all(
               written.filter((f) => f !== device).map(async (f) =>
                 [f, await Deno.readTextFile(f)] as const
@@ -254,6 +310,11 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
           ]
         ) {
           assertEquals(text.includes(gw.token), false, `the token appears in ${name}`);
+          assertEquals(
+            rotated !== "" && text.includes(rotated),
+            false,
+            `the new token appears in ${name}`,
+          );
           assertEquals(text.includes(privateKey), false, `the private key appears in ${name}`);
         }
         assertEquals((await Deno.readTextFile(device)).includes(gw.token), false);

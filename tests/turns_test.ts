@@ -2,13 +2,13 @@ import { assertEquals } from "./support/assert.ts";
 import { TurnTracker } from "../lib/turns.ts";
 import type { Turn } from "../lib/openclaw_protocol.ts";
 
-const turn = (sessionKey: string, key: string, seq?: number): Turn => ({
+const turn = (sessionKey: string, key: string, seq?: number, at?: number): Turn => ({
   sessionKey,
   agentId: "primary",
   conversation: "c",
   key,
   seq,
-  at: undefined,
+  at,
 });
 
 Deno.test("a turn is new until recorded, and a second announcement of it is not", () => {
@@ -58,4 +58,17 @@ Deno.test("a session reset (new transcript id) starts its seqs over instead of h
   t.record({ ...turn("s", "msg:2", 1), sessionId: "new" });
   assertEquals(t.lastSeq("s", "new"), 1);
   assertEquals(t.lastSeq("s", "other"), undefined);
+});
+
+Deno.test("a reset that keeps the transcript id is seen by a low seq recorded later", () => {
+  const t = new TurnTracker();
+  t.record(turn("s", "msg:a", 7, 1000));
+  // Already seen: seq and record time both at or below the watermark.
+  assertEquals(t.isNew(turn("s", "msg:old", 6, 900)), false);
+  // After /reset the seqs start over, but the record time is newer.
+  const after = turn("s", "msg:new", 2, 2000);
+  assertEquals(t.isNew(after), true);
+  t.record(after);
+  assertEquals(t.lastSeq("s"), 2);
+  assertEquals(t.isNew(turn("s", "msg:next", 3, 2100)), true);
 });

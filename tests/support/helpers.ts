@@ -104,6 +104,7 @@ export async function waitFor(
 export class Daemon {
   readonly child: Deno.ChildProcess;
   stderr = "";
+  stdout = "";
   readonly #done: Promise<Deno.CommandStatus>;
   readonly #reading: Promise<void>;
 
@@ -119,12 +120,17 @@ export class Daemon {
       stderr: "piped",
       env: { NO_COLOR: "1", ...(opts.env ?? {}) },
     }).spawn();
-    const stderr = this.child.stderr;
-    this.#reading = (async () => {
-      const dec = new TextDecoder();
-      for await (const chunk of stderr) this.stderr += dec.decode(chunk, { stream: true });
-    })();
-    void this.child.stdout.cancel();
+    const { stderr, stdout } = this.child;
+    this.#reading = Promise.all([
+      (async () => {
+        const dec = new TextDecoder();
+        for await (const chunk of stderr) this.stderr += dec.decode(chunk, { stream: true });
+      })(),
+      (async () => {
+        const dec = new TextDecoder();
+        for await (const chunk of stdout) this.stdout += dec.decode(chunk, { stream: true });
+      })(),
+    ]).then(() => {});
     this.#done = this.child.status;
   }
 
