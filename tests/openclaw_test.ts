@@ -8,30 +8,17 @@ import { join } from "node:path";
 import { type Driver, OpenClawGateway } from "./support/openclaw_gateway.ts";
 import {
   Daemon,
+  ledgerLines,
   ledgerPath,
   python,
-  readLedger,
   sandboxFlags,
+  statusOf,
   tempStateDir,
   waitFor,
 } from "./support/helpers.ts";
-import type { StatusReport } from "../lib/status.ts";
 
-async function lines(dir: string): Promise<Record<string, unknown>[]> {
-  try {
-    return await readLedger(ledgerPath(dir));
-  } catch {
-    return [];
-  }
-}
-
-async function status(dir: string): Promise<StatusReport | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, "audits/moses/coordinator/status.json")));
-  } catch {
-    return undefined;
-  }
-}
+const lines = ledgerLines;
+const status = statusOf;
 
 function conversationOf(line: Record<string, unknown>): string {
   return (line.violation as { conversation: string }).conversation;

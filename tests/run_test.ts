@@ -7,15 +7,15 @@ import { join } from "node:path";
 import { LegacyGateway } from "./support/legacy_gateway.ts";
 import {
   Daemon,
+  ledgerLines,
   ledgerPath,
   PY_LEDGER,
   python,
-  readLedger,
   sandboxFlags,
+  statusOf,
   tempStateDir,
   waitFor,
 } from "./support/helpers.ts";
-import type { StatusReport } from "../lib/status.ts";
 import { appendEntries } from "../lib/ledger.ts";
 import { saveSnapshot } from "../lib/snapshot.ts";
 import { type Violation, violationEntry } from "../lib/violation.ts";
@@ -23,26 +23,7 @@ import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
 
 const update = LegacyGateway.update;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function ledgerLines(dir: string): Promise<Record<string, unknown>[]> {
-  return (await exists(ledgerPath(dir))) ? await readLedger(ledgerPath(dir)) : [];
-}
-
-async function status(dir: string): Promise<StatusReport | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, "audits/moses/coordinator/status.json")));
-  } catch {
-    return undefined;
-  }
-}
+const status = statusOf;
 
 /** Starts a gateway and a sandboxed daemon in a fresh state directory. */
 async function setup(extraArgs: string[] = []) {

@@ -1,6 +1,7 @@
 /** Shared helpers for the tests: temporary state directories, the CLI as a process, Python. */
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import type { StatusReport } from "../../lib/status.ts";
 
 /** The repository root. */
 export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url));
@@ -84,6 +85,27 @@ export async function python(args: string[], stdin?: string): Promise<Ran> {
 export async function readLedger(path: string): Promise<Record<string, unknown>[]> {
   const text = await Deno.readTextFile(path);
   return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+}
+
+/** The ledger's entries under a state directory, or none when there is no ledger yet. */
+export async function ledgerLines(stateDir: string): Promise<Record<string, unknown>[]> {
+  try {
+    return await readLedger(ledgerPath(stateDir));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+}
+
+/** What the daemon last wrote to its status file, or undefined when there is none (yet). */
+export async function statusOf(stateDir: string): Promise<StatusReport | undefined> {
+  try {
+    return JSON.parse(
+      await Deno.readTextFile(join(stateDir, "audits/moses/coordinator/status.json")),
+    );
+  } catch {
+    return undefined; // not written yet, or caught mid-rename
+  }
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; throws with `what` on timeout. */
