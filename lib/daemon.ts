@@ -231,6 +231,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
     if (governanceError !== undefined) reasons.push(governanceError);
     if (!governance.enforcing && governance.reason) reasons.push(governance.reason);
+    // The connection now, else the last one: what the gateway was when last seen.
+    const shown = connected ?? lastConnected;
     const stats = engine.stats();
     return {
       version: VERSION,
@@ -241,13 +243,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       reasons,
       gateway: {
         url: opts.gateway,
-        protocol: (connected ?? lastConnected)?.protocol ?? opts.protocol,
-        ...((connected ?? lastConnected)?.protocolVersion !== undefined
-          ? { protocolVersion: (connected ?? lastConnected)!.protocolVersion }
-          : {}),
-        ...((connected ?? lastConnected)?.serverVersion
-          ? { serverVersion: (connected ?? lastConnected)!.serverVersion }
-          : {}),
+        protocol: shown?.protocol ?? opts.protocol,
+        ...(shown?.protocolVersion !== undefined ? { protocolVersion: shown.protocolVersion } : {}),
+        ...(shown?.serverVersion ? { serverVersion: shown.serverVersion } : {}),
         ...(connectedAt ? { connectedAt } : {}),
         connects,
         disconnects,

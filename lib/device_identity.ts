@@ -34,7 +34,8 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-function fromBase64url(s: string): Uint8Array {
+/** Decodes base64url (padding optional). */
+export function fromBase64url(s: string): Uint8Array {
   const b64 = s.replaceAll("-", "+").replaceAll("_", "/") + "===".slice((s.length + 3) % 4);
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
@@ -76,19 +77,16 @@ export async function loadOrCreateIdentity(path: string): Promise<LoadedIdentity
         "and made a new one (the gateway will see a new device)";
     }
   }
-  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
-    "sign",
-    "verify",
-  ]) as CryptoKeyPair;
-  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const fresh = await generateIdentity();
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", fresh.privateKey));
   const stored: StoredIdentity = {
     format: 1,
-    deviceId: await sha256HexBytes(raw),
-    publicKey: base64url(raw),
+    deviceId: fresh.deviceId,
+    publicKey: fresh.publicKey,
     privateKey: base64url(pkcs8),
   };
   await writeFileAtomic(path, JSON.stringify(stored, null, 2) + "\n");
+  // Read back as it will be on the next run: the key in memory is then not extractable.
   return {
     identity: await decode(JSON.stringify(stored)),
     created: true,
@@ -149,7 +147,7 @@ export async function saveDeviceToken(path: string, token: string | undefined): 
   await writeFileAtomic(path, JSON.stringify(s, null, 2) + "\n");
 }
 
-/** Makes an identity that lives only in memory (for a short-lived client such as a benchmark). */
+/** Makes a new identity in memory (its key extractable, so that it can be saved). */
 export async function generateIdentity(): Promise<DeviceIdentity> {
   const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
     "sign",

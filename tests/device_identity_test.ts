@@ -1,14 +1,12 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
-import { loadOrCreateIdentity, saveDeviceToken, signText } from "../lib/device_identity.ts";
+import {
+  fromBase64url,
+  loadOrCreateIdentity,
+  saveDeviceToken,
+  signText,
+} from "../lib/device_identity.ts";
 import { tempStateDir } from "./support/helpers.ts";
-
-function fromB64url(s: string): Uint8Array {
-  return Uint8Array.from(
-    atob(s.replaceAll("-", "+").replaceAll("_", "/") + "===".slice((s.length + 3) % 4)),
-    (c) => c.charCodeAt(0),
-  );
-}
 
 Deno.test("the first run makes a 0600 identity whose id is the SHA-256 of the public key", async () => {
   const dir = await tempStateDir();
@@ -16,7 +14,7 @@ Deno.test("the first run makes a 0600 identity whose id is the SHA-256 of the pu
   const { identity, created } = await loadOrCreateIdentity(path);
   assert(created);
   assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
-  const raw = fromB64url(identity.publicKey);
+  const raw = fromBase64url(identity.publicKey);
   assertEquals(raw.length, 32);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw as BufferSource));
   assertEquals(identity.deviceId, [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""));
@@ -32,7 +30,7 @@ Deno.test("later runs load the same device, and its signatures verify with its p
   const sig = await signText(again.identity, "v3|payload");
   const key = await crypto.subtle.importKey(
     "raw",
-    fromB64url(first.publicKey) as BufferSource,
+    fromBase64url(first.publicKey) as BufferSource,
     { name: "Ed25519" },
     false,
     ["verify"],
@@ -41,7 +39,7 @@ Deno.test("later runs load the same device, and its signatures verify with its p
     await crypto.subtle.verify(
       { name: "Ed25519" },
       key,
-      fromB64url(sig) as BufferSource,
+      fromBase64url(sig) as BufferSource,
       new TextEncoder().encode("v3|payload"),
     ),
   );
