@@ -1,5 +1,5 @@
 /**
- * The command line: `run`, `replay`, `verify`, `status`, `--version`.
+ * The command line: `run`, `replay`, `verify`, `status`, `permissions`, `--version`.
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -15,6 +15,7 @@ import {
 } from "./exit_codes.ts";
 import { errorText, isPermissionError } from "./fsutil.ts";
 import { readGovernance } from "./governance.ts";
+import { auditPermissions, declaredSet, formatAudit } from "./permissions.ts";
 import { type LogFormat, Logger } from "./log.ts";
 import { resolvePaths } from "./paths.ts";
 import { appendReplayed, readLines, replayLines } from "./replay.ts";
@@ -54,6 +55,8 @@ Commands:
   replay    Feed recorded frames through the rule offline
   verify    Check every line of the ledger's hash chain
   status    Show what the running daemon last reported
+  permissions
+            Show the declared permission set and what this process is granted
 
 Options:
   --version   Print the version, the Deno version and the target
@@ -111,6 +114,17 @@ Shows what the running daemon last wrote to its status file.
 Options:
 ${STATE_DIR_HELP}
   --json             Print the status file as JSON`,
+  permissions: `Usage: moses-coordinator permissions [--json]
+
+Prints the permission set the coordinator is built and run with (deno.json,
+"coordinator"), each path resolved to the absolute path it grants in this
+working directory, the live state of each grant (granted / denied), and the
+kinds that are not granted at all. The grants are relative: run this in the
+directory the service starts in (its WorkingDirectory, the OpenClaw state
+directory) to see what the daemon may touch there.
+
+Options:
+  --json             Print machine-readable JSON`,
 };
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -131,6 +145,7 @@ const OPTIONS: Record<string, Options> = {
   replay: { ...COMMON, ledger: { type: "string" }, json: { type: "boolean" } },
   verify: { ...COMMON, ledger: { type: "string" }, json: { type: "boolean" } },
   status: { ...COMMON, json: { type: "boolean" } },
+  permissions: { help: { type: "boolean", short: "h" }, json: { type: "boolean" } },
 };
 
 class UsageError extends Error {}
@@ -206,6 +221,16 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
       case "status":
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         return await statusCommand(io, paths.status, values.json === true);
+      case "permissions": {
+        if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        const audit = auditPermissions(
+          declaredSet(),
+          Deno.cwd(),
+          (d) => Deno.permissions.querySync(d).state,
+        );
+        io.out(values.json === true ? JSON.stringify(audit, null, 2) : formatAudit(audit));
+        return EXIT_OK;
+      }
     }
     return EXIT_USAGE;
   } catch (err) {

@@ -33,6 +33,8 @@ import { violationDetail } from "./violation.ts";
 import { LedgerWriter } from "./writer.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_STOPPED_FOR_GOOD } from "./exit_codes.ts";
 import { VERSION } from "./version.ts";
+import { declaredSet, missingGrants } from "./permissions.ts";
+import { resolve } from "node:path";
 
 /** Options of `run`. */
 export interface RunOptions {
@@ -60,6 +62,32 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger.error(`${message} (stopped; restarting will not help until this is fixed)`);
     return EXIT_STOPPED_FOR_GOOD;
   };
+
+  // The grants are relative to the working directory: a service started elsewhere, or a
+  // --state-dir or --gateway outside the set, is told exactly which grant it lacks.
+  const missing = missingGrants(
+    {
+      cwd: Deno.cwd(),
+      stateDir: paths.stateDir,
+      ledger: paths.ledger,
+      writeDirs: [parentDir(paths.ledger), paths.own],
+      reads: [
+        paths.governanceState,
+        paths.config,
+        ...(opts.protocol !== "legacy" ? [paths.openclawConfig] : []),
+      ],
+      gateway: opts.gateway,
+    },
+    declaredSet(),
+    (d) => Deno.permissions.querySync(d).state,
+  );
+  if (missing.length > 0) {
+    for (const m of missing) logger.error(m.message);
+    return stopForGood(
+      `Cannot run: ${missing.length === 1 ? "a grant is" : "grants are"} missing (see above)`,
+    );
+  }
+  await warnIfNotStateDir(paths, logger);
 
   let config: Config;
   try {
@@ -116,6 +144,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   await refreshGovernance();
 
   let lastError: { at: string; message: string } | undefined;
+  let sandboxDenials = 0;
+  let lastDenial: string | undefined;
   const noteError = (message: string) => {
     lastError = { at: new Date().toISOString(), message };
   };
@@ -229,6 +259,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       if (state === "CONNECTED") state = "DEGRADED";
       reasons.push(`${writer.dropped} violations dropped (queue full)`);
     }
+    if (sandboxDenials > 0) {
+      reasons.push(`the sandbox denied ${sandboxDenials} operations (last: ${lastDenial})`);
+    }
     if (governanceError !== undefined) reasons.push(governanceError);
     if (!governance.enforcing && governance.reason) reasons.push(governance.reason);
     // The connection now, else the last one: what the gateway was when last seen.
@@ -279,6 +312,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         dropped: writer.dropped,
         ...(writer.lastWriteAt ? { lastWriteAt: new Date(writer.lastWriteAt).toISOString() } : {}),
       },
+      sandbox: { denials: sandboxDenials, ...(lastDenial ? { last: lastDenial } : {}) },
       ...(lastError ? { lastError } : {}),
     };
   };
@@ -496,6 +530,24 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     },
     onNotice: (level, msg, fields) => logger.log(level, msg, fields),
   });
+  // Nothing the coordinator does should be refused by the sandbox. If something in the
+  // process tries anyway (a bug, or a dependency reaching out), the refusal is logged and
+  // counted and the daemon keeps watching; any other uncaught error still ends it (exit 1).
+  const onDenied = (err: unknown, event: Event) => {
+    if (!(err instanceof Deno.errors.NotCapable)) return;
+    event.preventDefault();
+    sandboxDenials++;
+    lastDenial = err.message;
+    logger.error(`The sandbox denied an operation: ${err.message}; the coordinator keeps running`, {
+      event: "sandbox_denied",
+    });
+    scheduleStatus();
+  };
+  const onUncaught = (e: ErrorEvent) => onDenied(e.error, e);
+  const onRejection = (e: PromiseRejectionEvent) => onDenied(e.reason, e);
+  globalThis.addEventListener("error", onUncaught);
+  globalThis.addEventListener("unhandledrejection", onRejection);
+
   let stopRequested!: () => void;
   const stopped = new Promise<void>((r) => (stopRequested = r));
   const onSignal = () => stopRequested();
@@ -540,7 +592,28 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     });
   }
   await flushStatus(true);
+  globalThis.removeEventListener("error", onUncaught);
+  globalThis.removeEventListener("unhandledrejection", onRejection);
   if (fatal !== undefined) return stopForGood(fatal);
   logger.info("stopped", { written: writer.written, pending: writer.pending });
   return EXIT_OK;
+}
+
+/** Warns when the state directory has neither openclaw.json nor audits/moses: likely the wrong one. */
+async function warnIfNotStateDir(paths: Paths, logger: Logger): Promise<void> {
+  for (const p of [paths.openclawConfig, parentDir(paths.ledger)]) {
+    try {
+      await Deno.stat(p);
+      return;
+    } catch {
+      // Not there (or not readable): try the next sign.
+    }
+  }
+  logger.warn(
+    `${
+      resolve(paths.stateDir)
+    } has neither openclaw.json nor audits/moses: if this is not the OpenClaw ` +
+      "state directory, stop the coordinator and start it there (the service's " +
+      "WorkingDirectory); the ledger is being made here",
+  );
 }

@@ -39,6 +39,8 @@ export interface StatusReport {
     dropped: number;
     lastWriteAt?: string;
   };
+  /** Operations the Deno sandbox refused (nothing the coordinator does should be refused). */
+  sandbox?: { denials: number; last?: string };
   lastError?: { at: string; message: string };
 }
 
@@ -114,6 +116,11 @@ export function formatStatus(report: StatusReport, now: number): string {
         `${o.sessionsTracked} sessions tracked${
           o.caughtUpAt ? `; caught up to ${o.caughtUpAt}` : ""
         }`,
+    );
+  }
+  if (report.sandbox && report.sandbox.denials > 0) {
+    lines.push(
+      `Sandbox:        ${report.sandbox.denials} operations denied; last: ${report.sandbox.last}`,
     );
   }
   if (report.lastError) {

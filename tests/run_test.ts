@@ -340,9 +340,14 @@ Deno.test("a gateway address outside the permission grant stops run for good, sa
     const st = await daemon.exited();
     // Exit 0: launchd and systemd must not restart it in a loop.
     assertEquals(st.code, 0);
-    assertStringIncludes(daemon.stderr, "the permission set does not allow this address");
+    assertStringIncludes(
+      daemon.stderr,
+      "Network access to 127.0.0.1:18790 is not granted: --gateway ws://127.0.0.1:18790 is " +
+        "outside the net grant, which allows only 127.0.0.1:18789",
+    );
     assertStringIncludes(daemon.stderr, "restarting will not help until this is fixed");
-    assertEquals((await status(dir))?.state, "STOPPED");
+    // Stopped before anything was written.
+    assertEquals(await status(dir), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -473,8 +478,12 @@ Deno.test("a config file outside the read grant stops run for good and names the
     );
     const daemon = new Daemon([], { cwd: dir, flags });
     assertEquals((await daemon.exited()).code, 0);
-    assertStringIncludes(daemon.stderr, "Cannot read config governance/coordinator.jsonc");
-    assertStringIncludes(daemon.stderr, "Requires read access");
+    assertStringIncludes(
+      daemon.stderr,
+      `Read access to ${await Deno.realPath(dir)}/governance/coordinator.jsonc is not granted: ` +
+        "the process was not started with the declared set",
+    );
+    assertStringIncludes(daemon.stderr, "restarting will not help until this is fixed");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

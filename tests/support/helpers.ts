@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { StatusReport } from "../../lib/status.ts";
+import { declaredSet, permissionFlags } from "../../lib/permissions.ts";
 
 /** The repository root. */
 export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url));
@@ -27,15 +28,13 @@ export interface Ran {
   stderr: string;
 }
 
-/** Permission flags for the coordinator run in `stateDir` as its working directory. */
+/**
+ * The declared permission set as flags, for the coordinator run in its state directory as
+ * the working directory; `port` moves the net grant to a test gateway's port.
+ */
 export function sandboxFlags(port?: number): string[] {
-  return [
-    "--no-prompt",
-    `--allow-net=127.0.0.1:${port ?? 18789}`,
-    "--allow-read=audits/moses,governance/state.json,governance/coordinator.jsonc,openclaw.json",
-    "--allow-write=audits/moses",
-    "--allow-env=OPENCLAW_GATEWAY_TOKEN",
-  ];
+  const set = declaredSet();
+  return permissionFlags(set, port === undefined ? undefined : [`127.0.0.1:${port}`]);
 }
 
 /** Runs the CLI with `args` in `cwd` under the given permission flags and waits for it. */

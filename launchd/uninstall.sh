@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Stops and removes the moses-coordinator service that install.sh set up (launchd or systemd).
+# The ledger and the logs are kept. Run with --help for the options.
+# Exit codes: 0 ok (also when there was nothing to remove), 1 failure, 2 usage.
+set -euo pipefail
+
+readonly PROG="uninstall.sh"
+readonly LABEL="com.elloCello.moses-coordinator"
+readonly UNIT="moses-coordinator.service"
+readonly MARKER="Written by moses-coordinator install.sh"
+
+usage() {
+  cat <<EOF
+Usage: $PROG [--manager launchd|systemd] [--state-dir DIR] [--dry-run]
+
+Stops the moses-coordinator service and removes the file install.sh wrote. The ledger
+(<state dir>/audits/moses) and the logs are kept.
+
+Options:
+  --manager launchd|systemd  The service manager (default: launchd on macOS, systemd on Linux).
+  --state-dir DIR            Only used to name the ledger directory that is kept, when the
+                             installed file does not say (default: \$OPENCLAW_STATE_DIR, or
+                             ~/.openclaw).
+  --dry-run                  Print what would be done and change nothing.
+  -h, --help                 Print this help.
+EOF
+}
+
+die() {
+  local code="$1"
+  shift
+  printf '%s: %s\n' "$PROG" "$*" >&2
+  exit "$code"
+}
+
+usage_error() {
+  printf '%s: %s\n' "$PROG" "$*" >&2
+  printf "Run '%s --help' for usage.\n" "$PROG" >&2
+  exit 2
+}
+
+# Sets REPLY to $1 with every occurrence of $2 replaced by $3 (literally; see install.sh).
+replace_all() {
+  local rest="$1" from="$2" to="$3" out=""
+  while [[ "$rest" == *"$from"* ]]; do
+    out+="${rest%%"$from"*}$to"
+    rest="${rest#*"$from"}"
+  done
+  REPLY="$out$rest"
+}
+
+# Sets REPLY to the XML character data $1 with its entities decoded.
+xml_unescape() {
+  replace_all "$1" "&lt;" "<"
+  replace_all "$REPLY" "&gt;" ">"
+  replace_all "$REPLY" "&quot;" '"'
+  replace_all "$REPLY" "&apos;" "'"
+  replace_all "$REPLY" "&amp;" "&"
+}
+
+show_cmd() {
+  local out="" arg
+  for arg in "$@"; do
+    out+=" $(printf '%q' "$arg")"
+  done
+  printf '%s' "${out# }"
+}
+
+run() {
+  if [[ "$DRY_RUN" == 1 ]]; then
+    printf 'Would run: %s\n' "$(show_cmd "$@")"
+    return 0
+  fi
+  printf 'Running: %s\n' "$(show_cmd "$@")"
+  "$@"
+}
+
+run_or_die() {
+  run "$@" || die 1 "Command failed: $(show_cmd "$@"). See its message above."
+}
+
+remove_file() {
+  if [[ "$DRY_RUN" == 1 ]]; then
+    printf 'Would remove %s\n' "$1"
+    return 0
+  fi
+  printf 'Removing %s\n' "$1"
+  rm -f -- "$1" || die 1 "Cannot remove $1: see the message above."
+}
+
+# --- arguments ---
+
+MANAGER=""
+STATE_DIR="${OPENCLAW_STATE_DIR:-${HOME:?HOME is not set}/.openclaw}"
+DRY_RUN=0
+
+while (($# > 0)); do
+  case "$1" in
+    --manager | --state-dir)
+      (($# >= 2)) || usage_error "Option $1 needs a value."
+      if [[ "$1" == --manager ]]; then MANAGER="$2"; else STATE_DIR="$2"; fi
+      shift 2
+      ;;
+    --manager=*) MANAGER="${1#*=}" && shift ;;
+    --state-dir=*) STATE_DIR="${1#*=}" && shift ;;
+    --dry-run) DRY_RUN=1 && shift ;;
+    -h | --help) usage && exit 0 ;;
+    *) usage_error "Unknown argument: $1" ;;
+  esac
+done
+
+if [[ -z "$MANAGER" ]]; then
+  case "$(uname -s)" in
+    Darwin) MANAGER=launchd ;;
+    Linux) MANAGER=systemd ;;
+    *) usage_error "Cannot tell the service manager for $(uname -s): pass --manager launchd or --manager systemd." ;;
+  esac
+fi
+case "$MANAGER" in
+  launchd | systemd) ;;
+  *) usage_error "Unknown service manager: $MANAGER. Use --manager launchd or --manager systemd." ;;
+esac
+
+if [[ "$MANAGER" == launchd ]]; then
+  TARGET="$HOME/Library/LaunchAgents/$LABEL.plist"
+else
+  TARGET="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/$UNIT"
+fi
+
+exists=0
+if [[ -e "$TARGET" || -L "$TARGET" ]]; then
+  [[ -f "$TARGET" && ! -L "$TARGET" ]] ||
+    die 1 "Refusing to remove $TARGET: it is not a regular file, so install.sh did not write it. Remove it yourself if it should go."
+  grep -qF "$MARKER" -- "$TARGET" ||
+    die 1 "Refusing to remove $TARGET: it was not written by install.sh (no '$MARKER' line). Remove it yourself if it should go."
+  exists=1
+  # The state directory the service ran in, as the installed file names it.
+  if [[ "$MANAGER" == launchd ]]; then
+    line="$(grep -A1 -F '<key>WorkingDirectory</key>' -- "$TARGET" | sed -n 's:.*<string>\(.*\)</string>.*:\1:p' | head -n 1 || true)"
+    if [[ -n "$line" ]]; then
+      xml_unescape "$line"
+      STATE_DIR="$REPLY"
+    fi
+  else
+    line="$(sed -n 's/^WorkingDirectory=//p' -- "$TARGET" | head -n 1 || true)"
+    [[ -z "$line" ]] || STATE_DIR="$line"
+  fi
+fi
+
+if [[ "$DRY_RUN" == 1 ]]; then
+  printf 'Dry run: nothing is changed and no %s command is run.\n' \
+    "$([[ "$MANAGER" == launchd ]] && echo launchctl || echo systemctl)"
+fi
+
+kept() {
+  printf 'Kept: the ledger and the coordinator state in %s\n' "$STATE_DIR/audits/moses"
+  if [[ "$MANAGER" == launchd ]]; then
+    printf 'Kept: the logs in %s\n' "$HOME/Library/Logs/moses-coordinator"
+  else
+    printf 'Kept: the logs in the journal (journalctl --user -u %s)\n' "${UNIT%.service}"
+  fi
+}
+
+uninstall_launchd() {
+  local service loaded=0
+  service="gui/$(id -u)/$LABEL"
+  if [[ "$DRY_RUN" == 1 ]]; then
+    printf 'Would run, if the job is loaded: %s\n' "$(show_cmd launchctl bootout "$service")"
+  else
+    command -v launchctl >/dev/null ||
+      die 1 "Cannot find launchctl: launchd runs on macOS only. On Linux, use --manager systemd."
+    launchctl print "$service" >/dev/null 2>&1 && loaded=1
+    if [[ "$exists" == 0 && "$loaded" == 0 ]]; then
+      printf '%s is not installed; nothing to do.\n' "$LABEL"
+      return 0
+    fi
+    if [[ "$loaded" == 1 ]] && ! run launchctl bootout "$service"; then
+      # A bootout can report an error while the job is still exiting; what counts is the result.
+      sleep 1
+      ! launchctl print "$service" >/dev/null 2>&1 ||
+        die 1 "Cannot unload $LABEL: launchctl bootout failed (see its message above). $TARGET is kept."
+    fi
+  fi
+  [[ "$exists" == 0 ]] || remove_file "$TARGET"
+  [[ "$DRY_RUN" == 1 ]] || printf 'Uninstalled %s.\n' "$LABEL"
+  kept
+}
+
+uninstall_systemd() {
+  if [[ "$exists" == 0 ]]; then
+    printf '%s is not installed (no %s); nothing to do.\n' "$UNIT" "$TARGET"
+    return 0
+  fi
+  if [[ "$DRY_RUN" == 0 ]]; then
+    command -v systemctl >/dev/null ||
+      die 1 "Cannot find systemctl: this machine does not run systemd. On macOS, use --manager launchd."
+  fi
+  run_or_die systemctl --user disable --now "$UNIT"
+  remove_file "$TARGET"
+  run_or_die systemctl --user daemon-reload
+  [[ "$DRY_RUN" == 1 ]] || printf 'Uninstalled %s.\n' "$UNIT"
+  kept
+}
+
+if [[ "$MANAGER" == launchd ]]; then
+  uninstall_launchd
+else
+  uninstall_systemd
+fi

@@ -1,0 +1,140 @@
+/**
+ * `deno task compile`: builds the `moses-coordinator` binary for each release target into
+ * `dist/`, under the declared permission set (deno.json, "coordinator") passed as flags so
+ * its paths stay relative, with prompts off, and writes `dist/SHA256SUMS`.
+ *
+ * Usage: deno task compile [--target TRIPLE]... [--out DIR]
+ *
+ * `deno compile` downloads the Deno runtime (denort) for each target from dl.deno.land.
+ * Where that host cannot be reached, set DENORT_BIN to a denort binary and name its target
+ * (the host's by default). Exit codes: 0 built, 1 a build failed, 2 usage, 69 the runtime
+ * cannot be fetched.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { declaredSet, permissionFlags } from "../lib/permissions.ts";
+import { VERSION } from "../lib/version.ts";
+
+/** The release targets. */
+export const TARGETS = [
+  "x86_64-apple-darwin",
+  "aarch64-apple-darwin",
+  "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
+  "x86_64-pc-windows-msvc",
+] as const;
+
+/** Exit code when the compile runtime cannot be fetched (EX_UNAVAILABLE). */
+export const EXIT_RUNTIME_UNAVAILABLE = 69;
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** The file name of the binary for `target`. */
+export function binaryName(target: string): string {
+  return `moses-coordinator-${VERSION}-${target}${target.includes("windows") ? ".exe" : ""}`;
+}
+
+/** The `deno compile` arguments for `target` writing to `output`. */
+export function compileArgs(target: string, output: string): string[] {
+  return [
+    "compile",
+    ...permissionFlags(declaredSet()),
+    // verify's workers load this module by URL, so it must be in the binary.
+    "--include",
+    "lib/verify_worker.ts",
+    "--target",
+    target,
+    "--output",
+    output,
+    "main.ts",
+  ];
+}
+
+/** The runtime download that failed, if `stderr` is deno compile failing to fetch denort. */
+export function runtimeDownloadFailure(stderr: string): string | undefined {
+  return /error sending request for url \((https:\/\/dl\.deno\.land\/[^)]+)\)/.exec(stderr)?.[1];
+}
+
+/** The SHA256SUMS line format of `sha256sum`: hex digest, two spaces, file name. */
+export async function sumLine(path: string): Promise<string> {
+  const h = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  for await (const chunk of file.readable) h.update(chunk);
+  return `${h.digest("hex")}  ${basename(path)}`;
+}
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { target: { type: "string", multiple: true }, out: { type: "string" } },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(
+      `${(err as Error).message}. Usage: deno task compile [--target T]... [--out DIR]`,
+    );
+    return 2;
+  }
+  const denort = Deno.env.get("DENORT_BIN");
+  let targets: string[] = values.target ?? (denort ? [Deno.build.target] : [...TARGETS]);
+  for (const t of targets) {
+    if (!(TARGETS as readonly string[]).includes(t)) {
+      console.error(`Unknown target ${t}: use one of ${TARGETS.join(", ")}`);
+      return 2;
+    }
+  }
+  if (denort && targets.length > 1) {
+    console.error(
+      "DENORT_BIN is the runtime of one target: name it with --target (one), or unset " +
+        "DENORT_BIN to download each target's runtime",
+    );
+    return 2;
+  }
+  targets = [...new Set(targets)];
+  const out = values.out ?? join(ROOT, "dist");
+  await Deno.mkdir(out, { recursive: true });
+  const sums = join(out, "SHA256SUMS");
+  await Deno.remove(sums).catch(() => {});
+
+  const built: string[] = [];
+  for (const target of targets) {
+    const output = join(out, binaryName(target));
+    console.error(`Building ${basename(output)}${denort ? ` with DENORT_BIN=${denort}` : ""}`);
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: compileArgs(target, output),
+      cwd: ROOT,
+      stdout: "inherit",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(result.stderr);
+    if (!result.success) {
+      const url = runtimeDownloadFailure(stderr);
+      if (url !== undefined) {
+        console.error(
+          `Cannot build ${target}: the Deno runtime for it cannot be downloaded on this ` +
+            `machine (${url}). Set DENORT_BIN to a denort binary for the target and pass ` +
+            "--target, or build where dl.deno.land is reachable (the release workflow does).",
+        );
+        return EXIT_RUNTIME_UNAVAILABLE;
+      }
+      console.error(stderr.trimEnd());
+      console.error(`Cannot build ${target}: deno compile exited ${result.code}`);
+      return 1;
+    }
+    built.push(output);
+  }
+  const lines = [];
+  for (const path of built) lines.push(await sumLine(path));
+  await Deno.writeTextFile(sums, lines.join("\n") + "\n");
+  console.error(`Wrote ${sums}:`);
+  console.error(lines.join("\n"));
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
