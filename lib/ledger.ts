@@ -5,6 +5,7 @@
  */
 import { canonicalJsonWithout, parsePythonJson, pythonDumps } from "./pyjson.ts";
 import { sha256Hex } from "./hash.ts";
+import { createHash } from "node:crypto";
 import type { EntryBody } from "./violation.ts";
 
 /** `previous_hash` of the first line of a ledger. */
@@ -160,20 +161,39 @@ export function chainHead(tail: LedgerTail): { previousHash: string; needsNewlin
   return { previousHash: hash, needsNewline: !tail.endsWithNewline };
 }
 
+/** What cutting a torn last line removed; recorded in the `ledger_recovered` entry. */
+export interface TornTailCut {
+  /** Where the torn line began: the ledger's size after the cut. */
+  offset: number;
+  /** How many bytes were cut. */
+  bytes: number;
+  /** SHA-256 of the cut bytes, hex. */
+  sha256: string;
+  /** The file the cut bytes were copied to, beside the ledger. */
+  keptIn: string;
+}
+
 /** Callbacks around the lock, for a writer that must know when it may stop waiting. */
 export interface AppendHooks {
   /** Asked once the lock is held: false abandons the append before anything is written. */
   proceed?: () => boolean;
   /** Called once the lock is held and the write is going ahead. */
   onLocked?: () => void;
+  /**
+   * Repairs a torn last line (a writer killed mid-line) instead of refusing it: the line is
+   * copied aside, cut, and this entry, describing the cut, is written before the others.
+   */
+  recover?: (cut: TornTailCut) => EntryBody;
 }
 
 /** The result of one durable append. */
 export interface AppendResult {
-  /** Hashes of the lines written, in order. */
+  /** Hashes of the lines written for the given entries, in order. */
   hashes: string[];
   /** Bytes added to the file. */
   bytes: number;
+  /** A torn last line cut before the append, and the hash of the entry recording it. */
+  recovered?: { cut: TornTailCut; hash: string };
 }
 
 /**
@@ -186,7 +206,7 @@ export async function appendEntries(
   bodies: readonly EntryBody[],
   hooks: AppendHooks = {},
 ): Promise<AppendResult> {
-  if (bodies.length === 0) return { hashes: [], bytes: 0 };
+  if (bodies.length === 0 && hooks.recover === undefined) return { hashes: [], bytes: 0 };
   let existed = true;
   try {
     const info = await Deno.lstat(path);
@@ -201,6 +221,7 @@ export async function appendEntries(
     if (!(err instanceof Deno.errors.NotFound)) throw ioError(path, err);
     existed = false;
   }
+  if (!existed && bodies.length === 0) return { hashes: [], bytes: 0 };
 
   let file: Deno.FsFile;
   try {
@@ -214,11 +235,31 @@ export async function appendEntries(
       throw new LedgerError("Append abandoned: the coordinator is stopping", "abandoned");
     }
     hooks.onLocked?.();
-    const size = (await file.stat()).size;
-    const head = chainHead(await readTail(file, size));
+    let size = (await file.stat()).size;
+    let tail = await readTail(file, size);
+    let head: ReturnType<typeof chainHead>;
+    let recovered: AppendResult["recovered"];
+    let tornBytes: Uint8Array | undefined;
+    let text = "";
+    try {
+      head = chainHead(tail);
+    } catch (err) {
+      if (!(err instanceof LedgerError && err.code === "torn_tail" && hooks.recover)) throw err;
+      // Under the exclusive lock no writer is mid-line: the torn line is a dead writer's.
+      const { cut, bytes } = await cutTornTail(file, path, size);
+      tornBytes = bytes;
+      size = cut.offset;
+      tail = await readTail(file, size);
+      head = chainHead(tail);
+      const sealed = sealEntry(hooks.recover(cut), head.previousHash);
+      recovered = { cut, hash: sealed.hash };
+      text = (head.needsNewline ? "\n" : "") + sealed.line;
+      head = { previousHash: sealed.hash, needsNewline: false };
+    }
+    if (bodies.length === 0 && recovered === undefined) return { hashes: [], bytes: 0 };
     let previous = head.previousHash;
     const hashes: string[] = [];
-    let text = head.needsNewline ? "\n" : "";
+    if (head.needsNewline) text += "\n";
     for (const body of bodies) {
       const sealed = sealEntry(body, previous);
       hashes.push(sealed.hash);
@@ -231,10 +272,13 @@ export async function appendEntries(
       await file.syncData();
     } catch (err) {
       await cutBack(file, size);
+      if (recovered !== undefined && tornBytes !== undefined) {
+        await restoreTornTail(file, recovered.cut, tornBytes);
+      }
       throw ioError(path, err);
     }
     if (!existed) await syncDirectory(path);
-    return { hashes, bytes: data.length };
+    return { hashes, bytes: data.length, ...(recovered ? { recovered } : {}) };
   } catch (err) {
     if (err instanceof LedgerError) throw err;
     throw ioError(path, err);
@@ -245,6 +289,80 @@ export async function appendEntries(
     } catch { /* already released */ }
     file.close();
   }
+}
+
+/**
+ * Copies the torn last line (from the last newline before `size` to `size`) to a new file
+ * beside the ledger, fsyncs it, then cuts the ledger back to the line's start and fsyncs.
+ */
+async function cutTornTail(
+  file: Deno.FsFile,
+  path: string,
+  size: number,
+): Promise<{ cut: TornTailCut; bytes: Uint8Array }> {
+  let start = size;
+  while (start > 0) {
+    const from = Math.max(0, start - TAIL_CHUNK);
+    const chunk = await readAt(file, from, start - from);
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl >= 0) {
+      start = from + nl + 1;
+      break;
+    }
+    start = from;
+    if (size - start > MAX_LINE) {
+      throw new LedgerError(
+        "Cannot append to ledger: its torn last line is longer than 16 MiB; cut it by hand " +
+          "after `moses-coordinator verify`",
+        "line_too_long",
+      );
+    }
+  }
+  const bytes = await readAt(file, start, size - start);
+  const keptIn = `${path}.torn-${Date.now()}`;
+  try {
+    const aside = await Deno.open(keptIn, { write: true, createNew: true, mode: 0o600 });
+    try {
+      await writeAll(aside, bytes);
+      await aside.syncData();
+    } finally {
+      aside.close();
+    }
+    await syncDirectory(keptIn);
+    await file.truncate(start);
+    await file.syncData();
+  } catch (err) {
+    throw new LedgerError(
+      `Cannot repair the torn last line of ledger ${path}: ${errorMessage(err)}`,
+      "io",
+      { cause: err },
+    );
+  }
+  const cut = {
+    offset: start,
+    bytes: bytes.length,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    keptIn,
+  };
+  return { cut, bytes };
+}
+
+/**
+ * Puts a cut torn line back when the entry recording the cut could not be written, so the
+ * next append finds it and records the cut; its copy is removed once it is back.
+ */
+async function restoreTornTail(file: Deno.FsFile, cut: TornTailCut, bytes: Uint8Array) {
+  try {
+    await writeAll(file, bytes);
+    await file.syncData();
+    await Deno.remove(cut.keptIn);
+  } catch {
+    // The copy stays beside the ledger; what is left of the line is cut again next time.
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
@@ -276,8 +394,9 @@ async function syncDirectory(path: string): Promise<void> {
 }
 
 function ioError(path: string, err: unknown): LedgerError {
-  const detail = err instanceof Error ? err.message : String(err);
-  return new LedgerError(`Cannot append to ledger ${path}: ${detail}`, "io", { cause: err });
+  return new LedgerError(`Cannot append to ledger ${path}: ${errorMessage(err)}`, "io", {
+    cause: err,
+  });
 }
 
 /**

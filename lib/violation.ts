@@ -46,6 +46,37 @@ export function violationDetail(v: Violation): string {
   return `Sequence violation in conversation ${v.conversation}: ${who} responded, expected ${v.expected}`;
 }
 
+/** What a torn-tail repair cut (see `TornTailCut` in ledger.ts). */
+export interface RecoveryCut {
+  offset: number;
+  bytes: number;
+  sha256: string;
+  keptIn: string;
+}
+
+/** The `ledger_recovered` entry: a torn last line (an interrupted write) was cut and kept aside. */
+export function recoveryEntry(cut: RecoveryCut, gov: GovernanceFields, at: number): EntryBody {
+  return {
+    timestamp: isoTimestamp(at),
+    agent: "coordinator",
+    component: COMPONENT,
+    action: "ledger_recovered",
+    detail: `Cut a torn last line (an interrupted write) of ${cut.bytes} bytes at byte ` +
+      `${cut.offset}; the bytes are kept in ${cut.keptIn}`,
+    outcome: "recovered",
+    mode: gov.mode,
+    posture: gov.posture,
+    role: gov.role,
+    session_hash: gov.session_hash,
+    recovery: {
+      offset: cut.offset,
+      bytes: cut.bytes,
+      sha256: cut.sha256,
+      kept_in: cut.keptIn,
+    },
+  };
+}
+
 /**
  * The ledger entry for a violation, keys in audit_stub's order, without
  * `previous_hash` and `hash` (the ledger adds those under its lock).

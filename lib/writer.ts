@@ -5,10 +5,15 @@
  * counts any beyond that.
  * @module
  */
-import { appendEntries } from "./ledger.ts";
+import { appendEntries, type TornTailCut } from "./ledger.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 import { errorText } from "./fsutil.ts";
-import { type GovernanceFields, type Violation, violationEntry } from "./violation.ts";
+import {
+  type GovernanceFields,
+  recoveryEntry,
+  type Violation,
+  violationEntry,
+} from "./violation.ts";
 
 /** How the writer is set up. */
 export interface WriterOptions {
@@ -22,6 +27,8 @@ export interface WriterOptions {
   onError?: (message: string, pending: number) => void;
   /** Called when writes succeed again after failing. */
   onRecovered?: () => void;
+  /** Called when a torn last line was cut and a `ledger_recovered` entry written. */
+  onTornTail?: (cut: TornTailCut) => void;
   /** Called when a violation is dropped because the queue is full. */
   onDropped?: (violation: Violation) => void;
   retry?: BackoffPolicy;
@@ -122,12 +129,14 @@ export class LedgerWriter {
       this.#appendStartedAt = Date.now();
       this.#writing = false;
       try {
-        const { hashes } = await appendEntries(this.#opts.ledgerPath, bodies, {
+        const { hashes, recovered } = await appendEntries(this.#opts.ledgerPath, bodies, {
           proceed: () => !this.#abandon,
           onLocked: () => {
             this.#writing = true;
           },
+          recover: (cut) => recoveryEntry(cut, gov, Date.now()),
         });
+        if (recovered) this.#opts.onTornTail?.(recovered.cut);
         this.#appendStartedAt = undefined;
         this.#queue.splice(0, group.length);
         this.#written += group.length;

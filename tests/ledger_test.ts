@@ -206,6 +206,90 @@ Deno.test("an append refuses a torn last line and leaves the file untouched", as
   });
 });
 
+Deno.test("an append with recovery cuts a torn last line, keeps it beside the ledger, and records the cut before its own lines", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    await appendEntries(path, [body("a"), body("b")]);
+    const whole = (await Deno.stat(path)).size;
+    const torn = '{"timestamp": "2026-11-21T12:02:18.246730+00:00", "agent": "coord';
+    await Deno.writeTextFile(path, torn, { append: true });
+    const result = await appendEntries(path, [body("c")], {
+      recover: (cut) => ({ action: "ledger_recovered", detail: "cut", recovery: { ...cut } }),
+    });
+    const cut = result.recovered!.cut;
+    assertEquals(cut.offset, whole);
+    assertEquals(cut.bytes, torn.length);
+    assertEquals(cut.sha256, sha256Hex(torn));
+    assertEquals(await Deno.readTextFile(cut.keptIn), torn);
+    assertEquals((await Deno.stat(cut.keptIn)).mode! & 0o777, 0o600);
+    const lines = await readLedger(path);
+    assertEquals(lines.map((l) => l.action ?? l.detail), [
+      "sequence_violation",
+      "sequence_violation",
+      "ledger_recovered",
+      "sequence_violation",
+    ]);
+    assertEquals(lines[2]!.hash, result.recovered!.hash);
+    assertEquals(lines[3]!.hash, result.hashes[0]);
+    assertEquals((await python(["verify", path])).stdout.trim(), "OK 4");
+  });
+});
+
+Deno.test("recovery alone writes nothing to a whole ledger, and makes no ledger where there is none", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const recover = () => ({ action: "ledger_recovered" });
+    assertEquals(await appendEntries(path, [], { recover }), { hashes: [], bytes: 0 });
+    await assertRejects(() => Deno.stat(path), Deno.errors.NotFound);
+    await appendEntries(path, [body("a")]);
+    const before = await Deno.readTextFile(path);
+    assertEquals(await appendEntries(path, [], { recover }), { hashes: [], bytes: 0 });
+    assertEquals(await Deno.readTextFile(path), before);
+  });
+});
+
+Deno.test("a writer killed with SIGKILL during a stream of appends leaves every acknowledged line intact", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const writer = new URL("./support/append_stream.ts", import.meta.url).pathname;
+    const acked: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", writer, path, `r${round}`],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      // Kill at a different moment each round, mid-stream.
+      const target = 200 + round * 150;
+      while (text.split("\n").length <= target) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      child.kill("SIGKILL");
+      await child.status;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      // Only whole lines of output are acknowledgements.
+      acked.push(...text.split("\n").slice(0, -1));
+      const onDisk = (await readLedger(path)).map((l) => l.hash as string);
+      const set = new Set(onDisk);
+      const missing = acked.filter((h) => !set.has(h));
+      assertEquals(missing, [], `round ${round}: acknowledged lines missing`);
+      // In order, too: acknowledged lines appear in the ledger in the order acknowledged.
+      const positions = acked.map((h) => onDisk.indexOf(h));
+      assert(positions.every((p, i) => i === 0 || p > positions[i - 1]!), "out of order");
+    }
+    const verified = await python(["verify", path]);
+    assertEquals(verified.code, 0, verified.stdout + verified.stderr);
+  });
+});
+
 Deno.test("a complete last line without a newline gets one before the next line", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "ledger.jsonl");

@@ -11,6 +11,7 @@ import {
   ledgerPath,
   PY_LEDGER,
   python,
+  runCli,
   sandboxFlags,
   statusOf,
   tempStateDir,
@@ -485,6 +486,51 @@ Deno.test("a config file outside the read grant stops run for good and names the
     );
     assertStringIncludes(daemon.stderr, "restarting will not help until this is fixed");
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a torn last line is found at start, copied aside, cut, and recorded as ledger_recovered; verify then finds the ledger intact", async () => {
+  const dir = await tempStateDir();
+  const gw = new LegacyGateway().start();
+  let daemon: Daemon | undefined;
+  try {
+    const path = ledgerPath(dir);
+    await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
+    // A Python writer's line, then the start of one it did not finish (killed mid-line).
+    assertEquals((await python(["log", path, "--count", "1"])).code, 0);
+    const torn = '{"timestamp": "2026-11-21T12:00:00.000000+00:00", "agent": "audit';
+    await Deno.writeTextFile(path, torn, { append: true });
+    const before = await runCli(["verify"], { cwd: dir });
+    assertEquals(before.code, 1);
+    assertStringIncludes(before.stdout, "line 2: torn_tail");
+
+    daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
+      cwd: dir,
+      flags: sandboxFlags(gw.port),
+    });
+    await waitFor(
+      "the recovery entry",
+      async () => (await ledgerLines(dir).catch(() => [])).length === 2,
+    );
+    const [, recovered] = await ledgerLines(dir);
+    assertEquals(recovered!.action, "ledger_recovered");
+    assertEquals(recovered!.outcome, "recovered");
+    const rec = recovered!.recovery as Record<string, unknown>;
+    assertEquals(rec.bytes, torn.length);
+    const kept = await Deno.readTextFile(join(dir, String(rec.kept_in)));
+    assertEquals(kept, torn);
+    assertStringIncludes(daemon.stderr, "the ledger's last line was torn");
+
+    await waitFor("the subscription", () => gw.subscribers.size === 1, 15_000);
+    gw.send(update("t", "observer"));
+    await waitFor("the violation after it", async () => (await ledgerLines(dir)).length === 3);
+    const after = await runCli(["verify"], { cwd: dir });
+    assertEquals(after.code, 0, after.stdout);
+    assertEquals((await python(["verify", path])).stdout.trim(), "OK 3");
+  } finally {
+    await daemon?.stop("SIGKILL").catch(() => {});
+    await gw.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
