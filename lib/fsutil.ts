@@ -19,14 +19,14 @@ export async function ensurePrivateDir(path: string): Promise<void> {
 }
 
 /**
- * Replaces `path` atomically with `text`: a 0600 temporary file beside it, fsynced,
+ * Replaces `path` atomically with `text` (or bytes): a 0600 temporary file beside it, fsynced,
  * then renamed over it. Readers see the old file or the new one, never a mix.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
-    const data = new TextEncoder().encode(text);
+    const data = typeof text === "string" ? new TextEncoder().encode(text) : text;
     let off = 0;
     while (off < data.length) off += await file.write(data.subarray(off));
     await file.syncData();

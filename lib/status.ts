@@ -47,9 +47,53 @@ export interface StatusReport {
 /** How often `run` rewrites the status file, in ms; `status` calls a file stale after 3 of these. */
 export const STATUS_INTERVAL_MS = 2_000;
 
-/** Writes the status file atomically. */
+/** The status file is padded with spaces to a multiple of this many bytes. */
+export const STATUS_BLOCK = 16 * 1024;
+
+/**
+ * Writes the status file atomically. A full disk must not hide the DEGRADED state it
+ * causes: the file is padded to a whole number of blocks (JSON allows trailing spaces), so
+ * when no new file can be made, the report is written over the old one in place, into
+ * blocks the file already holds, provided it fits.
+ */
 export async function writeStatus(path: string, report: StatusReport): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(report, null, 2) + "\n");
+  const json = new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n");
+  const data = padded(json, Math.ceil(json.length / STATUS_BLOCK) * STATUS_BLOCK);
+  try {
+    await writeFileAtomic(path, data);
+  } catch (err) {
+    if (!(await overwriteInPlace(path, json))) throw err;
+  }
+}
+
+// `data` followed by spaces up to `size` bytes.
+function padded(data: Uint8Array, size: number): Uint8Array {
+  if (data.length >= size) return data;
+  const out = new Uint8Array(size).fill(0x20);
+  out.set(data);
+  return out;
+}
+
+async function overwriteInPlace(path: string, json: Uint8Array): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true });
+  } catch {
+    return false;
+  }
+  try {
+    const size = (await file.stat()).size;
+    if (size < json.length) return false;
+    // Covers every byte of the old report: what is not JSON is spaces.
+    const data = padded(json, size);
+    let off = 0;
+    while (off < data.length) off += await file.write(data.subarray(off));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
 }
 
 /** Parses a status file's text; throws with a clear message if it is not one. */
