@@ -51,6 +51,9 @@ export interface ConnectOptions {
   challenge?: string;
 }
 
+/** The frame size limit when the gateway's hello names none (OpenClaw's own default). */
+export const DEFAULT_MAX_PAYLOAD = 25 * 1024 * 1024;
+
 /** Whether a frame is the gateway's opening challenge. */
 export function isChallenge(text: string): boolean {
   const f = parseFrame(text);
@@ -166,6 +169,11 @@ export class OpenClawConnection {
   }
 
   #dispatch(text: string): void {
+    // Over the size the gateway itself negotiated: not parsed, only counted.
+    if (text.length > (this.hello.maxPayload ?? DEFAULT_MAX_PAYLOAD)) {
+      this.onInvalid?.("too_large");
+      return;
+    }
     const f = parseFrame(text);
     if (f.type === "res") {
       const p = this.#pending.get(f.id);

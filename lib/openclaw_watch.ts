@@ -30,6 +30,8 @@ export interface WatchCounters {
   reconcileFailures: number;
   /** Frames that were not valid protocol frames. */
   invalidFrames: number;
+  /** The same, by reason: not_json, not_object, bad_type, too_large. */
+  invalid: Record<string, number>;
 }
 
 /** A fresh set of counters. */
@@ -41,6 +43,7 @@ export function newWatchCounters(): WatchCounters {
     reconciles: 0,
     reconcileFailures: 0,
     invalidFrames: 0,
+    invalid: {},
   };
 }
 
@@ -102,7 +105,10 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     deps.onTurn(t, source);
   };
 
-  conn.onInvalid = () => counters.invalidFrames++;
+  conn.onInvalid = (reason) => {
+    counters.invalidFrames++;
+    counters.invalid[reason] = (counters.invalid[reason] ?? 0) + 1;
+  };
   conn.onEvent = (frame) => {
     const name = TRACKED_EVENTS.has(frame.event) ? frame.event : "other";
     counters.events[name] = (counters.events[name] ?? 0) + 1;

@@ -154,8 +154,10 @@ export function formatStatus(report: StatusReport, now: number): string {
   if (report.openclaw) {
     const o = report.openclaw;
     const events = Object.entries(o.events).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+    const invalid = Object.entries(o.invalid ?? {}).map(([k, n]) => `${k} ${n}`).join(", ");
     lines.push(
-      `OpenClaw:       events: ${events}; ${o.duplicates} repeated announcements of a turn`,
+      `OpenClaw:       events: ${events}; ${o.duplicates} repeated announcements of a turn` +
+        (invalid ? `; invalid frames: ${invalid}` : ""),
       `Catch-up:       ${o.reconciles} done, ${o.reconcileFailures} failed, ${o.caughtUp} turns found; ` +
         `${o.sessionsTracked} sessions tracked${
           o.caughtUpAt ? `; caught up to ${o.caughtUpAt}` : ""
