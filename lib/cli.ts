@@ -336,7 +336,7 @@ async function verifyCommand(io: Io, path: string, json: boolean): Promise<numbe
       },
     });
   } catch (err) {
-    io.err(`Cannot verify ledger ${path}: ${errorText(err)}`);
+    io.err(`Cannot verify ledger ${path}: ${denialText(err)}`);
     return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
   }
   if (lastDraw > 0) io.errRaw("\r\x1b[K");
@@ -375,7 +375,7 @@ async function statusCommand(io: Io, path: string, json: boolean): Promise<numbe
       );
       return EXIT_NO_INPUT;
     }
-    io.err(`Cannot read status file ${path}: ${errorText(err)}`);
+    io.err(`Cannot read status file ${path}: ${denialText(err)}`);
     return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
   }
   let report;
@@ -387,4 +387,15 @@ async function statusCommand(io: Io, path: string, json: boolean): Promise<numbe
   }
   io.out(json ? JSON.stringify(report, null, 2) : formatStatus(report, Date.now()));
   return EXIT_OK;
+}
+
+/**
+ * An error's text; for a sandbox denial, why (the grants bind to the working directory)
+ * instead of Deno's advice to add a flag, which a compiled binary cannot take.
+ */
+function denialText(err: unknown): string {
+  if (!(err instanceof Deno.errors.NotCapable)) return errorText(err);
+  return `the permission set does not grant it: its paths are relative to the working ` +
+    `directory (${Deno.cwd()}); run this command in the OpenClaw state directory ` +
+    "(cd ~/.openclaw) and leave --state-dir out";
 }

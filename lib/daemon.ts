@@ -279,7 +279,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       reasons.push(`${writer.dropped} violations dropped (queue full)`);
     }
     if (sandboxDenials > 0) {
-      reasons.push(`the sandbox denied ${sandboxDenials} operations (last: ${lastDenial})`);
+      reasons.push(
+        `the sandbox denied ${sandboxDenials} operation${sandboxDenials === 1 ? "" : "s"} ` +
+          `(last: ${lastDenial})`,
+      );
     }
     if (governanceError !== undefined) reasons.push(governanceError);
     if (!governance.enforcing && governance.reason) reasons.push(governance.reason);
@@ -569,7 +572,13 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   let stopRequested!: () => void;
   const stopped = new Promise<void>((r) => (stopRequested = r));
-  const onSignal = () => stopRequested();
+  let stopping = false;
+  const onSignal = () => {
+    // A service manager, a launcher and a terminal may each pass the same stop on: the
+    // listeners stay until the end, so a second signal cannot cut the shutdown short.
+    if (stopping) logger.info("already stopping");
+    stopRequested();
+  };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGTERM", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   opts.stopSignal?.then(onSignal);
@@ -594,9 +603,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   ];
 
   await stopped;
+  stopping = true;
   logger.info("stopping");
   for (const t of timers) clearInterval(t);
-  for (const s of signals) Deno.removeSignalListener(s, onSignal);
   await link.stop();
   await enqueueing;
   // Save first: if the flush below is cut short (a lock held elsewhere, a kill), the queued
@@ -613,6 +622,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   await flushStatus(true);
   globalThis.removeEventListener("error", onUncaught);
   globalThis.removeEventListener("unhandledrejection", onRejection);
+  // The signal listeners stay: main exits with the code returned, and a signal arriving
+  // in between must not turn a clean stop into a kill.
   if (fatal !== undefined) return stopForGood(fatal);
   logger.info("stopped", { written: writer.written, pending: writer.pending });
   return EXIT_OK;

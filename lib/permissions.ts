@@ -9,7 +9,7 @@
  * bind to the working directory, which is the OpenClaw state directory.
  * @module
  */
-import { isAbsolute, normalize, resolve } from "node:path";
+import { isAbsolute, normalize, resolve, sep } from "node:path";
 import meta from "../deno.json" with { type: "json" };
 
 /** Kinds the set grants, each to a list of paths, hosts or variables. */
@@ -56,7 +56,10 @@ export function declaredSet(permissions: unknown = meta.permissions): Permission
         fail(`${kind} entries must be non-empty strings without commas`);
       }
       const text = item as string;
-      if ((kind === "read" || kind === "write") && (isAbsolute(text) || text.startsWith(".."))) {
+      if (
+        (kind === "read" || kind === "write") &&
+        (isAbsolute(text) || normalize(text).split(/[\\/]/)[0] === "..")
+      ) {
         fail(`${kind} path ${text} must be relative to the state directory`);
       }
       set[kind as GrantedKind].push(text);
@@ -64,6 +67,9 @@ export function declaredSet(permissions: unknown = meta.permissions): Permission
   }
   for (const kind of DENIED_KINDS) {
     if (entries[kind] !== false) fail(`${kind} must be present and false`);
+  }
+  for (const kind of GRANTED_KINDS) {
+    if (set[kind].length === 0) fail(`${kind} is missing (an empty grant would not start)`);
   }
   return set;
 }
@@ -113,8 +119,14 @@ export interface PermissionAudit {
   workingDirectory: string;
   grants: GrantState[];
   notGranted: KindState[];
-  /** Whether the process has exactly the declared set: each grant live, nothing else. */
-  exact: boolean;
+  /** Every declared grant is live. */
+  allGranted: boolean;
+  /**
+   * Kinds granted as a whole (beyond their declared entries): none under the set. Deno
+   * answers only what is asked, so extra grants of other named paths, hosts or variables
+   * cannot show here; the set built into a binary is read from the binary itself.
+   */
+  wholeKindsGranted: string[];
 }
 
 function descriptor(kind: GrantedKind, value: string): Deno.PermissionDescriptor {
@@ -171,7 +183,8 @@ export function auditPermissions(
     workingDirectory: cwd,
     grants,
     notGranted,
-    exact: grants.every((g) => g.granted) && notGranted.every((k) => !k.granted),
+    allGranted: grants.every((g) => g.granted),
+    wholeKindsGranted: notGranted.filter((k) => k.granted).map((k) => k.kind),
   };
 }
 
@@ -198,9 +211,13 @@ export function formatAudit(audit: PermissionAudit): string {
   }
   lines.push(
     "",
-    audit.exact
-      ? "This process has exactly the declared set."
-      : "This process does not have exactly the declared set: see the lines above.",
+    audit.allGranted
+      ? "Every declared grant is live."
+      : "Some declared grants are not live: run in the OpenClaw state directory.",
+    audit.wholeKindsGranted.length === 0
+      ? "No kind is granted as a whole. (Deno answers only for what is named: to see every " +
+        "grant built into a binary, read its embedded set; see the README.)"
+      : `Granted as a whole, beyond the set: ${audit.wholeKindsGranted.join(", ")}.`,
   );
   return lines.join("\n");
 }
@@ -259,14 +276,15 @@ export function missingGrants(
     missing.push({
       grant: `${lacking.map((l) => `${l.kind} ${l.path}`).join(", ")}`,
       message: `Access to the state directory ${stateAbs} is not granted: the grants are ` +
-        `relative to the working directory (${needs.cwd}), and --state-dir is elsewhere; ` +
-        `start the coordinator in ${stateAbs} (the service's WorkingDirectory) and leave ` +
-        "--state-dir out",
+        `relative to the working directory (${needs.cwd}), and --state-dir names another ` +
+        "path (paths are matched as written: a symbolic link to the same place counts as " +
+        `another); start the coordinator in ${stateAbs} (the service's WorkingDirectory) ` +
+        "and leave --state-dir out",
     });
   } else {
     for (const { kind, path } of lacking) {
       const grants = set[kind].map((g) => abs(g));
-      const inside = grants.some((g) => path === g || path.startsWith(g + "/"));
+      const inside = grants.some((g) => path === g || path.startsWith(g + sep));
       missing.push({
         grant: `${kind} ${path}`,
         message: `${kind === "read" ? "Read" : "Write"} access to ${path} is not granted: ` +

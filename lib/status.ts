@@ -166,7 +166,9 @@ export function formatStatus(report: StatusReport, now: number): string {
   }
   if (report.sandbox && report.sandbox.denials > 0) {
     lines.push(
-      `Sandbox:        ${report.sandbox.denials} operations denied; last: ${report.sandbox.last}`,
+      `Sandbox:        ${report.sandbox.denials} operation${
+        report.sandbox.denials === 1 ? "" : "s"
+      } denied; last: ${report.sandbox.last}`,
     );
   }
   if (report.lastError) {

@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { declaredSet, permissionFlags } from "../lib/permissions.ts";
+import { differences, embeddedPermissions } from "./embedded_permissions.ts";
 import { VERSION } from "../lib/version.ts";
 
 /** The release targets. */
@@ -76,7 +77,8 @@ async function main(args: string[]): Promise<number> {
     }));
   } catch (err) {
     console.error(
-      `${(err as Error).message}. Usage: deno task compile [--target T]... [--out DIR]`,
+      `Invalid arguments: ${(err as Error).message}; usage: deno task compile ` +
+        "[--target T]... [--out DIR]",
     );
     return 2;
   }
@@ -100,6 +102,10 @@ async function main(args: string[]): Promise<number> {
   await Deno.mkdir(out, { recursive: true });
   const sums = join(out, "SHA256SUMS");
   await Deno.remove(sums).catch(() => {});
+  // Binaries of an earlier build would sit beside the new sums without being in them.
+  for await (const e of Deno.readDir(out)) {
+    if (e.isFile && e.name.startsWith("moses-coordinator-")) await Deno.remove(join(out, e.name));
+  }
 
   const built: string[] = [];
   for (const target of targets) {
@@ -125,6 +131,15 @@ async function main(args: string[]): Promise<number> {
       }
       console.error(stderr.trimEnd());
       console.error(`Cannot build ${target}: deno compile exited ${result.code}`);
+      return 1;
+    }
+    // What the binary will be allowed is what deno compile wrote into it: check that.
+    const perms = embeddedPermissions(await Deno.readFile(output));
+    const diff = perms === undefined
+      ? ["no permission metadata found"]
+      : differences(perms, declaredSet());
+    if (diff.length > 0) {
+      console.error(`${basename(output)} does not carry the declared set: ${diff.join("; ")}`);
       return 1;
     }
     built.push(output);

@@ -10,7 +10,7 @@
  * only do what the set allows.
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { declaredSet, permissionFlags } from "../lib/permissions.ts";
 
@@ -24,7 +24,8 @@ function stateDirOf(args: string[]): { dir: string; rest: string[] } {
     const arg = rest[i]!;
     const dir = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : rest[i + 1];
     rest.splice(i, arg.includes("=") ? 1 : 2);
-    if (dir) return { dir, rest };
+    // deno task runs in deno.json's directory; a relative path means the caller's.
+    if (dir) return { dir: resolve(Deno.env.get("INIT_CWD") ?? ".", dir), rest };
   }
   const fromEnv = Deno.env.get("OPENCLAW_STATE_DIR");
   if (fromEnv) return { dir: fromEnv, rest };
@@ -38,23 +39,27 @@ function stateDirOf(args: string[]): { dir: string; rest: string[] } {
   return { dir: join(home, ".openclaw"), rest };
 }
 
+/** Makes the state directory (0700), or says why it cannot and exits 1. */
+async function makeStateDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotCapable
+      ? "this launcher creates only ~/.openclaw"
+      : (err as Error).message;
+    console.error(
+      `Cannot create the OpenClaw state directory ${dir}: ${why}; create it first, or pass ` +
+        "--state-dir DIR",
+    );
+    Deno.exit(1);
+  }
+}
+
 const { dir, rest } = stateDirOf(Deno.args);
 try {
   await Deno.stat(dir);
 } catch {
   await makeStateDir(dir);
-}
-
-async function makeStateDir(dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    console.error(
-      `Cannot create the OpenClaw state directory ${dir}: ${(err as Error).message}; ` +
-        "create it, or pass --state-dir DIR",
-    );
-    Deno.exit(1);
-  }
 }
 
 const child = new Deno.Command(Deno.execPath(), {

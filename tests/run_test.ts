@@ -520,7 +520,7 @@ Deno.test("a torn last line is found at start, copied aside, cut, and recorded a
     assertEquals(rec.bytes, torn.length);
     const kept = await Deno.readTextFile(join(dir, String(rec.kept_in)));
     assertEquals(kept, torn);
-    assertStringIncludes(daemon.stderr, "the ledger's last line was torn");
+    await waitFor("the log line", () => daemon!.stderr.includes("the ledger's last line was torn"));
 
     await waitFor("the subscription", () => gw.subscribers.size === 1, 15_000);
     gw.send(update("t", "observer"));
