@@ -11,6 +11,7 @@ import {
   ledgerLines,
   ledgerPath,
   python,
+  runCli,
   sandboxFlags,
   statusOf,
   tempStateDir,
@@ -278,6 +279,12 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
       async () => {
         assertEquals((await daemon.stop()).code, 0);
         stderrs.push(daemon.stderr, daemon.stdout);
+        // What the other commands print about this state directory, too.
+        for (const args of [["status"], ["status", "--json"], ["verify"], ["permissions"]]) {
+          const r = await runCli(args, { cwd: stateDir, flags: sandboxFlags(gw.port) });
+          assertEquals(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+          stderrs.push(r.stdout, r.stderr);
+        }
         const device = join(stateDir, "audits/moses/coordinator/device.json");
         const privateKey = JSON.parse(await Deno.readTextFile(device)).privateKey as string;
         assert(privateKey.length > 40);

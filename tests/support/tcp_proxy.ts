@@ -1,0 +1,115 @@
+/**
+ * A TCP proxy between the coordinator and a real gateway, for fault tests: it can refuse
+ * connections (not listening), cut a connection in the middle of a frame, go silent, or
+ * pass the gateway's bytes on slowly. It changes no byte it passes on.
+ */
+
+/** What the proxy does with bytes from the gateway. */
+export type ProxyMode = "pass" | "silent" | "slow";
+
+/** A proxy from a local port to `127.0.0.1:target`. */
+export class TcpProxy {
+  #listener: Deno.Listener | undefined;
+  readonly #conns = new Set<Deno.Conn>();
+  #cutArmed = false;
+  /** How bytes from the gateway are passed on (new and open connections alike). */
+  mode: ProxyMode = "pass";
+  /** Delay per chunk in slow mode, ms. */
+  slowMs = 1_000;
+  /** Connections accepted so far. */
+  accepted = 0;
+  /** Connections cut in the middle of a chunk. */
+  cuts = 0;
+
+  constructor(readonly target: number, readonly port: number) {}
+
+  /** Starts accepting; until then, connecting is refused. */
+  listen(): void {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    void this.#accept(this.#listener);
+  }
+
+  /** Cuts the next chunk from the gateway in half: passes on the first half, then closes. */
+  cutNextChunk(): void {
+    this.#cutArmed = true;
+  }
+
+  async #accept(listener: Deno.Listener): Promise<void> {
+    try {
+      for await (const client of listener) {
+        this.accepted++;
+        let server: Deno.Conn;
+        try {
+          server = await Deno.connect({ hostname: "127.0.0.1", port: this.target });
+        } catch {
+          client.close();
+          continue;
+        }
+        this.#conns.add(client);
+        this.#conns.add(server);
+        const closeBoth = () => {
+          for (const c of [client, server]) {
+            if (this.#conns.delete(c)) {
+              try {
+                c.close();
+              } catch { /* closed */ }
+            }
+          }
+        };
+        void this.#pump(client, server, false).finally(closeBoth);
+        void this.#pump(server, client, true).finally(closeBoth);
+      }
+    } catch {
+      // Listener closed.
+    }
+  }
+
+  async #pump(from: Deno.Conn, to: Deno.Conn, fromGateway: boolean): Promise<void> {
+    const buf = new Uint8Array(64 * 1024);
+    const held: Uint8Array[] = [];
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) return;
+        const chunk = buf.slice(0, n);
+        if (!fromGateway) {
+          await writeAll(to, chunk);
+          continue;
+        }
+        if (this.#cutArmed && n >= 2) {
+          this.#cutArmed = false;
+          this.cuts++;
+          await writeAll(to, chunk.subarray(0, n >> 1));
+          return;
+        }
+        if (this.mode === "silent") {
+          held.push(chunk); // kept, never passed on: the connection just goes quiet
+          continue;
+        }
+        if (this.mode === "slow") await new Promise((r) => setTimeout(r, this.slowMs));
+        await writeAll(to, chunk);
+      }
+    } catch {
+      // Either side closed.
+    }
+  }
+
+  /** Stops listening and closes every connection. */
+  close(): void {
+    try {
+      this.#listener?.close();
+    } catch { /* closed */ }
+    this.#listener = undefined;
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    this.#conns.clear();
+  }
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
