@@ -7,7 +7,7 @@
 import JSON5 from "json5";
 import { DEFAULT_SEQUENCE } from "./sequence.ts";
 import { normalise } from "./roles.ts";
-import { readTextIfExists } from "./fsutil.ts";
+import { readRegularTextIfExists } from "./fsutil.ts";
 import type { ConversationFrom } from "./openclaw_protocol.ts";
 
 /** The validated configuration. */
@@ -141,7 +141,7 @@ function positiveInt(
 export async function loadConfig(path: string): Promise<{ config: Config; found: boolean }> {
   let text: string | undefined;
   try {
-    text = await readTextIfExists(path);
+    text = await readRegularTextIfExists(path);
   } catch (err) {
     throw new ConfigError(`Cannot read config ${path}: ${(err as Error).message}`, { cause: err });
   }

@@ -49,6 +49,25 @@ export async function readTextIfExists(path: string): Promise<string | undefined
   }
 }
 
+/**
+ * Reads a text file that must be a regular file, or returns undefined when it does not
+ * exist. A symbolic link is refused, so a link cannot point the coordinator at another file.
+ */
+export async function readRegularTextIfExists(path: string): Promise<string | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+  if (info.isSymlink) {
+    throw new Error("it is a symbolic link; put the file itself there");
+  }
+  if (!info.isFile) throw new Error("it is not a regular file");
+  return await Deno.readTextFile(path);
+}
+
 /** The directory part of a path ("." for a bare name). */
 export function parentDir(path: string): string {
   return dirname(path);

@@ -4,7 +4,7 @@
  * @module
  */
 import type { GovernanceFields } from "./violation.ts";
-import { errorText, readTextIfExists } from "./fsutil.ts";
+import { errorText, readRegularTextIfExists } from "./fsutil.ts";
 import { parsePythonJson, PyJsonSyntaxError } from "./pyjson.ts";
 
 /** What the coordinator takes from state.json. */
@@ -75,7 +75,7 @@ export async function readGovernance(
 ): Promise<GovernanceRead> {
   let text: string | undefined;
   try {
-    text = await readTextIfExists(path);
+    text = await readRegularTextIfExists(path);
   } catch (err) {
     return { governance: fallback, found: false, error: `Cannot read ${path}: ${errorText(err)}` };
   }

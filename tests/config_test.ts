@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "./support/assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from "../lib/config.ts";
 import { tempStateDir } from "./support/helpers.ts";
@@ -56,5 +56,29 @@ Deno.test("wrong types and unknown keys are refused with what to write instead",
   ];
   for (const [text, msg] of cases) {
     assertThrows(() => parseConfig(text, "c.jsonc"), ConfigError, msg);
+  }
+});
+
+Deno.test("a config that is a symbolic link or not a regular file is refused, naming the file and what to do", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const real = join(dir, "elsewhere.jsonc");
+    await Deno.writeTextFile(real, "{}");
+    const link = join(dir, "coordinator.jsonc");
+    await Deno.symlink(real, link);
+    const err = await assertRejects(() => loadConfig(link), ConfigError);
+    assertEquals(
+      (err as Error).message,
+      `Cannot read config ${link}: it is a symbolic link; put the file itself there`,
+    );
+    const asDir = join(dir, "dir.jsonc");
+    await Deno.mkdir(asDir);
+    await assertRejects(
+      () => loadConfig(asDir),
+      ConfigError,
+      `Cannot read config ${asDir}: it is not a regular file`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

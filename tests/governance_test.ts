@@ -69,3 +69,25 @@ Deno.test("a malformed state.json's error gives the position without quoting the
   );
   assertEquals(message.includes("SECRET"), false);
 });
+
+Deno.test("a state.json that is a symbolic link is not followed: the last good state stays, with the reason", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "state.json");
+    await Deno.writeTextFile(path, JSON.stringify({ role: "broadcast" }));
+    const good = await readGovernance(path);
+    assertEquals(good.governance.enforcing, false);
+    const other = join(dir, "other.json");
+    await Deno.writeTextFile(other, JSON.stringify({ role: "primary" }));
+    await Deno.remove(path);
+    await Deno.symlink(other, path);
+    const read = await readGovernance(path, good.governance);
+    assertEquals(read.governance, good.governance);
+    assertEquals(
+      read.error,
+      `Cannot read ${path}: it is a symbolic link; put the file itself there`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
