@@ -534,3 +534,45 @@ Deno.test("a torn last line is found at start, copied aside, cut, and recorded a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a flood of bad frames of every kind is counted by kind, and the coordinator goes on judging good ones", async () => {
+  const { dir, gw, daemon, cleanup } = await setup();
+  try {
+    const kinds: [string, string][] = [
+      ["not_json", "{not json"],
+      ["not_object", "[1,2,3]"],
+      ["other_type", '{"type":"heartbeat"}'],
+      ["missing_field", '{"type":"session_update","session_id":"x"}'],
+      ["bad_type", '{"type":"session_update","session_id":"x","agent":7}'],
+      ["no_conversation", '{"type":"session_update","agent":"observer"}'],
+      ["not_json", "[".repeat(20_000)],
+      ["not_object", "[".repeat(10_000) + "]".repeat(10_000)],
+    ];
+    const rounds = 1_000;
+    for (let i = 0; i < rounds; i++) {
+      for (const [, text] of kinds) gw.send(text);
+      if (i % 250 === 0) await new Promise((r) => setTimeout(r, 0)); // let the socket drain
+    }
+    const big = JSON.stringify({ type: "session_update", session_id: "x".repeat(1 << 20) });
+    for (let i = 0; i < 20; i++) gw.send(big);
+    gw.send(update("after-flood", "observer"));
+    const total = rounds * kinds.length + 20 + 1;
+    await waitFor(
+      "every frame counted",
+      async () => (await status(dir))?.counters.frames === total,
+      60_000,
+    );
+    const s = (await status(dir))!;
+    const expected: Record<string, number> = { too_large: 20 };
+    for (const [k] of kinds) expected[k] = (expected[k] ?? 0) + rounds;
+    for (const [k, n] of Object.entries(expected)) {
+      assertEquals(s.counters.skipped[k as keyof typeof s.counters.skipped], n, k);
+    }
+    assertEquals(s.counters.observations, 1);
+    await waitFor("the good frame's violation", async () => (await ledgerLines(dir)).length === 1);
+    assertEquals(s.state, "CONNECTED");
+    assert(daemon.child.pid > 0);
+  } finally {
+    await cleanup();
+  }
+});
