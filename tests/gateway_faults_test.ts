@@ -125,7 +125,9 @@ Deno.test("gateway faults: refused, cut mid-frame, slow, silent; each recovered 
         await waitFor(
           "the reason in the log",
           () => daemon.stderr.includes("no frame from the gateway for 60 s"),
-        );
+        ).catch((err) => {
+          throw new Error(`${err.message}; the log ends:\n${daemon.stderr.slice(-2500)}`);
+        });
         proxy.mode = "pass";
         await waitFor("a new connection", async () => (await connects()) > before, 40_000);
         await expectLines(["baseline", "while-refused", "cut-mid-frame", "slow", "while-silent"]);

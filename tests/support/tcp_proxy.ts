@@ -1,7 +1,8 @@
 /**
  * A TCP proxy between the coordinator and a real gateway, for fault tests: it can refuse
- * connections (not listening), cut a connection in the middle of a frame, go silent, or
- * pass the gateway's bytes on slowly. It changes no byte it passes on.
+ * connections (not listening), cut a connection in the middle of a frame, go silent (pass
+ * nothing on, not even a close), or pass the gateway's bytes on slowly. It changes no byte it
+ * passes on.
  */
 
 /** What the proxy does with bytes from the gateway. */
@@ -57,7 +58,12 @@ export class TcpProxy {
           }
         };
         void this.#pump(client, server, false).finally(closeBoth);
-        void this.#pump(server, client, true).finally(closeBoth);
+        // A silent gateway is silent to the end: its own hang-up is not passed on either (the
+        // real one drops a client that does not answer its pings), so only the coordinator's
+        // liveness check can end the link.
+        void this.#pump(server, client, true).finally(() => {
+          if (this.mode !== "silent") closeBoth();
+        });
       }
     } catch {
       // Listener closed.
