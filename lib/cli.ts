@@ -16,7 +16,7 @@ import {
 import { errorText, isPermissionError } from "./fsutil.ts";
 import { readGovernance } from "./governance.ts";
 import { auditPermissions, declaredSet, formatAudit } from "./permissions.ts";
-import { type LogFormat, Logger } from "./log.ts";
+import { BatchedSink, type LogFormat, Logger } from "./log.ts";
 import { resolvePaths } from "./paths.ts";
 import { appendReplayed, readLines, replayLines } from "./replay.ts";
 import { formatStatus, parseStatus } from "./status.ts";
@@ -35,6 +35,12 @@ export interface Io {
 }
 
 const encoder = new TextEncoder();
+
+function writeStderr(text: string): void {
+  const data = encoder.encode(text);
+  let off = 0;
+  while (off < data.length) off += Deno.stderr.writeSync(data.subarray(off));
+}
 
 /** The process's real standard streams. */
 export const PROCESS_IO: Io = {
@@ -197,12 +203,22 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (protocol !== "auto" && protocol !== "openclaw" && protocol !== "legacy") {
           throw new UsageError(`--protocol must be auto, openclaw or legacy, not ${protocol}`);
         }
-        return await runDaemon({
-          paths,
-          gateway,
-          protocol,
-          logger: new Logger(format as LogFormat, io.err),
-        });
+        // On the process's stderr, log lines go out in batches: a burst of violations must not
+        // cost a write each.
+        const batched = io === PROCESS_IO ? new BatchedSink(writeStderr) : undefined;
+        try {
+          return await runDaemon({
+            paths,
+            gateway,
+            protocol,
+            logger: new Logger(
+              format as LogFormat,
+              batched ? (line, level) => batched.line(line, level === "error") : io.err,
+            ),
+          });
+        } finally {
+          batched?.close();
+        }
       }
       case "replay":
         if (positionals.length !== 1) {

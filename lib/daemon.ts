@@ -363,9 +363,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   // Saves run one after another: two at once would share the temporary file.
   let saving: Promise<void> = Promise.resolve();
+  let lastSaveMs = 0;
   const saveState = (): Promise<void> => {
     saving = saving.then(async () => {
       snapshotDirty = false;
+      const began = performance.now();
       try {
         await saveSnapshot(paths.snapshot, {
           sequence: [...config.sequence],
@@ -378,6 +380,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         snapshotDirty = true;
         logger.warn(`Cannot write state snapshot ${paths.snapshot}: ${errorText(err)}`);
       }
+      lastSaveMs = performance.now() - began;
     });
     return saving;
   };
@@ -385,10 +388,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const scheduleSave = () => {
     if (saveQueued) return;
     saveQueued = true;
+    // A snapshot holds the whole queue: while a burst waits to be written, saving it every
+    // 200 ms would cost more than the writes. At most a tenth of the time goes to saving.
     setTimeout(() => {
       saveQueued = false;
       if (snapshotDirty) void saveState();
-    }, 200);
+    }, Math.max(200, 10 * lastSaveMs));
   };
 
   // Violations reach the writer through one chain, in order. One found by a catch-up may
