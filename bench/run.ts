@@ -3,7 +3,10 @@
  *
  *   deno task bench            all benchmarks (builds a 1,000,000-line ledger, ~0.6 GB, in a temp dir)
  *   deno task bench --lines N  use an N-line ledger instead
- *   deno task bench --only sequence|ledger|verify
+ *   deno task bench --only sequence|ledger|verify|openclaw
+ *   deno task bench --only load    end to end, legacy protocol (bench/load.ts; --events N
+ *                                  --conversations N --seconds S --rate R --violations N)
+ *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -18,7 +21,19 @@ import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { lines: { type: "string", default: "1000000" }, only: { type: "string" } },
+  options: {
+    lines: { type: "string", default: "1000000" },
+    only: { type: "string" },
+    // bench/load.ts and bench/memory.ts (the sizes when left out).
+    events: { type: "string" },
+    conversations: { type: "string" },
+    seconds: { type: "string" },
+    rate: { type: "string" },
+    violations: { type: "string" },
+    live: { type: "string" },
+    churn: { type: "string" },
+    step: { type: "string" },
+  },
 });
 const LINES = Number(values.lines);
 const only = values.only;
@@ -144,6 +159,14 @@ async function buildLedger(
 }
 
 if (!only || only === "openclaw") await openclawBench();
+if (!only || only === "load") {
+  const { loadBench, loadOptions } = await import("./load.ts");
+  await loadBench(loadOptions(values), report);
+}
+if (!only || only === "memory") {
+  const { memoryBench, memoryOptions } = await import("./memory.ts");
+  await memoryBench(memoryOptions(values), report);
+}
 
 const dir = await Deno.makeTempDir({ prefix: "moses-bench-" });
 try {
