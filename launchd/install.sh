@@ -4,12 +4,12 @@
 set -euo pipefail
 
 readonly PROG="install.sh"
-readonly LABEL="com.elloCello.moses-coordinator"
-readonly UNIT="moses-coordinator.service"
-readonly MARKER="Written by moses-coordinator install.sh"
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 readonly SCRIPT_DIR
+
+# shellcheck source=launchd/common.sh
+. "$SCRIPT_DIR/common.sh"
 
 usage() {
   cat <<EOF
@@ -30,64 +30,6 @@ launchd: writes ~/Library/LaunchAgents/$LABEL.plist, logs to ~/Library/Logs/mose
 systemd: writes \${XDG_CONFIG_HOME:-~/.config}/systemd/user/$UNIT, logs to the journal.
 Running it again is safe: an unchanged, running service is left alone; a changed one is reloaded.
 EOF
-}
-
-# Prints an error on stderr and exits with status $1.
-die() {
-  local code="$1"
-  shift
-  printf '%s: %s\n' "$PROG" "$*" >&2
-  exit "$code"
-}
-
-usage_error() {
-  printf '%s: %s\n' "$PROG" "$*" >&2
-  printf "Run '%s --help' for usage.\n" "$PROG" >&2
-  exit 2
-}
-
-# Sets REPLY to $1 with every occurrence of $2 replaced by $3. Plain string work, so an '&' in
-# the replacement stays literal (bash 5.2's patsub_replacement would expand it in ${x//a/b}).
-replace_all() {
-  local rest="$1" from="$2" to="$3" out=""
-  while [[ "$rest" == *"$from"* ]]; do
-    out+="${rest%%"$from"*}$to"
-    rest="${rest#*"$from"}"
-  done
-  REPLY="$out$rest"
-}
-
-# Sets REPLY to $1 escaped for XML character data.
-xml_escape() {
-  replace_all "$1" "&" "&amp;"
-  replace_all "$REPLY" "<" "&lt;"
-  replace_all "$REPLY" ">" "&gt;"
-  replace_all "$REPLY" '"' "&quot;"
-  replace_all "$REPLY" "'" "&apos;"
-}
-
-# Prints a command as it would be typed.
-show_cmd() {
-  local out="" arg
-  for arg in "$@"; do
-    out+=" $(printf '%q' "$arg")"
-  done
-  printf '%s' "${out# }"
-}
-
-# Runs a command after saying so; in a dry run only says what it would run.
-run() {
-  if [[ "$DRY_RUN" == 1 ]]; then
-    printf 'Would run: %s\n' "$(show_cmd "$@")"
-    return 0
-  fi
-  printf 'Running: %s\n' "$(show_cmd "$@")"
-  "$@"
-}
-
-# Runs a command, and exits 1 with a message naming it when it fails.
-run_or_die() {
-  run "$@" || die 1 "Command failed: $(show_cmd "$@"). See its message above."
 }
 
 # Creates directory $1 (and missing parents) with mode 0700 unless it exists.

@@ -5,9 +5,12 @@
 set -euo pipefail
 
 readonly PROG="uninstall.sh"
-readonly LABEL="com.elloCello.moses-coordinator"
-readonly UNIT="moses-coordinator.service"
-readonly MARKER="Written by moses-coordinator install.sh"
+
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
+readonly SCRIPT_DIR
+
+# shellcheck source=launchd/common.sh
+. "$SCRIPT_DIR/common.sh"
 
 usage() {
   cat <<EOF
@@ -24,59 +27,6 @@ Options:
   --dry-run                  Print what would be done and change nothing.
   -h, --help                 Print this help.
 EOF
-}
-
-die() {
-  local code="$1"
-  shift
-  printf '%s: %s\n' "$PROG" "$*" >&2
-  exit "$code"
-}
-
-usage_error() {
-  printf '%s: %s\n' "$PROG" "$*" >&2
-  printf "Run '%s --help' for usage.\n" "$PROG" >&2
-  exit 2
-}
-
-# Sets REPLY to $1 with every occurrence of $2 replaced by $3 (literally; see install.sh).
-replace_all() {
-  local rest="$1" from="$2" to="$3" out=""
-  while [[ "$rest" == *"$from"* ]]; do
-    out+="${rest%%"$from"*}$to"
-    rest="${rest#*"$from"}"
-  done
-  REPLY="$out$rest"
-}
-
-# Sets REPLY to the XML character data $1 with its entities decoded.
-xml_unescape() {
-  replace_all "$1" "&lt;" "<"
-  replace_all "$REPLY" "&gt;" ">"
-  replace_all "$REPLY" "&quot;" '"'
-  replace_all "$REPLY" "&apos;" "'"
-  replace_all "$REPLY" "&amp;" "&"
-}
-
-show_cmd() {
-  local out="" arg
-  for arg in "$@"; do
-    out+=" $(printf '%q' "$arg")"
-  done
-  printf '%s' "${out# }"
-}
-
-run() {
-  if [[ "$DRY_RUN" == 1 ]]; then
-    printf 'Would run: %s\n' "$(show_cmd "$@")"
-    return 0
-  fi
-  printf 'Running: %s\n' "$(show_cmd "$@")"
-  "$@"
-}
-
-run_or_die() {
-  run "$@" || die 1 "Command failed: $(show_cmd "$@"). See its message above."
 }
 
 remove_file() {

@@ -603,7 +603,7 @@ Deno.test("the binary next to the script and OPENCLAW_STATE_DIR are the defaults
   // A release directory: the scripts and templates with the binary beside them.
   const release = join(fx.root, "release");
   await Deno.mkdir(release);
-  for (const name of ["install.sh", `${LABEL}.plist`, UNIT]) {
+  for (const name of ["install.sh", "common.sh", `${LABEL}.plist`, UNIT]) {
     await Deno.copyFile(join(LAUNCHD_DIR, name), join(release, name));
   }
   await Deno.copyFile(fx.binary, join(release, "moses-coordinator"));
