@@ -15,7 +15,7 @@ import {
 } from "./exit_codes.ts";
 import { errorText, isPermissionError } from "./fsutil.ts";
 import { readGovernance } from "./governance.ts";
-import { auditPermissions, declaredSet, formatAudit } from "./permissions.ts";
+import { auditPermissions, declaredSet, formatAudit, liveQuery } from "./permissions.ts";
 import { BatchedSink, type LogFormat, Logger } from "./log.ts";
 import { resolvePaths } from "./paths.ts";
 import { appendReplayed, readLines, replayLines } from "./replay.ts";
@@ -239,11 +239,7 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         return await statusCommand(io, paths.status, values.json === true);
       case "permissions": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
-        const audit = auditPermissions(
-          declaredSet(),
-          Deno.cwd(),
-          (d) => Deno.permissions.querySync(d).state,
-        );
+        const audit = auditPermissions(declaredSet(), Deno.cwd(), liveQuery);
         io.out(values.json === true ? JSON.stringify(audit, null, 2) : formatAudit(audit));
         return EXIT_OK;
       }

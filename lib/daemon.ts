@@ -26,14 +26,14 @@ import { Pipeline } from "./pipeline.ts";
 import { RoleMap } from "./roles.ts";
 import { SequenceEngine } from "./sequence.ts";
 import { loadSnapshot, saveSnapshot } from "./snapshot.ts";
-import { appendEntries, idsInTail, type TornTailCut } from "./ledger.ts";
+import { idsInTail } from "./ledger.ts";
 import { type LinkState, STATUS_INTERVAL_MS, type StatusReport, writeStatus } from "./status.ts";
 import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "./fsutil.ts";
-import { recoveryEntry, violationDetail } from "./violation.ts";
+import { violationDetail } from "./violation.ts";
 import { LedgerWriter } from "./writer.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_STOPPED_FOR_GOOD } from "./exit_codes.ts";
 import { VERSION } from "./version.ts";
-import { declaredSet, missingGrants } from "./permissions.ts";
+import { declaredSet, liveQuery, missingGrants } from "./permissions.ts";
 import { resolve } from "node:path";
 
 /** Options of `run`. */
@@ -79,7 +79,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       gateway: opts.gateway,
     },
     declaredSet(),
-    (d) => Deno.permissions.querySync(d).state,
+    liveQuery,
   );
   if (missing.length > 0) {
     for (const m of missing) logger.error(m.message);
@@ -178,7 +178,13 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       logger.info("ledger writable again");
       scheduleStatus();
     },
-    onTornTail: (cut) => logTornTail(cut),
+    onTornTail: (cut) => {
+      logger.warn("the ledger's last line was torn (an interrupted write): cut and recorded", {
+        bytes: cut.bytes,
+        offset: cut.offset,
+        keptIn: cut.keptIn,
+      });
+    },
     onDropped: (v) => {
       logger.error("violation dropped: too many waiting to be written", {
         conversation: v.conversation,
@@ -189,18 +195,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   // A writer killed mid-line (this one or another) leaves a torn last line that would stop
   // every append: cut it at start, keep it aside, and record the cut in the ledger.
-  const logTornTail = (cut: TornTailCut) => {
-    logger.warn("the ledger's last line was torn (an interrupted write): cut and recorded", {
-      bytes: cut.bytes,
-      offset: cut.offset,
-      keptIn: cut.keptIn,
-    });
-  };
   try {
-    const { recovered } = await appendEntries(paths.ledger, [], {
-      recover: (cut) => recoveryEntry(cut, governance.fields, Date.now()),
-    });
-    if (recovered) logTornTail(recovered.cut);
+    await writer.repairTornTail();
   } catch (err) {
     logger.error(`${errorText(err)}; violations are kept until the ledger can be written`);
   }

@@ -5,6 +5,7 @@
  * The private key and the device token are secrets: nothing here logs them.
  * @module
  */
+import { sha256Hex } from "./hash.ts";
 import { errorText, readTextIfExists, writeFileAtomic } from "./fsutil.ts";
 
 /** A loaded identity, ready to sign. */
@@ -38,11 +39,6 @@ export function base64url(bytes: Uint8Array): string {
 export function fromBase64url(s: string): Uint8Array {
   const b64 = s.replaceAll("-", "+").replaceAll("_", "/") + "===".slice((s.length + 3) % 4);
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
-async function sha256HexBytes(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Signs `text` (UTF-8) with the device key; returns base64url. */
@@ -115,7 +111,7 @@ async function decode(text: string): Promise<DeviceIdentity> {
     false,
     ["sign"],
   );
-  const deviceId = await sha256HexBytes(raw);
+  const deviceId = sha256Hex(raw);
   if (s.deviceId !== undefined && s.deviceId !== deviceId) {
     throw new Error("the device id does not match the public key");
   }
@@ -155,7 +151,7 @@ export async function generateIdentity(): Promise<DeviceIdentity> {
   ]) as CryptoKeyPair;
   const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
   return {
-    deviceId: await sha256HexBytes(raw),
+    deviceId: sha256Hex(raw),
     publicKey: base64url(raw),
     privateKey: pair.privateKey,
     deviceToken: undefined,

@@ -26,9 +26,7 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array): 
   const tmp = `${path}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
-    const data = typeof text === "string" ? new TextEncoder().encode(text) : text;
-    let off = 0;
-    while (off < data.length) off += await file.write(data.subarray(off));
+    await writeAll(file, typeof text === "string" ? new TextEncoder().encode(text) : text);
     await file.syncData();
   } catch (err) {
     file.close();
@@ -37,6 +35,15 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array): 
   }
   file.close();
   await Deno.rename(tmp, path);
+}
+
+/** Writes all of `data` to a file or connection (one write may take only part of it). */
+export async function writeAll(
+  to: { write(p: Uint8Array): Promise<number> },
+  data: Uint8Array,
+): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await to.write(data.subarray(off));
 }
 
 /** Reads a text file, or returns undefined when it does not exist. */

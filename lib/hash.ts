@@ -4,8 +4,8 @@
  */
 import { hash } from "node:crypto";
 
-/** Returns the lower-case hex SHA-256 of the UTF-8 bytes of `text`. */
-export function sha256Hex(text: string): string {
+/** Returns the lower-case hex SHA-256 of `data`: bytes, or the UTF-8 bytes of a string. */
+export function sha256Hex(data: string | Uint8Array): string {
   // The one-shot form costs a third of createHash().update().digest() per call.
-  return hash("sha256", text, "hex");
+  return hash("sha256", data, "hex");
 }

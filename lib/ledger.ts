@@ -5,8 +5,8 @@
  */
 import { canonicalJsonWithout, parsePythonJson, pythonDumps } from "./pyjson.ts";
 import { sha256Hex } from "./hash.ts";
-import { createHash } from "node:crypto";
 import type { EntryBody } from "./violation.ts";
+import { errorText, writeAll } from "./fsutil.ts";
 
 /** `previous_hash` of the first line of a ledger. */
 export const GENESIS_HASH: string = "0".repeat(64);
@@ -71,12 +71,14 @@ const decoder = new TextDecoder();
 /** The last line of a ledger and whether the file ends with a newline. */
 export interface LedgerTail {
   lastLine: string | undefined;
+  /** Byte offset where the last line starts (the file's size when there is none). */
+  lastLineStart: number;
   endsWithNewline: boolean;
 }
 
 /** Reads the last non-blank line by reading backwards from `size`; cost does not grow with the file. */
 export async function readTail(file: Deno.FsFile, size: number): Promise<LedgerTail> {
-  if (size === 0) return { lastLine: undefined, endsWithNewline: true };
+  if (size === 0) return { lastLine: undefined, lastLineStart: 0, endsWithNewline: true };
   let buf = new Uint8Array(0);
   let pos = size;
   let endsWithNewline: boolean | undefined;
@@ -98,7 +100,11 @@ export async function readTail(file: Deno.FsFile, size: number): Promise<LedgerT
     if (end === 0) continue; // only blank lines so far
     const nl = buf.lastIndexOf(0x0a, end - 1);
     if (nl >= 0 || pos === 0) {
-      return { lastLine: decoder.decode(buf.subarray(nl + 1, end)), endsWithNewline };
+      return {
+        lastLine: decoder.decode(buf.subarray(nl + 1, end)),
+        lastLineStart: pos + nl + 1,
+        endsWithNewline,
+      };
     }
     if (buf.length > MAX_LINE) {
       throw new LedgerError(
@@ -107,7 +113,7 @@ export async function readTail(file: Deno.FsFile, size: number): Promise<LedgerT
       );
     }
   }
-  return { lastLine: undefined, endsWithNewline: endsWithNewline ?? true };
+  return { lastLine: undefined, lastLineStart: size, endsWithNewline: endsWithNewline ?? true };
 }
 
 // Reads up to `length` bytes at `start` (fewer if the file ends first).
@@ -246,7 +252,7 @@ export async function appendEntries(
     } catch (err) {
       if (!(err instanceof LedgerError && err.code === "torn_tail" && hooks.recover)) throw err;
       // Under the exclusive lock no writer is mid-line: the torn line is a dead writer's.
-      const { cut, bytes } = await cutTornTail(file, path, size);
+      const { cut, bytes } = await cutTornTail(file, path, tail.lastLineStart, size);
       tornBytes = bytes;
       size = cut.offset;
       tail = await readTail(file, size);
@@ -292,32 +298,15 @@ export async function appendEntries(
 }
 
 /**
- * Copies the torn last line (from the last newline before `size` to `size`) to a new file
- * beside the ledger, fsyncs it, then cuts the ledger back to the line's start and fsyncs.
+ * Copies the torn last line (bytes `start` to `size`) to a new file beside the ledger,
+ * fsyncs it, then cuts the ledger back to the line's start and fsyncs.
  */
 async function cutTornTail(
   file: Deno.FsFile,
   path: string,
+  start: number,
   size: number,
 ): Promise<{ cut: TornTailCut; bytes: Uint8Array }> {
-  let start = size;
-  while (start > 0) {
-    const from = Math.max(0, start - TAIL_CHUNK);
-    const chunk = await readAt(file, from, start - from);
-    const nl = chunk.lastIndexOf(0x0a);
-    if (nl >= 0) {
-      start = from + nl + 1;
-      break;
-    }
-    start = from;
-    if (size - start > MAX_LINE) {
-      throw new LedgerError(
-        "Cannot append to ledger: its torn last line is longer than 16 MiB; cut it by hand " +
-          "after `moses-coordinator verify`",
-        "line_too_long",
-      );
-    }
-  }
   const bytes = await readAt(file, start, size - start);
   const keptIn = `${path}.torn-${Date.now()}`;
   try {
@@ -333,7 +322,7 @@ async function cutTornTail(
     await file.syncData();
   } catch (err) {
     throw new LedgerError(
-      `Cannot repair the torn last line of ledger ${path}: ${errorMessage(err)}`,
+      `Cannot repair the torn last line of ledger ${path}: ${errorText(err)}`,
       "io",
       { cause: err },
     );
@@ -341,7 +330,7 @@ async function cutTornTail(
   const cut = {
     offset: start,
     bytes: bytes.length,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
+    sha256: sha256Hex(bytes),
     keptIn,
   };
   return { cut, bytes };
@@ -359,15 +348,6 @@ async function restoreTornTail(file: Deno.FsFile, cut: TornTailCut, bytes: Uint8
   } catch {
     // The copy stays beside the ledger; what is left of the line is cut again next time.
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await file.write(data.subarray(off));
 }
 
 async function cutBack(file: Deno.FsFile, size: number): Promise<void> {
@@ -394,7 +374,7 @@ async function syncDirectory(path: string): Promise<void> {
 }
 
 function ioError(path: string, err: unknown): LedgerError {
-  return new LedgerError(`Cannot append to ledger ${path}: ${errorMessage(err)}`, "io", {
+  return new LedgerError(`Cannot append to ledger ${path}: ${errorText(err)}`, "io", {
     cause: err,
   });
 }

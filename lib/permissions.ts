@@ -92,6 +92,9 @@ export function permissionFlags(set: PermissionSet, netOverride?: string[]): str
 /** Asks Deno for the live state of a permission (`Deno.permissions.querySync`). */
 export type QueryPermission = (desc: Deno.PermissionDescriptor) => Deno.PermissionState;
 
+/** This process's own permission state. */
+export const liveQuery: QueryPermission = (desc) => Deno.permissions.querySync(desc).state;
+
 /** One declared grant and what it is in this process. */
 export interface GrantState {
   kind: GrantedKind;

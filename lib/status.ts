@@ -4,7 +4,7 @@
  */
 import type { PipelineCounters } from "./pipeline.ts";
 import type { WatchCounters } from "./openclaw_watch.ts";
-import { writeFileAtomic } from "./fsutil.ts";
+import { writeAll, writeFileAtomic } from "./fsutil.ts";
 
 /** The connection state shown to users. */
 export type LinkState = "CONNECTED" | "DEGRADED" | "DISCONNECTED" | "STOPPED";
@@ -85,9 +85,7 @@ async function overwriteInPlace(path: string, json: Uint8Array): Promise<boolean
     const size = (await file.stat()).size;
     if (size < json.length) return false;
     // Covers every byte of the old report: what is not JSON is spaces.
-    const data = padded(json, size);
-    let off = 0;
-    while (off < data.length) off += await file.write(data.subarray(off));
+    await writeAll(file, padded(json, size));
     return true;
   } catch {
     return false;

@@ -2,6 +2,7 @@
  * Sequence violations as records and as MO§ES ledger entries. Pure.
  * @module
  */
+import type { TornTailCut } from "./ledger.ts";
 import type { Protocol } from "./observation.ts";
 
 /** A detected violation, before it is written. */
@@ -46,16 +47,8 @@ export function violationDetail(v: Violation): string {
   return `Sequence violation in conversation ${v.conversation}: ${who} responded, expected ${v.expected}`;
 }
 
-/** What a torn-tail repair cut (see `TornTailCut` in ledger.ts). */
-export interface RecoveryCut {
-  offset: number;
-  bytes: number;
-  sha256: string;
-  keptIn: string;
-}
-
 /** The `ledger_recovered` entry: a torn last line (an interrupted write) was cut and kept aside. */
-export function recoveryEntry(cut: RecoveryCut, gov: GovernanceFields, at: number): EntryBody {
+export function recoveryEntry(cut: TornTailCut, gov: GovernanceFields, at: number): EntryBody {
   return {
     timestamp: isoTimestamp(at),
     agent: "coordinator",

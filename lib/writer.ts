@@ -87,6 +87,20 @@ export class LedgerWriter {
   busyFor(now: number): number {
     return this.#appendStartedAt === undefined ? 0 : now - this.#appendStartedAt;
   }
+  // How a torn last line found by an append is recorded: governance as at write time.
+  readonly #recover = (cut: TornTailCut) => recoveryEntry(cut, this.#opts.governance(), Date.now());
+
+  /**
+   * Repairs a torn last line now, without waiting for a violation to write (at start): the
+   * same repair every append makes. Throws a LedgerError when the ledger cannot be repaired.
+   */
+  async repairTornTail(): Promise<void> {
+    const { recovered } = await appendEntries(this.#opts.ledgerPath, [], {
+      recover: this.#recover,
+    });
+    if (recovered) this.#opts.onTornTail?.(recovered.cut);
+  }
+
   /** A copy of the queued violations (for the snapshot). */
   queued(): Violation[] {
     return [...this.#queue];
@@ -134,7 +148,7 @@ export class LedgerWriter {
           onLocked: () => {
             this.#writing = true;
           },
-          recover: (cut) => recoveryEntry(cut, gov, Date.now()),
+          recover: this.#recover,
         });
         if (recovered) this.#opts.onTornTail?.(recovered.cut);
         this.#appendStartedAt = undefined;

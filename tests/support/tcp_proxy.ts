@@ -5,6 +5,8 @@
  * passes on.
  */
 
+import { writeAll } from "../../lib/fsutil.ts";
+
 /** What the proxy does with bytes from the gateway. */
 export type ProxyMode = "pass" | "silent" | "slow";
 
@@ -113,9 +115,4 @@ export class TcpProxy {
     }
     this.#conns.clear();
   }
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
