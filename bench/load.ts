@@ -24,6 +24,7 @@
  * `bench/load.ts --gateway PLAN` is the gateway process itself (see {@link gatewayMain}).
  * @module
  */
+import { writeAll } from "../lib/fsutil.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -237,11 +238,6 @@ function encodeSegments(plan: PlanFrames): WireSegment[] {
 function wireLength(len: number): number {
   if (len >= 65_536) throw new RangeError("Plan frames are short");
   return len + (len < 126 ? 2 : 4);
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 /** One client connection of the gateway. */
@@ -1277,17 +1273,24 @@ async function latencyRun(opts: LoadOptions, report: Report): Promise<void> {
   }
 }
 
+/** Parsed command-line flags, as `parseArgs` gives them. */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/** The integer flag `--name` (at least `min`), or `fallback` when it is not given. */
+export function intFlag(values: FlagValues, name: string, fallback: number, min = 1): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`--${name} must be a positive integer`);
+  }
+  return n;
+}
+
 /** Parses the load benchmark's flags (the issue's sizes by default). */
-export function loadOptions(values: Record<string, string | boolean | undefined>): LoadOptions {
-  const num = (name: Exclude<keyof LoadOptions, "profile">): number => {
-    const raw = values[name];
-    if (raw === undefined) return LOAD_DEFAULTS[name];
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < (name === "violations" ? 0 : 1)) {
-      throw new RangeError(`--${name} must be a positive integer`);
-    }
-    return n;
-  };
+export function loadOptions(values: FlagValues): LoadOptions {
+  const num = (name: Exclude<keyof LoadOptions, "profile">): number =>
+    intFlag(values, name, LOAD_DEFAULTS[name], name === "violations" ? 0 : 1);
   return {
     events: num("events"),
     conversations: num("conversations"),

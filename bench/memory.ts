@@ -23,8 +23,10 @@ import { parseArgs } from "node:util";
 import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
 import {
   CoordinatorProcess,
+  type FlagValues,
   fmt,
   GatewayProcess,
+  intFlag,
   loadAverage,
   makeStateDir,
   type Report,
@@ -269,16 +271,9 @@ function engineHeap(n: number): number {
 }
 
 /** Parses the memory benchmark's flags (the issue's sizes by default). */
-export function memoryOptions(values: Record<string, string | boolean | undefined>): MemoryOptions {
-  const num = (name: "live" | "churn" | "step"): number => {
-    const raw = values[name];
-    if (raw === undefined) return MEMORY_DEFAULTS[name];
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new RangeError(`--${name} must be a positive integer`);
-    }
-    return n;
-  };
+export function memoryOptions(values: FlagValues): MemoryOptions {
+  const num = (name: "live" | "churn" | "step"): number =>
+    intFlag(values, name, MEMORY_DEFAULTS[name]);
   return {
     live: num("live"),
     churn: num("churn"),

@@ -18,6 +18,7 @@ import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger.ts";
 import { verifyLedger } from "../lib/verify.ts";
 import { type Violation, violationEntry } from "../lib/violation.ts";
 import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
+import { fmt, percentile } from "./load.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -43,13 +44,6 @@ function report(name: string, value: string) {
   rows.push([name, value]);
   console.log(`${name.padEnd(58)} ${value}`);
 }
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 function violation(i: number): Violation {
   return {
     id: crypto.randomUUID(),
