@@ -51,6 +51,7 @@ const SNAPSHOT_INTERVAL_MS = 5_000;
 const SHUTDOWN_FLUSH_MS = 3_000;
 const FAILURE_LOG_INTERVAL_MS = 10 * 60_000;
 const BLOCKED_APPEND_MS = 2_000;
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 /** Runs the daemon until stopped; returns the process exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
@@ -150,6 +151,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     lastError = { at: new Date().toISOString(), message };
   };
 
+  // Drops since the last drop line, while a burst of them is being counted.
+  let dropsUnlogged: number | undefined;
+  let dropLogTimer: ReturnType<typeof setTimeout> | undefined;
+  const logDrops = () => {
+    clearTimeout(dropLogTimer);
+    dropLogTimer = undefined;
+    if (dropsUnlogged !== undefined && dropsUnlogged > 0) {
+      logger.error(`${dropsUnlogged} more violations dropped: too many waiting to be written`, {
+        droppedInAll: writer.dropped,
+      });
+    }
+    dropsUnlogged = undefined;
+  };
   let lastWriteError: string | undefined;
   let lastWriteErrorLog = 0;
   let snapshotDirty = false;
@@ -186,10 +200,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       });
     },
     onDropped: (v) => {
-      logger.error("violation dropped: too many waiting to be written", {
-        conversation: v.conversation,
-        agent: v.agent,
-      });
+      // Each violation was logged when seen; the first drop of a burst is an error at once,
+      // the rest are counted into one line: an error line per drop would be written at
+      // once, each, just when the coordinator is furthest behind.
+      if (dropsUnlogged === undefined) {
+        logger.error(
+          "violation dropped: too many waiting to be written (maxPendingViolations); " +
+            "it is in the log above but not in the ledger",
+          { conversation: v.conversation, agent: v.agent },
+        );
+        dropsUnlogged = 0;
+        dropLogTimer = setTimeout(logDrops, DROP_LOG_INTERVAL_MS);
+      } else dropsUnlogged++;
+      scheduleStatus();
     },
   });
 
@@ -620,6 +643,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       pending: writer.pending,
     });
   }
+  logDrops();
   await flushStatus(true);
   globalThis.removeEventListener("error", onUncaught);
   globalThis.removeEventListener("unhandledrejection", onRejection);

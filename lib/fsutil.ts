@@ -46,6 +46,12 @@ export async function writeAll(
   while (off < data.length) off += await to.write(data.subarray(off));
 }
 
+/** Writes all of `data` synchronously (a write may take only part of it). */
+export function writeAllSync(to: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) off += to.writeSync(data.subarray(off));
+}
+
 /** Reads a text file, or returns undefined when it does not exist. */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {

@@ -33,12 +33,19 @@ export type EntryBody = Record<string, unknown>;
 /** The component name this writer puts in the ledger. */
 export const COMPONENT = "moses-coordinator";
 
+// Violations come in bursts within the same second: its date and time are formatted once.
+let formattedSecond = NaN;
+let secondPrefix = "";
+
 /** Formats ms since the epoch as Python's `datetime.isoformat()` in UTC, with microseconds. */
 export function isoTimestamp(ms: number): string {
   const totalMicros = Math.round(ms * 1000);
-  const micros = totalMicros % 1000;
-  const base = new Date((totalMicros - micros) / 1000).toISOString(); // 2026-11-21T12:02:18.246Z
-  return `${base.slice(0, 23)}${String(micros).padStart(3, "0")}+00:00`;
+  const second = Math.floor(totalMicros / 1_000_000);
+  if (second !== formattedSecond) {
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20); // 2026-11-21T12:02:18.
+    formattedSecond = second;
+  }
+  return `${secondPrefix}${String(totalMicros - second * 1_000_000).padStart(6, "0")}+00:00`;
 }
 
 /** The one-line human description of a violation. */

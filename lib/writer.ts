@@ -5,15 +5,11 @@
  * counts any beyond that.
  * @module
  */
-import { appendEntries, type TornTailCut } from "./ledger.ts";
+import { appendEntries, appendSealed, type TornTailCut } from "./ledger.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 import { errorText } from "./fsutil.ts";
-import {
-  type GovernanceFields,
-  recoveryEntry,
-  type Violation,
-  violationEntry,
-} from "./violation.ts";
+import { type GovernanceFields, recoveryEntry, type Violation } from "./violation.ts";
+import { violationSealer } from "./violation_line.ts";
 
 /** How the writer is set up. */
 export interface WriterOptions {
@@ -138,17 +134,19 @@ export class LedgerWriter {
   async #drainGroups(): Promise<void> {
     while (this.#queue.length > 0 && !this.#abandon) {
       const group = this.#queue.slice(0, this.#opts.maxGroup);
-      const gov = this.#opts.governance();
-      const bodies = group.map((v) => violationEntry(v, gov));
+      const seal = violationSealer(this.#opts.governance());
+      const sealers = group.map(seal);
       this.#appendStartedAt = Date.now();
       this.#writing = false;
       try {
-        const { hashes, recovered } = await appendEntries(this.#opts.ledgerPath, bodies, {
+        const { hashes, recovered } = await appendSealed(this.#opts.ledgerPath, sealers, {
           proceed: () => !this.#abandon,
           onLocked: () => {
             this.#writing = true;
           },
           recover: this.#recover,
+          // More than this group waiting: the writer is behind, and must not wait its turn.
+          fsyncInline: this.#queue.length > group.length,
         });
         if (recovered) this.#opts.onTornTail?.(recovered.cut);
         this.#appendStartedAt = undefined;

@@ -9,21 +9,10 @@ import { RoleMap } from "../lib/roles.ts";
 import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
 import { decodeLegacyFrame } from "../lib/legacy.ts";
 import { parseFrame, turnFromEvent } from "../lib/openclaw_protocol.ts";
+import { rng } from "./support/rng.ts";
 
 const SEED = 0x5eed_c0de;
 const CASES = 20_000;
-
-/** mulberry32: a small, fixed, well-spread generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random frames of every kind a broken or hostile gateway might send. */
 class Frames {

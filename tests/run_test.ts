@@ -270,6 +270,45 @@ Deno.test("an unwritable ledger shows DEGRADED, keeps the violation, and writes 
   }
 });
 
+Deno.test("past maxPendingViolations unwritten violations are dropped, counted and shown, with one log line per burst", async () => {
+  const dir = await tempStateDir();
+  await Deno.mkdir(join(dir, "governance"), { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "governance/coordinator.jsonc"),
+    "{ maxPendingViolations: 3 }",
+  );
+  const gw = new LegacyGateway().start();
+  const daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
+    cwd: dir,
+    flags: sandboxFlags(gw.port),
+  });
+  try {
+    await waitFor("the subscription", () => gw.subscribers.size === 1, 15_000);
+    await Deno.mkdir(ledgerPath(dir), { recursive: true });
+    for (let i = 0; i < 8; i++) gw.send(update(`c${i}`, "observer"));
+    await waitFor("the drops", async () => (await status(dir))?.ledger.dropped === 5);
+    const s = (await status(dir))!;
+    assertEquals(s.state, "DEGRADED");
+    assertEquals(s.ledger.pending, 3);
+    assert(s.reasons.includes("5 violations dropped (queue full)"), JSON.stringify(s.reasons));
+    await waitFor("the drop's log line", () => daemon.stderr.includes("violation dropped"));
+    // The first drop is an error at once; the other four are counted, not logged one by one.
+    assertEquals(daemon.stderr.split("violation dropped").length - 1, 1);
+    await Deno.remove(ledgerPath(dir));
+    await waitFor("the kept lines", async () => (await ledgerLines(dir)).length === 3, 15_000);
+    const kept = (await ledgerLines(dir)).map((l) =>
+      (l.violation as { conversation: string }).conversation
+    );
+    assertEquals(kept, ["c0", "c1", "c2"]);
+    assertEquals((await daemon.stop()).code, 0);
+    assertStringIncludes(daemon.stderr, "4 more violations dropped");
+  } finally {
+    await daemon.stop("SIGKILL").catch(() => {});
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("violations not yet written at shutdown are kept and written by the next run", async () => {
   const { dir, gw, daemon, cleanup } = await setup();
   try {
