@@ -175,7 +175,7 @@ function countingFile(data: Uint8Array) {
   return f;
 }
 
-Deno.test("finding the chain head reads only the end of the file, however long it is", async () => {
+Deno.test("finding the chain head reads only the end of the file, however long it is", () => {
   const line = new TextEncoder().encode(sealEntry(body("x"), GENESIS_HASH).line);
   const count = 20_000;
   const data = new Uint8Array(line.length * count);
@@ -186,7 +186,7 @@ Deno.test("finding the chain head reads only the end of the file, however long i
   assertEquals(JSON.parse(tail.lastLine!).hash, sealEntry(body("x"), GENESIS_HASH).hash);
 });
 
-Deno.test("the chain head skips trailing blank lines and finds a line longer than one read", async () => {
+Deno.test("the chain head skips trailing blank lines and finds a line longer than one read", () => {
   const long = JSON.stringify({ hash: "h2", pad: "p".repeat(200_000) });
   const text = JSON.stringify({ hash: "h1" }) + "\n" + long + "\n\n  \n";
   const data = new TextEncoder().encode(text);
