@@ -63,11 +63,28 @@ const SETTLE_MS = 3_000;
 
 const note = (msg: string) => console.error(`  [memory] ${msg}`);
 
-/** Resident and peak resident size of a process, in MB (10^6 bytes), from /proc. */
-export async function residentMb(pid: number): Promise<{ rss: number; hwm: number }> {
+/** Resident size of a process in MB (10^6 bytes), from /proc. */
+export interface Resident {
+  rss: number;
+  /** Peak resident size. */
+  hwm: number;
+  /** Anonymous memory (heaps, buffers): what the coordinator's work costs. */
+  anon: number;
+  /** Pages of mapped files (mostly the executable's own): shared, and dropped under pressure. */
+  file: number;
+}
+
+/** Resident and peak resident size of a process, in MB, from /proc. */
+export async function residentMb(pid: number): Promise<Resident> {
   const text = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1]);
-  return { rss: (kb("VmRSS") * 1024) / 1e6, hwm: (kb("VmHWM") * 1024) / 1e6 };
+  const mb = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1]) * 1024 / 1e6;
+  return { rss: mb("VmRSS"), hwm: mb("VmHWM"), anon: mb("RssAnon"), file: mb("RssFile") };
+}
+
+// "136.6 (anon 80.2, file 56.4)"
+function split(r: { rss: number; anon: number; file: number }): string {
+  return `${fmt(r.rss, 1)} (anon ${fmt(r.anon, 1)}, file ${fmt(r.file, 1)})`;
 }
 
 /** Runs the memory benchmark and reports its figures. */
@@ -171,10 +188,10 @@ async function churnRun(
     await gw.next("subscribed", 30_000);
     await sleep(SETTLE_MS);
     const idle = await residentMb(c.pid);
-    report(`${tag}: RSS connected, no conversations, MB`, fmt(idle.rss, 1));
+    report(`${tag}: RSS connected, no conversations, MB`, split(idle));
 
     let frames = 0;
-    const samples: { churned: number; rss: number; tracked: number; live: number }[] = [];
+    const samples: (Resident & { churned: number; tracked: number; live: number })[] = [];
     for (let i = 0; i < segments.length; i++) {
       await gw.send(i);
       frames += segments[i]!;
@@ -189,10 +206,11 @@ async function churnRun(
       );
       await sleep(SETTLE_MS);
       const s = await c.status();
-      const { rss } = await residentMb(c.pid);
+      const resident = await residentMb(c.pid);
+      const rss = resident.rss;
       const churned = frames - opts.live;
       const tracked = s?.conversations.tracked ?? NaN;
-      samples.push({ churned, rss, tracked, live: gc.liveAfterFull });
+      samples.push({ ...resident, churned, tracked, live: gc.liveAfterFull });
       note(
         `${tag}: ${fmt(frames)} conversations seen, ${fmt(tracked)} tracked: RSS ${
           fmt(rss, 1)
@@ -205,7 +223,7 @@ async function churnRun(
     const live = samples[0]!;
     report(
       `${tag}: RSS with ${fmt(opts.live)} live conversations (tracked ${fmt(live.tracked)}), MB`,
-      fmt(live.rss, 1) + heap(live),
+      split(live) + heap(live),
     );
     const churnSamples = samples.slice(1);
     for (const smp of churnSamples) {
@@ -213,7 +231,7 @@ async function churnRun(
         `${tag}: RSS after ${fmt(smp.churned)} more came and went (tracked ${
           fmt(smp.tracked)
         }), MB`,
-        fmt(smp.rss, 1) + heap(smp),
+        split(smp) + heap(smp),
       );
     }
     if (churnSamples.length > 0) {

@@ -27,7 +27,13 @@ import { RoleMap } from "./roles.ts";
 import { SequenceEngine } from "./sequence.ts";
 import { loadSnapshot, saveSnapshot } from "./snapshot.ts";
 import { idsInTail } from "./ledger.ts";
-import { type LinkState, STATUS_INTERVAL_MS, type StatusReport, writeStatus } from "./status.ts";
+import {
+  legacyQuietReason,
+  type LinkState,
+  STATUS_INTERVAL_MS,
+  type StatusReport,
+  writeStatus,
+} from "./status.ts";
 import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "./fsutil.ts";
 import { violationDetail } from "./violation.ts";
 import { LedgerWriter } from "./writer.ts";
@@ -256,6 +262,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
 
   let linkState: LinkState = "DISCONNECTED";
+  // When the legacy gateway last sent a frame (or the link came up).
+  let lastLegacyFrameAt = 0;
   let linkReason = "not connected yet";
   let connected: ConnectedInfo | undefined;
   let lastConnected: ConnectedInfo | undefined;
@@ -275,6 +283,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     if (linkState !== "CONNECTED") reasons.push(fatal ?? linkReason);
     else if (connected?.protocol === "openclaw" && !live) {
       reasons.push("catching up on missed messages");
+    } else if (connected?.protocol === "legacy") {
+      const quiet = legacyQuietReason(lastLegacyFrameAt, Date.now());
+      if (quiet !== undefined) reasons.push(quiet);
     }
     if (watchCounters.reconcileFailures > 0 && linkState !== "CONNECTED") {
       reasons.push(
@@ -516,6 +527,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     },
   }, {
     onLegacyFrame: (text) => {
+      lastLegacyFrameAt = Date.now();
       const v = pipeline.handleText(text, Date.now(), decodeLegacyFrame);
       snapshotDirty = true;
       if (v === undefined) return;
@@ -528,6 +540,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       connected = info;
       lastConnected = info;
       live = info.protocol === "legacy";
+      lastLegacyFrameAt = Date.now();
       connectedAt = new Date().toISOString();
       logger.info("connected", {
         gateway: opts.gateway,

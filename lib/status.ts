@@ -44,6 +44,22 @@ export interface StatusReport {
   lastError?: { at: string; message: string };
 }
 
+/** How long a legacy gateway may send nothing before status says so. */
+export const LEGACY_QUIET_MS = 10 * 60_000;
+
+/**
+ * The status reason for a legacy gateway that has sent nothing since `lastFrameAt`, once
+ * that is {@link LEGACY_QUIET_MS} or more. The legacy protocol has no heartbeat, so a quiet
+ * gateway and a dead link look alike: the link stays up, and status says how long it has
+ * been quiet.
+ */
+export function legacyQuietReason(lastFrameAt: number, now: number): string | undefined {
+  const quiet = now - lastFrameAt;
+  if (quiet < LEGACY_QUIET_MS) return undefined;
+  return `no frame from the gateway for ${Math.floor(quiet / 60_000)} min ` +
+    "(the legacy protocol has no heartbeat: a quiet gateway and a broken link look alike)";
+}
+
 /** How often `run` rewrites the status file, in ms; `status` calls a file stale after 3 of these. */
 export const STATUS_INTERVAL_MS = 2_000;
 

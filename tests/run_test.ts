@@ -574,6 +574,57 @@ Deno.test("a torn last line is found at start, copied aside, cut, and recorded a
   }
 });
 
+Deno.test("a Python writer killed mid-line while the coordinator waits for the lock: the torn line is cut and recorded, and the violation follows", async () => {
+  const { dir, gw, daemon, cleanup } = await setup();
+  const path = ledgerPath(dir);
+  gw.send(update("before", "observer"));
+  await waitFor("the first line", async () => (await ledgerLines(dir)).length === 1);
+  // A real Python writer (audit_stub's way: flock, json.dumps) writes half a line, fsyncs,
+  // and is killed with SIGKILL still holding the lock.
+  const writer = new Deno.Command("python3", {
+    args: [PY_LEDGER, "log", path, "--tear", "1"],
+    stdout: "piped",
+  }).spawn();
+  try {
+    const reader = writer.stdout.getReader();
+    assertStringIncludes(new TextDecoder().decode((await reader.read()).value), "torn");
+    reader.releaseLock();
+    const sizeTorn = (await Deno.stat(path)).size;
+    gw.send(update("during", "observer"));
+    await waitFor("the append to wait for the lock", async () => {
+      const s = await status(dir);
+      return s?.counters.violations === 2 && s.ledger.pending === 1;
+    });
+    writer.kill("SIGKILL");
+    await writer.status;
+    await writer.stdout.cancel().catch(() => {});
+
+    await waitFor(
+      "the lines after the kill",
+      async () => (await ledgerLines(dir).catch(() => [])).length === 3,
+    );
+    const [first, recovered, during] = await ledgerLines(dir);
+    assertEquals((first!.violation as { conversation: string }).conversation, "before");
+    assertEquals(recovered!.action, "ledger_recovered");
+    const rec = recovered!.recovery as { offset: number; bytes: number; kept_in: string };
+    // Exactly the half line is cut, and kept.
+    const firstLineBytes = new TextEncoder().encode(JSON.stringify(first)).length;
+    assert(rec.offset > 0 && rec.offset + rec.bytes === sizeTorn, JSON.stringify(rec));
+    assert(rec.offset >= firstLineBytes, JSON.stringify(rec));
+    const kept = await Deno.readTextFile(join(dir, rec.kept_in));
+    assert(kept.startsWith('{"timestamp": ') && kept.includes('"agent": "python-writer"'), kept);
+    assertEquals((during!.violation as { conversation: string }).conversation, "during");
+    assertEquals((await python(["verify", path])).stdout.trim(), "OK 3");
+    await waitFor("the log line", () => daemon.stderr.includes("the ledger's last line was torn"));
+  } finally {
+    try {
+      writer.kill("SIGKILL");
+    } catch { /* already killed */ }
+    await writer.status;
+    await cleanup();
+  }
+});
+
 Deno.test("a flood of bad frames of every kind is counted by kind, and the coordinator goes on judging good ones", async () => {
   const { dir, gw, daemon, cleanup } = await setup();
   try {

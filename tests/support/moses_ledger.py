@@ -5,7 +5,9 @@ shared/reference/moses-ledger.md: it appends lines the way audit_stub.py does
 (stop at the first bad line, exit 1).
 
   moses_ledger.py verify LEDGER
-  moses_ledger.py log LEDGER --detail TEXT [--hold SECONDS] [--count N]
+  moses_ledger.py log LEDGER --detail TEXT [--hold SECONDS] [--count N] [--tear 1]
+      (--tear 1: write the first half of the line, fsync, print "torn" and wait, holding
+      the lock, to be killed mid-line)
   moses_ledger.py canonical            (reads JSON lines on stdin, prints canonical forms)
 """
 import datetime
@@ -61,7 +63,7 @@ def last_hash(f):
     return json.loads(last)["hash"]
 
 
-def log(path, detail, hold, count):
+def log(path, detail, hold, count, tear=False):
     with open(path, "a+", encoding="utf-8") as f:
         for i in range(count):
             fcntl.flock(f, fcntl.LOCK_EX)
@@ -83,9 +85,16 @@ def log(path, detail, hold, count):
                     "previous_hash": last_hash(f),
                 }
                 entry["hash"] = entry_hash(entry)
-                f.write(json.dumps(entry) + "\n")
-                f.flush()
+                line = json.dumps(entry) + "\n"
                 import os
+                if tear:
+                    f.write(line[: len(line) // 2])
+                    f.flush()
+                    os.fsync(f.fileno())
+                    print("torn", flush=True)
+                    time.sleep(3600)
+                f.write(line)
+                f.flush()
                 os.fsync(f.fileno())
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
@@ -104,10 +113,12 @@ def main(argv):
     if cmd == "log":
         path = argv[2]
         args = argv[3:]
-        opts = {"--detail": "python entry", "--hold": "0", "--count": "1"}
+        opts = {"--detail": "python entry", "--hold": "0", "--count": "1", "--tear": "0"}
         for k, v in zip(args[::2], args[1::2]):
             opts[k] = v
-        return log(path, opts["--detail"], float(opts["--hold"]), int(opts["--count"]))
+        return log(
+            path, opts["--detail"], float(opts["--hold"]), int(opts["--count"]), opts["--tear"] == "1"
+        )
     print(f"unknown command {cmd}", file=sys.stderr)
     return 2
 
