@@ -5,7 +5,7 @@
  * directory), and the bench watches the ledger for the durable lines.
  *
  *   deno run -A bench/load.ts [--events N] [--conversations N] [--seconds S] [--rate R]
- *                             [--violations N] [--profile DIR]
+ *                             [--violations N] [--profile DIR] [--v8-flags FLAGS]
  *   deno task bench --only load [same flags]
  *
  * Four runs:
@@ -849,10 +849,12 @@ export interface LoadOptions {
   violations: number;
   /** A directory for CPU profiles of the coordinator in the throughput runs (none). */
   profile?: string;
+  /** V8 flags for the coordinator (comma-separated, as `--v8-flags=` takes them), to try some. */
+  v8Flags?: string;
 }
 
 /** The issue's sizes. */
-export const LOAD_DEFAULTS: Required<Omit<LoadOptions, "profile">> = {
+export const LOAD_DEFAULTS: Required<Omit<LoadOptions, "profile" | "v8Flags">> = {
   events: 1_000_000,
   conversations: 10_000,
   seconds: 20,
@@ -878,8 +880,14 @@ export async function loadBench(opts: LoadOptions, report: Report): Promise<void
   );
 
   await sinkRun(spec, report);
-  await throughputRun("load", spec, expected, report, opts.profile);
-  await latencyRun(opts, report);
+  const v8 = opts.v8Flags ? [`--v8-flags=${opts.v8Flags}`] : [];
+  // `--profile DIR`: V8's CPU profile of the coordinator, written there when it exits.
+  const profiled = [
+    ...(opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : []),
+    ...v8,
+  ];
+  await throughputRun("load", spec, expected, report, profiled);
+  await latencyRun(opts, report, v8);
   if (opts.violations > 0) {
     const all: PlanSpec = {
       kind: "violations",
@@ -888,7 +896,7 @@ export async function loadBench(opts: LoadOptions, report: Report): Promise<void
       prefix: "all-",
     };
     if (violationsByRule(buildPlan(all)) !== opts.violations) throw new Error("Bad plan");
-    await throughputRun("all-violations", all, opts.violations, report, opts.profile);
+    await throughputRun("all-violations", all, opts.violations, report, profiled);
   }
 }
 
@@ -940,7 +948,7 @@ async function throughputRun(
   spec: PlanSpec,
   expected: number,
   report: Report,
-  profile: string | undefined,
+  flags: string[],
 ): Promise<void> {
   if (spec.kind === "fresh") return;
   note(`${label}: ${fmt(spec.events)} frames (loadavg ${loadAverage()})`);
@@ -950,10 +958,7 @@ async function throughputRun(
   const gw = await GatewayProcess.start(spec);
   let coordinator: CoordinatorProcess | undefined;
   try {
-    // `--profile DIR`: V8's CPU profile of the coordinator, written there when it exits.
-    coordinator = new CoordinatorProcess(dir, gw.port, {
-      flags: profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
-    });
+    coordinator = new CoordinatorProcess(dir, gw.port, { flags });
     await gw.next("subscribed", 30_000);
     const follower = new LedgerFollower(ledger, false);
     let polling = true;
@@ -1148,7 +1153,7 @@ async function checkLedger(
 }
 
 // 3. Latency at a steady rate.
-async function latencyRun(opts: LoadOptions, report: Report): Promise<void> {
+async function latencyRun(opts: LoadOptions, report: Report, flags: string[]): Promise<void> {
   // 100 conversations: ten-frame blocks each, as in the throughput plan.
   const conversations = 100;
   const events = Math.round((opts.seconds + 1) * opts.rate / (conversations * 10)) *
@@ -1164,7 +1169,7 @@ async function latencyRun(opts: LoadOptions, report: Report): Promise<void> {
   let coordinator: CoordinatorProcess | undefined;
   const watcher = Deno.watchFs(moses, { recursive: false });
   try {
-    coordinator = new CoordinatorProcess(dir, gw.port);
+    coordinator = new CoordinatorProcess(dir, gw.port, { flags });
     await gw.next("subscribed", 30_000);
     const follower = new LedgerFollower(ledger, true);
     // The coordinator's other durable writes (status every 2 s, the snapshot 200 ms after a
@@ -1289,7 +1294,7 @@ export function intFlag(values: FlagValues, name: string, fallback: number, min 
 
 /** Parses the load benchmark's flags (the issue's sizes by default). */
 export function loadOptions(values: FlagValues): LoadOptions {
-  const num = (name: Exclude<keyof LoadOptions, "profile">): number =>
+  const num = (name: Exclude<keyof LoadOptions, "profile" | "v8Flags">): number =>
     intFlag(values, name, LOAD_DEFAULTS[name], name === "violations" ? 0 : 1);
   return {
     events: num("events"),
@@ -1298,6 +1303,7 @@ export function loadOptions(values: FlagValues): LoadOptions {
     rate: num("rate"),
     violations: num("violations"),
     ...(typeof values.profile === "string" ? { profile: values.profile } : {}),
+    ...(typeof values["v8-flags"] === "string" ? { v8Flags: values["v8-flags"] } : {}),
   };
 }
 
@@ -1312,6 +1318,7 @@ if (import.meta.main) {
       rate: { type: "string" },
       violations: { type: "string" },
       profile: { type: "string" },
+      "v8-flags": { type: "string" },
     },
   });
   if (values.gateway !== undefined) {

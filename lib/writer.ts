@@ -32,6 +32,10 @@ export interface WriterOptions {
 }
 
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 250, capMs: 10_000 };
+/** An inline fsync slower than this, in ms, means a slow disk: fsync in the background. */
+const SLOW_FSYNC_MS = 1_000;
+/** A background fsync faster than this, in ms, means the disk is answering again. */
+const FAST_FSYNC_MS = 20;
 
 /** The ledger writer; one per ledger path in a process. */
 export class LedgerWriter {
@@ -49,6 +53,8 @@ export class LedgerWriter {
   #appendStartedAt: number | undefined;
   #writing = false;
   #abandon = false;
+  // Fsync inline (see AppendHooks.fsyncInline) unless the disk has been slow.
+  #fsyncInline = true;
 
   /** Creates a writer; nothing is opened until the first violation. */
   constructor(opts: WriterOptions) {
@@ -139,16 +145,23 @@ export class LedgerWriter {
       this.#appendStartedAt = Date.now();
       this.#writing = false;
       try {
-        const { hashes, recovered } = await appendSealed(this.#opts.ledgerPath, sealers, {
-          proceed: () => !this.#abandon,
-          onLocked: () => {
-            this.#writing = true;
+        const { hashes, recovered, fsyncMs = 0 } = await appendSealed(
+          this.#opts.ledgerPath,
+          sealers,
+          {
+            proceed: () => !this.#abandon,
+            onLocked: () => {
+              this.#writing = true;
+            },
+            recover: this.#recover,
+            fsyncInline: this.#fsyncInline,
           },
-          recover: this.#recover,
-          // More than this group waiting: the writer is behind, and must not wait its turn.
-          fsyncInline: this.#queue.length > group.length,
-        });
+        );
         if (recovered) this.#opts.onTornTail?.(recovered.cut);
+        // Inline, a disk that stalls would stall the whole daemon: after one slow fsync the
+        // writer waits for the disk in the background until it is quick again.
+        if (this.#fsyncInline && fsyncMs > SLOW_FSYNC_MS) this.#fsyncInline = false;
+        else if (!this.#fsyncInline && fsyncMs < FAST_FSYNC_MS) this.#fsyncInline = true;
         this.#appendStartedAt = undefined;
         this.#queue.splice(0, group.length);
         this.#written += group.length;
