@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { type Driver, freePort, OpenClawGateway } from "./support/openclaw_gateway.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
 import {
+  conversations,
   Daemon,
+  expectViolationLines,
   ledgerLines,
   ledgerPath,
   python,
@@ -16,10 +18,6 @@ import {
   statusOf,
   waitFor,
 } from "./support/helpers.ts";
-
-function conversations(lines: Record<string, unknown>[]): string[] {
-  return lines.map((l) => (l.violation as { conversation: string }).conversation);
-}
 
 Deno.test("gateway faults: refused, cut mid-frame, slow, silent; each recovered with no violation lost or doubled", async (t) => {
   const gw = await OpenClawGateway.start();
@@ -43,15 +41,7 @@ Deno.test("gateway faults: refused, cut mid-frame, slow, silent; each recovered 
     await driver.say("observer", conversation);
   };
   const expectLines = async (expected: string[], timeoutMs = 20_000) => {
-    await waitFor(
-      `ledger lines for ${expected.join(", ")}`,
-      async () => conversations(await ledgerLines(stateDir)).length === expected.length,
-      timeoutMs,
-    );
-    // A moment more: a doubled line would arrive now.
-    await new Promise((r) => setTimeout(r, 500));
-    const lines = await ledgerLines(stateDir);
-    assertEquals(conversations(lines), expected);
+    const lines = await expectViolationLines(stateDir, expected, timeoutMs);
     // Expected secondary: the primary before each observer was seen too.
     for (const l of lines) {
       assertEquals((l.violation as { expected: string }).expected, "secondary");

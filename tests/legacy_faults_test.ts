@@ -12,7 +12,7 @@ import { LegacyGateway } from "./support/legacy_gateway.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
 import {
   Daemon,
-  ledgerLines,
+  expectViolationLines,
   ledgerPath,
   python,
   sandboxFlags,
@@ -22,10 +22,6 @@ import {
 } from "./support/helpers.ts";
 
 const update = LegacyGateway.update;
-
-function conversations(lines: Record<string, unknown>[]): string[] {
-  return lines.map((l) => (l.violation as { conversation: string }).conversation);
-}
 
 /** Polls `check` for `ms`; throws at the first poll where it does not hold. */
 async function holdsFor(
@@ -64,15 +60,7 @@ Deno.test("legacy gateway faults: refused, cut mid-frame, slow, silent; each rec
     gw.send(update(conversation, "observer"));
   };
   const expectLines = async (expected: string[], timeoutMs = 20_000) => {
-    await waitFor(
-      `ledger lines for ${expected.join(", ")}`,
-      async () => conversations(await ledgerLines(dir)).length === expected.length,
-      timeoutMs,
-    );
-    // A moment more: a doubled line would arrive now.
-    await new Promise((r) => setTimeout(r, 500));
-    const lines = await ledgerLines(dir);
-    assertEquals(conversations(lines), expected);
+    const lines = await expectViolationLines(dir, expected, timeoutMs);
     // Expected secondary: the primary before each observer was seen too.
     for (const l of lines) {
       assertEquals((l.violation as { expected: string }).expected, "secondary");

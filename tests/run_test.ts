@@ -6,6 +6,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { join } from "node:path";
 import { LegacyGateway } from "./support/legacy_gateway.ts";
 import {
+  conversations,
   Daemon,
   ledgerLines,
   ledgerPath,
@@ -296,9 +297,7 @@ Deno.test("past maxPendingViolations unwritten violations are dropped, counted a
     assertEquals(daemon.stderr.split("violation dropped").length - 1, 1);
     await Deno.remove(ledgerPath(dir));
     await waitFor("the kept lines", async () => (await ledgerLines(dir)).length === 3, 15_000);
-    const kept = (await ledgerLines(dir)).map((l) =>
-      (l.violation as { conversation: string }).conversation
-    );
+    const kept = conversations(await ledgerLines(dir));
     assertEquals(kept, ["c0", "c1", "c2"]);
     assertEquals((await daemon.stop()).code, 0);
     assertStringIncludes(daemon.stderr, "4 more violations dropped");

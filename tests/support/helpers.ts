@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { StatusReport } from "../../lib/status.ts";
 import { declaredSet, permissionFlags } from "../../lib/permissions.ts";
+import { assertEquals } from "./assert.ts";
 
 /** The repository root. */
 export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url));
@@ -94,6 +95,32 @@ export async function ledgerLines(stateDir: string): Promise<Record<string, unkn
     if (err instanceof Deno.errors.NotFound) return [];
     throw err;
   }
+}
+
+/** The conversation of each violation line. */
+export function conversations(lines: Record<string, unknown>[]): string[] {
+  return lines.map((l) => (l.violation as { conversation: string }).conversation);
+}
+
+/**
+ * Waits until the ledger under `stateDir` holds as many violation lines as `expected`, waits a
+ * moment more (a doubled line would arrive then), asserts their conversations are `expected`
+ * in order, and returns the lines.
+ */
+export async function expectViolationLines(
+  stateDir: string,
+  expected: string[],
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>[]> {
+  await waitFor(
+    `ledger lines for ${expected.join(", ")}`,
+    async () => conversations(await ledgerLines(stateDir)).length === expected.length,
+    timeoutMs,
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  const lines = await ledgerLines(stateDir);
+  assertEquals(conversations(lines), expected);
+  return lines;
 }
 
 /** What the daemon last wrote to its status file, or undefined when there is none (yet). */
