@@ -27,9 +27,16 @@ const update = LegacyGateway.update;
 
 const status = statusOf;
 
-/** Starts a gateway and a sandboxed daemon in a fresh state directory. */
-async function setup(extraArgs: string[] = []) {
+/**
+ * Starts a gateway and a sandboxed daemon in a fresh state directory holding `files` (paths
+ * relative to it, written before the daemon starts).
+ */
+async function setup(extraArgs: string[] = [], files: Record<string, string> = {}) {
   const dir = await tempStateDir();
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(join(dir, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(dir, path), text);
+  }
   const gw = new LegacyGateway().start();
   const daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy", ...extraArgs], {
     cwd: dir,
@@ -217,19 +224,10 @@ Deno.test("conversation state survives a restart of the coordinator", async () =
 });
 
 Deno.test("broadcast mode in state.json switches the rule off and status says why", async () => {
-  const dir = await tempStateDir();
-  await Deno.mkdir(join(dir, "governance"));
-  await Deno.writeTextFile(
-    join(dir, "governance/state.json"),
-    '{"role": "broadcast", "mode": "creative"}',
-  );
-  const gw = new LegacyGateway().start();
-  const daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
-    cwd: dir,
-    flags: sandboxFlags(gw.port),
+  const { dir, gw, cleanup } = await setup([], {
+    "governance/state.json": '{"role": "broadcast", "mode": "creative"}',
   });
   try {
-    await waitFor("subscription", () => gw.subscribers.size === 1, 15_000);
     gw.send(update("g", "observer"));
     await waitFor("the frame", async () => (await status(dir))?.counters.notEnforced === 1);
     const s = (await status(dir))!;
@@ -246,9 +244,7 @@ Deno.test("broadcast mode in state.json switches the rule off and status says wh
     await waitFor("a ledger line", async () => (await ledgerLines(dir)).length === 1);
     assertEquals((await ledgerLines(dir))[0]!.mode, "research");
   } finally {
-    await daemon.stop();
-    await gw.stop();
-    await Deno.remove(dir, { recursive: true });
+    await cleanup();
   }
 });
 
@@ -272,19 +268,10 @@ Deno.test("an unwritable ledger shows DEGRADED, keeps the violation, and writes 
 });
 
 Deno.test("past maxPendingViolations unwritten violations are dropped, counted and shown, with one log line per burst", async () => {
-  const dir = await tempStateDir();
-  await Deno.mkdir(join(dir, "governance"), { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "governance/coordinator.jsonc"),
-    "{ maxPendingViolations: 3 }",
-  );
-  const gw = new LegacyGateway().start();
-  const daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
-    cwd: dir,
-    flags: sandboxFlags(gw.port),
+  const { dir, gw, daemon, cleanup } = await setup([], {
+    "governance/coordinator.jsonc": "{ maxPendingViolations: 3 }",
   });
   try {
-    await waitFor("the subscription", () => gw.subscribers.size === 1, 15_000);
     await Deno.mkdir(ledgerPath(dir), { recursive: true });
     for (let i = 0; i < 8; i++) gw.send(update(`c${i}`, "observer"));
     await waitFor("the drops", async () => (await status(dir))?.ledger.dropped === 5);
@@ -302,9 +289,7 @@ Deno.test("past maxPendingViolations unwritten violations are dropped, counted a
     assertEquals((await daemon.stop()).code, 0);
     assertStringIncludes(daemon.stderr, "4 more violations dropped");
   } finally {
-    await daemon.stop("SIGKILL").catch(() => {});
-    await gw.stop();
-    await Deno.remove(dir, { recursive: true });
+    await cleanup();
   }
 });
 
