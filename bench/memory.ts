@@ -15,8 +15,8 @@
  * /proc/PID/status) is read after each `--step` conversations, once the coordinator's
  * status file says it has processed them and a short settle has passed.
  *
- * `bench/memory.ts --engine-heap N` (run with `--v8-flags=--expose-gc`) prints the V8 heap a
- * bare SequenceEngine uses for N conversations, for comparison.
+ * `bench/memory.ts --engine-heap N` (run with `--v8-flags=--expose-gc`) prints the V8 heap and
+ * the array buffers a bare SequenceEngine uses for N conversations, for comparison.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -119,10 +119,15 @@ export async function memoryBench(opts: MemoryOptions, report: Report): Promise<
     ],
     stdout: "piped",
   }).output();
-  const heap = JSON.parse(new TextDecoder().decode(out.stdout)) as { bytes: number };
+  const heap = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    bytes: number;
+    external: number;
+  };
   report(
-    `memory: V8 heap of a bare SequenceEngine with ${fmt(opts.live)} conversations, MB`,
-    `${fmt(heap.bytes / 1e6, 1)} (${fmt(heap.bytes / opts.live)} bytes each)`,
+    `memory: a bare SequenceEngine with ${fmt(opts.live)} conversations: V8 heap / buffers, MB`,
+    `${fmt(heap.bytes / 1e6, 1)} / ${fmt(heap.external / 1e6, 1)} (${
+      fmt((heap.bytes + heap.external) / opts.live)
+    } bytes each)`,
   );
 }
 
@@ -272,20 +277,27 @@ async function churnRun(
   }
 }
 
-// The V8 heap a SequenceEngine holds for `n` conversations with the benchmark's ids.
-function engineHeap(n: number): number {
+// The memory a SequenceEngine holds for `n` conversations with the benchmark's ids: on the V8
+// heap, and in array buffers (its tables and id arena) outside it.
+async function engineHeap(n: number): Promise<{ bytes: number; external: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("Run with --v8-flags=--expose-gc");
   const width = String(n * 11).length;
   const ids = Array.from({ length: n }, (_, i) => `conversation-${String(i).padStart(width, "0")}`);
   gc();
-  const before = Deno.memoryUsage().heapUsed;
+  const before = Deno.memoryUsage();
   const engine = new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 86_400_000, maxConversations: n });
   for (let i = 0; i < n; i++) engine.observe(ids[i]!, "primary", 1);
+  // Array buffers are freed by a sweeper after the GC: give it a moment, then collect again.
   gc();
-  const after = Deno.memoryUsage().heapUsed;
-  if (engine.stats().tracked !== n) throw new Error("The engine lost conversations");
-  return after - before;
+  await sleep(200);
+  gc();
+  const after = Deno.memoryUsage();
+  // Checked after the measurement, so that neither is garbage during it.
+  if (engine.stats().tracked !== n || ids.length !== n) {
+    throw new Error("The engine lost conversations");
+  }
+  return { bytes: after.heapUsed - before.heapUsed, external: after.external - before.external };
 }
 
 /** Parses the memory benchmark's flags (the issue's sizes by default). */
@@ -314,7 +326,7 @@ if (import.meta.main) {
     },
   });
   if (values["engine-heap"] !== undefined) {
-    console.log(JSON.stringify({ bytes: engineHeap(Number(values["engine-heap"])) }));
+    console.log(JSON.stringify(await engineHeap(Number(values["engine-heap"]))));
   } else {
     const report: Report = (name, value) => console.log(`${name.padEnd(72)} ${value}`);
     await memoryBench(memoryOptions(values), report);

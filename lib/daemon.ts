@@ -402,7 +402,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         await saveSnapshot(paths.snapshot, {
           sequence: [...config.sequence],
           savedAt: Date.now(),
-          conversations: engine.snapshot(),
+          conversations: engine,
           pending: writer.queued(),
           turns: tracker.snapshot(),
         });

@@ -37,6 +37,40 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array): 
   await Deno.rename(tmp, path);
 }
 
+// UTF-8 of the text handed to a writeFileAtomicFrom producer goes through this buffer.
+const PIECE_BYTES = 64 * 1024;
+
+/**
+ * Like writeFileAtomic, but the text comes from `produce` in pieces, written as they come:
+ * a large file (a snapshot of 100,000 conversations) is never held whole, as a string or as
+ * bytes. `produce` runs synchronously, so the file is one consistent moment of its source.
+ */
+export async function writeFileAtomicFrom(
+  path: string,
+  produce: (write: (text: string) => void) => void,
+): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  try {
+    const encoder = new TextEncoder();
+    const buf = new Uint8Array(PIECE_BYTES);
+    produce((text) => {
+      for (let rest = text; rest.length > 0;) {
+        const { read, written } = encoder.encodeInto(rest, buf);
+        writeAllSync(file, buf.subarray(0, written));
+        rest = rest.slice(read);
+      }
+    });
+    await file.syncData();
+  } catch (err) {
+    file.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  file.close();
+  await Deno.rename(tmp, path);
+}
+
 /** Writes all of `data` to a file or connection (one write may take only part of it). */
 export async function writeAll(
   to: { write(p: Uint8Array): Promise<number> },

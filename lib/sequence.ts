@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { KeyArena } from "./key_arena.ts";
 
 /** The order roles must answer in, when nothing else is configured. */
 export const DEFAULT_SEQUENCE: readonly string[] = ["primary", "secondary", "observer"];
@@ -30,15 +31,6 @@ export interface SequenceViolation {
   lastPosition: number;
 }
 
-// A node of the recency list: the least recently active conversation is at the head.
-interface ConversationState {
-  key: string;
-  last: number;
-  seenAt: number;
-  prev: ConversationState | undefined;
-  next: ConversationState | undefined;
-}
-
 /** Counters of what the engine did, for status. */
 export interface SequenceStats {
   tracked: number;
@@ -53,21 +45,63 @@ export interface ConversationSnapshot {
   seenAt: number;
 }
 
-/** Tracks where each conversation stands in the sequence and detects violations. */
+/** Options of a SequenceEngine beyond its limits. */
+export interface SequenceOptions {
+  /**
+   * The hash of a conversation id (32 bits). By default a hash with a random seed per
+   * engine, so that ids cannot be chosen to collide; tests pass a poor one to force collisions.
+   */
+  hash?: (conversation: string) => number;
+}
+
+// Conversations tracked before the tables first grow; they double up to the cap.
+const INITIAL_CAPACITY = 1024;
+const NONE = -1;
+
+/**
+ * Tracks where each conversation stands in the sequence and detects violations.
+ *
+ * The state of a conversation lives in typed arrays indexed by a slot number, found through
+ * an open-addressing hash index of its own, rather than in an object per conversation: with
+ * 100,000 conversations coming and going, objects on the V8 heap survived long enough to be
+ * promoted and then became garbage, which grew the heap to several times what was alive
+ * (bench/RESULTS.md). The ids themselves are packed into a KeyArena.
+ */
 export class SequenceEngine {
   readonly sequence: readonly string[];
   readonly #positions: Map<string, number>;
-  readonly #states = new Map<string, ConversationState>();
-  // An intrusive list rather than Map order: moving an entry within a Map leaves holes that
-  // every later iteration from the front must skip, which made expiry cost grow with churn.
-  #head: ConversationState | undefined;
-  #tail: ConversationState | undefined;
   readonly #limits: SequenceLimits;
+  readonly #hashOf: (conversation: string) => number;
   #evictedIdle = 0;
   #evictedOverCap = 0;
 
+  // Slots: the id (where it is in the arena, and its length), its hash, the position last
+  // accepted, when last active, and the recency list (least recently active at the head)
+  // through prev/next. Free slots are chained through `next` from `#free`.
+  #capacity = 0;
+  readonly #ids: KeyArena;
+  #idAt = new Int32Array(0);
+  #idLength = new Int32Array(0);
+  #hashes = new Int32Array(0);
+  #last = new Int32Array(0);
+  #seenAt = new Float64Array(0);
+  #prev = new Int32Array(0);
+  #next = new Int32Array(0);
+  #size = 0;
+  #used = 0;
+  #free = NONE;
+  #head = NONE;
+  #tail = NONE;
+  // The index: buckets hold slot + 1 (0 is empty), linear probing, at most half full.
+  #buckets = new Int32Array(0);
+  #mask = 0;
+
   /** Creates an engine over `sequence` (role names, distinct, at least one). */
-  constructor(sequence: readonly string[], limits: SequenceLimits) {
+  constructor(
+    sequence: readonly string[],
+    limits: SequenceLimits,
+    options: SequenceOptions = {},
+  ) {
     if (sequence.length === 0) throw new RangeError("The sequence needs at least one role");
     this.#positions = new Map(sequence.map((r, i) => [r, i]));
     if (this.#positions.size !== sequence.length) {
@@ -78,6 +112,13 @@ export class SequenceEngine {
     }
     this.sequence = [...sequence];
     this.#limits = { ...limits };
+    this.#hashOf = options.hash ?? seededHash(randomSeed());
+    this.#ids = new KeyArena((move) => {
+      for (let s = this.#head; s !== NONE; s = this.#next[s]!) {
+        this.#idAt[s] = move(this.#idAt[s]!, this.#idLength[s]!);
+      }
+    });
+    this.#grow(Math.min(INITIAL_CAPACITY, limits.maxConversations));
   }
 
   /** Whether `role` takes part in the sequence. */
@@ -94,84 +135,67 @@ export class SequenceEngine {
     const position = this.#positions.get(role);
     if (position === undefined) return undefined;
     this.expire(now);
-    let state = this.#states.get(conversation);
-    if (state === undefined) {
+    const hash = this.#hashOf(conversation) | 0;
+    let slot = this.#find(conversation, hash);
+    if (slot === NONE) {
       this.#makeRoom();
-      state = { key: conversation, last: -1, seenAt: now, prev: undefined, next: undefined };
-      this.#states.set(conversation, state);
+      slot = this.#add(conversation, hash, -1, now);
     } else {
-      this.#unlink(state);
-      state.seenAt = now;
+      this.#unlink(slot);
+      this.#seenAt[slot] = now;
+      this.#append(slot);
     }
-    this.#append(state);
 
-    const last = state.last;
+    const last = this.#last[slot]!;
     if (position !== last + 1 && position !== 0) {
       const next = last + 1;
       const expected = next < this.sequence.length ? this.sequence[next]! : this.sequence[0]!;
       return { conversation, role, expected, lastPosition: last };
     }
-    state.last = position === this.sequence.length - 1 ? -1 : position;
+    this.#last[slot] = position === this.sequence.length - 1 ? -1 : position;
     return undefined;
   }
 
   /** Forgets conversations idle for longer than the TTL at time `now`. */
   expire(now: number): void {
     const cutoff = now - this.#limits.ttlMs;
-    while (this.#head !== undefined && this.#head.seenAt <= cutoff) {
+    while (this.#head !== NONE && this.#seenAt[this.#head]! <= cutoff) {
       this.#remove(this.#head);
       this.#evictedIdle++;
     }
   }
 
-  #makeRoom(): void {
-    while (this.#states.size >= this.#limits.maxConversations && this.#head !== undefined) {
-      this.#remove(this.#head);
-      this.#evictedOverCap++;
-    }
-  }
-
-  #append(s: ConversationState): void {
-    s.prev = this.#tail;
-    s.next = undefined;
-    if (this.#tail !== undefined) this.#tail.next = s;
-    else this.#head = s;
-    this.#tail = s;
-  }
-
-  #unlink(s: ConversationState): void {
-    if (s.prev !== undefined) s.prev.next = s.next;
-    else this.#head = s.next;
-    if (s.next !== undefined) s.next.prev = s.prev;
-    else this.#tail = s.prev;
-    s.prev = s.next = undefined;
-  }
-
-  #remove(s: ConversationState): void {
-    this.#unlink(s);
-    this.#states.delete(s.key);
-  }
-
   /** The position last accepted in `conversation`, -1 when none or unknown. */
   lastPosition(conversation: string): number {
-    return this.#states.get(conversation)?.last ?? -1;
+    const slot = this.#find(conversation, this.#hashOf(conversation) | 0);
+    return slot === NONE ? -1 : this.#last[slot]!;
   }
 
   /** Counters for status. */
   stats(): SequenceStats {
     return {
-      tracked: this.#states.size,
+      tracked: this.#size,
       evictedIdle: this.#evictedIdle,
       evictedOverCap: this.#evictedOverCap,
     };
   }
 
+  /**
+   * Calls `fn` with the state of every tracked conversation, least recently active first.
+   * `fn` must not call back into the engine.
+   */
+  forEachConversation(fn: (conversation: string, last: number, seenAt: number) => void): void {
+    for (let s = this.#head; s !== NONE; s = this.#next[s]!) {
+      fn(this.#ids.read(this.#idAt[s]!, this.#idLength[s]!), this.#last[s]!, this.#seenAt[s]!);
+    }
+  }
+
   /** The state of every tracked conversation, least recently active first. */
   snapshot(): ConversationSnapshot[] {
     const out: ConversationSnapshot[] = [];
-    for (let s = this.#head; s !== undefined; s = s.next) {
-      out.push({ conversation: s.key, last: s.last, seenAt: s.seenAt });
-    }
+    this.forEachConversation((conversation, last, seenAt) =>
+      out.push({ conversation, last, seenAt })
+    );
     return out;
   }
 
@@ -185,20 +209,155 @@ export class SequenceEngine {
     for (const e of sorted) {
       if (!Number.isInteger(e.last) || e.last < -1 || e.last >= this.sequence.length) continue;
       if (e.seenAt <= now - this.#limits.ttlMs) continue;
-      const old = this.#states.get(e.conversation);
-      if (old !== undefined) this.#remove(old);
+      const hash = this.#hashOf(e.conversation) | 0;
+      const old = this.#find(e.conversation, hash);
+      if (old !== NONE) this.#remove(old);
       this.#makeRoom();
-      const state: ConversationState = {
-        key: e.conversation,
-        last: e.last,
-        seenAt: e.seenAt,
-        prev: undefined,
-        next: undefined,
-      };
-      this.#states.set(e.conversation, state);
-      this.#append(state);
+      this.#add(e.conversation, hash, e.last, e.seenAt);
       restored++;
     }
     return restored;
   }
+
+  #makeRoom(): void {
+    while (this.#size >= this.#limits.maxConversations && this.#head !== NONE) {
+      this.#remove(this.#head);
+      this.#evictedOverCap++;
+    }
+  }
+
+  // The slot holding `conversation`, or NONE.
+  #find(conversation: string, hash: number): number {
+    const buckets = this.#buckets;
+    for (let b = hash & this.#mask;; b = (b + 1) & this.#mask) {
+      const entry = buckets[b]!;
+      if (entry === 0) return NONE;
+      const slot = entry - 1;
+      if (
+        this.#hashes[slot] === hash &&
+        this.#ids.equals(this.#idAt[slot]!, this.#idLength[slot]!, conversation)
+      ) return slot;
+    }
+  }
+
+  // Takes a slot for a conversation not tracked yet, indexes it and makes it the most recent.
+  #add(conversation: string, hash: number, last: number, seenAt: number): number {
+    if (this.#free === NONE && this.#used === this.#capacity) {
+      this.#grow(Math.min(this.#capacity * 2, this.#limits.maxConversations));
+    }
+    let slot: number;
+    if (this.#free !== NONE) {
+      slot = this.#free;
+      this.#free = this.#next[slot]!;
+    } else {
+      slot = this.#used++;
+    }
+    // Before the slot is filled in: storing the id may compact the arena, which moves the
+    // ids of the slots in the recency list.
+    const length = KeyArena.lengthOf(conversation);
+    this.#idAt[slot] = this.#ids.add(conversation, length);
+    this.#idLength[slot] = length;
+    this.#hashes[slot] = hash;
+    this.#last[slot] = last;
+    this.#seenAt[slot] = seenAt;
+    this.#index(slot);
+    this.#append(slot);
+    this.#size++;
+    return slot;
+  }
+
+  #index(slot: number): void {
+    let b = this.#hashes[slot]! & this.#mask;
+    while (this.#buckets[b] !== 0) b = (b + 1) & this.#mask;
+    this.#buckets[b] = slot + 1;
+  }
+
+  #remove(slot: number): void {
+    this.#unlink(slot);
+    this.#unindex(slot);
+    this.#ids.release(this.#idLength[slot]!);
+    this.#next[slot] = this.#free;
+    this.#free = slot;
+    this.#size--;
+  }
+
+  // Deletes from a linear-probing index without tombstones: later entries of the same run
+  // move back into the gap when their home bucket does not lie between the gap and them.
+  #unindex(slot: number): void {
+    const buckets = this.#buckets;
+    const mask = this.#mask;
+    let gap = this.#hashes[slot]! & mask;
+    while (buckets[gap] !== slot + 1) gap = (gap + 1) & mask;
+    for (let b = (gap + 1) & mask;; b = (b + 1) & mask) {
+      const entry = buckets[b]!;
+      if (entry === 0) break;
+      const home = this.#hashes[entry - 1]! & mask;
+      // Stays where it is when its home lies cyclically in (gap, b].
+      const stays = gap <= b ? gap < home && home <= b : gap < home || home <= b;
+      if (stays) continue;
+      buckets[gap] = entry;
+      gap = b;
+    }
+    buckets[gap] = 0;
+  }
+
+  #append(slot: number): void {
+    this.#prev[slot] = this.#tail;
+    this.#next[slot] = NONE;
+    if (this.#tail !== NONE) this.#next[this.#tail] = slot;
+    else this.#head = slot;
+    this.#tail = slot;
+  }
+
+  #unlink(slot: number): void {
+    const prev = this.#prev[slot]!;
+    const next = this.#next[slot]!;
+    if (prev !== NONE) this.#next[prev] = next;
+    else this.#head = next;
+    if (next !== NONE) this.#prev[next] = prev;
+    else this.#tail = prev;
+  }
+
+  // Enlarges the slot tables to `capacity` and rebuilds the index at most half full.
+  #grow(capacity: number): void {
+    const copy = <T extends Int32Array | Float64Array>(old: T, make: (n: number) => T): T => {
+      const t = make(capacity);
+      t.set(old);
+      return t;
+    };
+    this.#idAt = copy(this.#idAt, (n) => new Int32Array(n));
+    this.#idLength = copy(this.#idLength, (n) => new Int32Array(n));
+    this.#hashes = copy(this.#hashes, (n) => new Int32Array(n));
+    this.#last = copy(this.#last, (n) => new Int32Array(n));
+    this.#seenAt = copy(this.#seenAt, (n) => new Float64Array(n));
+    this.#prev = copy(this.#prev, (n) => new Int32Array(n));
+    this.#next = copy(this.#next, (n) => new Int32Array(n));
+    this.#capacity = capacity;
+    let buckets = 2;
+    while (buckets < capacity * 2) buckets *= 2;
+    this.#buckets = new Int32Array(buckets);
+    this.#mask = buckets - 1;
+    for (let s = this.#head; s !== NONE; s = this.#next[s]!) this.#index(s);
+  }
+}
+
+/**
+ * A 32-bit string hash (FNV-1a over UTF-16 code units from `seed`, then MurmurHash3's
+ * finaliser to spread the bits a linear-probing index uses).
+ */
+export function seededHash(seed: number): (s: string) => number {
+  const basis = (0x811c9dc5 ^ seed) | 0;
+  return (s) => {
+    let h = basis;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  };
+}
+
+function randomSeed(): number {
+  return crypto.getRandomValues(new Int32Array(1))[0]!;
 }

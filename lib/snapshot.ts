@@ -6,7 +6,7 @@
 import type { ConversationSnapshot } from "./sequence.ts";
 import type { Violation } from "./violation.ts";
 import type { TurnsSnapshot } from "./turns.ts";
-import { errorText, readTextIfExists, writeFileAtomic } from "./fsutil.ts";
+import { errorText, readTextIfExists, writeFileAtomicFrom } from "./fsutil.ts";
 
 /** The snapshot's contents. */
 export interface Snapshot {
@@ -20,16 +20,66 @@ export interface Snapshot {
 
 const FORMAT = 1;
 
-/** Serialises a snapshot. */
-export function encodeSnapshot(s: Snapshot): string {
-  return JSON.stringify({
-    format: FORMAT,
-    sequence: s.sequence,
-    savedAt: s.savedAt,
-    conversations: s.conversations.map((c) => [c.conversation, c.last, c.seenAt]),
-    pending: s.pending,
-    ...(s.turns ? { turns: s.turns } : {}),
-  }) + "\n";
+/** Lists conversations, least recently active first, without copying them (a SequenceEngine). */
+export interface ConversationList {
+  forEachConversation(fn: (conversation: string, last: number, seenAt: number) => void): void;
+}
+
+/** A snapshot to save: its conversations may come straight from the engine. */
+export interface SnapshotToSave extends Omit<Snapshot, "conversations"> {
+  conversations: ConversationList | readonly ConversationSnapshot[];
+}
+
+// Text is handed on once this much has gathered.
+const CHUNK_CHARS = 16 * 1024;
+
+/**
+ * Serialises a snapshot piece by piece: `write` receives text of about 16 KiB at a time
+ * (more only for one large entry), which together is one line of JSON.
+ */
+export function encodeSnapshotTo(s: SnapshotToSave, write: (text: string) => void): void {
+  let out = `{"format":${FORMAT},"sequence":${JSON.stringify(s.sequence)},"savedAt":${
+    JSON.stringify(s.savedAt)
+  }`;
+  let first = true;
+  const open = (key: string) => {
+    out += `,"${key}":[`;
+    first = true;
+  };
+  const add = (json: string) => {
+    out += first ? json : "," + json;
+    first = false;
+    if (out.length >= CHUNK_CHARS) {
+      write(out);
+      out = "";
+    }
+  };
+  const conversation = (c: string, last: number, seenAt: number) =>
+    add(`[${JSON.stringify(c)},${JSON.stringify(last)},${JSON.stringify(seenAt)}]`);
+  open("conversations");
+  if ("forEachConversation" in s.conversations) {
+    s.conversations.forEachConversation(conversation);
+  } else {
+    for (const c of s.conversations) conversation(c.conversation, c.last, c.seenAt);
+  }
+  out += "]";
+  open("pending");
+  for (const p of s.pending) add(JSON.stringify(p));
+  out += "]";
+  if (s.turns) {
+    out += `,"turns":{"caughtUpAt":${JSON.stringify(s.turns.caughtUpAt)}`;
+    open("sessions");
+    for (const session of s.turns.sessions) add(JSON.stringify(session));
+    out += "]}";
+  }
+  write(out + "}\n");
+}
+
+/** Serialises a snapshot as one string. */
+export function encodeSnapshot(s: SnapshotToSave): string {
+  const parts: string[] = [];
+  encodeSnapshotTo(s, (text) => parts.push(text));
+  return parts.join("");
 }
 
 /** Parses a snapshot; throws a clear error on anything malformed. */
@@ -96,9 +146,9 @@ export function decodeSnapshot(text: string, source: string): Snapshot {
   };
 }
 
-/** Writes the snapshot atomically. */
-export async function saveSnapshot(path: string, s: Snapshot): Promise<void> {
-  await writeFileAtomic(path, encodeSnapshot(s));
+/** Writes the snapshot atomically, streaming it to the file rather than building it whole. */
+export async function saveSnapshot(path: string, s: SnapshotToSave): Promise<void> {
+  await writeFileAtomicFrom(path, (write) => encodeSnapshotTo(s, write));
 }
 
 /** The result of loading: a snapshot, nothing, or an error with where the bad file was moved. */

@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
-import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
+import {
+  DEFAULT_SEQUENCE,
+  seededHash,
+  SequenceEngine,
+  type SequenceLimits,
+} from "../lib/sequence.ts";
+import { rng } from "./support/rng.ts";
+import { SequenceModel } from "./support/sequence_model.ts";
 
 const LIMITS = { ttlMs: 60_000, maxConversations: 1000 };
 
@@ -149,4 +156,101 @@ Deno.test("an empty or repeating sequence is refused", () => {
   assertThrows(() => engine(LIMITS, []), RangeError);
   assertThrows(() => engine(LIMITS, ["a", "a"]), RangeError);
   assert(engine().hasRole("observer"));
+});
+
+// Ids of all kinds: one byte a code unit, two (é is under 256, € is not), a lone surrogate,
+// empty, and long enough to need room in the arena.
+const PREFIXES = ["c", "é", "€", "\ud800", "", "x".repeat(300)];
+function pickId(next: () => number, ids: number): string {
+  const n = Math.floor(next() * ids);
+  return `${PREFIXES[n % PREFIXES.length]}${n}`;
+}
+
+// Random observations (some roles outside the sequence, time moving on by random steps) fed
+// to the engine and to the plain model; every answer, the counters and the recency order
+// must agree.
+function agreeWithModel(
+  seed: number,
+  limits: SequenceLimits,
+  ids: number,
+  steps: number,
+  hash?: (s: string) => number,
+): void {
+  const next = rng(seed);
+  const roles = [...DEFAULT_SEQUENCE, "bystander"];
+  const e = new SequenceEngine(DEFAULT_SEQUENCE, limits, hash ? { hash } : {});
+  const m = new SequenceModel(DEFAULT_SEQUENCE, limits);
+  let now = 0;
+  for (let i = 0; i < steps; i++) {
+    now += Math.floor(next() * 3);
+    const id = pickId(next, ids);
+    const role = roles[Math.floor(next() * roles.length)]!;
+    assertEquals(e.observe(id, role, now), m.observe(id, role, now), `step ${i}: ${id} ${role}`);
+    if (i % 97 === 0) {
+      const probe = pickId(next, ids);
+      assertEquals(e.lastPosition(probe), m.lastPosition(probe), `step ${i}: ${probe}`);
+    }
+    if (i % 4999 === 0) assertEquals(e.snapshot(), m.snapshot(), `step ${i}`);
+  }
+  assertEquals(e.stats(), {
+    tracked: m.tracked,
+    evictedIdle: m.evictedIdle,
+    evictedOverCap: m.evictedOverCap,
+  });
+  assertEquals(e.snapshot(), m.snapshot());
+}
+
+Deno.test("the packed tables agree with a plain model, with room to spare and growing past 1,024", () => {
+  agreeWithModel(0x5e9, { ttlMs: 1e12, maxConversations: 5_000 }, 3_000, 60_000);
+});
+
+Deno.test("the packed tables agree with a plain model when the cap and the TTL evict all the time", () => {
+  agreeWithModel(0x5ea, { ttlMs: 500, maxConversations: 64 }, 400, 60_000);
+  agreeWithModel(0x5eb, { ttlMs: 1e12, maxConversations: 1 }, 5, 5_000);
+});
+
+Deno.test("the packed tables agree with a plain model when every id hashes alike", () => {
+  // One probe run for all: removal must move later entries back, or lookups stop short.
+  agreeWithModel(0x5ec, { ttlMs: 200, maxConversations: 40 }, 80, 20_000, () => 7);
+  agreeWithModel(0x5ed, { ttlMs: 1e12, maxConversations: 300 }, 500, 20_000, (s) => s.length);
+});
+
+Deno.test("an id is still found after ids it collided with are removed before and after it", () => {
+  const e = new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 10, maxConversations: 10 }, {
+    hash: () => 0,
+  });
+  // One probe run: a, b, c. b is the least recently active, then a.
+  e.observe("a", "primary", 0);
+  e.observe("b", "primary", 1);
+  e.observe("c", "secondary", 2);
+  e.observe("a", "secondary", 5);
+  e.observe("c", "primary", 6);
+  e.expire(11.5); // b, in the middle of the run
+  assertEquals([e.lastPosition("a"), e.lastPosition("b"), e.lastPosition("c")], [1, -1, 0]);
+  e.expire(15.5); // a, at its start
+  assertEquals([e.lastPosition("a"), e.lastPosition("c")], [-1, 0]);
+  assertEquals(e.stats(), { tracked: 1, evictedIdle: 2, evictedOverCap: 0 });
+});
+
+Deno.test("restore keeps the recency order, so the least recently active are evicted first", () => {
+  const e = engine({ ttlMs: 1e9, maxConversations: 3 });
+  e.restore([
+    { conversation: "late", last: 0, seenAt: 30 },
+    { conversation: "early", last: 0, seenAt: 10 },
+    { conversation: "middle", last: 1, seenAt: 20 },
+  ], 40);
+  e.observe("new", "primary", 41);
+  assertEquals(e.snapshot().map((s) => s.conversation), ["middle", "late", "new"]);
+  assertEquals(e.stats().evictedOverCap, 1);
+});
+
+Deno.test("the id hash depends on its seed and spreads similar ids over the index", () => {
+  const a = seededHash(1);
+  const b = seededHash(2);
+  const ids = Array.from({ length: 65_536 }, (_, i) => `conversation-${i}`);
+  assert(ids.filter((id) => a(id) === b(id)).length < 10);
+  // 65,536 sequential ids into 131,072 buckets: a uniform spread uses 131,072 × (1 − e^−0.5),
+  // about 51,600 of them.
+  const used = new Set(ids.map((id) => a(id) & 131_071)).size;
+  assert(used > 50_000, `${used} buckets used`);
 });
