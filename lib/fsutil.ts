@@ -37,8 +37,11 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array): 
   await Deno.rename(tmp, path);
 }
 
-// UTF-8 of the text handed to a writeFileAtomicFrom producer goes through this buffer.
-const PIECE_BYTES = 64 * 1024;
+// UTF-8 of the text handed to a writeFileAtomicFrom producer goes through this one buffer,
+// for every file: a new one per file would wait for a full GC to be freed, and while they
+// waited the process grew (bench/RESULTS.md). Safe to share: producing and writing are
+// synchronous, so two files never use it at once.
+const PIECE = new Uint8Array(64 * 1024);
 
 /**
  * Like writeFileAtomic, but the text comes from `produce` in pieces, written as they come:
@@ -53,11 +56,10 @@ export async function writeFileAtomicFrom(
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
     const encoder = new TextEncoder();
-    const buf = new Uint8Array(PIECE_BYTES);
     produce((text) => {
       for (let rest = text; rest.length > 0;) {
-        const { read, written } = encoder.encodeInto(rest, buf);
-        writeAllSync(file, buf.subarray(0, written));
+        const { read, written } = encoder.encodeInto(rest, PIECE);
+        writeAllSync(file, PIECE.subarray(0, written));
         rest = rest.slice(read);
       }
     });

@@ -113,10 +113,8 @@ export class SequenceEngine {
     this.sequence = [...sequence];
     this.#limits = { ...limits };
     this.#hashOf = options.hash ?? seededHash(randomSeed());
-    this.#ids = new KeyArena((move) => {
-      for (let s = this.#head; s !== NONE; s = this.#next[s]!) {
-        this.#idAt[s] = move(this.#idAt[s]!, this.#idLength[s]!);
-      }
+    this.#ids = new KeyArena((slot, offset) => {
+      this.#idAt[slot] = offset;
     });
     this.#grow(Math.min(INITIAL_CAPACITY, limits.maxConversations));
   }
@@ -252,10 +250,9 @@ export class SequenceEngine {
     } else {
       slot = this.#used++;
     }
-    // Before the slot is filled in: storing the id may compact the arena, which moves the
-    // ids of the slots in the recency list.
+    // Storing the id may compact the arena, which moves the ids of other slots.
     const length = KeyArena.lengthOf(conversation);
-    this.#idAt[slot] = this.#ids.add(conversation, length);
+    this.#idAt[slot] = this.#ids.add(conversation, length, slot);
     this.#idLength[slot] = length;
     this.#hashes[slot] = hash;
     this.#last[slot] = last;
@@ -275,7 +272,7 @@ export class SequenceEngine {
   #remove(slot: number): void {
     this.#unlink(slot);
     this.#unindex(slot);
-    this.#ids.release(this.#idLength[slot]!);
+    this.#ids.release(this.#idAt[slot]!);
     this.#next[slot] = this.#free;
     this.#free = slot;
     this.#size--;
@@ -318,24 +315,20 @@ export class SequenceEngine {
     else this.#tail = prev;
   }
 
-  // Enlarges the slot tables to `capacity` and rebuilds the index at most half full.
+  // Enlarges the slot tables to `capacity` and rebuilds the index at most half full. The
+  // buffers are transferred, which frees the old ones at once rather than at some full GC.
   #grow(capacity: number): void {
-    const copy = <T extends Int32Array | Float64Array>(old: T, make: (n: number) => T): T => {
-      const t = make(capacity);
-      t.set(old);
-      return t;
-    };
-    this.#idAt = copy(this.#idAt, (n) => new Int32Array(n));
-    this.#idLength = copy(this.#idLength, (n) => new Int32Array(n));
-    this.#hashes = copy(this.#hashes, (n) => new Int32Array(n));
-    this.#last = copy(this.#last, (n) => new Int32Array(n));
-    this.#seenAt = copy(this.#seenAt, (n) => new Float64Array(n));
-    this.#prev = copy(this.#prev, (n) => new Int32Array(n));
-    this.#next = copy(this.#next, (n) => new Int32Array(n));
+    this.#idAt = new Int32Array(this.#idAt.buffer.transfer(capacity * 4));
+    this.#idLength = new Int32Array(this.#idLength.buffer.transfer(capacity * 4));
+    this.#hashes = new Int32Array(this.#hashes.buffer.transfer(capacity * 4));
+    this.#last = new Int32Array(this.#last.buffer.transfer(capacity * 4));
+    this.#seenAt = new Float64Array(this.#seenAt.buffer.transfer(capacity * 8));
+    this.#prev = new Int32Array(this.#prev.buffer.transfer(capacity * 4));
+    this.#next = new Int32Array(this.#next.buffer.transfer(capacity * 4));
     this.#capacity = capacity;
     let buckets = 2;
     while (buckets < capacity * 2) buckets *= 2;
-    this.#buckets = new Int32Array(buckets);
+    this.#buckets = new Int32Array(this.#buckets.buffer.transfer(buckets * 4)).fill(0);
     this.#mask = buckets - 1;
     for (let s = this.#head; s !== NONE; s = this.#next[s]!) this.#index(s);
   }
