@@ -30,6 +30,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
 import { declaredSet, permissionFlags } from "../lib/permissions.ts";
+import { v8FlagsArg } from "../lib/v8_flags.ts";
 import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
 import type { StatusReport } from "../lib/status.ts";
 
@@ -633,14 +634,15 @@ export class CoordinatorProcess {
   readonly #reading: Promise<void>;
 
   /**
-   * Starts it. `flags` go to `deno run` before the permission flags (e.g. `--v8-flags=…`);
+   * Starts it. `flags` go to `deno run` before the permission flags (e.g. `--cpu-prof`);
+   * `v8Flags` go after the coordinator's own (lib/v8_flags.ts), so they win;
    * `onStdout` receives its stdout (V8's `--trace-gc` prints there; needs `stdbuf`, from
    * GNU coreutils), which is discarded otherwise.
    */
   constructor(
     readonly stateDir: string,
     port: number,
-    opts: { flags?: string[]; onStdout?: (text: string) => void } = {},
+    opts: { flags?: string[]; v8Flags?: string[]; onStdout?: (text: string) => void } = {},
   ) {
     // V8 prints with C stdio, which holds a pipe's output until exit: `stdbuf -oL` (which
     // execs deno in its place, same pid) makes it line-buffered.
@@ -650,6 +652,7 @@ export class CoordinatorProcess {
         ...(viaStdbuf ? ["-oL", Deno.execPath()] : []),
         "run",
         ...(opts.flags ?? []),
+        v8FlagsArg(opts.v8Flags),
         ...permissionFlags(declaredSet(), [`127.0.0.1:${port}`]),
         MAIN,
         "run",
@@ -880,13 +883,11 @@ export async function loadBench(opts: LoadOptions, report: Report): Promise<void
   );
 
   await sinkRun(spec, report);
-  const v8 = opts.v8Flags ? [`--v8-flags=${opts.v8Flags}`] : [];
+  const v8 = opts.v8Flags ? opts.v8Flags.split(",") : [];
+  report("load: the coordinator's V8 flags", v8FlagsArg(v8));
   // `--profile DIR`: V8's CPU profile of the coordinator, written there when it exits.
-  const profiled = [
-    ...(opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : []),
-    ...v8,
-  ];
-  await throughputRun("load", spec, expected, report, profiled);
+  const profiled = opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [];
+  await throughputRun("load", spec, expected, report, profiled, v8);
   await latencyRun(opts, report, v8);
   if (opts.violations > 0) {
     const all: PlanSpec = {
@@ -896,7 +897,7 @@ export async function loadBench(opts: LoadOptions, report: Report): Promise<void
       prefix: "all-",
     };
     if (violationsByRule(buildPlan(all)) !== opts.violations) throw new Error("Bad plan");
-    await throughputRun("all-violations", all, opts.violations, report, profiled);
+    await throughputRun("all-violations", all, opts.violations, report, profiled, v8);
   }
 }
 
@@ -949,6 +950,7 @@ async function throughputRun(
   expected: number,
   report: Report,
   flags: string[],
+  v8Flags: string[],
 ): Promise<void> {
   if (spec.kind === "fresh") return;
   note(`${label}: ${fmt(spec.events)} frames (loadavg ${loadAverage()})`);
@@ -958,7 +960,7 @@ async function throughputRun(
   const gw = await GatewayProcess.start(spec);
   let coordinator: CoordinatorProcess | undefined;
   try {
-    coordinator = new CoordinatorProcess(dir, gw.port, { flags });
+    coordinator = new CoordinatorProcess(dir, gw.port, { flags, v8Flags });
     await gw.next("subscribed", 30_000);
     const follower = new LedgerFollower(ledger, false);
     let polling = true;
@@ -1153,7 +1155,7 @@ async function checkLedger(
 }
 
 // 3. Latency at a steady rate.
-async function latencyRun(opts: LoadOptions, report: Report, flags: string[]): Promise<void> {
+async function latencyRun(opts: LoadOptions, report: Report, v8Flags: string[]): Promise<void> {
   // 100 conversations: ten-frame blocks each, as in the throughput plan.
   const conversations = 100;
   const events = Math.round((opts.seconds + 1) * opts.rate / (conversations * 10)) *
@@ -1169,7 +1171,7 @@ async function latencyRun(opts: LoadOptions, report: Report, flags: string[]): P
   let coordinator: CoordinatorProcess | undefined;
   const watcher = Deno.watchFs(moses, { recursive: false });
   try {
-    coordinator = new CoordinatorProcess(dir, gw.port, { flags });
+    coordinator = new CoordinatorProcess(dir, gw.port, { v8Flags });
     await gw.next("subscribed", 30_000);
     const follower = new LedgerFollower(ledger, true);
     // The coordinator's other durable writes (status every 2 s, the snapshot 200 ms after a

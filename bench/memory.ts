@@ -13,7 +13,8 @@
  * nothing expires during the run, and the conversations go by the LRU cap, the least
  * recently active first, as on a busy gateway. The resident size (`VmRSS` in
  * /proc/PID/status) is read after each `--step` conversations, once the coordinator's
- * status file says it has processed them and a short settle has passed.
+ * status file says it has processed them and a short settle has passed, and once more after
+ * 15 s without frames.
  *
  * `bench/memory.ts --engine-heap N` (run with `--v8-flags=--expose-gc`) prints the V8 heap and
  * the array buffers a bare SequenceEngine uses for N conversations, for comparison.
@@ -21,6 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
+import { v8FlagsArg } from "../lib/v8_flags.ts";
 import {
   CoordinatorProcess,
   type FlagValues,
@@ -44,7 +46,7 @@ export interface MemoryOptions {
   step: number;
   /** Also run once with V8's `--trace-gc`, to show what each full GC leaves alive (true). */
   gcTrace: boolean;
-  /** V8 flags for the coordinator (comma-separated, as `--v8-flags=` takes them), to try some. */
+  /** More V8 flags for the coordinator (comma-separated), after its own (lib/v8_flags.ts). */
   v8Flags: string;
 }
 
@@ -60,6 +62,8 @@ export const MEMORY_DEFAULTS: MemoryOptions = {
 // After the status file shows the frames processed: one more status write, one snapshot
 // (every 5 s) and the garbage they leave have usually come and gone.
 const SETTLE_MS = 3_000;
+// Quiet time before the last sample.
+const QUIET_MS = 15_000;
 
 const note = (msg: string) => console.error(`  [memory] ${msg}`);
 
@@ -93,8 +97,9 @@ export async function memoryBench(opts: MemoryOptions, report: Report): Promise<
     report("memory", "skipped: reads /proc (Linux only)");
     return;
   }
-  const v8 = opts.v8Flags ? [`--v8-flags=${opts.v8Flags}`] : [];
+  const v8 = opts.v8Flags ? opts.v8Flags.split(",") : [];
   const tag = opts.v8Flags ? `memory (${opts.v8Flags})` : "memory";
+  report(`${tag}: the coordinator's V8 flags`, v8FlagsArg(v8));
   // As users run it; then once more with V8 telling what each full GC left alive, which
   // tells a growing heap (a leak) from garbage V8 has not collected yet.
   await churnRun(opts, tag, v8, false, report);
@@ -102,7 +107,7 @@ export async function memoryBench(opts: MemoryOptions, report: Report): Promise<
     await churnRun(
       opts,
       `${tag}, --trace-gc`,
-      [`--v8-flags=${["--trace-gc", opts.v8Flags].filter(Boolean).join(",")}`],
+      ["--trace-gc", ...v8],
       true,
       report,
     );
@@ -150,7 +155,7 @@ interface GcState {
 async function churnRun(
   opts: MemoryOptions,
   tag: string,
-  flags: string[],
+  v8Flags: string[],
   traceGc: boolean,
   report: Report,
 ): Promise<void> {
@@ -186,7 +191,7 @@ async function churnRun(
   let coordinator: CoordinatorProcess | undefined;
   try {
     coordinator = new CoordinatorProcess(dir, gw.port, {
-      flags,
+      v8Flags,
       ...(traceGc ? { onStdout } : {}),
     });
     const c = coordinator;
@@ -223,6 +228,10 @@ async function churnRun(
           (traceGc ? `, live heap after the last full GC ${liveText(gc.liveAfterFull)}` : ""),
       );
     }
+    // V8 gives back its young generation once allocation has been slow for a while (its
+    // memory reducer): what the coordinator holds when the flood is over.
+    await sleep(QUIET_MS);
+    const quiet = await residentMb(c.pid);
     const peak = await residentMb(c.pid);
     const heap = (x: { live: number }) => traceGc ? ` (live heap ${liveText(x.live)})` : "";
     const live = samples[0]!;
@@ -251,6 +260,10 @@ async function churnRun(
         `${last.rss >= live.rss ? "+" : ""}${fmt(last.rss - live.rss, 1)}`,
       );
     }
+    report(
+      `${tag}: RSS ${QUIET_MS / 1000} s after the last frame (${fmt(opts.live)} live), MB`,
+      split(quiet),
+    );
     report(`${tag}: peak RSS (VmHWM) over the whole run, MB`, fmt(peak.hwm, 1));
     if (traceGc) {
       report(

@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { declaredSet, permissionFlags } from "../lib/permissions.ts";
+import { v8FlagsArg } from "../lib/v8_flags.ts";
 import { differences, embeddedPermissions } from "./embedded_permissions.ts";
 import { VERSION } from "../lib/version.ts";
 
@@ -42,6 +43,7 @@ export function binaryName(target: string): string {
 export function compileArgs(target: string, output: string): string[] {
   return [
     "compile",
+    v8FlagsArg(),
     ...permissionFlags(declaredSet()),
     // verify's workers load this module by URL, so it must be in the binary.
     "--include",

@@ -13,6 +13,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { declaredSet, permissionFlags } from "../lib/permissions.ts";
+import { v8FlagsArg } from "../lib/v8_flags.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -63,7 +64,7 @@ try {
 }
 
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", ...permissionFlags(declaredSet()), MAIN, "run", ...rest],
+  args: ["run", v8FlagsArg(), ...permissionFlags(declaredSet()), MAIN, "run", ...rest],
   cwd: dir,
   stdin: "null",
   stdout: "inherit",

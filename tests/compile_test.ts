@@ -15,6 +15,7 @@ import {
   runtimeDownloadFailure,
   TARGETS,
 } from "../scripts/compile.ts";
+import { v8FlagsArg } from "../lib/v8_flags.ts";
 import { differences, embeddedPermissions } from "../scripts/embedded_permissions.ts";
 
 const HOST = Deno.build.target;
@@ -37,10 +38,10 @@ async function sha256Hex(path: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-Deno.test("compile passes the declared set as flags, relative, with prompts off and the verify worker included", () => {
+Deno.test("compile passes the V8 flags and the declared set as flags, relative, with prompts off and the verify worker included", () => {
   const set = declaredSet();
   const args = compileArgs(HOST, "dist/x");
-  assertEquals(args.slice(0, 2), ["compile", "--no-prompt"]);
+  assertEquals(args.slice(0, 3), ["compile", v8FlagsArg(), "--no-prompt"]);
   assert(args.includes(`--allow-read=${set.read.join(",")}`));
   assert(args.includes(`--allow-write=${set.write.join(",")}`));
   assert(args.includes("--allow-net=127.0.0.1:18789"));

@@ -10,6 +10,7 @@ import {
   Daemon,
   ledgerLines,
   ledgerPath,
+  MAIN,
   python,
   ROOT,
   runCli,
@@ -19,6 +20,7 @@ import {
   waitFor,
 } from "./support/helpers.ts";
 import type { PermissionAudit } from "../lib/permissions.ts";
+import { v8FlagsArg } from "../lib/v8_flags.ts";
 
 const update = LegacyGateway.update;
 const PROBE = fileURLToPath(new URL("./support/sandbox_probe.ts", import.meta.url));
@@ -258,7 +260,39 @@ async function denoDir(): Promise<string> {
   return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
 }
 
-Deno.test("deno task start runs the coordinator in ~/.openclaw, writes the ledger there, and ends with exit 0 on SIGTERM", async () => {
+// Processes started by `pid`, and theirs (Linux: /proc).
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces, so read after its closing paren.
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      parents.set(Number(e.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch { /* gone */ }
+  }
+  const out: number[] = [];
+  for (let todo = [pid]; todo.length > 0;) {
+    const p = todo.pop()!;
+    for (const [child, parent] of parents) {
+      if (parent === p) {
+        out.push(child);
+        todo.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+function commandLine(pid: number): string[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("deno task start runs the coordinator in ~/.openclaw with its V8 flags, writes the ledger there, and ends with exit 0 on SIGTERM", async () => {
   const home = await Deno.makeTempDir({ prefix: "moses-coord-home-" });
   const gw = startGateway();
   const task = new Deno.Command(Deno.execPath(), {
@@ -276,6 +310,12 @@ Deno.test("deno task start runs the coordinator in ~/.openclaw, writes the ledge
       "a ledger line under ~/.openclaw",
       async () => (await ledgerLines(stateDir)).length === 1,
     );
+    if (Deno.build.os === "linux") {
+      // The coordinator the task started runs with the V8 flags the compiled binary has.
+      const args = descendants(task.pid).map(commandLine).find((a) => a.includes(MAIN));
+      assert(args !== undefined, "no coordinator process under deno task start");
+      assert(args.includes(v8FlagsArg()), args.join(" "));
+    }
     task.kill("SIGTERM");
     const out = await task.output();
     assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { StatusReport } from "../../lib/status.ts";
 import { declaredSet, permissionFlags } from "../../lib/permissions.ts";
+import { v8FlagsArg } from "../../lib/v8_flags.ts";
 import { assertEquals } from "./assert.ts";
 
 /** The repository root. */
@@ -30,12 +31,16 @@ export interface Ran {
 }
 
 /**
- * The declared permission set as flags, for the coordinator run in its state directory as
- * the working directory; `port` moves the net grant to a test gateway's port.
+ * The coordinator's V8 flags and the declared permission set as flags, for the coordinator run
+ * in its state directory as the working directory; `port` moves the net grant to a test
+ * gateway's port.
  */
 export function sandboxFlags(port?: number): string[] {
   const set = declaredSet();
-  return permissionFlags(set, port === undefined ? undefined : [`127.0.0.1:${port}`]);
+  return [
+    v8FlagsArg(),
+    ...permissionFlags(set, port === undefined ? undefined : [`127.0.0.1:${port}`]),
+  ];
 }
 
 /** Runs the CLI with `args` in `cwd` under the given permission flags and waits for it. */
