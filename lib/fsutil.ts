@@ -23,18 +23,10 @@ export async function ensurePrivateDir(path: string): Promise<void> {
  * then renamed over it. Readers see the old file or the new one, never a mix.
  */
 export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  try {
-    await writeAll(file, typeof text === "string" ? new TextEncoder().encode(text) : text);
-    await file.syncData();
-  } catch (err) {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-  file.close();
-  await Deno.rename(tmp, path);
+  await replaceAtomically(
+    path,
+    (file) => writeAll(file, typeof text === "string" ? new TextEncoder().encode(text) : text),
+  );
 }
 
 // UTF-8 of the text handed to a writeFileAtomicFrom producer goes through this one buffer,
@@ -52,9 +44,7 @@ export async function writeFileAtomicFrom(
   path: string,
   produce: (write: (text: string) => void) => void,
 ): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  try {
+  await replaceAtomically(path, (file) => {
     const encoder = new TextEncoder();
     produce((text) => {
       for (let rest = text; rest.length > 0;) {
@@ -63,6 +53,19 @@ export async function writeFileAtomicFrom(
         rest = rest.slice(read);
       }
     });
+  });
+}
+
+// Fills a 0600 temporary file beside `path` with `fill`, fsyncs it and renames it over `path`;
+// on failure removes it and rethrows.
+async function replaceAtomically(
+  path: string,
+  fill: (file: Deno.FsFile) => Promise<void> | void,
+): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  try {
+    await fill(file);
     await file.syncData();
   } catch (err) {
     file.close();
