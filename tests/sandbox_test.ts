@@ -272,7 +272,8 @@ function descendants(pid: number): number[] {
     } catch { /* gone */ }
   }
   const out: number[] = [];
-  for (let todo = [pid]; todo.length > 0;) {
+  const todo = [pid];
+  while (todo.length > 0) {
     const p = todo.pop()!;
     for (const [child, parent] of parents) {
       if (parent === p) {
