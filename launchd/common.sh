@@ -24,6 +24,22 @@ usage_error() {
   exit 2
 }
 
+# Sets MANAGER, when not given, from the system (launchd on macOS, systemd on Linux), and
+# refuses any other value.
+resolve_manager() {
+  if [[ -z "$MANAGER" ]]; then
+    case "$(uname -s)" in
+      Darwin) MANAGER=launchd ;;
+      Linux) MANAGER=systemd ;;
+      *) usage_error "Cannot tell the service manager for $(uname -s): pass --manager launchd or --manager systemd." ;;
+    esac
+  fi
+  case "$MANAGER" in
+    launchd | systemd) ;;
+    *) usage_error "Unknown service manager: $MANAGER. Use --manager launchd or --manager systemd." ;;
+  esac
+}
+
 # Sets REPLY to $1 with every occurrence of $2 replaced by $3. Plain string work, so an '&' in
 # the replacement stays literal (bash 5.2's patsub_replacement would expand it in ${x//a/b}).
 replace_all() {

@@ -59,17 +59,7 @@ while (($# > 0)); do
   esac
 done
 
-if [[ -z "$MANAGER" ]]; then
-  case "$(uname -s)" in
-    Darwin) MANAGER=launchd ;;
-    Linux) MANAGER=systemd ;;
-    *) usage_error "Cannot tell the service manager for $(uname -s): pass --manager launchd or --manager systemd." ;;
-  esac
-fi
-case "$MANAGER" in
-  launchd | systemd) ;;
-  *) usage_error "Unknown service manager: $MANAGER. Use --manager launchd or --manager systemd." ;;
-esac
+resolve_manager
 
 if [[ "$MANAGER" == launchd ]]; then
   TARGET="$HOME/Library/LaunchAgents/$LABEL.plist"
