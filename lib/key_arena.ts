@@ -11,8 +11,7 @@
  * @module
  */
 
-// Bytes of the smallest array, and the step its size is a multiple of.
-const MIN_BYTES = 4096;
+// The array's size is a whole number of these, at least one.
 const STEP_BYTES = 4096;
 // Header words of a block: the owner (-1 once released), then the bytes of the string.
 const HEADER = 8;
@@ -22,7 +21,7 @@ export type Relocate = (owner: number, offset: number) => void;
 
 /** A packed store of strings; its owner keeps each string's offset and (signed) length. */
 export class KeyArena {
-  #bytes = new Uint8Array(MIN_BYTES);
+  #bytes = new Uint8Array(STEP_BYTES);
   #words = new Int32Array(this.#bytes.buffer);
   #end = 0;
   #live = 0;
@@ -142,7 +141,7 @@ export class KeyArena {
     // array's worth of new strings before the next compaction.
     const wanted = to + need;
     if (wanted > bytes.length * 0.75 || wanted * 4 < bytes.length) {
-      const size = Math.max(MIN_BYTES, Math.ceil(wanted * 1.5 / STEP_BYTES) * STEP_BYTES);
+      const size = Math.max(1, Math.ceil(wanted * 1.5 / STEP_BYTES)) * STEP_BYTES;
       this.#bytes = new Uint8Array(bytes.buffer.transfer(size));
       this.#words = new Int32Array(this.#bytes.buffer);
       this.#arrays++;

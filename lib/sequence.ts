@@ -77,8 +77,8 @@ export class SequenceEngine {
 
   // Slots: the id (where it is in the arena, and its length), its hash, the position last
   // accepted, when last active, and the recency list (least recently active at the head)
-  // through prev/next. Free slots are chained through `next` from `#free`.
-  #capacity = 0;
+  // through prev/next; their length is the capacity. Free slots are chained through `next`
+  // from `#free`.
   readonly #ids: KeyArena;
   #idAt = new Int32Array(0);
   #idLength = new Int32Array(0);
@@ -133,7 +133,7 @@ export class SequenceEngine {
     const position = this.#positions.get(role);
     if (position === undefined) return undefined;
     this.expire(now);
-    const hash = this.#hashOf(conversation) | 0;
+    const hash = this.#hash(conversation);
     let slot = this.#find(conversation, hash);
     if (slot === NONE) {
       this.#makeRoom();
@@ -165,7 +165,7 @@ export class SequenceEngine {
 
   /** The position last accepted in `conversation`, -1 when none or unknown. */
   lastPosition(conversation: string): number {
-    const slot = this.#find(conversation, this.#hashOf(conversation) | 0);
+    const slot = this.#find(conversation, this.#hash(conversation));
     return slot === NONE ? -1 : this.#last[slot]!;
   }
 
@@ -207,7 +207,7 @@ export class SequenceEngine {
     for (const e of sorted) {
       if (!Number.isInteger(e.last) || e.last < -1 || e.last >= this.sequence.length) continue;
       if (e.seenAt <= now - this.#limits.ttlMs) continue;
-      const hash = this.#hashOf(e.conversation) | 0;
+      const hash = this.#hash(e.conversation);
       const old = this.#find(e.conversation, hash);
       if (old !== NONE) this.#remove(old);
       this.#makeRoom();
@@ -222,6 +222,11 @@ export class SequenceEngine {
       this.#remove(this.#head);
       this.#evictedOverCap++;
     }
+  }
+
+  // A 32-bit integer, whatever the configured hash returns.
+  #hash(conversation: string): number {
+    return this.#hashOf(conversation) | 0;
   }
 
   // The slot holding `conversation`, or NONE.
@@ -240,8 +245,9 @@ export class SequenceEngine {
 
   // Takes a slot for a conversation not tracked yet, indexes it and makes it the most recent.
   #add(conversation: string, hash: number, last: number, seenAt: number): number {
-    if (this.#free === NONE && this.#used === this.#capacity) {
-      this.#grow(Math.min(this.#capacity * 2, this.#limits.maxConversations));
+    const capacity = this.#hashes.length;
+    if (this.#free === NONE && this.#used === capacity) {
+      this.#grow(Math.min(capacity * 2, this.#limits.maxConversations));
     }
     let slot: number;
     if (this.#free !== NONE) {
@@ -318,17 +324,18 @@ export class SequenceEngine {
   // Enlarges the slot tables to `capacity` and rebuilds the index at most half full. The
   // buffers are transferred, which frees the old ones at once rather than at some full GC.
   #grow(capacity: number): void {
-    this.#idAt = new Int32Array(this.#idAt.buffer.transfer(capacity * 4));
-    this.#idLength = new Int32Array(this.#idLength.buffer.transfer(capacity * 4));
-    this.#hashes = new Int32Array(this.#hashes.buffer.transfer(capacity * 4));
-    this.#last = new Int32Array(this.#last.buffer.transfer(capacity * 4));
+    const ints = (a: Int32Array<ArrayBuffer>, n = capacity) =>
+      new Int32Array(a.buffer.transfer(n * 4));
+    this.#idAt = ints(this.#idAt);
+    this.#idLength = ints(this.#idLength);
+    this.#hashes = ints(this.#hashes);
+    this.#last = ints(this.#last);
     this.#seenAt = new Float64Array(this.#seenAt.buffer.transfer(capacity * 8));
-    this.#prev = new Int32Array(this.#prev.buffer.transfer(capacity * 4));
-    this.#next = new Int32Array(this.#next.buffer.transfer(capacity * 4));
-    this.#capacity = capacity;
+    this.#prev = ints(this.#prev);
+    this.#next = ints(this.#next);
     let buckets = 2;
     while (buckets < capacity * 2) buckets *= 2;
-    this.#buckets = new Int32Array(this.#buckets.buffer.transfer(buckets * 4)).fill(0);
+    this.#buckets = ints(this.#buckets, buckets).fill(0);
     this.#mask = buckets - 1;
     for (let s = this.#head; s !== NONE; s = this.#next[s]!) this.#index(s);
   }
