@@ -4,7 +4,7 @@ import { rng } from "./support/rng.ts";
 
 // An owner as the engine is one: offsets and lengths of the strings it keeps.
 class Owner {
-  readonly kept = new Map<string, { at: number; length: number; owner: number }>();
+  readonly kept = new Map<string, { at: number; length: number }>();
   readonly #byOwner: string[] = [];
   readonly arena = new KeyArena((owner, offset) => {
     this.kept.get(this.#byOwner[owner]!)!.at = offset;
@@ -14,7 +14,7 @@ class Owner {
     const length = KeyArena.lengthOf(s);
     const owner = this.#byOwner.length;
     this.#byOwner.push(s);
-    this.kept.set(s, { at: this.arena.add(s, length, owner), length, owner });
+    this.kept.set(s, { at: this.arena.add(s, length, owner), length });
   }
 
   remove(s: string): void {
