@@ -3,7 +3,7 @@
  * records each violation in the MO§ES audit ledger.
  * @module
  */
-import { main } from "./lib/cli.ts";
+import { main } from "./lib/cli/mod.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

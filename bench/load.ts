@@ -24,15 +24,15 @@
  * `bench/load.ts --gateway PLAN` is the gateway process itself (see {@link gatewayMain}).
  * @module
  */
-import { writeAll } from "../lib/fsutil.ts";
+import { writeAll } from "../lib/util/fs.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
-import { declaredSet, permissionFlags } from "../lib/permissions.ts";
-import { v8FlagsArg } from "../lib/v8_flags.ts";
-import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
-import type { StatusReport } from "../lib/status.ts";
+import { declaredSet, permissionFlags } from "../lib/service/permissions.ts";
+import { v8FlagsArg } from "../lib/service/v8_flags.ts";
+import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/rules/sequence.ts";
+import type { StatusReport } from "../lib/service/status.ts";
 
 /** Receives one figure (the row name and its formatted value). */
 export type Report = (name: string, value: string) => void;
@@ -635,7 +635,7 @@ export class CoordinatorProcess {
 
   /**
    * Starts it. `flags` go to `deno run` before the permission flags (e.g. `--cpu-prof`);
-   * `v8Flags` go after the coordinator's own (lib/v8_flags.ts), so they win;
+   * `v8Flags` go after the coordinator's own (lib/service/v8_flags.ts), so they win;
    * `onStdout` receives its stdout (V8's `--trace-gc` prints there; needs `stdbuf`, from
    * GNU coreutils), which is discarded otherwise.
    */

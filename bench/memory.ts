@@ -21,8 +21,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
-import { v8FlagsArg } from "../lib/v8_flags.ts";
+import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/rules/sequence.ts";
+import { v8FlagsArg } from "../lib/service/v8_flags.ts";
 import {
   CoordinatorProcess,
   type FlagValues,
@@ -46,7 +46,7 @@ export interface MemoryOptions {
   step: number;
   /** Also run once with V8's `--trace-gc`, to show what each full GC leaves alive (true). */
   gcTrace: boolean;
-  /** More V8 flags for the coordinator (comma-separated), after its own (lib/v8_flags.ts). */
+  /** More V8 flags for the coordinator (comma-separated), after its own (lib/service/v8_flags.ts). */
   v8Flags: string;
 }
 

@@ -10,14 +10,15 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
-import { Pipeline } from "../lib/pipeline.ts";
-import { RoleMap } from "../lib/roles.ts";
-import { decodeLegacyFrame } from "../lib/legacy.ts";
-import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger.ts";
-import { verifyLedger } from "../lib/verify.ts";
-import { type Violation, violationEntry } from "../lib/violation.ts";
-import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
+import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/rules/sequence.ts";
+import { Pipeline } from "../lib/rules/pipeline.ts";
+import { RoleMap } from "../lib/rules/roles.ts";
+import { decodeLegacyFrame } from "../lib/gateway/legacy.ts";
+import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
+import { verifyLedger } from "../lib/ledger/verify.ts";
+import { type Violation } from "../lib/rules/violation.ts";
+import { violationEntry } from "../lib/ledger/entries.ts";
+import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 import { fmt, percentile } from "./load.ts";
 
 const { values } = parseArgs({
@@ -276,9 +277,9 @@ try {
 async function openclawBench(): Promise<void> {
   const { OpenClawGateway } = await import("../tests/support/openclaw_gateway.ts");
   const { Daemon, sandboxFlags } = await import("../tests/support/helpers.ts");
-  const { FrameSocket } = await import("../lib/socket.ts");
-  const { OpenClawConnection } = await import("../lib/openclaw_connection.ts");
-  const { generateIdentity } = await import("../lib/device_identity.ts");
+  const { FrameSocket } = await import("../lib/gateway/socket.ts");
+  const { OpenClawConnection } = await import("../lib/gateway/openclaw/connection.ts");
+  const { generateIdentity } = await import("../lib/gateway/openclaw/device_identity.ts");
   const t0 = performance.now();
   const gw = await OpenClawGateway.start();
   report("openclaw: gateway start to ready (not ours), ms", fmt(performance.now() - t0));

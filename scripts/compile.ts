@@ -15,8 +15,8 @@ import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { declaredSet, permissionFlags } from "../lib/permissions.ts";
-import { v8FlagsArg } from "../lib/v8_flags.ts";
+import { declaredSet, permissionFlags } from "../lib/service/permissions.ts";
+import { v8FlagsArg } from "../lib/service/v8_flags.ts";
 import { differences, embeddedPermissions } from "./embedded_permissions.ts";
 import { VERSION } from "../lib/version.ts";
 
@@ -47,7 +47,7 @@ export function compileArgs(target: string, output: string): string[] {
     ...permissionFlags(declaredSet()),
     // verify's workers load this module by URL, so it must be in the binary.
     "--include",
-    "lib/verify_worker.ts",
+    "lib/ledger/_verify_worker.ts",
     "--target",
     target,
     "--output",

@@ -12,7 +12,7 @@ import {
   DENIED_KINDS,
   GRANTED_KINDS,
   type PermissionSet,
-} from "../lib/permissions.ts";
+} from "../lib/service/permissions.ts";
 
 /** The permissions object of a compiled binary's metadata, or undefined if there is none. */
 export function embeddedPermissions(binary: Uint8Array): Record<string, unknown> | undefined {

@@ -12,8 +12,8 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { declaredSet, permissionFlags } from "../lib/permissions.ts";
-import { v8FlagsArg } from "../lib/v8_flags.ts";
+import { declaredSet, permissionFlags } from "../lib/service/permissions.ts";
+import { v8FlagsArg } from "../lib/service/v8_flags.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 

@@ -2,8 +2,8 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
 import { python, ROOT, runCli, sandboxFlags, tempStateDir } from "./support/helpers.ts";
-import { appendEntries } from "../lib/ledger.ts";
-import { writeStatus } from "../lib/status.ts";
+import { appendEntries } from "../lib/ledger/append.ts";
+import { writeStatus } from "../lib/service/status.ts";
 
 const EXAMPLE = join(ROOT, "examples", "legacy-session.jsonl");
 

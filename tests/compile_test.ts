@@ -7,7 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { join } from "node:path";
 import { LegacyGateway } from "./support/legacy_gateway.ts";
 import { ledgerLines, ROOT, tempStateDir, waitFor } from "./support/helpers.ts";
-import { declaredSet, type PermissionAudit } from "../lib/permissions.ts";
+import { declaredSet, type PermissionAudit } from "../lib/service/permissions.ts";
 import {
   binaryName,
   compileArgs,
@@ -15,7 +15,7 @@ import {
   runtimeDownloadFailure,
   TARGETS,
 } from "../scripts/compile.ts";
-import { v8FlagsArg } from "../lib/v8_flags.ts";
+import { v8FlagsArg } from "../lib/service/v8_flags.ts";
 import { differences, embeddedPermissions } from "../scripts/embedded_permissions.ts";
 
 const HOST = Deno.build.target;
@@ -50,7 +50,7 @@ Deno.test("compile passes the V8 flags and the declared set as flags, relative, 
   assert(!args.some((a) => a.startsWith("-P") || a.startsWith("--permission-set")));
   assertEquals(args.slice(args.indexOf("--include"), args.indexOf("--include") + 2), [
     "--include",
-    "lib/verify_worker.ts",
+    "lib/ledger/_verify_worker.ts",
   ]);
 });
 

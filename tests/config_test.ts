@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { join } from "node:path";
-import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from "../lib/config.ts";
+import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from "../lib/service/config.ts";
 import { tempStateDir } from "./support/helpers.ts";
 
 Deno.test("a missing config file gives every default", async () => {

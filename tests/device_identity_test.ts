@@ -5,7 +5,7 @@ import {
   loadOrCreateIdentity,
   saveDeviceToken,
   signText,
-} from "../lib/device_identity.ts";
+} from "../lib/gateway/openclaw/device_identity.ts";
 import { tempStateDir } from "./support/helpers.ts";
 
 Deno.test("the first run makes a 0600 identity whose id is the SHA-256 of the public key", async () => {

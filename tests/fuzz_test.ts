@@ -4,11 +4,11 @@
  * are exactly those a plain reading of the seed's rule gives for the well-formed frames.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { Pipeline } from "../lib/pipeline.ts";
-import { RoleMap } from "../lib/roles.ts";
-import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
-import { decodeLegacyFrame } from "../lib/legacy.ts";
-import { parseFrame, turnFromEvent } from "../lib/openclaw_protocol.ts";
+import { Pipeline } from "../lib/rules/pipeline.ts";
+import { RoleMap } from "../lib/rules/roles.ts";
+import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/rules/sequence.ts";
+import { decodeLegacyFrame } from "../lib/gateway/legacy.ts";
+import { parseFrame, turnFromEvent } from "../lib/gateway/openclaw/protocol.ts";
 import { rng } from "./support/rng.ts";
 
 const SEED = 0x5eed_c0de;

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./support/assert.ts";
-import { GatewayLink, type LinkHandlers, type OpenClawSetup } from "../lib/gateway_link.ts";
+import { GatewayLink, type LinkHandlers, type OpenClawSetup } from "../lib/gateway/link.ts";
 import { LegacyGateway } from "./support/legacy_gateway.ts";
 import { waitFor } from "./support/helpers.ts";
 

@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { join } from "node:path";
-import { resolveToken, TokenError, tokenFromConfig } from "../lib/gateway_token.ts";
+import { resolveToken, TokenError, tokenFromConfig } from "../lib/gateway/openclaw/token.ts";
 import { tempStateDir } from "./support/helpers.ts";
 
 Deno.test("gateway.auth.token as a string is the token", () => {

@@ -1,6 +1,6 @@
 import { assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
-import { DEFAULT_GOVERNANCE, parseGovernance, readGovernance } from "../lib/governance.ts";
+import { DEFAULT_GOVERNANCE, parseGovernance, readGovernance } from "../lib/service/governance.ts";
 import { tempStateDir } from "./support/helpers.ts";
 
 Deno.test("a missing state.json gives MO§ES's defaults and enforcement on", async () => {

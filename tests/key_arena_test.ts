@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./support/assert.ts";
-import { KeyArena } from "../lib/key_arena.ts";
+import { KeyArena } from "../lib/rules/_key_arena.ts";
 import { rng } from "./support/rng.ts";
 
 // An owner as the engine is one: offsets and lengths of the strings it keeps.

@@ -8,11 +8,11 @@ import {
   LedgerError,
   readTail,
   sealEntry,
-} from "../lib/ledger.ts";
-import { violationEntry } from "../lib/violation.ts";
-import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
-import { canonicalJsonWithout } from "../lib/pyjson.ts";
-import { sha256Hex } from "../lib/hash.ts";
+} from "../lib/ledger/append.ts";
+import { violationEntry } from "../lib/ledger/entries.ts";
+import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
+import { canonicalJsonWithout } from "../lib/ledger/pyjson.ts";
+import { sha256Hex } from "../lib/util/hash.ts";
 import { PY_LEDGER, python, readLedger, tempStateDir } from "./support/helpers.ts";
 
 const GOV = DEFAULT_GOVERNANCE.fields;
@@ -134,7 +134,7 @@ Deno.test("several processes appending at once leave one unbroken chain with eve
     await Deno.writeTextFile(
       script,
       `import { appendEntries } from ${
-        JSON.stringify(new URL("../lib/ledger.ts", import.meta.url).href)
+        JSON.stringify(new URL("../lib/ledger/append.ts", import.meta.url).href)
       };
 for (let i = 0; i < 40; i++) await appendEntries(Deno.args[0], [{ detail: Deno.args[1] + "-" + i }]);`,
     );

@@ -192,7 +192,7 @@ Deno.test("legacy gateway faults: refused, cut mid-frame, slow, silent; each rec
         proxy.mode = "silent";
         const silentSince = Date.now();
         try {
-          // By design (lib/gateway_link.ts waits on `socket.closed` alone for legacy; the
+          // By design (lib/gateway/link.ts waits on `socket.closed` alone for legacy; the
           // protocol has no heartbeat to miss), a quiet legacy gateway is an idle one.
           await holdsFor(
             "CONNECTED with the same connection while the gateway is silent",

@@ -1,6 +1,6 @@
 import { assertEquals } from "./support/assert.ts";
-import { decodeLegacyFrame, LEGACY_SUBSCRIBE } from "../lib/legacy.ts";
-import type { SkipReason } from "../lib/observation.ts";
+import { decodeLegacyFrame, LEGACY_SUBSCRIBE } from "../lib/gateway/legacy.ts";
+import type { SkipReason } from "../lib/rules/observation.ts";
 
 Deno.test("the subscription is the seed's frame", () => {
   assertEquals(JSON.parse(LEGACY_SUBSCRIBE), { type: "subscribe", events: ["session_update"] });

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./support/assert.ts";
-import { BatchedSink, Logger } from "../lib/log.ts";
+import { BatchedSink, Logger } from "../lib/service/log.ts";
 
 Deno.test("a newline in gateway data cannot forge a second text log line", () => {
   const lines: string[] = [];

@@ -11,7 +11,7 @@ import {
   turnFromEvent,
   turnsFromHistory,
   turnViolationId,
-} from "../lib/openclaw_protocol.ts";
+} from "../lib/gateway/openclaw/protocol.ts";
 
 Deno.test("the device signs the v3 payload with lower-cased platform and the credential sent", () => {
   assertEquals(
@@ -221,7 +221,7 @@ Deno.test("history yields assistant turns with their seq and record time, skippi
 });
 
 Deno.test("a violation id comes from its turn: the same turn, the same id", async () => {
-  const { sha256Hex } = await import("../lib/hash.ts");
+  const { sha256Hex } = await import("../lib/util/hash.ts");
   const a = turnViolationId("agent:observer:g", "msg:m1", sha256Hex);
   assertEquals(a, turnViolationId("agent:observer:g", "msg:m1", sha256Hex));
   assertEquals(a === turnViolationId("agent:observer:g", "msg:m2", sha256Hex), false);

@@ -3,10 +3,10 @@
  * real gateway cannot be made to show on demand.
  */
 import { assertEquals } from "./support/assert.ts";
-import { newWatchCounters, watch, type WatchEnd } from "../lib/openclaw_watch.ts";
-import { TurnTracker } from "../lib/turns.ts";
-import type { OpenClawConnection } from "../lib/openclaw_connection.ts";
-import type { Turn } from "../lib/openclaw_protocol.ts";
+import { newWatchCounters, watch, type WatchEnd } from "../lib/gateway/openclaw/watch.ts";
+import { TurnTracker } from "../lib/gateway/openclaw/turn_tracker.ts";
+import type { OpenClawConnection } from "../lib/gateway/openclaw/connection.ts";
+import type { Turn } from "../lib/gateway/openclaw/protocol.ts";
 
 type Handler = (
   method: string,

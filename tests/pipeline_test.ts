@@ -1,8 +1,8 @@
 import { assertEquals } from "./support/assert.ts";
-import { MAX_FRAME_CHARS, Pipeline } from "../lib/pipeline.ts";
-import { RoleMap } from "../lib/roles.ts";
-import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
-import { decodeLegacyFrame } from "../lib/legacy.ts";
+import { MAX_FRAME_CHARS, Pipeline } from "../lib/rules/pipeline.ts";
+import { RoleMap } from "../lib/rules/roles.ts";
+import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/rules/sequence.ts";
+import { decodeLegacyFrame } from "../lib/gateway/legacy.ts";
 
 function pipeline(roles: Record<string, string> = {}) {
   const engine = new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 1e9, maxConversations: 100 });

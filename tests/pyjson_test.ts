@@ -8,8 +8,8 @@ import {
   PyFloat,
   pythonDumps,
   pythonFloatRepr,
-} from "../lib/pyjson.ts";
-import { sha256Hex } from "../lib/hash.ts";
+} from "../lib/ledger/pyjson.ts";
+import { sha256Hex } from "../lib/util/hash.ts";
 import { python } from "./support/helpers.ts";
 
 // A copy of shared/reference/ledger-vectors.jsonl: entries with the canonical form and hash

@@ -1,5 +1,5 @@
 import { assertEquals } from "./support/assert.ts";
-import { RoleMap } from "../lib/roles.ts";
+import { RoleMap } from "../lib/rules/roles.ts";
 
 const SEQ = ["primary", "secondary", "observer"];
 

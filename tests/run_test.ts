@@ -18,10 +18,11 @@ import {
   tempStateDir,
   waitFor,
 } from "./support/helpers.ts";
-import { appendEntries } from "../lib/ledger.ts";
-import { saveSnapshot } from "../lib/snapshot.ts";
-import { type Violation, violationEntry } from "../lib/violation.ts";
-import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
+import { appendEntries } from "../lib/ledger/append.ts";
+import { saveSnapshot } from "../lib/service/snapshot.ts";
+import { type Violation } from "../lib/rules/violation.ts";
+import { violationEntry } from "../lib/ledger/entries.ts";
+import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 
 const update = LegacyGateway.update;
 

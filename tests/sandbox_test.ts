@@ -19,8 +19,8 @@ import {
   tempStateDir,
   waitFor,
 } from "./support/helpers.ts";
-import type { PermissionAudit } from "../lib/permissions.ts";
-import { v8FlagsArg } from "../lib/v8_flags.ts";
+import type { PermissionAudit } from "../lib/service/permissions.ts";
+import { v8FlagsArg } from "../lib/service/v8_flags.ts";
 
 const update = LegacyGateway.update;
 const PROBE = fileURLToPath(new URL("./support/sandbox_probe.ts", import.meta.url));

@@ -4,7 +4,7 @@ import {
   seededHash,
   SequenceEngine,
   type SequenceLimits,
-} from "../lib/sequence.ts";
+} from "../lib/rules/sequence.ts";
 import { rng } from "./support/rng.ts";
 import { SequenceModel } from "./support/sequence_model.ts";
 

@@ -8,9 +8,9 @@ import {
   saveSnapshot,
   type Snapshot,
   type SnapshotToSave,
-} from "../lib/snapshot.ts";
+} from "../lib/service/snapshot.ts";
 import { tempStateDir } from "./support/helpers.ts";
-import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/sequence.ts";
+import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/rules/sequence.ts";
 
 const SNAP: Snapshot = {
   sequence: ["primary", "secondary", "observer"],

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./support/assert.ts";
-import { CLOSE_GRACE_MS, FrameSocket } from "../lib/socket.ts";
+import { CLOSE_GRACE_MS, FrameSocket } from "../lib/gateway/socket.ts";
 
 // A server that completes the WebSocket handshake and then freezes: it never reads again,
 // so it never answers a close, like a stopped gateway process whose socket stays open.

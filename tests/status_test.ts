@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { LEGACY_QUIET_MS, legacyQuietReason } from "../lib/status.ts";
+import { LEGACY_QUIET_MS, legacyQuietReason } from "../lib/service/status.ts";
 
 Deno.test("a legacy gateway quiet for ten minutes or more gets a status reason saying how long", () => {
   const t0 = 1_795_000_000_000;

@@ -1,6 +1,6 @@
 import { assertEquals } from "./support/assert.ts";
-import { TurnTracker } from "../lib/turns.ts";
-import type { Turn } from "../lib/openclaw_protocol.ts";
+import { TurnTracker } from "../lib/gateway/openclaw/turn_tracker.ts";
+import type { Turn } from "../lib/gateway/openclaw/protocol.ts";
 
 const turn = (sessionKey: string, key: string, seq?: number, at?: number): Turn => ({
   sessionKey,

@@ -1,9 +1,9 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
-import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger.ts";
-import { splitAtLines, verifyLedger } from "../lib/verify.ts";
-import { canonicalJsonWithout } from "../lib/pyjson.ts";
-import { sha256Hex } from "../lib/hash.ts";
+import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
+import { splitAtLines, verifyLedger } from "../lib/ledger/verify.ts";
+import { canonicalJsonWithout } from "../lib/ledger/pyjson.ts";
+import { sha256Hex } from "../lib/util/hash.ts";
 import { python, tempStateDir } from "./support/helpers.ts";
 
 async function ledgerOf(n: number): Promise<{ dir: string; path: string; lines: string[] }> {

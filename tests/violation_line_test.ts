@@ -5,11 +5,12 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { rng } from "./support/rng.ts";
 import { python, tempStateDir } from "./support/helpers.ts";
-import { appendSealed, GENESIS_HASH, sealEntry } from "../lib/ledger.ts";
-import { type GovernanceFields, type Violation, violationEntry } from "../lib/violation.ts";
-import { violationSealer } from "../lib/violation_line.ts";
-import { PyFloat } from "../lib/pyjson.ts";
-import { DEFAULT_GOVERNANCE } from "../lib/governance.ts";
+import { appendSealed, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
+import { type Violation } from "../lib/rules/violation.ts";
+import { type GovernanceFields, violationEntry } from "../lib/ledger/entries.ts";
+import { violationSealer } from "../lib/ledger/_violation_line.ts";
+import { PyFloat } from "../lib/ledger/pyjson.ts";
+import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 import { join } from "node:path";
 
 const SEED = 0x11_4e5;

@@ -3,7 +3,7 @@
  * for ever, and prints each line's hash on stdout once its group is durable (the
  * acknowledgement a writer gives). Killed from outside.
  */
-import { appendEntries } from "../../lib/ledger.ts";
+import { appendEntries } from "../../lib/ledger/append.ts";
 
 const path = Deno.args[0]!;
 const name = Deno.args[1] ?? "w";

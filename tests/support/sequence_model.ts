@@ -1,13 +1,13 @@
 /**
  * The sequence rule as plainly as it can be written (a Map in recency order, one object per
- * conversation), for tests to hold lib/sequence.ts's packed tables against.
+ * conversation), for tests to hold lib/rules/sequence.ts's packed tables against.
  * @module
  */
 import type {
   ConversationSnapshot,
   SequenceLimits,
   SequenceViolation,
-} from "../../lib/sequence.ts";
+} from "../../lib/rules/sequence.ts";
 
 /** A straightforward model of SequenceEngine. */
 export class SequenceModel {

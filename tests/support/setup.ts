@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SPEC = join(ROOT, "tests", "openclaw");
 /** Where the gateway is installed. */
 export const OPENCLAW_DIR: string = join(ROOT, ".cache", "openclaw");

@@ -5,7 +5,7 @@
  * passes on.
  */
 
-import { writeAll } from "../../lib/fsutil.ts";
+import { writeAll } from "../../lib/util/fs.ts";
 
 /** What the proxy does with bytes from the gateway. */
 export type ProxyMode = "pass" | "silent" | "slow";

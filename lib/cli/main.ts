@@ -1,0 +1,413 @@
+/**
+ * The command line: `run`, `replay`, `verify`, `status`, `permissions`, `--version`.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ConfigError, loadConfig } from "../service/mod.ts";
+import { runDaemon } from "../service/mod.ts";
+import {
+  EXIT_CONFIG,
+  EXIT_FAILURE,
+  EXIT_NO_INPUT,
+  EXIT_NO_PERMISSION,
+  EXIT_OK,
+  EXIT_USAGE,
+} from "../service/mod.ts";
+import { errorText, isPermissionError } from "../util/mod.ts";
+import { readGovernance } from "../service/mod.ts";
+import { auditPermissions, declaredSet, formatAudit, liveQuery } from "../service/mod.ts";
+import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
+import { resolvePaths } from "../service/mod.ts";
+import { appendReplayed, readLines, replayLines } from "./replay.ts";
+import { formatStatus, parseStatus } from "../service/mod.ts";
+import { verifyLedger, type VerifyReport } from "../ledger/mod.ts";
+import { versionText } from "../version.ts";
+
+/** Where the CLI writes; replaceable in tests. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stderr is a terminal (for the progress bar). */
+  errIsTerminal(): boolean;
+  /** Writes progress without a newline. */
+  errRaw(text: string): void;
+  stdin(): ReadableStream<Uint8Array>;
+}
+
+const encoder = new TextEncoder();
+
+function writeStderr(text: string): void {
+  const data = encoder.encode(text);
+  let off = 0;
+  while (off < data.length) off += Deno.stderr.writeSync(data.subarray(off));
+}
+
+/** The process's real standard streams. */
+export const PROCESS_IO: Io = {
+  out: (t) => console.log(t),
+  err: (t) => console.error(t),
+  errIsTerminal: () => Deno.stderr.isTerminal(),
+  errRaw: (t) => void Deno.stderr.writeSync(encoder.encode(t)),
+  stdin: () => Deno.stdin.readable,
+};
+
+const MAIN_HELP = `moses-coordinator: watches an OpenClaw gateway for agents answering out of turn
+and records each violation in the MO§ES audit ledger.
+
+Usage: moses-coordinator <command> [options]
+
+Commands:
+  run       Watch the gateway and record violations (the daemon)
+  replay    Feed recorded frames through the rule offline
+  verify    Check every line of the ledger's hash chain
+  status    Show what the running daemon last reported
+  permissions
+            Show the declared permission set and what this process is granted
+
+Options:
+  --version   Print the version, the Deno version and the target
+  --help      Print this help (also: <command> --help)
+
+Paths are resolved against the OpenClaw state directory: the working directory,
+or --state-dir DIR.`;
+
+const STATE_DIR_HELP =
+  `  --state-dir DIR   OpenClaw state directory (default: the working directory)`;
+
+const HELP: Record<string, string> = {
+  run: `Usage: moses-coordinator run [options]
+
+Watches the gateway's session events and appends each sequence violation to the
+ledger. Logs one line per violation and per connection change to stderr.
+SIGTERM or SIGINT finishes the append under way and exits 0. A problem a restart
+cannot fix (a refused gateway token, an invalid config, a missing permission) is
+logged and also ends the run with exit 0, so a service manager does not restart it
+in a loop; any other failure exits 1.
+
+The gateway token is read from OPENCLAW_GATEWAY_TOKEN, else from gateway.auth.token
+in openclaw.json in the state directory.
+
+Options:
+${STATE_DIR_HELP}
+  --gateway URL      Gateway WebSocket URL (default: ws://127.0.0.1:18789)
+  --protocol P       auto, openclaw or legacy (default: auto: a gateway that opens
+                     with connect.challenge speaks OpenClaw's protocol; a silent one
+                     gets the legacy subscription)
+  --ledger PATH      Ledger file (default: audits/moses/audit_ledger.jsonl)
+  --log-format FMT   text or json (default: text)`,
+  replay: `Usage: moses-coordinator replay FILE|- [options]
+
+Feeds recorded frames (one JSON frame per line) through the same rule as run and
+prints the violations. Nothing is written unless --ledger is given.
+
+Options:
+${STATE_DIR_HELP}
+  --ledger PATH      Also append the violations to this ledger
+  --json             Print machine-readable JSON`,
+  verify: `Usage: moses-coordinator verify [options]
+
+Checks every line of the ledger as audit_stub.py verify does and reports every
+problem with its line number. Exits 0 when the ledger is intact, 1 when not.
+
+Options:
+${STATE_DIR_HELP}
+  --ledger PATH      Ledger file (default: audits/moses/audit_ledger.jsonl)
+  --json             Print machine-readable JSON`,
+  status: `Usage: moses-coordinator status [options]
+
+Shows what the running daemon last wrote to its status file.
+
+Options:
+${STATE_DIR_HELP}
+  --json             Print the status file as JSON`,
+  permissions: `Usage: moses-coordinator permissions [--json]
+
+Prints the permission set the coordinator is built and run with (deno.json,
+"coordinator"), each path resolved to the absolute path it grants in this
+working directory, the live state of each grant (granted / denied), and the
+kinds that are not granted at all. The grants are relative: run this in the
+directory the service starts in (its WorkingDirectory, the OpenClaw state
+directory) to see what the daemon may touch there.
+
+Options:
+  --json             Print machine-readable JSON`,
+};
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+const COMMON: Options = {
+  "state-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+const OPTIONS: Record<string, Options> = {
+  run: {
+    ...COMMON,
+    gateway: { type: "string" },
+    protocol: { type: "string" },
+    ledger: { type: "string" },
+    "log-format": { type: "string" },
+  },
+  replay: { ...COMMON, ledger: { type: "string" }, json: { type: "boolean" } },
+  verify: { ...COMMON, ledger: { type: "string" }, json: { type: "boolean" } },
+  status: { ...COMMON, json: { type: "boolean" } },
+  permissions: { help: { type: "boolean", short: "h" }, json: { type: "boolean" } },
+};
+
+class UsageError extends Error {}
+
+function parse(command: string, args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS[command]!, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(errorText(err));
+  }
+}
+
+/** Runs the CLI with `args`; returns the exit code. */
+export async function main(args: string[], io: Io = PROCESS_IO): Promise<number> {
+  const [command, ...rest] = args;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    io.out(MAIN_HELP);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === "--version" || command === "-V") {
+    io.out(versionText());
+    return EXIT_OK;
+  }
+  if (!(command in OPTIONS)) {
+    io.err(`Unknown command: ${command}. Run 'moses-coordinator --help' for the commands.`);
+    return EXIT_USAGE;
+  }
+  try {
+    const { values, positionals } = parse(command, rest);
+    if (values.help) {
+      io.out(HELP[command]!);
+      return EXIT_OK;
+    }
+    const stateDir = (values["state-dir"] as string | undefined) ?? ".";
+    const ledger = values.ledger as string | undefined;
+    const paths = resolvePaths(stateDir, ledger);
+    switch (command) {
+      case "run": {
+        if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        const format = (values["log-format"] as string | undefined) ?? "text";
+        if (format !== "text" && format !== "json") {
+          throw new UsageError(`--log-format must be text or json, not ${format}`);
+        }
+        const gateway = (values.gateway as string | undefined) ?? "ws://127.0.0.1:18789";
+        if (!/^wss?:\/\/[^/]+/.test(gateway)) {
+          throw new UsageError(`--gateway must be a ws:// or wss:// URL, not ${gateway}`);
+        }
+        const protocol = (values.protocol as string | undefined) ?? "auto";
+        if (protocol !== "auto" && protocol !== "openclaw" && protocol !== "legacy") {
+          throw new UsageError(`--protocol must be auto, openclaw or legacy, not ${protocol}`);
+        }
+        // On the process's stderr, log lines go out in batches: a burst of violations must not
+        // cost a write each.
+        const batched = io === PROCESS_IO ? new BatchedSink(writeStderr) : undefined;
+        try {
+          return await runDaemon({
+            paths,
+            gateway,
+            protocol,
+            logger: new Logger(
+              format as LogFormat,
+              batched ? (line, level) => batched.line(line, level === "error") : io.err,
+            ),
+          });
+        } finally {
+          batched?.close();
+        }
+      }
+      case "replay":
+        if (positionals.length !== 1) {
+          throw new UsageError("replay takes one FILE (or - for standard input)");
+        }
+        return await replayCommand(
+          io,
+          positionals[0]!,
+          paths,
+          ledger !== undefined ? paths.ledger : undefined,
+          values.json === true,
+        );
+      case "verify":
+        if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        return await verifyCommand(io, paths.ledger, values.json === true);
+      case "status":
+        if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        return await statusCommand(io, paths.status, values.json === true);
+      case "permissions": {
+        if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        const audit = auditPermissions(declaredSet(), Deno.cwd(), liveQuery);
+        io.out(values.json === true ? JSON.stringify(audit, null, 2) : formatAudit(audit));
+        return EXIT_OK;
+      }
+    }
+    return EXIT_USAGE;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}. Run 'moses-coordinator ${command} --help' for usage.`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}
+
+async function replayCommand(
+  io: Io,
+  input: string,
+  paths: ReturnType<typeof resolvePaths>,
+  ledger: string | undefined,
+  json: boolean,
+): Promise<number> {
+  let config;
+  try {
+    config = (await loadConfig(paths.config)).config;
+  } catch (err) {
+    io.err(errorText(err));
+    return err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
+  }
+  const gov = await readGovernance(paths.governanceState);
+  if (gov.error) io.err(`${gov.error}; using MO§ES's default governance state`);
+  let stream: ReadableStream<Uint8Array>;
+  if (input === "-") {
+    stream = io.stdin();
+  } else {
+    try {
+      stream = (await Deno.open(input, { read: true })).readable;
+    } catch (err) {
+      io.err(`Cannot read recording ${input}: ${errorText(err)}`);
+      return EXIT_NO_INPUT;
+    }
+  }
+  const result = await replayLines(readLines(stream), config, gov.governance);
+  let hashes: string[] | undefined;
+  if (ledger !== undefined && result.violations.length > 0) {
+    try {
+      hashes = await appendReplayed(ledger, result.violations, gov.governance);
+    } catch (err) {
+      io.err(errorText(err));
+      return EXIT_FAILURE;
+    }
+  }
+  if (json) {
+    io.out(JSON.stringify(
+      {
+        lines: result.lines,
+        violations: result.violations.map((v) => ({
+          line: v.line,
+          conversation: v.conversation,
+          agent: v.agent,
+          role: v.role,
+          expected: v.expected,
+          protocol: v.protocol,
+          detail: v.detail,
+        })),
+        counters: result.counters,
+        ...(ledger !== undefined
+          ? { ledger: { path: ledger, appended: hashes?.length ?? 0 } }
+          : {}),
+      },
+      null,
+      2,
+    ));
+    return EXIT_OK;
+  }
+  for (const v of result.violations) io.out(`line ${v.line}: ${v.detail}`);
+  const c = result.counters;
+  const skipped = Object.values(c.skipped).reduce((a, b) => a + b, 0) - c.skipped.duplicate;
+  io.out(
+    `${result.violations.length} violation${result.violations.length === 1 ? "" : "s"} in ` +
+      `${c.frames} frames (${c.observations} observations, ` +
+      (c.skipped.duplicate > 0 ? `${c.skipped.duplicate} repeated announcements of a turn, ` : "") +
+      `${skipped} frames skipped, ` +
+      `${c.unknownAgents} from agents outside the sequence` +
+      `${c.notEnforced > 0 ? `, ${c.notEnforced} not checked: broadcast mode` : ""})`,
+  );
+  if (hashes !== undefined) io.out(`Appended ${hashes.length} lines to ${ledger}`);
+  return EXIT_OK;
+}
+
+const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
+
+async function verifyCommand(io: Io, path: string, json: boolean): Promise<number> {
+  let report: VerifyReport;
+  const showProgress = !json && io.errIsTerminal();
+  let lastDraw = 0;
+  try {
+    report = await verifyLedger(path, {
+      onProgress: (read, total) => {
+        if (!showProgress || total < PROGRESS_MIN_BYTES) return;
+        const now = Date.now();
+        if (now - lastDraw < 200 && read < total) return;
+        lastDraw = now;
+        const pct = Math.floor((read / total) * 100);
+        const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
+        io.errRaw(`\rVerifying [${bar}] ${pct}%`);
+      },
+    });
+  } catch (err) {
+    io.err(`Cannot verify ledger ${path}: ${denialText(err)}`);
+    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
+  }
+  if (lastDraw > 0) io.errRaw("\r\x1b[K");
+  if (json) {
+    io.out(JSON.stringify(report, null, 2));
+    return report.ok ? EXIT_OK : EXIT_FAILURE;
+  }
+  for (const p of report.problems) io.out(`line ${p.line}: ${p.kind}: ${p.message}`);
+  if (report.problemCount > report.problems.length) {
+    io.out(`… and ${report.problemCount - report.problems.length} more problems`);
+  }
+  for (const n of report.notes) io.out(`line ${n.line}: note: ${n.message}`);
+  if (report.ok) {
+    io.out(
+      `Ledger intact: ${report.entries} entries in ${path}` +
+        (report.head ? `, head ${report.head}` : ""),
+    );
+    return EXIT_OK;
+  }
+  io.out(
+    `Ledger broken: ${report.problemCount} problem${report.problemCount === 1 ? "" : "s"} ` +
+      `in ${report.entries} entries of ${path}`,
+  );
+  return EXIT_FAILURE;
+}
+
+async function statusCommand(io: Io, path: string, json: boolean): Promise<number> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      io.err(
+        `No status file at ${path}: the coordinator has not run in this state directory ` +
+          "(run status in the OpenClaw state directory, or pass --state-dir)",
+      );
+      return EXIT_NO_INPUT;
+    }
+    io.err(`Cannot read status file ${path}: ${denialText(err)}`);
+    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
+  }
+  let report;
+  try {
+    report = parseStatus(text, path);
+  } catch (err) {
+    io.err(errorText(err));
+    return EXIT_NO_INPUT;
+  }
+  io.out(json ? JSON.stringify(report, null, 2) : formatStatus(report, Date.now()));
+  return EXIT_OK;
+}
+
+/**
+ * An error's text; for a sandbox denial, why (the grants bind to the working directory)
+ * instead of Deno's advice to add a flag, which a compiled binary cannot take.
+ */
+function denialText(err: unknown): string {
+  if (!(err instanceof Deno.errors.NotCapable)) return errorText(err);
+  return `the permission set does not grant it: its paths are relative to the working ` +
+    `directory (${Deno.cwd()}); run this command in the OpenClaw state directory ` +
+    "(cd ~/.openclaw) and leave --state-dir out";
+}

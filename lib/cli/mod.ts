@@ -1,0 +1,6 @@
+/**
+ * The command line: `run`, `status`, `verify`, `permissions`, `replay`.
+ * @module
+ */
+export * from "./main.ts";
+export * from "./replay.ts";

@@ -1,0 +1,237 @@
+/**
+ * The coordinator's link to the gateway: connect, pick the protocol (a gateway that opens
+ * with `connect.challenge` speaks OpenClaw's; one that stays silent gets the legacy
+ * subscription), run it, and reconnect with exponential backoff and full jitter when it
+ * drops. Failures a retry cannot fix (a refused token, a forbidden address) stop the link.
+ * @module
+ */
+import { backoffDelay, type BackoffPolicy, RECONNECT_BACKOFF } from "../util/mod.ts";
+import { LEGACY_SUBSCRIBE } from "./legacy.ts";
+import {
+  type ConnectOptions,
+  ConnectRejected,
+  isChallenge,
+  OpenClawConnection,
+} from "./openclaw/connection.ts";
+import { watch, type WatchDeps } from "./openclaw/watch.ts";
+import { FrameSocket, SocketPermissionError } from "./socket.ts";
+
+/** Which protocol to speak. */
+export type ProtocolChoice = "auto" | "openclaw" | "legacy";
+
+/** What a connection turned out to be. */
+export interface ConnectedInfo {
+  protocol: "legacy" | "openclaw";
+  protocolVersion?: number;
+  serverVersion?: string;
+}
+
+/** The gateway refused the coordinator for a reason a retry cannot fix. */
+export class GatewayRefused extends Error {
+  /** Creates the error; `code` is the gateway's (e.g. AUTH_TOKEN_MISMATCH). */
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = "GatewayRefused";
+  }
+}
+
+/** What the link reports. */
+export interface LinkHandlers {
+  onLegacyFrame(text: string): void;
+  onConnected(info: ConnectedInfo): void;
+  /** The link is down; the next attempt is in `retryInMs`; `planned` when the gateway said it was restarting. */
+  onDisconnected(reason: string, retryInMs: number, planned: boolean): void;
+  /** The link has stopped for good; `err` says why ({@link GatewayRefused} or {@link SocketPermissionError}). */
+  onFatal(err: Error): void;
+  onNotice(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What the OpenClaw protocol needs from its owner. */
+export interface OpenClawSetup {
+  /** Identity, token and client facts for `connect` (read afresh for each attempt). */
+  connectOptions(): Promise<Omit<ConnectOptions, "challenge" | "useDeviceToken">>;
+  /** Keeps a device token the gateway issued, or forgets one it rejected (undefined). */
+  saveDeviceToken(token: string | undefined): Promise<void>;
+  /** Everything {@link watch} needs but the connection. */
+  watchDeps(): Omit<WatchDeps, "conn">;
+}
+
+/** Options of the link. */
+export interface LinkOptions {
+  url: string;
+  protocol: ProtocolChoice;
+  openclaw: OpenClawSetup;
+  backoff?: BackoffPolicy;
+  /** A connection that lasted this long resets the backoff. */
+  stableMs?: number;
+  openTimeoutMs?: number;
+  /** How long `auto` waits for a challenge before taking the gateway for a legacy one. */
+  detectMs?: number;
+  random?: () => number;
+}
+
+/** A self-healing link. */
+export class GatewayLink {
+  readonly #o: Required<Omit<LinkOptions, "openclaw">> & { openclaw: OpenClawSetup };
+  readonly #h: LinkHandlers;
+  #stopped = false;
+  #socket: FrameSocket | undefined;
+  #wake: (() => void) | undefined;
+  #done: Promise<void> = Promise.resolve();
+
+  /** Creates the link; {@link start} connects. */
+  constructor(opts: LinkOptions, handlers: LinkHandlers) {
+    this.#o = {
+      backoff: RECONNECT_BACKOFF,
+      stableMs: 60_000,
+      openTimeoutMs: 10_000,
+      detectMs: 1_500,
+      random: Math.random,
+      ...opts,
+    };
+    this.#h = handlers;
+  }
+
+  /** Starts connecting (in the background). */
+  start(): void {
+    this.#done = this.#loop();
+  }
+
+  /** Closes the link and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#socket?.close(1000, "coordinator stopping");
+    this.#wake?.();
+    await Promise.race([this.#done, new Promise((r) => setTimeout(r, 2_000))]);
+  }
+
+  async #loop(): Promise<void> {
+    let attempt = 0;
+    let forgetDeviceToken = false;
+    while (!this.#stopped) {
+      let reason: string;
+      let delay: number | undefined;
+      let planned = false;
+      let upSince: number | undefined;
+      let socket: FrameSocket | undefined;
+      try {
+        socket = await FrameSocket.open(this.#o.url, this.#o.openTimeoutMs);
+        this.#socket = socket;
+        if (this.#stopped) {
+          socket.close(1000, "coordinator stopping");
+          break;
+        }
+        let protocol = this.#o.protocol;
+        let challenge: string | undefined;
+        if (protocol === "auto") {
+          const first = await socket.nextFrame(this.#o.detectMs);
+          if (first !== undefined && isChallenge(first)) {
+            protocol = "openclaw";
+            challenge = first;
+          } else {
+            protocol = "legacy";
+            if (first !== undefined) this.#h.onLegacyFrame(first);
+          }
+        }
+        if (protocol === "legacy") {
+          socket.setHandler((t) => this.#h.onLegacyFrame(t));
+          socket.send(LEGACY_SUBSCRIBE);
+          upSince = Date.now();
+          this.#h.onConnected({ protocol: "legacy" });
+          const c = await socket.closed;
+          reason = `connection closed (code ${c.code}${c.reason ? `: ${c.reason}` : ""})`;
+        } else {
+          const base = await this.#o.openclaw.connectOptions();
+          const useDeviceToken = base.identity.deviceToken !== undefined && !forgetDeviceToken;
+          let conn: OpenClawConnection;
+          try {
+            conn = await OpenClawConnection.connect(socket, {
+              ...base,
+              useDeviceToken,
+              ...(challenge !== undefined ? { challenge } : {}),
+            });
+          } catch (err) {
+            socket.close();
+            if (!(err instanceof ConnectRejected)) throw err;
+            const f = err.failure;
+            if (f.kind === "fatal") {
+              throw new GatewayRefused(`The gateway refused the coordinator: ${f.message}`, f.code);
+            }
+            if (f.kind === "device_token_rejected") {
+              // The stored device token is no longer good: forget it and use the shared token.
+              this.#h.onNotice(
+                "warn",
+                "the gateway rejected the stored device token; using the gateway token",
+                {
+                  detail: f.message,
+                },
+              );
+              await this.#o.openclaw.saveDeviceToken(undefined);
+              forgetDeviceToken = true;
+              continue;
+            }
+            reason = `gateway not ready: ${f.message}`;
+            delay = f.afterMs ?? backoffDelay(attempt++, this.#o.backoff, this.#o.random);
+            this.#h.onDisconnected(reason, delay, false);
+            await this.#sleep(delay);
+            continue;
+          }
+          if (
+            !conn.hello.scopes.includes("operator.read") &&
+            !conn.hello.scopes.includes("operator.admin")
+          ) {
+            conn.close();
+            throw new GatewayRefused(
+              "The gateway refused the coordinator: it did not grant operator.read " +
+                `(granted: ${
+                  conn.hello.scopes.join(", ") || "none"
+                }): approve the coordinator's device for ` +
+                "operator.read on the gateway, then restart the coordinator",
+              "MISSING_SCOPE",
+            );
+          }
+          const issued = conn.hello.deviceToken;
+          if (issued !== undefined && issued !== base.identity.deviceToken) {
+            await this.#o.openclaw.saveDeviceToken(issued);
+          }
+          upSince = Date.now();
+          this.#h.onConnected({
+            protocol: "openclaw",
+            protocolVersion: conn.hello.protocol,
+            ...(conn.hello.serverVersion ? { serverVersion: conn.hello.serverVersion } : {}),
+          });
+          const end = await watch({ ...this.#o.openclaw.watchDeps(), conn });
+          reason = end.reason;
+          planned = end.planned;
+          if (end.planned) delay = Math.max(250, end.plannedRestartMs ?? 1_000);
+        }
+      } catch (err) {
+        if (err instanceof GatewayRefused || err instanceof SocketPermissionError) {
+          this.#h.onFatal(err);
+          return;
+        }
+        reason = (err as Error).message;
+      } finally {
+        // Whatever happened, this attempt's socket is done with.
+        if (socket !== undefined && !socket.isClosed) socket.close();
+        this.#socket = undefined;
+      }
+      if (this.#stopped) break;
+      if (upSince !== undefined && Date.now() - upSince >= this.#o.stableMs) attempt = 0;
+      if (delay === undefined) delay = backoffDelay(attempt++, this.#o.backoff, this.#o.random);
+      this.#h.onDisconnected(reason, delay, planned);
+      await this.#sleep(delay);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}

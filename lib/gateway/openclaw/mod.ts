@@ -1,0 +1,10 @@
+/**
+ * The OpenClaw Gateway protocol: connection, device identity, token, watching sessions.
+ * @module
+ */
+export * from "./connection.ts";
+export * from "./device_identity.ts";
+export * from "./protocol.ts";
+export * from "./token.ts";
+export * from "./turn_tracker.ts";
+export * from "./watch.ts";

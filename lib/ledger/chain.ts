@@ -1,0 +1,231 @@
+/**
+ * Checks ledger lines one at a time, as audit_stub's verify does, but records every
+ * problem with its line number instead of stopping at the first. Pure.
+ * @module
+ */
+import {
+  canonicalJsonWithout,
+  fastCanonicalWithout,
+  parsePythonJson,
+  PyJsonSyntaxError,
+} from "./pyjson.ts";
+import { sha256Hex } from "../util/mod.ts";
+
+/** The kinds of problem verification reports. */
+export type ProblemKind =
+  | "hash_mismatch"
+  | "broken_link"
+  | "missing_hash"
+  | "not_json"
+  | "not_object"
+  | "not_utf8"
+  | "lone_surrogate"
+  | "torn_tail";
+
+/** One problem on one line (1-based). */
+export interface Problem {
+  line: number;
+  kind: ProblemKind;
+  message: string;
+}
+
+/** Remarks that are not failures. */
+export interface Note {
+  line: number;
+  message: string;
+}
+
+const GENESIS_VALUES = new Set(["0".repeat(64), "GENESIS"]);
+// Decoded UTF-8 holds no lone surrogate; only a \uD800-\uDFFF escape can make one.
+const LONE_SURROGATE_HINT = /\\u[dD][89a-fA-F]/;
+
+function wellFormed(v: unknown): boolean {
+  if (typeof v === "string") return v.isWellFormed();
+  if (typeof v !== "object" || v === null) return true;
+  if (Array.isArray(v)) return v.every(wellFormed);
+  return Object.entries(v).every(([k, x]) => k.isWellFormed() && wellFormed(x));
+}
+
+/** Feeds lines in order; collects problems and notes. */
+export class ChainChecker {
+  /** Problems found so far. */
+  readonly problems: Problem[] = [];
+  /** Notes found so far. */
+  readonly notes: Note[] = [];
+  /** Problems found, including any not kept because of the cap. */
+  problemCount = 0;
+  /** Entries (non-blank lines) seen. */
+  entries = 0;
+  /** Blank lines skipped. */
+  blankLines = 0;
+  /** The hash of the last entry seen, as written in it. */
+  head: string | undefined;
+
+  /**
+   * With `midChain`, the first entry seen: its link cannot be checked here (the line
+   * before it is in another part of the file), so it is kept for whoever can.
+   */
+  firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
+
+  #previous: EntryRef | undefined;
+  readonly #maxKept: number;
+  readonly #midChain: boolean;
+
+  /**
+   * `maxKept` caps how many problems are kept in memory (all are counted); `midChain`
+   * says the lines start somewhere after the start of the ledger.
+   */
+  constructor(opts: { maxKept?: number; midChain?: boolean } = {}) {
+    this.#maxKept = opts.maxKept ?? 10_000;
+    this.#midChain = opts.midChain ?? false;
+  }
+
+  /** The last entry seen: its line and stated hash. */
+  get lastEntry(): EntryRef | undefined {
+    return this.#previous;
+  }
+
+  /** Whether no problem has been found. */
+  get ok(): boolean {
+    return this.problemCount === 0;
+  }
+
+  #problem(line: number, kind: ProblemKind, message: string): void {
+    this.problemCount++;
+    if (this.problems.length < this.#maxKept) this.problems.push({ line, kind, message });
+  }
+
+  /** Reports a line whose bytes are not UTF-8. */
+  badEncoding(line: number): void {
+    this.entries++;
+    this.#problem(line, "not_utf8", "the line is not valid UTF-8");
+    this.#unlinkable(line);
+  }
+
+  /**
+   * Checks one line (without its newline). `unterminated` marks the last line of a
+   * file that does not end with a newline: if it does not parse, it is a torn write.
+   */
+  check(line: number, text: string, unterminated = false): void {
+    if (text.trim() === "") {
+      this.blankLines++;
+      return;
+    }
+    this.entries++;
+    let value: unknown;
+    let canonical: string | undefined;
+    try {
+      const fast = fastCanonicalWithout(text, "hash");
+      if (fast !== undefined) {
+        value = fast.value;
+        canonical = fast.canonical;
+      } else {
+        value = parsePythonJson(text);
+      }
+    } catch (err) {
+      const where = err instanceof PyJsonSyntaxError ? err.message : "invalid JSON";
+      if (unterminated) {
+        this.#problem(
+          line,
+          "torn_tail",
+          `the last line is incomplete (a torn write, not an edit): ${where}`,
+        );
+      } else {
+        this.#problem(line, "not_json", `the line is not JSON: ${where}`);
+      }
+      this.#unlinkable(line);
+      return;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.#problem(line, "not_object", "the line is JSON but not an object");
+      this.#unlinkable(line);
+      return;
+    }
+    const entry = value as Record<string, unknown>;
+    if (LONE_SURROGATE_HINT.test(text) && !wellFormed(entry)) {
+      this.#problem(
+        line,
+        "lone_surrogate",
+        "the entry holds a lone surrogate (a \\uD800-\\uDFFF escape without its pair): " +
+          "Python cannot encode it to hash it, so audit_stub.py verify fails here",
+      );
+    }
+    const stated = entry.hash;
+    if (typeof stated !== "string") {
+      this.#problem(line, "missing_hash", "the entry has no hash");
+    } else {
+      const actual = sha256Hex(canonical ?? canonicalJsonWithout(entry, "hash"));
+      if (actual !== stated) {
+        this.#problem(
+          line,
+          "hash_mismatch",
+          `the hash does not match the content (stated ${stated}, computed ${actual})`,
+        );
+      }
+    }
+    this.#checkLink(line, entry);
+    this.#previous = { line, hash: typeof stated === "string" ? stated : undefined };
+    this.head = typeof stated === "string" ? stated : undefined;
+  }
+
+  // A line with no usable content: the next line's link cannot be judged against it.
+  #unlinkable(line: number): void {
+    if (this.#midChain && this.#previous === undefined && this.firstEntry === undefined) {
+      this.firstEntry = { line, link: undefined, checkable: false };
+    }
+    this.#previous = { line, hash: undefined };
+  }
+
+  #checkLink(line: number, entry: Record<string, unknown>): void {
+    const link = entryLink(entry);
+    const prev = this.#previous;
+    if (prev === undefined) {
+      if (this.#midChain) {
+        this.firstEntry = { line, link, checkable: true };
+        return;
+      }
+      const note = genesisNote(line, link);
+      if (note) this.notes.push(note);
+      return;
+    }
+    const problem = linkProblem(line, link, prev);
+    if (problem) this.#problem(problem.line, problem.kind, problem.message);
+  }
+}
+
+/** A line and the hash stated on it (undefined when it has none). */
+export interface EntryRef {
+  line: number;
+  hash: string | undefined;
+}
+
+/** The link an entry states: `previous_hash`, or `prev_hash` for lineage entries. */
+export function entryLink(entry: Record<string, unknown>): unknown {
+  return "previous_hash" in entry ? entry.previous_hash : entry.prev_hash;
+}
+
+/** The note for a first entry that does not link to a genesis value, if it does not. */
+export function genesisNote(line: number, link: unknown): Note | undefined {
+  if (typeof link !== "string" || GENESIS_VALUES.has(link)) return undefined;
+  return {
+    line,
+    message: `the first entry links to ${link}, not to a genesis value: ` +
+      "the ledger starts from an anchor, or earlier lines were removed",
+  };
+}
+
+/** The problem with an entry on `line` linking to `link` after `prev`, if there is one. */
+export function linkProblem(line: number, link: unknown, prev: EntryRef): Problem | undefined {
+  if (prev.hash === undefined) return undefined; // already reported on the line before
+  if (link === undefined) {
+    return { line, kind: "broken_link", message: "the entry has no previous_hash" };
+  }
+  if (link === prev.hash) return undefined;
+  return {
+    line,
+    kind: "broken_link",
+    message: `previous_hash does not match the hash of line ${prev.line} ` +
+      `(links to ${String(link)}, line ${prev.line} has ${prev.hash}): ` +
+      "a line was removed, inserted or changed",
+  };
+}

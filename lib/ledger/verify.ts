@@ -1,0 +1,350 @@
+/**
+ * Verifies a whole ledger file by streaming it through {@link ChainChecker}. A large
+ * ledger is cut at line boundaries into parts checked by workers in parallel; the links
+ * between parts are checked here, so the report is the same as a single pass gives.
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import {
+  ChainChecker,
+  type EntryRef,
+  genesisNote,
+  linkProblem,
+  type Note,
+  type Problem,
+} from "./chain.ts";
+
+/** The outcome of verifying a ledger. */
+export interface VerifyReport {
+  path: string;
+  ok: boolean;
+  /** Physical lines read (including blank ones). */
+  lines: number;
+  entries: number;
+  blankLines: number;
+  head: string | undefined;
+  problemCount: number;
+  /** Problems, in line order (at most the first 10,000). */
+  problems: Problem[];
+  notes: Note[];
+}
+
+/** Called now and then with bytes read so far and the file size. */
+export type ProgressFn = (bytesRead: number, total: number) => void;
+
+/** What one part of the file yields; line numbers are relative to the part. */
+export interface RangeResult {
+  lines: number;
+  entries: number;
+  blankLines: number;
+  problemCount: number;
+  problems: Problem[];
+  notes: Note[];
+  firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
+  lastEntry: EntryRef | undefined;
+}
+
+/** A part of the file to check: bytes [start, end). */
+export interface RangeRequest {
+  path: string;
+  start: number;
+  end: number;
+  /** Whether the part starts after the first line of the file. */
+  midChain: boolean;
+}
+
+const CHUNK = 1 << 20;
+const NEWLINE = 0x0a;
+const MAX_KEPT = 10_000;
+/** Ledgers smaller than this are checked in one pass, without workers. */
+const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
+
+/** Options for {@link verifyLedger}. */
+export interface VerifyOptions {
+  onProgress?: ProgressFn;
+  /** Workers to use for a large ledger (default: one per core, at most 4; 1 = no workers). */
+  workers?: number;
+}
+
+/** Reads and checks every line of the ledger at `path`. Throws if the file cannot be read. */
+export async function verifyLedger(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const size = await committedSize(path);
+  const workers = Math.max(1, opts.workers ?? Math.min(4, navigator.hardwareConcurrency || 1));
+  const onePass = async () => [
+    await checkRange(
+      { path, start: 0, end: size, midChain: false },
+      (n) => opts.onProgress?.(n, size),
+    ),
+  ];
+  if (workers === 1 || size < PARALLEL_MIN_BYTES || !mayStartWorkers()) {
+    return merge(path, await onePass());
+  }
+  const bounds = await splitAtLines(path, size, workers);
+  const done = new Array<number>(bounds.length - 1).fill(0);
+  let parts: RangeResult[];
+  try {
+    parts = await Promise.all(
+      bounds.slice(0, -1).map((start, i) =>
+        checkInWorker({ path, start, end: bounds[i + 1]!, midChain: i > 0 }, (n) => {
+          done[i] = n;
+          opts.onProgress?.(done.reduce((a, b) => a + b, 0), size);
+        })
+      ),
+    );
+  } catch (err) {
+    if (err instanceof RangeReadError) throw err.cause;
+    // Workers may be unavailable (a sandbox that cannot load their module): one pass will do.
+    parts = await onePass();
+  }
+  return merge(path, parts);
+}
+
+// The size of the ledger with no append half done: writers append whole lines under an
+// exclusive flock, so the size read under a shared one ends on a line boundary.
+async function committedSize(path: string): Promise<number> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.lock(false);
+    return (await file.stat()).size;
+  } finally {
+    try {
+      await file.unlock();
+    } catch { /* closing releases it too */ }
+    file.close();
+  }
+}
+
+const WORKER_URL = new URL("./_verify_worker.ts", import.meta.url);
+
+// Loading a worker's module needs read access to it, which the coordinator's own sandbox
+// does not grant (it reads only the audits directory); then one pass does the work.
+function mayStartWorkers(): boolean {
+  if (WORKER_URL.protocol !== "file:") return true;
+  try {
+    return Deno.permissions.querySync({ name: "read", path: fileURLToPath(WORKER_URL) }).state ===
+      "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** A worker could not read its part of the ledger (as opposed to not starting at all). */
+class RangeReadError extends Error {}
+
+function merge(path: string, parts: RangeResult[]): VerifyReport {
+  const problems: Problem[] = [];
+  const notes: Note[] = [];
+  let problemCount = 0;
+  let lines = 0;
+  let entries = 0;
+  let blankLines = 0;
+  let prev: EntryRef | undefined;
+  for (const part of parts) {
+    const at = (p: { line: number }) => p.line + lines;
+    let boundary: Problem | undefined;
+    if (part.firstEntry) {
+      const line = at(part.firstEntry);
+      if (prev === undefined) {
+        const note = genesisNote(line, part.firstEntry.link);
+        if (note) notes.push(note);
+      } else if (part.firstEntry.checkable) {
+        boundary = linkProblem(line, part.firstEntry.link, prev);
+      }
+    }
+    const own = part.problems.map((p) => ({ ...p, line: at(p) }));
+    if (boundary) {
+      // Same order as a single pass: a line's own content problems come before its link.
+      const after = own.findIndex((p) => p.line > boundary!.line);
+      own.splice(after < 0 ? own.length : after, 0, boundary);
+      problemCount++;
+    }
+    problems.push(...own);
+    notes.push(...part.notes.map((n) => ({ ...n, line: at(n) })));
+    problemCount += part.problemCount;
+    if (part.lastEntry) prev = { line: at(part.lastEntry), hash: part.lastEntry.hash };
+    lines += part.lines;
+    entries += part.entries;
+    blankLines += part.blankLines;
+  }
+  return {
+    path,
+    ok: problemCount === 0,
+    lines,
+    entries,
+    blankLines,
+    head: prev?.hash,
+    problemCount,
+    problems: problems.slice(0, MAX_KEPT),
+    notes,
+  };
+}
+
+/** Cut points near equal shares of the file, each moved to the start of a line (exported for tests). */
+export async function splitAtLines(path: string, size: number, parts: number): Promise<number[]> {
+  const bounds = [0];
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(64 * 1024);
+    for (let k = 1; k < parts; k++) {
+      let pos = Math.max(Math.floor((size * k) / parts), bounds.at(-1)!);
+      let cut = -1;
+      while (cut < 0 && pos < size) {
+        await file.seek(pos, Deno.SeekMode.Start);
+        const n = await file.read(buf);
+        if (n === null) break;
+        const i = buf.subarray(0, n).indexOf(NEWLINE);
+        if (i >= 0) cut = pos + i + 1;
+        else pos += n;
+      }
+      if (cut > 0 && cut < size && cut > bounds.at(-1)!) bounds.push(cut);
+    }
+  } finally {
+    file.close();
+  }
+  bounds.push(size);
+  return bounds;
+}
+
+function checkInWorker(
+  req: RangeRequest,
+  onProgress: (bytes: number) => void,
+): Promise<RangeResult> {
+  const worker = new Worker(new URL("./_verify_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  return new Promise<RangeResult>((resolve, reject) => {
+    worker.onmessage = (ev: MessageEvent) => {
+      const msg = ev.data as { progress?: number; result?: RangeResult; error?: string };
+      if (msg.progress !== undefined) return onProgress(msg.progress);
+      worker.terminate();
+      if (msg.result) resolve(msg.result);
+      else {reject(
+          new RangeReadError(msg.error, { cause: new Error(msg.error ?? "unknown error") }),
+        );}
+    };
+    worker.onerror = (ev) => {
+      ev.preventDefault();
+      worker.terminate();
+      reject(new Error(`the verify worker failed: ${ev.message}`));
+    };
+    worker.postMessage(req);
+  });
+}
+
+/** Checks the lines in bytes [start, end) of the file; `start` must be a line start. */
+export async function checkRange(
+  req: RangeRequest,
+  onProgress?: (bytesRead: number) => void,
+): Promise<RangeResult> {
+  const file = await Deno.open(req.path, { read: true });
+  const checker = new ChainChecker({ maxKept: MAX_KEPT, midChain: req.midChain });
+  // ignoreBOM keeps a byte-order mark in the text, so it is reported wherever it stands.
+  const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let lineNo = 0;
+  let bytesRead = 0;
+  let lastByte = NEWLINE;
+  try {
+    await file.seek(req.start, Deno.SeekMode.Start);
+    let carry = new Uint8Array(0);
+    const buf = new Uint8Array(CHUNK);
+    const total = req.end - req.start;
+    while (bytesRead < total) {
+      const n = await file.read(buf.subarray(0, Math.min(CHUNK, total - bytesRead)));
+      if (n === null) break;
+      bytesRead += n;
+      lastByte = buf[n - 1]!;
+      let data: Uint8Array;
+      if (carry.length > 0) {
+        data = new Uint8Array(carry.length + n);
+        data.set(carry, 0);
+        data.set(buf.subarray(0, n), carry.length);
+      } else {
+        data = buf.subarray(0, n);
+      }
+      const cut = data.lastIndexOf(NEWLINE);
+      if (cut < 0) {
+        carry = data.slice();
+        continue;
+      }
+      lineNo = checkLines(checker, strict, data.subarray(0, cut), lineNo);
+      carry = data.slice(cut + 1);
+      onProgress?.(bytesRead);
+    }
+    if (carry.length > 0) {
+      lineNo++;
+      checkOne(checker, strict, carry, lineNo, lastByte !== NEWLINE);
+      if (lastByte !== NEWLINE && checker.problems.at(-1)?.line !== lineNo) {
+        checker.notes.push({ line: lineNo, message: "the last line has no newline at its end" });
+      }
+    }
+  } finally {
+    file.close();
+  }
+  return {
+    lines: lineNo,
+    entries: checker.entries,
+    blankLines: checker.blankLines,
+    problemCount: checker.problemCount,
+    problems: checker.problems,
+    notes: checker.notes,
+    firstEntry: checker.firstEntry,
+    lastEntry: checker.lastEntry,
+  };
+}
+
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+
+// Decodes a block of whole lines at once (fast), falling back to line by line when
+// the block holds bytes that are not UTF-8, so that only the bad lines are reported.
+function checkLines(
+  checker: ChainChecker,
+  strict: TextDecoder,
+  block: Uint8Array,
+  lineNo: number,
+): number {
+  // The lenient decoder is twice as fast as the strict one; a replacement character in
+  // its output sends the block to the strict, line-by-line path (which also keeps any
+  // U+FFFD that was really there).
+  const text = lenient.decode(block);
+  if (text.includes("\ufffd")) {
+    let start = 0;
+    while (start <= block.length) {
+      let end = block.indexOf(NEWLINE, start);
+      if (end < 0) end = block.length;
+      checkOne(checker, strict, block.subarray(start, end), ++lineNo, false);
+      start = end + 1;
+    }
+    return lineNo;
+  }
+  let start = 0;
+  while (true) {
+    const end = text.indexOf("\n", start);
+    if (end < 0) {
+      checker.check(++lineNo, stripCr(text.slice(start)));
+      return lineNo;
+    }
+    checker.check(++lineNo, stripCr(text.slice(start, end)));
+    start = end + 1;
+  }
+}
+
+function checkOne(
+  checker: ChainChecker,
+  strict: TextDecoder,
+  bytes: Uint8Array,
+  lineNo: number,
+  unterminated: boolean,
+): void {
+  let text: string;
+  try {
+    text = strict.decode(bytes);
+  } catch {
+    checker.badEncoding(lineNo);
+    return;
+  }
+  checker.check(lineNo, stripCr(text), unterminated);
+}
+
+function stripCr(s: string): string {
+  return s.endsWith("\r") ? s.slice(0, -1) : s;
+}

@@ -1,0 +1,232 @@
+/**
+ * Queues violations and writes them to the ledger in groups (one lock, one write,
+ * one fsync per group), retrying with backoff while the ledger cannot be written.
+ * Nothing is lost while it fails: the queue holds up to `maxPending` violations and
+ * counts any beyond that.
+ * @module
+ */
+import { appendEntries, appendSealed, type TornTailCut } from "./append.ts";
+import { backoffDelay, type BackoffPolicy } from "../util/mod.ts";
+import { errorText } from "../util/mod.ts";
+import { type Violation } from "../rules/mod.ts";
+import { type GovernanceFields, recoveryEntry } from "./entries.ts";
+import { violationSealer } from "./_violation_line.ts";
+
+/** How the writer is set up. */
+export interface WriterOptions {
+  ledgerPath: string;
+  maxPending: number;
+  /** The governance fields in force at write time. */
+  governance: () => GovernanceFields;
+  /** Called after each group is durable. */
+  onWritten?: (violations: readonly Violation[], hashes: readonly string[]) => void;
+  /** Called when a write fails (the group stays queued). */
+  onError?: (message: string, pending: number) => void;
+  /** Called when writes succeed again after failing. */
+  onRecovered?: () => void;
+  /** Called when a torn last line was cut and a `ledger_recovered` entry written. */
+  onTornTail?: (cut: TornTailCut) => void;
+  /** Called when a violation is dropped because the queue is full. */
+  onDropped?: (violation: Violation) => void;
+  retry?: BackoffPolicy;
+  maxGroup?: number;
+}
+
+const DEFAULT_RETRY: BackoffPolicy = { baseMs: 250, capMs: 10_000 };
+/** An inline fsync slower than this, in ms, means a slow disk: fsync in the background. */
+const SLOW_FSYNC_MS = 1_000;
+/** A background fsync faster than this, in ms, means the disk is answering again. */
+const FAST_FSYNC_MS = 20;
+
+/** The ledger writer; one per ledger path in a process. */
+export class LedgerWriter {
+  readonly #opts: WriterOptions;
+  #queue: Violation[] = [];
+  #draining: Promise<void> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #stopped = false;
+  #written = 0;
+  #dropped = 0;
+  #lastError: string | undefined;
+  #lastWriteAt: number | undefined;
+  // When the append under way started, and whether it holds the lock (and so is writing).
+  #appendStartedAt: number | undefined;
+  #writing = false;
+  #abandon = false;
+  // Fsync inline (see AppendHooks.fsyncInline) unless the disk has been slow.
+  #fsyncInline = true;
+
+  /** Creates a writer; nothing is opened until the first violation. */
+  constructor(opts: WriterOptions) {
+    this.#opts = { retry: DEFAULT_RETRY, maxGroup: 4096, ...opts };
+  }
+
+  /** Violations waiting to be written. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+  /** Violations written durably. */
+  get written(): number {
+    return this.#written;
+  }
+  /** Violations dropped because the queue was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+  /** The last write error, while writes are failing. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+  /** Whether the last write attempt failed. */
+  get failing(): boolean {
+    return this.#lastError !== undefined;
+  }
+  /** When the last group was made durable (ms since the epoch). */
+  get lastWriteAt(): number | undefined {
+    return this.#lastWriteAt;
+  }
+  /** How long the append under way has been running (waiting for the lock, or writing), in ms. */
+  busyFor(now: number): number {
+    return this.#appendStartedAt === undefined ? 0 : now - this.#appendStartedAt;
+  }
+  // How a torn last line found by an append is recorded: governance as at write time.
+  readonly #recover = (cut: TornTailCut) => recoveryEntry(cut, this.#opts.governance(), Date.now());
+
+  /**
+   * Repairs a torn last line now, without waiting for a violation to write (at start): the
+   * same repair every append makes. Throws a LedgerError when the ledger cannot be repaired.
+   */
+  async repairTornTail(): Promise<void> {
+    const { recovered } = await appendEntries(this.#opts.ledgerPath, [], {
+      recover: this.#recover,
+    });
+    if (recovered) this.#opts.onTornTail?.(recovered.cut);
+  }
+
+  /** A copy of the queued violations (for the snapshot). */
+  queued(): Violation[] {
+    return [...this.#queue];
+  }
+
+  /** Queues a violation; returns false (and counts it) when the queue is full. */
+  enqueue(v: Violation): boolean {
+    if (this.#queue.length >= this.#opts.maxPending) {
+      this.#dropped++;
+      this.#opts.onDropped?.(v);
+      return false;
+    }
+    this.#queue.push(v);
+    if (this.#retryTimer === undefined) this.#kick();
+    return true;
+  }
+
+  #kick(): void {
+    if (this.#draining !== undefined || this.#stopped) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      if (this.#queue.length > 0 && this.#retryTimer === undefined) this.#kick();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      await this.#drainGroups();
+    } finally {
+      this.#appendStartedAt = undefined;
+      this.#writing = false;
+    }
+  }
+
+  async #drainGroups(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#abandon) {
+      const group = this.#queue.slice(0, this.#opts.maxGroup);
+      const seal = violationSealer(this.#opts.governance());
+      const sealers = group.map(seal);
+      this.#appendStartedAt = Date.now();
+      this.#writing = false;
+      try {
+        const { hashes, recovered, fsyncMs = 0 } = await appendSealed(
+          this.#opts.ledgerPath,
+          sealers,
+          {
+            proceed: () => !this.#abandon,
+            onLocked: () => {
+              this.#writing = true;
+            },
+            recover: this.#recover,
+            fsyncInline: this.#fsyncInline,
+          },
+        );
+        if (recovered) this.#opts.onTornTail?.(recovered.cut);
+        // Inline, a disk that stalls would stall the whole daemon: after one slow fsync the
+        // writer waits for the disk in the background until it is quick again.
+        if (this.#fsyncInline && fsyncMs > SLOW_FSYNC_MS) this.#fsyncInline = false;
+        else if (!this.#fsyncInline && fsyncMs < FAST_FSYNC_MS) this.#fsyncInline = true;
+        this.#appendStartedAt = undefined;
+        this.#queue.splice(0, group.length);
+        this.#written += group.length;
+        this.#lastWriteAt = Date.now();
+        this.#attempt = 0;
+        if (this.#lastError !== undefined) {
+          this.#lastError = undefined;
+          this.#opts.onRecovered?.();
+        }
+        this.#opts.onWritten?.(group, hashes);
+      } catch (err) {
+        if (this.#abandon) return;
+        this.#lastError = errorText(err);
+        this.#opts.onError?.(this.#lastError, this.#queue.length);
+        if (!this.#stopped) {
+          const delay = backoffDelay(this.#attempt++, this.#opts.retry!);
+          this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = undefined;
+            this.#kick();
+          }, delay);
+        }
+        return;
+      }
+    }
+  }
+
+  /**
+   * Waits until the queue is empty or `timeoutMs` has passed, retrying at once
+   * rather than waiting out the backoff. Returns whether everything was written.
+   * An append stuck behind another process's lock does not hold it past the deadline.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.#draining) await within(this.#draining, deadline - Date.now());
+      if (this.#queue.length === 0) return true;
+      if (this.#draining) continue;
+      if (this.#retryTimer !== undefined) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+      }
+      this.#kick();
+      if (this.#draining) await within(this.#draining, deadline - Date.now());
+      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    return this.#queue.length === 0;
+  }
+
+  /**
+   * Stops: no new append starts, an append still waiting for the lock is abandoned
+   * (it will write nothing), and an append already writing is finished.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abandon = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#draining && this.#writing) await this.#draining;
+  }
+}
+
+// Waits for `p`, but no longer than `ms`.
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,152 @@
+/**
+ * The coordinator's configuration: `governance/coordinator.jsonc` (JSONC or JSON5),
+ * optional, every key with a default. Parsing and validation are pure; only
+ * {@link loadConfig} touches the file system.
+ * @module
+ */
+import JSON5 from "json5";
+import { DEFAULT_SEQUENCE } from "../rules/mod.ts";
+import { normalise } from "../rules/mod.ts";
+import { readRegularTextIfExists } from "../util/mod.ts";
+import type { ConversationFrom } from "../gateway/mod.ts";
+
+/** The validated configuration. */
+export interface Config {
+  /** Roles in the order they must answer. */
+  sequence: string[];
+  /** Agent id to role, for agents whose id is not a role name. */
+  roles: Record<string, string>;
+  /** Idle time after which a conversation is forgotten. */
+  conversationTtlSeconds: number;
+  /** Most conversations tracked at once. */
+  maxConversations: number;
+  /** Most violations kept in memory while the ledger cannot be written. */
+  maxPendingViolations: number;
+  /**
+   * OpenClaw: the conversation of session `agent:<id>:<rest>` is `<rest>` (agents in one
+   * conversation each have their own session), or the whole session key.
+   */
+  conversationFrom: ConversationFrom;
+}
+
+/** Defaults for every key. */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  sequence: [...DEFAULT_SEQUENCE],
+  roles: {},
+  conversationTtlSeconds: 86_400,
+  maxConversations: 100_000,
+  maxPendingViolations: 100_000,
+  conversationFrom: "rest",
+});
+
+/** A configuration that cannot be used; the message names the file and the place. */
+export class ConfigError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+const KEYS = new Set(Object.keys(DEFAULT_CONFIG));
+
+/** Parses and validates configuration text; `source` names the file in errors. */
+export function parseConfig(text: string, source: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON5.parse(text);
+  } catch (err) {
+    const e = err as { message?: string; lineNumber?: number; columnNumber?: number };
+    const msg = (e.message ?? String(err)).replace(/^JSON5: /, "").replace(/ at \d+:\d+$/, "");
+    const where = e.lineNumber !== undefined
+      ? ` at line ${e.lineNumber} column ${e.columnNumber}`
+      : "";
+    throw new ConfigError(`Cannot read config ${source}: ${msg}${where}`);
+  }
+  const fail = (what: string): never => {
+    throw new ConfigError(`Cannot read config ${source}: ${what}`);
+  };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return fail("the file must hold an object ({ … })");
+  }
+  const obj = raw as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!KEYS.has(key)) {
+      fail(`unknown key "${key}"; the keys are ${[...KEYS].join(", ")}`);
+    }
+  }
+  const config: Config = {
+    ...DEFAULT_CONFIG,
+    sequence: [...DEFAULT_CONFIG.sequence],
+    roles: {},
+  };
+
+  if (obj.sequence !== undefined) {
+    if (!Array.isArray(obj.sequence) || obj.sequence.length === 0) {
+      fail('"sequence" must be a non-empty list of role names');
+    }
+    const seq = (obj.sequence as unknown[]).map((r, i) => {
+      if (typeof r !== "string" || normalise(r) === "") {
+        return fail(`"sequence[${i}]" must be a role name (a non-empty string)`);
+      }
+      return normalise(r);
+    });
+    if (new Set(seq).size !== seq.length) fail('"sequence" names a role twice');
+    config.sequence = seq;
+  }
+
+  if (obj.roles !== undefined) {
+    if (typeof obj.roles !== "object" || obj.roles === null || Array.isArray(obj.roles)) {
+      fail('"roles" must be an object of agent id to role, like { "alice": "primary" }');
+    }
+    for (const [agent, role] of Object.entries(obj.roles as Record<string, unknown>)) {
+      if (typeof role !== "string" || !config.sequence.includes(normalise(role))) {
+        fail(
+          `"roles.${agent}" must be one of the sequence's roles (${config.sequence.join(", ")})`,
+        );
+      }
+      if (normalise(agent) === "") fail('"roles" has an empty agent id');
+      config.roles[normalise(agent)] = normalise(role as string);
+    }
+  }
+
+  if (obj.conversationFrom !== undefined) {
+    if (obj.conversationFrom !== "rest" && obj.conversationFrom !== "session") {
+      fail('"conversationFrom" must be "rest" or "session"');
+    }
+    config.conversationFrom = obj.conversationFrom as ConversationFrom;
+  }
+  config.conversationTtlSeconds = positiveInt(obj, "conversationTtlSeconds", fail) ??
+    config.conversationTtlSeconds;
+  config.maxConversations = positiveInt(obj, "maxConversations", fail) ?? config.maxConversations;
+  config.maxPendingViolations = positiveInt(obj, "maxPendingViolations", fail) ??
+    config.maxPendingViolations;
+  return config;
+}
+
+function positiveInt(
+  obj: Record<string, unknown>,
+  key: string,
+  fail: (what: string) => never,
+): number | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+    return fail(`"${key}" must be a whole number of at least 1`);
+  }
+  return v;
+}
+
+/** Loads the config file at `path`, or the defaults when there is none. */
+export async function loadConfig(path: string): Promise<{ config: Config; found: boolean }> {
+  let text: string | undefined;
+  try {
+    text = await readRegularTextIfExists(path);
+  } catch (err) {
+    throw new ConfigError(`Cannot read config ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (text === undefined) {
+    return { config: structuredClone(DEFAULT_CONFIG) as Config, found: false };
+  }
+  return { config: parseConfig(text, path), found: true };
+}

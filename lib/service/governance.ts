@@ -1,0 +1,103 @@
+/**
+ * MO§ES governance state (`governance/state.json`), read only: the fields copied into
+ * every ledger entry, and whether broadcast mode switches the sequence rule off.
+ * @module
+ */
+import type { GovernanceFields } from "../ledger/mod.ts";
+import { errorText, readRegularTextIfExists } from "../util/mod.ts";
+import { parsePythonJson, PyJsonSyntaxError } from "../ledger/mod.ts";
+
+/** What the coordinator takes from state.json. */
+export interface Governance {
+  fields: GovernanceFields;
+  /** Whether the sequence rule applies; false in broadcast mode. */
+  enforcing: boolean;
+  /** Why the rule is off, when it is. */
+  reason?: string;
+}
+
+/** MO§ES's own defaults for a missing state.json. */
+export const DEFAULT_GOVERNANCE: Readonly<Governance> = Object.freeze({
+  fields: Object.freeze({
+    mode: "high-integrity",
+    posture: "defense",
+    role: "primary",
+    session_hash: null,
+  }),
+  enforcing: true,
+});
+
+/** Interprets the text of state.json; throws with the position on malformed JSON. */
+export function parseGovernance(text: string, source: string): Governance {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    // V8's message quotes the text around the error, and state.json holds a vault: say
+    // only where the error is.
+    throw new Error(`Cannot read ${source}: ${syntaxErrorPosition(text)}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new Error(`Cannot read ${source}: the file must hold a JSON object`);
+  }
+  const s = raw as Record<string, unknown>;
+  const d = DEFAULT_GOVERNANCE.fields;
+  const fields: GovernanceFields = {
+    mode: s.mode ?? d.mode,
+    posture: s.posture ?? d.posture,
+    role: s.role ?? d.role,
+    session_hash: s.session_hash ?? null,
+  };
+  if (typeof fields.role === "string" && fields.role.trim().toLowerCase() === "broadcast") {
+    return {
+      fields,
+      enforcing: false,
+      reason: `broadcast mode is active (role "broadcast" in ${source}): the order is not enforced`,
+    };
+  }
+  return { fields, enforcing: true };
+}
+
+/** The result of reading state.json: the governance in force, and an error if the file was bad. */
+export interface GovernanceRead {
+  governance: Governance;
+  found: boolean;
+  error?: string;
+}
+
+/**
+ * Reads state.json. A missing file gives MO§ES's defaults; a bad one gives `fallback`
+ * (the last good state, or the defaults) together with the error.
+ */
+export async function readGovernance(
+  path: string,
+  fallback: Governance = DEFAULT_GOVERNANCE,
+): Promise<GovernanceRead> {
+  let text: string | undefined;
+  try {
+    text = await readRegularTextIfExists(path);
+  } catch (err) {
+    return { governance: fallback, found: false, error: `Cannot read ${path}: ${errorText(err)}` };
+  }
+  if (text === undefined) return { governance: DEFAULT_GOVERNANCE, found: false };
+  try {
+    return { governance: parseGovernance(text, path), found: true };
+  } catch (err) {
+    return { governance: fallback, found: true, error: errorText(err) };
+  }
+}
+
+/** Describes where `text` stops being JSON, by line and column, without quoting it. */
+export function syntaxErrorPosition(text: string): string {
+  try {
+    parsePythonJson(text);
+  } catch (err) {
+    if (err instanceof PyJsonSyntaxError) {
+      const before = text.slice(0, err.position);
+      const line = before.split("\n").length;
+      const column = err.position - before.lastIndexOf("\n");
+      return `${err.message.replace(/ at position \d+$/, "")} at line ${line} column ${column}`;
+    }
+  }
+  return "invalid JSON";
+}

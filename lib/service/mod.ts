@@ -1,0 +1,14 @@
+/**
+ * The daemon and its parts: config, governance, snapshot, status, logging, permissions.
+ * @module
+ */
+export * from "./config.ts";
+export * from "./daemon.ts";
+export * from "./exit_codes.ts";
+export * from "./governance.ts";
+export * from "./log.ts";
+export * from "./paths.ts";
+export * from "./permissions.ts";
+export * from "./snapshot.ts";
+export * from "./status.ts";
+export * from "./v8_flags.ts";

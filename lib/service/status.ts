@@ -1,0 +1,192 @@
+/**
+ * The daemon's status file: what `status` shows. Written atomically by `run`.
+ * @module
+ */
+import type { PipelineCounters } from "../rules/mod.ts";
+import type { WatchCounters } from "../gateway/mod.ts";
+import { writeAll, writeFileAtomic } from "../util/mod.ts";
+
+/** The connection state shown to users. */
+export type LinkState = "CONNECTED" | "DEGRADED" | "DISCONNECTED" | "STOPPED";
+
+/** Everything the status file holds. */
+export interface StatusReport {
+  version: string;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  state: LinkState;
+  reasons: string[];
+  gateway: {
+    url: string;
+    protocol: string;
+    serverVersion?: string;
+    protocolVersion?: number;
+    connectedAt?: string;
+    connects: number;
+    disconnects: number;
+    /** Where the gateway token came from: env, openclaw.json, or none (never the token). */
+    tokenSource?: string;
+  };
+  openclaw?: WatchCounters & { sessionsTracked: number; caughtUpAt?: string };
+  enforcement: { enabled: boolean; reason?: string };
+  counters: PipelineCounters;
+  conversations: { tracked: number; evictedIdle: number; evictedOverCap: number };
+  ledger: {
+    path: string;
+    written: number;
+    pending: number;
+    dropped: number;
+    lastWriteAt?: string;
+  };
+  /** Operations the Deno sandbox refused (nothing the coordinator does should be refused). */
+  sandbox?: { denials: number; last?: string };
+  lastError?: { at: string; message: string };
+}
+
+/** How long a legacy gateway may send nothing before status says so. */
+export const LEGACY_QUIET_MS = 10 * 60_000;
+
+/**
+ * The status reason for a legacy gateway that has sent nothing since `lastFrameAt`, once
+ * that is {@link LEGACY_QUIET_MS} or more. The legacy protocol has no heartbeat, so a quiet
+ * gateway and a dead link look alike: the link stays up, and status says how long it has
+ * been quiet.
+ */
+export function legacyQuietReason(lastFrameAt: number, now: number): string | undefined {
+  const quiet = now - lastFrameAt;
+  if (quiet < LEGACY_QUIET_MS) return undefined;
+  return `no frame from the gateway for ${Math.floor(quiet / 60_000)} min ` +
+    "(the legacy protocol has no heartbeat: a quiet gateway and a broken link look alike)";
+}
+
+/** How often `run` rewrites the status file, in ms; `status` calls a file stale after 3 of these. */
+export const STATUS_INTERVAL_MS = 2_000;
+
+/** The status file is padded with spaces to a multiple of this many bytes. */
+export const STATUS_BLOCK = 16 * 1024;
+
+/**
+ * Writes the status file atomically. A full disk must not hide the DEGRADED state it
+ * causes: the file is padded to a whole number of blocks (JSON allows trailing spaces), so
+ * when no new file can be made, the report is written over the old one in place, into
+ * blocks the file already holds, provided it fits.
+ */
+export async function writeStatus(path: string, report: StatusReport): Promise<void> {
+  const json = new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n");
+  const data = padded(json, Math.ceil(json.length / STATUS_BLOCK) * STATUS_BLOCK);
+  try {
+    await writeFileAtomic(path, data);
+  } catch (err) {
+    if (!(await overwriteInPlace(path, json))) throw err;
+  }
+}
+
+// `data` followed by spaces up to `size` bytes.
+function padded(data: Uint8Array, size: number): Uint8Array {
+  if (data.length >= size) return data;
+  const out = new Uint8Array(size).fill(0x20);
+  out.set(data);
+  return out;
+}
+
+async function overwriteInPlace(path: string, json: Uint8Array): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true });
+  } catch {
+    return false;
+  }
+  try {
+    const size = (await file.stat()).size;
+    if (size < json.length) return false;
+    // Covers every byte of the old report: what is not JSON is spaces.
+    await writeAll(file, padded(json, size));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
+}
+
+/** Parses a status file's text; throws with a clear message if it is not one. */
+export function parseStatus(text: string, source: string): StatusReport {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Cannot read status file ${source}: ${(err as Error).message}`);
+  }
+  const r = raw as Partial<StatusReport> | null;
+  if (
+    typeof r !== "object" || r === null || typeof r.state !== "string" ||
+    typeof r.updatedAt !== "string" || typeof r.counters !== "object"
+  ) {
+    throw new Error(`Cannot read status file ${source}: it is not a coordinator status file`);
+  }
+  return r as StatusReport;
+}
+
+/** Whether the daemon that wrote `report` seems to have stopped updating it. */
+export function isStale(report: StatusReport, now: number): boolean {
+  if (report.state === "STOPPED") return false;
+  return now - Date.parse(report.updatedAt) > 3 * STATUS_INTERVAL_MS + 1_000;
+}
+
+/** Formats a status report for people. */
+export function formatStatus(report: StatusReport, now: number): string {
+  const c = report.counters;
+  const skipped = Object.entries(c.skipped).filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+  const age = Math.max(0, Math.round((now - Date.parse(report.updatedAt)) / 1000));
+  const lines = [
+    `State:          ${report.state}${
+      isStale(report, now) ? ` (stale: no update for ${age} s; is the daemon running?)` : ""
+    }`,
+  ];
+  for (const r of report.reasons) lines.push(`                ${r}`);
+  lines.push(
+    `Gateway:        ${report.gateway.url} (${report.gateway.protocol}` +
+      `${
+        report.gateway.protocolVersion !== undefined ? ` v${report.gateway.protocolVersion}` : ""
+      }` +
+      `${report.gateway.serverVersion ? `, server ${report.gateway.serverVersion}` : ""})`,
+    `Connections:    ${report.gateway.connects} made, ${report.gateway.disconnects} lost` +
+      (report.gateway.tokenSource ? `; token from ${report.gateway.tokenSource}` : ""),
+    `Enforcement:    ${report.enforcement.enabled ? "on" : `off: ${report.enforcement.reason}`}`,
+    `Frames:         ${c.frames} (observations ${c.observations}, skipped: ${skipped})`,
+    `Violations:     ${c.violations} detected, ${report.ledger.written} written, ` +
+      `${report.ledger.pending} pending, ${report.ledger.dropped} dropped`,
+    `Agents ignored: ${c.unknownAgents} observations of agents outside the sequence`,
+    `Conversations:  ${report.conversations.tracked} tracked ` +
+      `(expired ${report.conversations.evictedIdle}, evicted over cap ${report.conversations.evictedOverCap})`,
+    `Ledger:         ${report.ledger.path}`,
+    `Process:        pid ${report.pid}, version ${report.version}, started ${report.startedAt}, ` +
+      `updated ${report.updatedAt}`,
+  );
+  if (report.openclaw) {
+    const o = report.openclaw;
+    const events = Object.entries(o.events).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+    const invalid = Object.entries(o.invalid ?? {}).map(([k, n]) => `${k} ${n}`).join(", ");
+    lines.push(
+      `OpenClaw:       events: ${events}; ${o.duplicates} repeated announcements of a turn` +
+        (invalid ? `; invalid frames: ${invalid}` : ""),
+      `Catch-up:       ${o.reconciles} done, ${o.reconcileFailures} failed, ${o.caughtUp} turns found; ` +
+        `${o.sessionsTracked} sessions tracked${
+          o.caughtUpAt ? `; caught up to ${o.caughtUpAt}` : ""
+        }`,
+    );
+  }
+  if (report.sandbox && report.sandbox.denials > 0) {
+    lines.push(
+      `Sandbox:        ${report.sandbox.denials} operation${
+        report.sandbox.denials === 1 ? "" : "s"
+      } denied; last: ${report.sandbox.last}`,
+    );
+  }
+  if (report.lastError) {
+    lines.push(`Last error:     ${report.lastError.at} ${report.lastError.message}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,89 @@
+/**
+ * The folders of `lib/` show the architecture, and the imports keep to it: sources
+ * (gateway) emit events, rules turn them into findings, outputs (ledger) consume them, and
+ * the service wires them together.
+ * @module
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { libImports, type ModuleImports } from "./support/imports.ts";
+
+/** What each folder may import besides itself. */
+const ALLOWED: Record<string, readonly string[]> = {
+  util: [],
+  rules: ["util"],
+  gateway: ["rules", "util", "version.ts"],
+  ledger: ["rules", "util"],
+  service: ["cli", "gateway", "ledger", "rules", "util", "version.ts"],
+  cli: ["gateway", "ledger", "rules", "service", "util", "version.ts"],
+  "version.ts": [],
+};
+
+const modules: ModuleImports[] = await libImports();
+
+function folderOf(path: string): string {
+  const parts = path.split("/");
+  return parts.length > 2 ? parts[1]! : parts[1]!;
+}
+
+Deno.test("each folder imports only the folders below it", () => {
+  const wrong: string[] = [];
+  for (const m of modules) {
+    const from = folderOf(m.path);
+    for (const target of m.imports) {
+      if (!target.startsWith("lib/")) continue;
+      const to = folderOf(target);
+      if (to === from) continue;
+      if (!(ALLOWED[from] ?? []).includes(to)) wrong.push(`${m.path} -> ${target}`);
+    }
+  }
+  assertEquals(wrong, []);
+});
+
+Deno.test("another folder is reached through its mod.ts, never a private file", () => {
+  const wrong: string[] = [];
+  for (const m of modules) {
+    const from = folderOf(m.path);
+    for (const target of m.imports) {
+      if (!target.startsWith("lib/") || target === "lib/version.ts") continue;
+      const to = folderOf(target);
+      if (to !== from && !target.endsWith(`lib/${to}/mod.ts`)) wrong.push(`${m.path} -> ${target}`);
+      const name = target.split("/").pop()!;
+      const dir = target.slice(0, target.lastIndexOf("/"));
+      if (name.startsWith("_") && !m.path.startsWith(dir + "/")) {
+        wrong.push(`${m.path} -> ${target} (private)`);
+      }
+    }
+  }
+  assertEquals(wrong, []);
+});
+
+Deno.test("no module imports itself through a cycle", () => {
+  const graph = new Map(
+    modules.map((m) => [m.path, m.imports.filter((i) => i.startsWith("lib/"))]),
+  );
+  // mod.ts files re-export their folder: a cycle through one is a cycle between folders.
+  const cycles: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, "visiting");
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const s = state.get(next);
+      if (s === "visiting") cycles.push([...stack.slice(stack.indexOf(next)), next].join(" -> "));
+      else if (s === undefined) visit(next);
+    }
+    stack.pop();
+    state.set(node, "done");
+  };
+  for (const node of graph.keys()) if (!state.has(node)) visit(node);
+  assertEquals(cycles, []);
+});
+
+Deno.test("the import scan sees the modules and their imports", () => {
+  // Guards the tests above against a scan that finds nothing (and so passes anything).
+  const daemon = modules.find((m) => m.path === "lib/service/daemon.ts");
+  assert(daemon !== undefined, "lib/service/daemon.ts not scanned");
+  assert(daemon.imports.includes("lib/rules/mod.ts"), "daemon's imports not read");
+  assert(modules.length > 30, `only ${modules.length} modules scanned`);
+});
