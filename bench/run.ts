@@ -11,13 +11,15 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DEFAULT_SEQUENCE, SequenceEngine } from "../lib/rules/sequence.ts";
-import { Pipeline } from "../lib/rules/pipeline.ts";
+import { RuleEngine } from "../lib/rules/engine.ts";
+import { SequenceRule } from "../lib/rules/sequence_rule.ts";
+import { FrameIntake } from "../lib/gateway/intake.ts";
 import { RoleMap } from "../lib/rules/roles.ts";
 import { decodeLegacyFrame } from "../lib/gateway/legacy.ts";
 import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
 import { verifyLedger } from "../lib/ledger/verify.ts";
-import { type Violation } from "../lib/rules/violation.ts";
-import { violationEntry } from "../lib/ledger/entries.ts";
+import { findingEntry } from "../lib/ledger/entries.ts";
+import { type SequenceFinding, sequenceFinding } from "../lib/rules/sequence_rule.ts";
 import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 import { fmt, percentile } from "./load.ts";
 
@@ -45,17 +47,16 @@ function report(name: string, value: string) {
   rows.push([name, value]);
   console.log(`${name.padEnd(58)} ${value}`);
 }
-function violation(i: number): Violation {
-  return {
+function violation(i: number): SequenceFinding {
+  return sequenceFinding({
     id: crypto.randomUUID(),
-    at: Date.now(),
     protocol: "legacy",
     conversation: `conversation-${i % 10_000}`,
     agent: "observer",
     role: "observer",
     expected: "secondary",
     sequence: DEFAULT_SEQUENCE,
-  };
+  }, Date.now());
 }
 
 console.log(
@@ -87,24 +88,31 @@ if (!only || only === "sequence") {
   const ms = runOnce(N);
   report("sequence engine: observations/s (one core)", fmt(N / (ms / 1000)));
 
-  const pipeline = new Pipeline(
-    new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 3_600_000, maxConversations: 100_000 }),
-    new RoleMap({}, DEFAULT_SEQUENCE),
-  );
+  let found = 0;
+  const rules = new RuleEngine([
+    new SequenceRule(
+      new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 3_600_000, maxConversations: 100_000 }),
+      new RoleMap({}, DEFAULT_SEQUENCE),
+    ),
+  ], { governance: () => DEFAULT_GOVERNANCE, onFinding: () => found++ });
+  const intake = new FrameIntake((e) => rules.handle(e));
   const frames = convs.flatMap((c) =>
     roles.map((r) => JSON.stringify({ type: "session_update", session_id: c, agent: r }))
   );
   const M = 2_000_000;
   const t0 = performance.now();
-  for (let i = 0; i < M; i++) pipeline.handleText(frames[i % frames.length]!, i, decodeLegacyFrame);
+  for (let i = 0; i < M; i++) intake.handleText(frames[i % frames.length]!, i, decodeLegacyFrame);
   const pms = performance.now() - t0;
-  report("pipeline (JSON.parse + decode + rule): frames/s", fmt(M / (pms / 1000)));
+  report(
+    `pipeline (JSON.parse + decode + rule engine): frames/s (${found} findings)`,
+    fmt(M / (pms / 1000)),
+  );
 }
 
 async function timeAppends(path: string, n: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
-    const body = violationEntry(violation(i), DEFAULT_GOVERNANCE.fields);
+    const body = findingEntry(violation(i), DEFAULT_GOVERNANCE.fields);
     const t0 = performance.now();
     await appendEntries(path, [body]);
     times.push(performance.now() - t0);
@@ -139,7 +147,7 @@ async function buildLedger(
   let chunk = "";
   for (let i = 0; i < lines; i++) {
     const body = shape === "coordinator"
-      ? violationEntry(violation(i), DEFAULT_GOVERNANCE.fields)
+      ? findingEntry(violation(i), DEFAULT_GOVERNANCE.fields)
       : stubBody(i);
     const sealed = sealEntry(body, prev);
     prev = sealed.hash;
@@ -183,7 +191,7 @@ try {
         path,
         Array.from(
           { length: size },
-          (_, i) => violationEntry(violation(i), DEFAULT_GOVERNANCE.fields),
+          (_, i) => findingEntry(violation(i), DEFAULT_GOVERNANCE.fields),
         ),
       );
     }

@@ -5,7 +5,7 @@
  * @module
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { libImports, type ModuleImports } from "./support/imports.ts";
+import { functionLengths, libImports, type ModuleImports } from "./support/imports.ts";
 
 /** What each folder may import besides itself. */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -86,4 +86,36 @@ Deno.test("the import scan sees the modules and their imports", () => {
   assert(daemon !== undefined, "lib/service/daemon.ts not scanned");
   assert(daemon.imports.includes("lib/rules/mod.ts"), "daemon's imports not read");
   assert(modules.length > 30, `only ${modules.length} modules scanned`);
+});
+
+/** The longest a function in lib/ may be, in lines. */
+const MAX_FUNCTION_LINES = 150;
+
+Deno.test(`no function in lib/ is longer than ${MAX_FUNCTION_LINES} lines`, () => {
+  const long = modules.flatMap((m) =>
+    functionLengths(m.text).filter((f) => f.lines > MAX_FUNCTION_LINES).map((f) =>
+      `${m.path}:${f.line} ${f.name} (${f.lines} lines)`
+    )
+  );
+  assertEquals(long, []);
+});
+
+Deno.test("the function-length scan finds functions and measures them", () => {
+  const text = [
+    "export async function big(a: number): Promise<void> {",
+    ...Array.from({ length: 160 }, () => "  a++;"),
+    "}",
+    "class C {",
+    "  async #method(x: string): Promise<number> {",
+    "    return 1;",
+    "  }",
+    "}",
+  ].join("\n");
+  assertEquals(functionLengths(text).map((f) => [f.name, f.lines]), [["big", 162], [
+    "#method",
+    3,
+  ]]);
+  // The real tree: the daemon's wiring is found.
+  const daemon = modules.find((m) => m.path === "lib/service/daemon.ts")!;
+  assert(functionLengths(daemon.text).some((f) => f.name === "runDaemon"));
 });

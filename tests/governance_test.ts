@@ -13,7 +13,7 @@ Deno.test("a missing state.json gives MO§ES's defaults and enforcement on", asy
     role: "primary",
     session_hash: null,
   });
-  assertEquals(r.governance.enforcing, true);
+  assertEquals(r.governance.broadcast, false);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -28,12 +28,12 @@ Deno.test("mode, posture, role and session_hash are copied from state.json", () 
     role: "secondary",
     session_hash: "ab12",
   });
-  assertEquals(g.enforcing, true);
+  assertEquals(g.broadcast, false);
 });
 
 Deno.test("broadcast role switches enforcement off and says why", () => {
   const g = parseGovernance('{"role": "broadcast"}', "governance/state.json");
-  assertEquals(g.enforcing, false);
+  assertEquals(g.broadcast, true);
   assertStringIncludes(g.reason!, "broadcast mode is active");
 });
 
@@ -76,7 +76,7 @@ Deno.test("a state.json that is a symbolic link is not followed: the last good s
     const path = join(dir, "state.json");
     await Deno.writeTextFile(path, JSON.stringify({ role: "broadcast" }));
     const good = await readGovernance(path);
-    assertEquals(good.governance.enforcing, false);
+    assertEquals(good.governance.broadcast, true);
     const other = join(dir, "other.json");
     await Deno.writeTextFile(other, JSON.stringify({ role: "primary" }));
     await Deno.remove(path);

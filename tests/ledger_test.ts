@@ -9,7 +9,8 @@ import {
   readTail,
   sealEntry,
 } from "../lib/ledger/append.ts";
-import { violationEntry } from "../lib/ledger/entries.ts";
+import { findingEntry } from "../lib/ledger/entries.ts";
+import { violationFinding } from "./support/findings.ts";
 import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 import { canonicalJsonWithout } from "../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
@@ -18,16 +19,19 @@ import { PY_LEDGER, python, readLedger, tempStateDir } from "./support/helpers.t
 const GOV = DEFAULT_GOVERNANCE.fields;
 
 function body(conversation: string, agent = "observer") {
-  return violationEntry({
-    id: `id-${conversation}`,
-    at: Date.UTC(2026, 10, 21, 12, 2, 18, 246) + 0.73,
-    protocol: "legacy",
-    conversation,
-    agent,
-    role: "observer",
-    expected: "secondary",
-    sequence: ["primary", "secondary", "observer"],
-  }, GOV);
+  return findingEntry(
+    violationFinding({
+      id: `id-${conversation}`,
+      at: Date.UTC(2026, 10, 21, 12, 2, 18, 246) + 0.73,
+      protocol: "legacy",
+      conversation,
+      agent,
+      role: "observer",
+      expected: "secondary",
+      sequence: ["primary", "secondary", "observer"],
+    }),
+    GOV,
+  );
 }
 
 async function withDir(fn: (dir: string) => Promise<void>) {

@@ -12,7 +12,7 @@ import {
 import { sha256Hex } from "../lib/util/hash.ts";
 import { python } from "./support/helpers.ts";
 
-// A copy of shared/reference/ledger-vectors.jsonl: entries with the canonical form and hash
+// A copy of the MO§ES reference ledger vectors: entries with the canonical form and hash
 // that Python's serialiser gives for them.
 const VECTORS = fromFileUrl(new URL("./fixtures/ledger-vectors.jsonl", import.meta.url));
 

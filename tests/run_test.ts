@@ -20,8 +20,8 @@ import {
 } from "./support/helpers.ts";
 import { appendEntries } from "../lib/ledger/append.ts";
 import { saveSnapshot } from "../lib/service/snapshot.ts";
-import { type Violation } from "../lib/rules/violation.ts";
-import { violationEntry } from "../lib/ledger/entries.ts";
+import { findingEntry } from "../lib/ledger/entries.ts";
+import { violationFinding } from "./support/findings.ts";
 import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 
 const update = LegacyGateway.update;
@@ -440,26 +440,26 @@ Deno.test("pending violations already in the ledger after a crash are not writte
   const dir = await tempStateDir();
   const gw = new LegacyGateway().start();
   try {
-    const v = (id: string, conversation: string): Violation => ({
-      id,
-      at: Date.now(),
-      protocol: "legacy",
-      conversation,
-      agent: "observer",
-      role: "observer",
-      expected: "secondary",
-      sequence: ["primary", "secondary", "observer"],
-    });
+    const v = (id: string, conversation: string) =>
+      violationFinding({
+        id,
+        at: Date.now(),
+        protocol: "legacy",
+        conversation,
+        agent: "observer",
+        role: "observer",
+        expected: "secondary",
+        sequence: ["primary", "secondary", "observer"],
+      });
     const written = v("11111111-1111-4111-8111-111111111111", "written-before-crash");
     const notYet = v("22222222-2222-4222-8222-222222222222", "not-written-yet");
     await Deno.mkdir(join(dir, "audits/moses/coordinator"), { recursive: true });
-    await appendEntries(ledgerPath(dir), [violationEntry(written, DEFAULT_GOVERNANCE.fields)]);
+    await appendEntries(ledgerPath(dir), [findingEntry(written, DEFAULT_GOVERNANCE.fields)]);
     // The snapshot a crash left behind still lists both as pending.
     await saveSnapshot(join(dir, "audits/moses/coordinator/snapshot.json"), {
-      sequence: ["primary", "secondary", "observer"],
       savedAt: Date.now(),
-      conversations: [],
-      pending: [written, notYet],
+      rules: [],
+      pending: () => [written, notYet],
     });
     const daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
       cwd: dir,

@@ -6,9 +6,12 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { rng } from "./support/rng.ts";
 import { python, tempStateDir } from "./support/helpers.ts";
 import { appendSealed, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
-import { type Violation } from "../lib/rules/violation.ts";
-import { type GovernanceFields, violationEntry } from "../lib/ledger/entries.ts";
-import { violationSealer } from "../lib/ledger/_violation_line.ts";
+import type { GovernanceFields } from "../lib/rules/governance.ts";
+import type { Finding } from "../lib/rules/finding.ts";
+import type { SequenceFinding } from "../lib/rules/sequence_rule.ts";
+import { findingEntry } from "../lib/ledger/entries.ts";
+import { findingSealer } from "../lib/ledger/sealer.ts";
+import { violationFinding } from "./support/findings.ts";
 import { PyFloat } from "../lib/ledger/pyjson.ts";
 import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 import { join } from "node:path";
@@ -98,8 +101,8 @@ class Gen {
       session_hash: this.value(),
     };
   }
-  violation(sequence: readonly string[]): Violation {
-    return {
+  violation(sequence: readonly string[]): SequenceFinding {
+    return violationFinding({
       id: this.string(),
       at: 1_795_000_000_000 + this.int(10_000_000_000) + this.int(1000) / 1000,
       protocol: this.pick(["legacy", "openclaw"] as const),
@@ -108,7 +111,7 @@ class Gen {
       role: this.string(),
       expected: this.string(),
       sequence: this.int(4) === 0 ? [this.string(), this.string()] : sequence,
-    };
+    });
   }
 }
 
@@ -118,11 +121,11 @@ Deno.test("a violation's direct line and hash equal the generic entry's, for ran
   let nonAscii = 0;
   for (let i = 0; i < CASES; i += 8) {
     const gov = gen.governance();
-    const seal = violationSealer(gov);
+    const seal = findingSealer(gov);
     let previous = i % 16 === 0 ? GENESIS_HASH : gen.string();
     for (let j = 0; j < 8; j++) {
       const v = gen.violation(sequence);
-      const expected = sealEntry(violationEntry(v, gov), previous);
+      const expected = sealEntry(findingEntry(v, gov), previous);
       const actual = seal(v)(previous);
       assertEquals(actual.line, expected.line, `case ${i + j}`);
       assertEquals(actual.hash, expected.hash, `case ${i + j}`);
@@ -134,9 +137,9 @@ Deno.test("a violation's direct line and hash equal the generic entry's, for ran
   assert(nonAscii > CASES / 2, `only ${nonAscii} lines needed escapes`);
 });
 
-Deno.test("a violation of unexpected shape (an old snapshot's) takes the generic path", () => {
+Deno.test("a sequence finding of unexpected shape, or with more than the rule's fields, takes the generic path", () => {
   const gov = DEFAULT_GOVERNANCE.fields;
-  const odd = {
+  const base = violationFinding({
     id: "x",
     at: 1_795_000_000_000,
     protocol: "legacy",
@@ -144,12 +147,20 @@ Deno.test("a violation of unexpected shape (an old snapshot's) takes the generic
     agent: "a",
     role: "primary",
     expected: "secondary",
-    sequence: ["primary", 2],
-  } as unknown as Violation;
-  const expected = sealEntry(violationEntry(odd, gov), GENESIS_HASH);
-  const actual = violationSealer(gov)(odd)(GENESIS_HASH);
-  assertEquals([actual.hash, actual.line], [expected.hash, expected.line]);
-  assert(actual.line.includes('"sequence": ["primary", 2]'));
+    sequence: ["primary", "secondary"],
+  });
+  const cases: [Finding, string][] = [
+    [{ ...base, data: { ...base.data, sequence: ["primary", 2] } } as Finding, '["primary", 2]'],
+    [{ ...base, data: { ...base.data, replay: { line: 3 } } }, '"replay": {"line": 3}'],
+    [{ ...base, outcome: "blocked_and_logged" }, '"outcome": "blocked_and_logged"'],
+    [{ ...base, action: "sequence_blocked" }, '"action": "sequence_blocked"'],
+  ];
+  for (const [odd, marker] of cases) {
+    const expected = sealEntry(findingEntry(odd, gov), GENESIS_HASH);
+    const actual = findingSealer(gov)(odd)(GENESIS_HASH);
+    assertEquals([actual.hash, actual.line], [expected.hash, expected.line]);
+    assert(actual.line.includes(marker), actual.line);
+  }
 });
 
 Deno.test("lines the writer builds directly verify with the Python reference implementation", async () => {
@@ -158,7 +169,7 @@ Deno.test("lines the writer builds directly verify with the Python reference imp
     const path = join(dir, "ledger.jsonl");
     const gen = new Gen(SEED + 1, false);
     for (let group = 0; group < 5; group++) {
-      const seal = violationSealer(gen.governance());
+      const seal = findingSealer(gen.governance());
       const sealers = Array.from(
         { length: 40 },
         () => seal(gen.violation(["primary", "secondary"])),

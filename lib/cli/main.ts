@@ -18,7 +18,7 @@ import { readGovernance } from "../service/mod.ts";
 import { auditPermissions, declaredSet, formatAudit, liveQuery } from "../service/mod.ts";
 import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
 import { resolvePaths } from "../service/mod.ts";
-import { appendReplayed, readLines, replayLines } from "./replay.ts";
+import { type AppendedReplay, appendReplayed, readLines, replayLines } from "./replay.ts";
 import { formatStatus, parseStatus } from "../service/mod.ts";
 import { verifyLedger, type VerifyReport } from "../ledger/mod.ts";
 import { versionText } from "../version.ts";
@@ -281,11 +281,11 @@ async function replayCommand(
       return EXIT_NO_INPUT;
     }
   }
-  const result = await replayLines(readLines(stream), config, gov.governance);
-  let hashes: string[] | undefined;
+  const result = await replayLines(readLines(stream), { config, governance: gov.governance });
+  let appended: AppendedReplay | undefined;
   if (ledger !== undefined && result.violations.length > 0) {
     try {
-      hashes = await appendReplayed(ledger, result.violations, gov.governance);
+      appended = await appendReplayed(ledger, result.violations, gov.governance);
     } catch (err) {
       io.err(errorText(err));
       return EXIT_FAILURE;
@@ -306,7 +306,13 @@ async function replayCommand(
         })),
         counters: result.counters,
         ...(ledger !== undefined
-          ? { ledger: { path: ledger, appended: hashes?.length ?? 0 } }
+          ? {
+            ledger: {
+              path: ledger,
+              appended: appended?.hashes.length ?? 0,
+              alreadyThere: appended?.alreadyThere ?? 0,
+            },
+          }
           : {}),
       },
       null,
@@ -325,7 +331,14 @@ async function replayCommand(
       `${c.unknownAgents} from agents outside the sequence` +
       `${c.notEnforced > 0 ? `, ${c.notEnforced} not checked: broadcast mode` : ""})`,
   );
-  if (hashes !== undefined) io.out(`Appended ${hashes.length} lines to ${ledger}`);
+  if (appended !== undefined) {
+    io.out(
+      `Appended ${appended.hashes.length} lines to ${ledger}` +
+        (appended.alreadyThere > 0
+          ? ` (${appended.alreadyThere} already there: this recording was replayed before)`
+          : ""),
+    );
+  }
   return EXIT_OK;
 }
 

@@ -1,64 +1,127 @@
 /**
- * `replay`: recorded frames through the same pipeline as `run`, offline.
+ * `replay`: recorded frames through the same intake and rules as `run`, offline. Replayed
+ * findings say so in the ledger (`replay` in their object, "Replayed:" in their detail), and
+ * take ids derived from the recording: replaying the same recording twice writes nothing new,
+ * and an OpenClaw turn replayed and later caught up is one line.
  * @module
  */
-import type { Config } from "../service/mod.ts";
-import type { Governance } from "../service/mod.ts";
-import { appendEntries } from "../ledger/mod.ts";
-import { Pipeline, type PipelineCounters } from "../rules/mod.ts";
-import { RecordingDecoder } from "../gateway/mod.ts";
-import { RoleMap } from "../rules/mod.ts";
-import { SequenceEngine } from "../rules/mod.ts";
-import { type Violation, violationDetail } from "../rules/mod.ts";
-import { violationEntry } from "../ledger/mod.ts";
+import { FrameIntake, RecordingDecoder, RecordingLineIds } from "../gateway/mod.ts";
+import { appendEntries, findingEntry, findingIdsInTail } from "../ledger/mod.ts";
+import { type Finding, type Governance, isSequenceFinding, type Protocol } from "../rules/mod.ts";
+import { buildRuleEngine, type Config } from "../service/mod.ts";
+import type { SkipReason } from "../rules/mod.ts";
 
-/** A violation found in a recording, with the line it came from. */
-export interface ReplayedViolation extends Violation {
+/** A finding made from a recording, with the line it came from. */
+export interface ReplayedFinding {
   line: number;
+  finding: Finding;
+  conversation: string;
+  agent: string;
+  role?: string;
+  expected?: string;
+  protocol?: Protocol;
   detail: string;
+}
+
+/** What replay counted (the counters `status` shows for `run`). */
+export interface ReplayCounters {
+  frames: number;
+  observations: number;
+  violations: number;
+  unknownAgents: number;
+  notEnforced: number;
+  skipped: Record<SkipReason, number>;
 }
 
 /** What a replay found. */
 export interface ReplayResult {
-  violations: ReplayedViolation[];
-  counters: PipelineCounters;
+  violations: ReplayedFinding[];
+  counters: ReplayCounters;
   lines: number;
 }
 
-/** Feeds recorded lines through the pipeline. `now` gives each frame's time. */
-export async function replayLines(
-  lines: AsyncIterable<string>,
-  config: Config,
-  governance: Governance,
-  now: () => number = Date.now,
-): Promise<ReplayResult> {
-  const engine = new SequenceEngine(config.sequence, {
-    ttlMs: config.conversationTtlSeconds * 1000,
-    maxConversations: config.maxConversations,
-  });
-  const pipeline = new Pipeline(engine, new RoleMap(config.roles, config.sequence));
-  pipeline.enforcement = { enabled: governance.enforcing, reason: governance.reason };
-  const violations: ReplayedViolation[] = [];
-  const decoder = new RecordingDecoder(config.conversationFrom);
-  const decode = (frame: unknown) => decoder.decode(frame);
-  let lineNo = 0;
-  for await (const line of lines) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    const v = pipeline.handleText(line, now(), decode);
-    if (v) violations.push({ ...v, line: lineNo, detail: violationDetail(v) });
-  }
-  return { violations, counters: pipeline.counters, lines: lineNo };
+/** How to replay. */
+export interface ReplayOptions {
+  config: Config;
+  governance: Governance;
+  /** Gives each frame's time (default: now). */
+  now?: () => number;
 }
 
-/** Appends replayed violations to the ledger in one durable group; returns the hashes. */
+/** Feeds recorded lines through the intake and the rules. */
+export async function replayLines(
+  lines: AsyncIterable<string>,
+  opts: ReplayOptions,
+): Promise<ReplayResult> {
+  const now = opts.now ?? Date.now;
+  const violations: ReplayedFinding[] = [];
+  let lineNo = 0;
+  const rules = buildRuleEngine(opts.config, {
+    governance: () => opts.governance,
+    onFinding: (f) => {
+      const replay = { line: lineNo };
+      const finding: Finding = {
+        ...f,
+        detail: `Replayed (recording line ${lineNo}): ${f.detail}`,
+        data: { ...f.data, replay },
+      };
+      const seq = isSequenceFinding(f) ? f.data : undefined;
+      violations.push({
+        line: lineNo,
+        finding,
+        conversation: f.conversation ?? "",
+        agent: f.agent ?? "",
+        ...(seq ? { role: seq.role, expected: seq.expected, protocol: seq.protocol } : {}),
+        detail: f.detail,
+      });
+    },
+  });
+  const intake = new FrameIntake((e) => rules.handle(e));
+  const decoder = new RecordingDecoder(opts.config.conversationFrom);
+  const ids = new RecordingLineIds();
+  for await (const line of lines) {
+    lineNo++;
+    const lineId = ids.next(line);
+    if (line.trim() === "") continue;
+    intake.handleText(line, now(), (frame, at) => {
+      const d = decoder.decode(frame, at);
+      if (d.kind === "event" && d.event.id === undefined) d.event.id = lineId;
+      return d;
+    });
+  }
+  const seq = rules.status().sequence?.stats;
+  return {
+    violations,
+    counters: {
+      frames: intake.counters.frames,
+      observations: intake.counters.events,
+      violations: rules.findings,
+      unknownAgents: seq?.unknownAgents ?? 0,
+      notEnforced: seq?.notEnforced ?? 0,
+      skipped: { ...intake.counters.skipped },
+    },
+    lines: lineNo,
+  };
+}
+
+/** What appending replayed findings did. */
+export interface AppendedReplay {
+  hashes: string[];
+  /** Findings already in the ledger (the same recording replayed before): not written again. */
+  alreadyThere: number;
+}
+
+/** Appends replayed findings not yet in the ledger, in one durable group. */
 export async function appendReplayed(
   ledgerPath: string,
-  violations: readonly Violation[],
+  violations: readonly ReplayedFinding[],
   governance: Governance,
-): Promise<string[]> {
-  const bodies = violations.map((v) => violationEntry(v, governance.fields));
-  return (await appendEntries(ledgerPath, bodies)).hashes;
+): Promise<AppendedReplay> {
+  const there = await findingIdsInTail(ledgerPath);
+  const fresh = violations.filter((v) => !there.has(v.finding.id));
+  const bodies = fresh.map((v) => findingEntry(v.finding, governance.fields));
+  const hashes = bodies.length > 0 ? (await appendEntries(ledgerPath, bodies)).hashes : [];
+  return { hashes, alreadyThere: violations.length - fresh.length };
 }
 
 /** Splits a byte stream into lines (without their newlines). */

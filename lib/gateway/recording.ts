@@ -1,13 +1,15 @@
 /**
  * Decoding recorded frames of either protocol, one JSON frame per line: legacy
  * `session_update` frames, and OpenClaw event frames (each agent turn counted once,
- * however many events announce it, as `run` counts them). Pure.
+ * however many events announce it, as `run` counts them, and given the same id). Pure.
  * @module
  */
+import { createHash, type Hash } from "node:crypto";
 import { decodeLegacyFrame } from "./legacy.ts";
-import { boundedId, type Decoded } from "../rules/mod.ts";
+import type { Decoded } from "../rules/mod.ts";
 import { type ConversationFrom, type EventFrame, turnFromEvent } from "./openclaw/protocol.ts";
 import { TurnTracker } from "./openclaw/turn_tracker.ts";
+import { turnEvent } from "./openclaw/turn_event.ts";
 
 /** Decodes the frames of one recording, in order. */
 export class RecordingDecoder {
@@ -16,32 +18,45 @@ export class RecordingDecoder {
   /** `conversationFrom` names OpenClaw conversations as the config says. */
   constructor(readonly conversationFrom: ConversationFrom = "rest") {}
 
-  /** Decodes one parsed frame, choosing the protocol by its shape. */
-  decode(frame: unknown): Decoded {
+  /** Decodes one parsed frame seen at `at`, choosing the protocol by its shape. */
+  decode(frame: unknown, at: number): Decoded {
     const f = frame as Record<string, unknown> | null;
     if (typeof f === "object" && f !== null && !Array.isArray(f)) {
       if (f.type === "event" && typeof f.event === "string") {
-        return this.#event(f as unknown as EventFrame);
+        return this.#event(f as unknown as EventFrame, at);
       }
       if (f.type === "res" || f.type === "req") return { kind: "skip", reason: "other_type" };
     }
-    return decodeLegacyFrame(frame);
+    return decodeLegacyFrame(frame, at, "replay");
   }
 
-  #event(frame: EventFrame): Decoded {
+  #event(frame: EventFrame, at: number): Decoded {
     const t = turnFromEvent(frame, this.conversationFrom);
     if (t === "not_a_turn") return { kind: "skip", reason: "other_type" };
     if (typeof t !== "object") return { kind: "skip", reason: t };
     const fresh = this.#turns.isNew(t);
     this.#turns.record(t);
     if (!fresh) return { kind: "skip", reason: "duplicate" };
-    return {
-      kind: "observation",
-      observation: {
-        protocol: "openclaw",
-        conversation: boundedId(t.conversation),
-        agent: boundedId(t.agentId),
-      },
-    };
+    return { kind: "event", event: turnEvent(t, at, "replay") };
+  }
+}
+
+/**
+ * Ids for the lines of a recording that have no identity of their own (legacy frames):
+ * derived from the line's number and everything up to and including it, so replaying the
+ * same recording again gives the same ids (and writes nothing new), and a different one does not.
+ */
+export class RecordingLineIds {
+  readonly #prefix: Hash = createHash("sha256");
+  #line = 0;
+
+  /** The id of the next line, whose text is `text`. */
+  next(text: string): string {
+    this.#line++;
+    this.#prefix.update(`${text}\n`);
+    const h = this.#prefix.copy().update(`#${this.#line}`).digest("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-b${h.slice(17, 20)}-${
+      h.slice(20, 32)
+    }`;
   }
 }

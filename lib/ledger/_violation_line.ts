@@ -1,16 +1,15 @@
 /**
- * A violation's ledger line built straight from its fields: the same bytes and hash as
- * `sealEntry(violationEntry(v, gov), previousHash)` without building the entry object,
- * sorting its keys and walking it twice. The writer seals one line per violation, so this
- * is its hot path. Pure.
+ * A sequence finding's ledger line built straight from its fields: the same bytes and hash
+ * as `sealEntry(findingEntry(f, gov), previousHash)` without building the entry object,
+ * sorting its keys and walking it twice. The writer seals one line per finding, and
+ * sequence findings come in floods, so this is its hot path. Pure.
  * @module
  */
 import { canonicalJson, pythonDumps } from "./pyjson.ts";
 import { sha256Hex } from "../util/mod.ts";
 import type { SealedLine, Sealer } from "./append.ts";
-import { sealEntry } from "./append.ts";
-import { type Violation, violationDetail } from "../rules/mod.ts";
-import { COMPONENT, type GovernanceFields, isoTimestamp, violationEntry } from "./entries.ts";
+import type { GovernanceFields, SequenceFinding } from "../rules/mod.ts";
+import { COMPONENT, isoTimestamp } from "./entries.ts";
 
 // A str is hashed in its canonical form (JSON's escapes only) and written as Python's
 // json.dumps writes it (non-ASCII escaped too): the same text for printable ASCII.
@@ -27,22 +26,13 @@ function forms(s: string): [canonical: string, python: string] {
   return [json, hasNonAscii(json) ? pythonDumps(s) : json];
 }
 
-function isViolationShape(v: Violation): boolean {
-  if (
-    typeof v.id !== "string" || typeof v.conversation !== "string" ||
-    typeof v.agent !== "string" || typeof v.role !== "string" ||
-    typeof v.expected !== "string" || typeof v.protocol !== "string" ||
-    typeof v.at !== "number" || !Array.isArray(v.sequence)
-  ) return false;
-  for (const s of v.sequence) if (typeof s !== "string") return false;
-  return true;
-}
-
 /**
- * Returns a function giving each violation's {@link Sealer} under the governance fields
- * `gov`. A violation of unexpected shape (from an old snapshot, say) takes the generic path.
+ * Returns a function giving the {@link Sealer} of a sequence finding under the governance
+ * fields `gov`: the same bytes as `sealEntry(findingEntry(f, gov), previousHash)`. Only for
+ * findings that `isSequenceFinding` accepts, with action `sequence_violation` and outcome
+ * `logged` (the strings it builds in).
  */
-export function violationSealer(gov: GovernanceFields): (v: Violation) => Sealer {
+export function sequenceSealer(gov: GovernanceFields): (f: SequenceFinding) => Sealer {
   // The governance fields are the same for every line of a group: serialise them once.
   const c = (x: unknown) => canonicalJson(x ?? null);
   const p = (x: unknown) => pythonDumps(x ?? null);
@@ -64,11 +54,8 @@ export function violationSealer(gov: GovernanceFields): (v: Violation) => Sealer
   let lastSequence: readonly string[] | undefined;
   let sequenceForms: [string, string] = ["", ""];
 
-  return (v: Violation): Sealer => {
-    if (!isViolationShape(v)) {
-      const body = violationEntry(v, gov);
-      return (previousHash) => sealEntry(body, previousHash);
-    }
+  return (f: SequenceFinding): Sealer => {
+    const v = f.data;
     if (v.sequence !== lastSequence) {
       const each = v.sequence.map(forms);
       sequenceForms = [
@@ -77,8 +64,8 @@ export function violationSealer(gov: GovernanceFields): (v: Violation) => Sealer
       ];
       lastSequence = v.sequence;
     }
-    const [cTimestamp, pTimestamp] = forms(isoTimestamp(v.at));
-    const [cDetail, pDetail] = forms(violationDetail(v));
+    const [cTimestamp, pTimestamp] = forms(isoTimestamp(f.at));
+    const [cDetail, pDetail] = forms(f.detail);
     const [cId, pId] = forms(v.id);
     const [cConversation, pConversation] = forms(v.conversation);
     const [cAgent, pAgent] = forms(v.agent);

@@ -434,3 +434,55 @@ export async function idsInTail(
   }
   return found;
 }
+
+/**
+ * The ids of the findings in the ledger's last `maxBytes` (8 MiB by default): the `id` of
+ * every top-level object value of each complete line (e.g. `violation.id`). Read once per
+ * catch-up, so that findings found again are compared with what is there, exactly.
+ */
+export async function findingIdsInTail(
+  path: string,
+  opts: { maxBytes?: number } = {},
+): Promise<Set<string>> {
+  const maxBytes = opts.maxBytes ?? 8 << 20;
+  const ids = new Set<string>();
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return ids;
+    throw err;
+  }
+  let text: string;
+  try {
+    const size = (await file.stat()).size;
+    const start = Math.max(0, size - maxBytes);
+    const bytes = new Uint8Array(size - start);
+    await file.seek(start, Deno.SeekMode.Start);
+    for (let off = 0; off < bytes.length;) {
+      const n = await file.read(bytes.subarray(off));
+      if (n === null) break;
+      off += n;
+    }
+    text = decoder.decode(bytes);
+    // A tail that starts mid-line: its first piece is not a whole line.
+    if (start > 0) text = text.slice(text.indexOf("\n") + 1);
+  } finally {
+    file.close();
+  }
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue; // a torn or foreign line holds no id of ours
+    }
+    if (typeof entry !== "object" || entry === null) continue;
+    for (const value of Object.values(entry)) {
+      const id = (value as { id?: unknown } | null)?.id;
+      if (typeof value === "object" && typeof id === "string") ids.add(id);
+    }
+  }
+  return ids;
+}

@@ -1,9 +1,9 @@
 /**
  * MO§ES ledger entries the coordinator writes: the common fields, timestamps in Python's
- * form, violation and recovery entries. Pure.
+ * form, the entry of any finding, and the recovery entry. Pure.
  * @module
  */
-import { type Violation, violationDetail } from "../rules/mod.ts";
+import type { Finding, GovernanceFields } from "../rules/mod.ts";
 
 /** What cutting a torn last line removed; recorded in the `ledger_recovered` entry. */
 export interface TornTailCut {
@@ -15,14 +15,6 @@ export interface TornTailCut {
   sha256: string;
   /** The file the cut bytes were copied to, beside the ledger. */
   keptIn: string;
-}
-
-/** The governance fields copied from state.json into every entry. */
-export interface GovernanceFields {
-  mode: unknown;
-  posture: unknown;
-  role: unknown;
-  session_hash: unknown;
 }
 
 /** A ledger entry before `previous_hash` and `hash` are added. */
@@ -70,30 +62,22 @@ export function recoveryEntry(cut: TornTailCut, gov: GovernanceFields, at: numbe
 }
 
 /**
- * The ledger entry for a violation, keys in audit_stub's order, without
- * `previous_hash` and `hash` (the ledger adds those under its lock).
+ * The ledger entry for any finding, keys in audit_stub's order, without `previous_hash`
+ * and `hash` (the ledger adds those under its lock): the common fields, then the rule's
+ * structured object under the rule's key.
  */
-export function violationEntry(v: Violation, gov: GovernanceFields): EntryBody {
+export function findingEntry(f: Finding, gov: GovernanceFields): EntryBody {
   return {
-    timestamp: isoTimestamp(v.at),
+    timestamp: isoTimestamp(f.at),
     agent: "coordinator",
     component: COMPONENT,
-    action: "sequence_violation",
-    detail: violationDetail(v),
-    // Nothing is blocked: the coordinator observes and records.
-    outcome: "logged",
+    action: f.action,
+    detail: f.detail,
+    outcome: f.outcome,
     mode: gov.mode,
     posture: gov.posture,
     role: gov.role,
     session_hash: gov.session_hash,
-    violation: {
-      id: v.id,
-      conversation: v.conversation,
-      agent: v.agent,
-      role: v.role,
-      expected: v.expected,
-      sequence: [...v.sequence],
-      protocol: v.protocol,
-    },
+    [f.key]: f.data,
   };
 }

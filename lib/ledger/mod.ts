@@ -6,5 +6,6 @@ export * from "./append.ts";
 export * from "./chain.ts";
 export * from "./entries.ts";
 export * from "./pyjson.ts";
+export * from "./sealer.ts";
 export * from "./verify.ts";
 export * from "./writer.ts";

@@ -1,16 +1,16 @@
 /**
- * Queues violations and writes them to the ledger in groups (one lock, one write,
+ * Queues findings and writes them to the ledger in groups (one lock, one write,
  * one fsync per group), retrying with backoff while the ledger cannot be written.
- * Nothing is lost while it fails: the queue holds up to `maxPending` violations and
+ * Nothing is lost while it fails: the queue holds up to `maxPending` findings and
  * counts any beyond that.
  * @module
  */
 import { appendEntries, appendSealed, type TornTailCut } from "./append.ts";
 import { backoffDelay, type BackoffPolicy } from "../util/mod.ts";
 import { errorText } from "../util/mod.ts";
-import { type Violation } from "../rules/mod.ts";
-import { type GovernanceFields, recoveryEntry } from "./entries.ts";
-import { violationSealer } from "./_violation_line.ts";
+import type { Finding, GovernanceFields } from "../rules/mod.ts";
+import { recoveryEntry } from "./entries.ts";
+import { findingSealer } from "./sealer.ts";
 
 /** How the writer is set up. */
 export interface WriterOptions {
@@ -19,15 +19,15 @@ export interface WriterOptions {
   /** The governance fields in force at write time. */
   governance: () => GovernanceFields;
   /** Called after each group is durable. */
-  onWritten?: (violations: readonly Violation[], hashes: readonly string[]) => void;
+  onWritten?: (findings: readonly Finding[], hashes: readonly string[]) => void;
   /** Called when a write fails (the group stays queued). */
   onError?: (message: string, pending: number) => void;
   /** Called when writes succeed again after failing. */
   onRecovered?: () => void;
   /** Called when a torn last line was cut and a `ledger_recovered` entry written. */
   onTornTail?: (cut: TornTailCut) => void;
-  /** Called when a violation is dropped because the queue is full. */
-  onDropped?: (violation: Violation) => void;
+  /** Called when a finding is dropped because the queue is full. */
+  onDropped?: (finding: Finding) => void;
   retry?: BackoffPolicy;
   maxGroup?: number;
 }
@@ -41,7 +41,7 @@ const FAST_FSYNC_MS = 20;
 /** The ledger writer; one per ledger path in a process. */
 export class LedgerWriter {
   readonly #opts: WriterOptions;
-  #queue: Violation[] = [];
+  #queue: Finding[] = [];
   #draining: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
@@ -57,20 +57,20 @@ export class LedgerWriter {
   // Fsync inline (see AppendHooks.fsyncInline) unless the disk has been slow.
   #fsyncInline = true;
 
-  /** Creates a writer; nothing is opened until the first violation. */
+  /** Creates a writer; nothing is opened until the first finding. */
   constructor(opts: WriterOptions) {
     this.#opts = { retry: DEFAULT_RETRY, maxGroup: 4096, ...opts };
   }
 
-  /** Violations waiting to be written. */
+  /** Findings waiting to be written. */
   get pending(): number {
     return this.#queue.length;
   }
-  /** Violations written durably. */
+  /** Findings written durably. */
   get written(): number {
     return this.#written;
   }
-  /** Violations dropped because the queue was full. */
+  /** Findings dropped because the queue was full. */
   get dropped(): number {
     return this.#dropped;
   }
@@ -94,7 +94,7 @@ export class LedgerWriter {
   readonly #recover = (cut: TornTailCut) => recoveryEntry(cut, this.#opts.governance(), Date.now());
 
   /**
-   * Repairs a torn last line now, without waiting for a violation to write (at start): the
+   * Repairs a torn last line now, without waiting for a finding to write (at start): the
    * same repair every append makes. Throws a LedgerError when the ledger cannot be repaired.
    */
   async repairTornTail(): Promise<void> {
@@ -104,13 +104,13 @@ export class LedgerWriter {
     if (recovered) this.#opts.onTornTail?.(recovered.cut);
   }
 
-  /** A copy of the queued violations (for the snapshot). */
-  queued(): Violation[] {
+  /** A copy of the queued findings (for the snapshot). */
+  queued(): Finding[] {
     return [...this.#queue];
   }
 
-  /** Queues a violation; returns false (and counts it) when the queue is full. */
-  enqueue(v: Violation): boolean {
+  /** Queues a finding; returns false (and counts it) when the queue is full. */
+  enqueue(v: Finding): boolean {
     if (this.#queue.length >= this.#opts.maxPending) {
       this.#dropped++;
       this.#opts.onDropped?.(v);
@@ -141,7 +141,7 @@ export class LedgerWriter {
   async #drainGroups(): Promise<void> {
     while (this.#queue.length > 0 && !this.#abandon) {
       const group = this.#queue.slice(0, this.#opts.maxGroup);
-      const seal = violationSealer(this.#opts.governance());
+      const seal = findingSealer(this.#opts.governance());
       const sealers = group.map(seal);
       this.#appendStartedAt = Date.now();
       this.#writing = false;

@@ -2,8 +2,11 @@
  * Rules: events in, findings out. Pure logic; depends on util only.
  * @module
  */
-export * from "./observation.ts";
-export * from "./pipeline.ts";
+export * from "./engine.ts";
+export * from "./event.ts";
+export * from "./finding.ts";
+export * from "./governance.ts";
 export * from "./roles.ts";
+export * from "./rule.ts";
 export * from "./sequence.ts";
-export * from "./violation.ts";
+export * from "./sequence_rule.ts";

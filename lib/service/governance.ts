@@ -1,31 +1,14 @@
 /**
  * MO§ES governance state (`governance/state.json`), read only: the fields copied into
- * every ledger entry, and whether broadcast mode switches the sequence rule off.
+ * every ledger entry, and whether broadcast mode switches the sequence rule off. The types
+ * live in rules (an input every rule reads); reading and parsing the file is here.
  * @module
  */
-import type { GovernanceFields } from "../ledger/mod.ts";
+import { DEFAULT_GOVERNANCE, type Governance, type GovernanceFields } from "../rules/mod.ts";
 import { errorText, readRegularTextIfExists } from "../util/mod.ts";
+
+export { DEFAULT_GOVERNANCE, type Governance } from "../rules/mod.ts";
 import { parsePythonJson, PyJsonSyntaxError } from "../ledger/mod.ts";
-
-/** What the coordinator takes from state.json. */
-export interface Governance {
-  fields: GovernanceFields;
-  /** Whether the sequence rule applies; false in broadcast mode. */
-  enforcing: boolean;
-  /** Why the rule is off, when it is. */
-  reason?: string;
-}
-
-/** MO§ES's own defaults for a missing state.json. */
-export const DEFAULT_GOVERNANCE: Readonly<Governance> = Object.freeze({
-  fields: Object.freeze({
-    mode: "high-integrity",
-    posture: "defense",
-    role: "primary",
-    session_hash: null,
-  }),
-  enforcing: true,
-});
 
 /** Interprets the text of state.json; throws with the position on malformed JSON. */
 export function parseGovernance(text: string, source: string): Governance {
@@ -51,11 +34,11 @@ export function parseGovernance(text: string, source: string): Governance {
   if (typeof fields.role === "string" && fields.role.trim().toLowerCase() === "broadcast") {
     return {
       fields,
-      enforcing: false,
+      broadcast: true,
       reason: `broadcast mode is active (role "broadcast" in ${source}): the order is not enforced`,
     };
   }
-  return { fields, enforcing: true };
+  return { fields, broadcast: false };
 }
 
 /** The result of reading state.json: the governance in force, and an error if the file was bad. */

@@ -20,6 +20,8 @@ export interface Paths {
   device: string;
   /** OpenClaw's own config, read for the gateway token. */
   openclawConfig: string;
+  /** Held (flock) by the running daemon: one per state directory. */
+  lock: string;
 }
 
 /**
@@ -43,5 +45,6 @@ export function resolvePaths(stateDir: string, ledger?: string): Paths {
     config: join(stateDir, "governance", "coordinator.jsonc"),
     device: join(own, "device.json"),
     openclawConfig: join(stateDir, "openclaw.json"),
+    lock: join(own, "daemon.lock"),
   };
 }

@@ -1,35 +1,56 @@
 /**
- * The state snapshot: where each conversation stands, and violations not yet written,
- * so a restart loses neither. Written atomically; a bad file is set aside, not trusted.
+ * The state snapshot: each rule's state, findings not yet written, and how far the
+ * OpenClaw watcher had caught up, so a restart loses none of them. Written atomically in
+ * one synchronous pass (one moment of the daemon's state). An entry that cannot be read is
+ * kept aside in a file of its own and the rest is used; only a file that is not JSON at all
+ * is set aside whole.
  * @module
  */
-import type { ConversationSnapshot } from "../rules/mod.ts";
-import type { Violation } from "../rules/mod.ts";
 import type { TurnsSnapshot } from "../gateway/mod.ts";
-import { errorText, readTextIfExists, writeFileAtomicFrom } from "../util/mod.ts";
+import {
+  type Finding,
+  isFinding,
+  type Protocol,
+  type Rule,
+  sequenceFinding,
+  type Violation,
+} from "../rules/mod.ts";
+import { errorText, readTextIfExists, writeFileAtomic, writeFileAtomicFrom } from "../util/mod.ts";
 
-/** The snapshot's contents. */
+/** The snapshot as read back. */
 export interface Snapshot {
-  sequence: string[];
   savedAt: number;
-  conversations: ConversationSnapshot[];
-  pending: Violation[];
+  /** Each rule's saved state, by rule id, as written (each rule reads its own). */
+  rules: Record<string, unknown>;
+  pending: Finding[];
   /** OpenClaw: turns counted per session, and how far the coordinator had caught up. */
   turns?: TurnsSnapshot;
+  /** Entries that could not be read, with why: the loader keeps them aside. */
+  rejected: RejectedEntry[];
 }
 
-const FORMAT = 1;
-
-/** Lists conversations, least recently active first, without copying them (a SequenceEngine). */
-export interface ConversationList {
-  forEachConversation(fn: (conversation: string, last: number, seenAt: number) => void): void;
+/** A part of a snapshot that could not be read. */
+export interface RejectedEntry {
+  /** What it was, e.g. `pending[3]`. */
+  what: string;
+  reason: string;
+  entry: unknown;
 }
 
-/** A snapshot to save: its conversations may come straight from the engine. */
-export interface SnapshotToSave extends Omit<Snapshot, "conversations"> {
-  conversations: ConversationList | readonly ConversationSnapshot[];
+/** What to save; everything is read while the file is written, in one synchronous pass. */
+export interface SnapshotToSave {
+  savedAt: number;
+  /** Rules whose state is saved (those with `saveState`). */
+  rules: readonly Rule[];
+  /** Saved states of rules not running now (turned off), carried over as they were. */
+  carried?: Readonly<Record<string, unknown>>;
+  /** The findings waiting to be written. */
+  pending: () => Iterable<Finding>;
+  /** The OpenClaw watcher's state, if any. */
+  turns?: () => TurnsSnapshot | undefined;
 }
 
+const FORMAT = 2;
 // Text is handed on once this much has gathered.
 const CHUNK_CHARS = 16 * 1024;
 
@@ -38,39 +59,43 @@ const CHUNK_CHARS = 16 * 1024;
  * (more only for one large entry), which together is one line of JSON.
  */
 export function encodeSnapshotTo(s: SnapshotToSave, write: (text: string) => void): void {
-  let out = `{"format":${FORMAT},"sequence":${JSON.stringify(s.sequence)},"savedAt":${
-    JSON.stringify(s.savedAt)
-  }`;
-  let first = true;
-  const open = (key: string) => {
-    out += `,"${key}":[`;
-    first = true;
-  };
-  const add = (json: string) => {
-    out += first ? json : "," + json;
-    first = false;
+  let out = `{"format":${FORMAT},"savedAt":${JSON.stringify(s.savedAt)},"rules":{`;
+  const put = (json: string) => {
+    out += json;
     if (out.length >= CHUNK_CHARS) {
       write(out);
       out = "";
     }
   };
-  const conversation = (c: string, last: number, seenAt: number) =>
-    add(`[${JSON.stringify(c)},${JSON.stringify(last)},${JSON.stringify(seenAt)}]`);
-  open("conversations");
-  if ("forEachConversation" in s.conversations) {
-    s.conversations.forEachConversation(conversation);
-  } else {
-    for (const c of s.conversations) conversation(c.conversation, c.last, c.seenAt);
+  let firstRule = true;
+  for (const rule of s.rules) {
+    if (rule.saveState === undefined) continue;
+    put(`${firstRule ? "" : ","}${JSON.stringify(rule.id)}:`);
+    rule.saveState(put);
+    firstRule = false;
   }
-  out += "]";
-  open("pending");
-  for (const p of s.pending) add(JSON.stringify(p));
-  out += "]";
-  if (s.turns) {
-    out += `,"turns":{"caughtUpAt":${JSON.stringify(s.turns.caughtUpAt)}`;
-    open("sessions");
-    for (const session of s.turns.sessions) add(JSON.stringify(session));
-    out += "]}";
+  const running = new Set(s.rules.map((r) => r.id));
+  for (const [id, state] of Object.entries(s.carried ?? {})) {
+    if (running.has(id)) continue;
+    put(`${firstRule ? "" : ","}${JSON.stringify(id)}:${JSON.stringify(state)}`);
+    firstRule = false;
+  }
+  put(`},"pending":[`);
+  let first = true;
+  for (const f of s.pending()) {
+    put(first ? JSON.stringify(f) : "," + JSON.stringify(f));
+    first = false;
+  }
+  put("]");
+  const turns = s.turns?.();
+  if (turns) {
+    put(`,"turns":{"caughtUpAt":${JSON.stringify(turns.caughtUpAt)},"sessions":[`);
+    first = true;
+    for (const session of turns.sessions) {
+      put(first ? JSON.stringify(session) : "," + JSON.stringify(session));
+      first = false;
+    }
+    put("]}");
   }
   write(out + "}\n");
 }
@@ -82,7 +107,11 @@ export function encodeSnapshot(s: SnapshotToSave): string {
   return parts.join("");
 }
 
-/** Parses a snapshot; throws a clear error on anything malformed. */
+/**
+ * Parses a snapshot (format 2, or format 1 from before the rule engine). Throws a clear
+ * error when the text is not a snapshot at all; entries it cannot read are returned in
+ * `rejected`, and the rest is used.
+ */
 export function decodeSnapshot(text: string, source: string): Snapshot {
   const fail = (what: string): never => {
     throw new Error(`Cannot read state snapshot ${source}: ${what}`);
@@ -94,59 +123,91 @@ export function decodeSnapshot(text: string, source: string): Snapshot {
     return fail(errorText(err));
   }
   const r = raw as Record<string, unknown> | null;
-  if (typeof r !== "object" || r === null || r.format !== FORMAT) {
-    return fail(`not a format ${FORMAT} snapshot`);
+  if (typeof r !== "object" || r === null || Array.isArray(r)) return fail("not a JSON object");
+  if (r.format === 1) return decodeFormat1(r);
+  if (r.format !== FORMAT) return fail(`not a format ${FORMAT} snapshot`);
+  const rejected: RejectedEntry[] = [];
+  const rules: Record<string, unknown> = {};
+  if (typeof r.rules === "object" && r.rules !== null && !Array.isArray(r.rules)) {
+    Object.assign(rules, r.rules);
+  } else if (r.rules !== undefined) {
+    rejected.push({ what: "rules", reason: "not an object", entry: r.rules });
   }
-  if (!Array.isArray(r.sequence) || !r.sequence.every((x) => typeof x === "string")) {
-    return fail('"sequence" is not a list of role names');
-  }
-  if (!Array.isArray(r.conversations) || !Array.isArray(r.pending)) {
-    return fail('"conversations" and "pending" must be lists');
-  }
-  const conversations: ConversationSnapshot[] = [];
-  for (const [i, c] of (r.conversations as unknown[]).entries()) {
-    if (
-      !Array.isArray(c) || typeof c[0] !== "string" || typeof c[1] !== "number" ||
-      typeof c[2] !== "number"
-    ) {
-      return fail(`conversation entry ${i} is malformed`);
+  const pending: Finding[] = [];
+  if (Array.isArray(r.pending)) {
+    for (const [i, p] of r.pending.entries()) {
+      if (isFinding(p)) pending.push(p);
+      else rejected.push({ what: `pending[${i}]`, reason: "not a finding", entry: p });
     }
-    conversations.push({ conversation: c[0], last: c[1], seenAt: c[2] });
-  }
-  const pending: Violation[] = [];
-  for (const [i, p] of (r.pending as unknown[]).entries()) {
-    const v = p as Partial<Violation> | null;
-    if (
-      typeof v !== "object" || v === null || typeof v.id !== "string" || typeof v.at !== "number" ||
-      typeof v.conversation !== "string" || typeof v.agent !== "string" ||
-      typeof v.role !== "string" || typeof v.expected !== "string" ||
-      (v.protocol !== "legacy" && v.protocol !== "openclaw") || !Array.isArray(v.sequence)
-    ) {
-      return fail(`pending violation ${i} is malformed`);
-    }
-    pending.push(v as Violation);
-  }
-  let turns: TurnsSnapshot | undefined;
-  if (r.turns !== undefined) {
-    const t = r.turns as Partial<TurnsSnapshot> | null;
-    if (
-      typeof t !== "object" || t === null || typeof t.caughtUpAt !== "number" ||
-      !Array.isArray(t.sessions)
-    ) {
-      return fail('"turns" is malformed');
-    }
-    turns = t as TurnsSnapshot;
+  } else if (r.pending !== undefined) {
+    rejected.push({ what: "pending", reason: "not a list", entry: r.pending });
   }
   return {
-    sequence: r.sequence as string[],
     savedAt: typeof r.savedAt === "number" ? r.savedAt : 0,
-    conversations,
+    rules,
     pending,
-    ...(turns ? { turns } : {}),
+    ...turnsOf(r, rejected),
+    rejected,
   };
 }
 
-/** Writes the snapshot atomically, streaming it to the file rather than building it whole. */
+// Format 1: the sequence rule's state at the top, pending violations as flat records.
+function decodeFormat1(r: Record<string, unknown>): Snapshot {
+  const rejected: RejectedEntry[] = [];
+  const rules: Record<string, unknown> = {};
+  if (r.sequence !== undefined || r.conversations !== undefined) {
+    rules.sequence = { sequence: r.sequence, conversations: r.conversations };
+  }
+  const pending: Finding[] = [];
+  for (const [i, p] of (Array.isArray(r.pending) ? r.pending : []).entries()) {
+    const v = p as Record<string, unknown> | null;
+    if (
+      typeof v !== "object" || v === null || typeof v.id !== "string" ||
+      typeof v.at !== "number" || typeof v.conversation !== "string" ||
+      typeof v.agent !== "string" || typeof v.role !== "string" ||
+      typeof v.expected !== "string" || (v.protocol !== "legacy" && v.protocol !== "openclaw") ||
+      !Array.isArray(v.sequence) || !v.sequence.every((x) => typeof x === "string")
+    ) {
+      rejected.push({ what: `pending[${i}]`, reason: "not a violation", entry: p });
+      continue;
+    }
+    const violation: Violation = {
+      id: v.id,
+      conversation: v.conversation,
+      agent: v.agent,
+      role: v.role,
+      expected: v.expected,
+      sequence: v.sequence as string[],
+      protocol: v.protocol as Protocol,
+    };
+    pending.push(sequenceFinding(violation, v.at));
+  }
+  return {
+    savedAt: typeof r.savedAt === "number" ? r.savedAt : 0,
+    rules,
+    pending,
+    ...turnsOf(r, rejected),
+    rejected,
+  };
+}
+
+function turnsOf(r: Record<string, unknown>, rejected: RejectedEntry[]): { turns?: TurnsSnapshot } {
+  if (r.turns === undefined) return {};
+  const t = r.turns as Partial<TurnsSnapshot> | null;
+  if (
+    typeof t !== "object" || t === null || typeof t.caughtUpAt !== "number" ||
+    !Array.isArray(t.sessions)
+  ) {
+    rejected.push({ what: "turns", reason: "malformed", entry: r.turns });
+    return {};
+  }
+  return { turns: t as TurnsSnapshot };
+}
+
+/**
+ * Writes the snapshot atomically, streaming it to the file rather than building it whole.
+ * Everything is read in one synchronous pass once the call starts: one moment of the state.
+ */
 export async function saveSnapshot(path: string, s: SnapshotToSave): Promise<void> {
   await writeFileAtomicFrom(path, (write) => encodeSnapshotTo(s, write));
 }
@@ -156,9 +217,15 @@ export interface LoadedSnapshot {
   snapshot?: Snapshot;
   error?: string;
   movedTo?: string;
+  /** Where entries that could not be read were kept, if any. */
+  rejectedIn?: string;
 }
 
-/** Loads the snapshot; a malformed one is renamed aside (`.bad-<time>`) so it is kept, not used. */
+/**
+ * Loads the snapshot. A file that is not a snapshot is renamed aside (`.bad-<time>`) so it
+ * is kept, not used; entries that cannot be read are written to `.rejected-<time>` beside
+ * it (a JSON list with why), and the rest is used.
+ */
 export async function loadSnapshot(path: string, now: number): Promise<LoadedSnapshot> {
   let text: string | undefined;
   try {
@@ -167,8 +234,9 @@ export async function loadSnapshot(path: string, now: number): Promise<LoadedSna
     return { error: `Cannot read state snapshot ${path}: ${errorText(err)}` };
   }
   if (text === undefined) return {};
+  let snapshot: Snapshot;
   try {
-    return { snapshot: decodeSnapshot(text, path) };
+    snapshot = decodeSnapshot(text, path);
   } catch (err) {
     const movedTo = `${path}.bad-${now}`;
     try {
@@ -177,5 +245,22 @@ export async function loadSnapshot(path: string, now: number): Promise<LoadedSna
     } catch {
       return { error: errorText(err) };
     }
+  }
+  if (snapshot.rejected.length === 0) return { snapshot };
+  return { snapshot, ...await keepAside(path, snapshot.rejected, now) };
+}
+
+/** Writes entries that could not be used to `<path>.rejected-<now>`; says where, or why not. */
+export async function keepAside(
+  path: string,
+  entries: readonly RejectedEntry[],
+  now: number,
+): Promise<{ rejectedIn?: string; error?: string }> {
+  const rejectedIn = `${path}.rejected-${now}`;
+  try {
+    await writeFileAtomic(rejectedIn, JSON.stringify(entries) + "\n");
+    return { rejectedIn };
+  } catch (err) {
+    return { error: `Cannot keep unreadable snapshot entries aside: ${errorText(err)}` };
   }
 }

@@ -2,9 +2,24 @@
  * The daemon's status file: what `status` shows. Written atomically by `run`.
  * @module
  */
-import type { PipelineCounters } from "../rules/mod.ts";
+import type { RuleStatus, SkipReason } from "../rules/mod.ts";
 import type { WatchCounters } from "../gateway/mod.ts";
 import { writeAll, writeFileAtomic } from "../util/mod.ts";
+
+/** The counters status has always shown: frames in, events, findings, and what was skipped. */
+export interface StatusCounters {
+  /** Frames (legacy) or turns (OpenClaw) taken in. */
+  frames: number;
+  /** Events they gave (agent turns). */
+  observations: number;
+  /** Findings of every rule. */
+  violations: number;
+  /** Turns of agents outside the sequence (the sequence rule). */
+  unknownAgents: number;
+  /** Turns the sequence rule did not check: broadcast mode. */
+  notEnforced: number;
+  skipped: Record<SkipReason, number>;
+}
 
 /** The connection state shown to users. */
 export type LinkState = "CONNECTED" | "DEGRADED" | "DISCONNECTED" | "STOPPED";
@@ -30,7 +45,9 @@ export interface StatusReport {
   };
   openclaw?: WatchCounters & { sessionsTracked: number; caughtUpAt?: string };
   enforcement: { enabled: boolean; reason?: string };
-  counters: PipelineCounters;
+  counters: StatusCounters;
+  /** Each rule's counters, by rule id. */
+  rules?: Record<string, RuleStatus>;
   conversations: { tracked: number; evictedIdle: number; evictedOverCap: number };
   ledger: {
     path: string;
@@ -159,6 +176,10 @@ export function formatStatus(report: StatusReport, now: number): string {
     `Violations:     ${c.violations} detected, ${report.ledger.written} written, ` +
       `${report.ledger.pending} pending, ${report.ledger.dropped} dropped`,
     `Agents ignored: ${c.unknownAgents} observations of agents outside the sequence`,
+    ...Object.entries(report.rules ?? {}).map(([id, r]) =>
+      `Rule ${id}:${" ".repeat(Math.max(1, 10 - id.length))}${r.evaluated} events judged, ` +
+      `${r.findings} finding${r.findings === 1 ? "" : "s"}`
+    ),
     `Conversations:  ${report.conversations.tracked} tracked ` +
       `(expired ${report.conversations.evictedIdle}, evicted over cap ${report.conversations.evictedOverCap})`,
     `Ledger:         ${report.ledger.path}`,

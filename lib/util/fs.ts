@@ -38,13 +38,16 @@ const PIECE = new Uint8Array(64 * 1024);
 /**
  * Like writeFileAtomic, but the text comes from `produce` in pieces, written as they come:
  * a large file (a snapshot of 100,000 conversations) is never held whole, as a string or as
- * bytes. `produce` runs synchronously, so the file is one consistent moment of its source.
+ * bytes. The file is opened and `produce` run synchronously, with no await between the call
+ * and the last piece, so the file is one consistent moment of its source.
  */
 export async function writeFileAtomicFrom(
   path: string,
   produce: (write: (text: string) => void) => void,
 ): Promise<void> {
-  await replaceAtomically(path, (file) => {
+  const tmp = `${path}.tmp`;
+  const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  await finishAtomically({ path, tmp, file }, () => {
     const encoder = new TextEncoder();
     produce((text) => {
       for (let rest = text; rest.length > 0;) {
@@ -64,8 +67,18 @@ async function replaceAtomically(
 ): Promise<void> {
   const tmp = `${path}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  await finishAtomically({ path, tmp, file }, () => fill(file));
+}
+
+// Runs `fill` on the open temporary file, fsyncs, closes and renames it over `path`; on
+// failure closes and removes it and rethrows.
+async function finishAtomically(
+  target: { path: string; tmp: string; file: Deno.FsFile },
+  fill: () => Promise<void> | void,
+): Promise<void> {
+  const { path, tmp, file } = target;
   try {
-    await fill(file);
+    await fill();
     await file.syncData();
   } catch (err) {
     file.close();

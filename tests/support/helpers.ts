@@ -18,6 +18,24 @@ export async function tempStateDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "moses-coord-test-" });
 }
 
+/** A temporary state directory that removes itself: `await using dir = await tempDir();`. */
+export interface TempDir extends AsyncDisposable {
+  /** Its path. */
+  readonly path: string;
+  /** `path` joined with `parts`. */
+  join(...parts: string[]): string;
+}
+
+/** Creates a temporary state directory, removed (with everything in it) when disposed. */
+export async function tempDir(): Promise<TempDir> {
+  const path = await Deno.makeTempDir({ prefix: "moses-coord-test-" });
+  return {
+    path,
+    join: (...parts) => join(path, ...parts),
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
+
 /** The default ledger path under a state directory. */
 export function ledgerPath(stateDir: string): string {
   return join(stateDir, "audits", "moses", "audit_ledger.jsonl");

@@ -39,3 +39,28 @@ export async function libImports(): Promise<ModuleImports[]> {
   await walk("lib");
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
+
+/**
+ * Functions (declarations, methods, arrow functions with a block) and their length in lines,
+ * found by their opening line and the closing brace at the same indentation (deno fmt's layout).
+ */
+export function functionLengths(text: string): { name: string; line: number; lines: number }[] {
+  const lines = text.split("\n");
+  const out: { name: string; line: number; lines: number }[] = [];
+  const opener =
+    /^(\s*)(?:export\s+)?(?:async\s+)?(?:function\*?\s+(\w+)|(?:static\s+|readonly\s+|private\s+)*(?:get\s+|set\s+)?(#?\w+)\s*\(.*\)\s*(?::\s*[^={]+)?\{$|(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?\(.*=>\s*\{$)/;
+  lines.forEach((l, i) => {
+    const m = opener.exec(l);
+    if (!m) return;
+    const indent = m[1]!;
+    const name = m[2] ?? m[3] ?? m[4] ?? "?";
+    if (["if", "for", "while", "switch", "catch"].includes(name)) return;
+    for (let j = i + 1; j < lines.length; j++) {
+      if (lines[j]!.startsWith(`${indent}}`)) {
+        out.push({ name, line: i + 1, lines: j - i + 1 });
+        return;
+      }
+    }
+  });
+  return out;
+}

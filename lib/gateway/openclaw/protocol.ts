@@ -249,7 +249,7 @@ export function parseSessionKey(key: string): SessionKeyParts | undefined {
   return { agentId: key.slice(6, second), rest: key.slice(second + 1) };
 }
 
-/** How a conversation is named from a session key (config `openclaw.conversation`). */
+/** How a conversation is named from a session key (config `conversationFrom`). */
 export type ConversationFrom = "rest" | "session";
 
 /** One assistant turn seen in an event or in history. */

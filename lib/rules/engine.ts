@@ -1,0 +1,118 @@
+/**
+ * The rule engine: hands each event to the rules that take its kind, in the order they were
+ * given, and each finding to one sink. Pure: governance and ids come from the owner.
+ * @module
+ */
+import type { EventKind, RuleEvent } from "./event.ts";
+import type { Finding } from "./finding.ts";
+import type { Governance } from "./governance.ts";
+import type { Rule, RuleContext, RuleStats } from "./rule.ts";
+
+/** How a {@link RuleEngine} is set up. */
+export interface RuleEngineOptions {
+  /** The governance in force, read for every event. */
+  governance: () => Governance;
+  /** Receives every finding, in order. */
+  onFinding: (finding: Finding, event: RuleEvent) => void;
+  /** Ids for findings whose event has none (default: random UUIDs). */
+  newId?: () => string;
+}
+
+/** Counters the engine keeps for each rule, with the rule's own. */
+export interface RuleStatus {
+  /** Events the rule judged. */
+  evaluated: number;
+  /** Findings it made. */
+  findings: number;
+  /** The rule's own counters. */
+  stats: RuleStats;
+}
+
+/** Runs rules over events. */
+export class RuleEngine {
+  readonly rules: readonly Rule[];
+  // Rule indexes by event kind; counters by rule index.
+  readonly #byKind = new Map<EventKind, number[]>();
+  readonly #evaluated: number[];
+  readonly #findings: number[];
+  readonly #opts: RuleEngineOptions;
+  readonly #ctx: RuleContext;
+  #events = 0;
+
+  /** Creates an engine over `rules` (distinct ids). */
+  constructor(rules: readonly Rule[], opts: RuleEngineOptions) {
+    const ids = new Set<string>();
+    rules.forEach((r, i) => {
+      if (ids.has(r.id)) throw new RangeError(`Two rules have the id "${r.id}"`);
+      ids.add(r.id);
+      for (const kind of r.accepts) {
+        const list = this.#byKind.get(kind) ?? [];
+        list.push(i);
+        this.#byKind.set(kind, list);
+      }
+    });
+    this.#evaluated = rules.map(() => 0);
+    this.#findings = rules.map(() => 0);
+    this.rules = [...rules];
+    this.#opts = opts;
+    const newId = opts.newId ?? (() => crypto.randomUUID());
+    this.#ctx = {
+      get governance() {
+        return opts.governance();
+      },
+      newId,
+    };
+  }
+
+  /** Events handled. */
+  get events(): number {
+    return this.#events;
+  }
+
+  /** Findings made, all rules together. */
+  get findings(): number {
+    let n = 0;
+    for (const c of this.#findings) n += c;
+    return n;
+  }
+
+  /** The rule with this id, if any. */
+  rule(id: string): Rule | undefined {
+    return this.rules.find((r) => r.id === id);
+  }
+
+  /** Judges one event with every rule that takes its kind; returns how many findings it made. */
+  handle(event: RuleEvent): number {
+    this.#events++;
+    const indexes = this.#byKind.get(event.kind);
+    if (indexes === undefined) return 0;
+    let made = 0;
+    for (const i of indexes) {
+      this.#evaluated[i]!++;
+      const finding = this.rules[i]!.evaluate(event, this.#ctx);
+      if (finding === undefined) continue;
+      this.#findings[i]!++;
+      made++;
+      this.#opts.onFinding(finding, event);
+    }
+    return made;
+  }
+
+  /** Lets every rule's time-bounded state expire. */
+  expire(now: number): void {
+    for (const r of this.rules) r.expire?.(now);
+  }
+
+  /** Each rule's counters, by rule id. */
+  status(): Record<string, RuleStatus> {
+    const out: Record<string, RuleStatus> = {};
+    this.rules.forEach((r, i) => {
+      out[r.id] = {
+        evaluated: this.#evaluated[i]!,
+        findings: this.#findings[i]!,
+        stats: r.stats(),
+      };
+    });
+    return out;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Events: what the sources (the gateway link, recordings) tell the rules. Each kind is one
+ * thing that happened; a rule says which kinds it takes.
+ * @module
+ */
+import { sha256Hex } from "../util/mod.ts";
+
+/** Which gateway protocol an event came from. */
+export type Protocol = "legacy" | "openclaw";
+
+/** How the coordinator learnt of an event. */
+export type EventSource = "live" | "catch-up" | "replay";
+
+/** An agent answered in a conversation. */
+export interface TurnEvent {
+  kind: "turn";
+  protocol: Protocol;
+  /** The conversation the answer belongs to; never empty. */
+  conversation: string;
+  /** The agent id as the gateway named it (trimmed, bounded). */
+  agent: string;
+  /** When the coordinator saw it, ms since the epoch. */
+  at: number;
+  /**
+   * The event's identity, where it has one (an OpenClaw turn, a line of a recording): a
+   * finding it causes takes this id, so the same turn seen twice is written once.
+   */
+  id?: string;
+  /** The OpenClaw session key, when there is one. */
+  session?: string;
+  source: EventSource;
+}
+
+/** Every event a rule can take. */
+export type RuleEvent = TurnEvent;
+
+/** The kinds of event. */
+export type EventKind = RuleEvent["kind"];
+
+/** Why a frame gave no event; each is counted in status. */
+export type SkipReason =
+  | "not_json"
+  | "not_object"
+  | "other_type"
+  | "missing_field"
+  | "bad_type"
+  | "no_conversation"
+  | "too_large"
+  | "duplicate";
+
+/** The outcome of decoding one frame. */
+export type Decoded =
+  | { kind: "event"; event: RuleEvent }
+  | { kind: "skip"; reason: SkipReason };
+
+/** Longest id kept as it is; longer ones are shortened (see {@link boundedId}). */
+export const MAX_ID_CHARS = 256;
+
+/**
+ * Makes an id from the gateway safe to keep and to write: lone surrogates (which
+ * Python cannot hash) become U+FFFD, and an id over {@link MAX_ID_CHARS} characters keeps
+ * its start and a digest of the whole, so memory stays bounded and distinct ids stay distinct.
+ */
+export function boundedId(id: string): string {
+  const wellFormed = id.toWellFormed();
+  if (wellFormed.length <= MAX_ID_CHARS) return wellFormed;
+  return `${wellFormed.slice(0, 200).toWellFormed()}…sha256:${sha256Hex(wellFormed).slice(0, 32)}`;
+}

@@ -1,0 +1,43 @@
+/**
+ * The rule interface: a rule takes events of the kinds it names and returns findings; it
+ * keeps its own state (saved in the snapshot) and its own counters (shown in status).
+ * @module
+ */
+import type { EventKind, RuleEvent } from "./event.ts";
+import type { Finding } from "./finding.ts";
+import type { Governance } from "./governance.ts";
+
+/** What a rule may read besides the event. */
+export interface RuleContext {
+  /** The governance in force. */
+  readonly governance: Governance;
+  /** A fresh id for a finding whose event has no identity. */
+  newId(): string;
+}
+
+/** A rule's counters, for status. */
+export type RuleStats = Record<string, number>;
+
+/** One check. */
+export interface Rule {
+  /** Stable name: the key of its state in the snapshot, its counters in status, `rules` in config. */
+  readonly id: string;
+  /** The event kinds it takes. */
+  readonly accepts: readonly EventKind[];
+  /** Judges one event; returns a finding, or undefined when all is well. */
+  evaluate(event: RuleEvent, ctx: RuleContext): Finding | undefined;
+  /** Its counters. */
+  stats(): RuleStats;
+  /**
+   * Writes its state as one JSON value, in pieces (large state is never held whole).
+   * Rules without state leave it out.
+   */
+  saveState?(write: (json: string) => void): void;
+  /**
+   * Restores state written by {@link saveState}; throws a clear error when it cannot read it
+   * (the rule then starts afresh); returns a warning when it chose to start afresh.
+   */
+  restoreState?(state: unknown, now: number): string | undefined;
+  /** Lets time-bounded state expire (called every few seconds while anything is kept). */
+  expire?(now: number): void;
+}

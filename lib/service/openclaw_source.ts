@@ -1,0 +1,142 @@
+/**
+ * The OpenClaw source: what the link needs from the state directory (the device identity,
+ * the gateway token, read afresh for each attempt, the device token the gateway issues),
+ * and the watcher's turns handed on as rule events.
+ * @module
+ */
+import {
+  type DeviceIdentity,
+  loadOrCreateIdentity,
+  newWatchCounters,
+  type OpenClawSetup,
+  type ResolvedToken,
+  resolveToken,
+  saveDeviceToken,
+  SCOPES,
+  TokenError,
+  type Turn,
+  turnEvent,
+  type TurnSource,
+  TurnTracker,
+  type WatchCounters,
+} from "../gateway/mod.ts";
+import type { ConversationFrom } from "../gateway/mod.ts";
+import type { TurnEvent } from "../rules/mod.ts";
+import { type Clock, errorText, systemClock } from "../util/mod.ts";
+import { VERSION } from "../version.ts";
+import type { Logger } from "./log.ts";
+import type { Paths } from "./paths.ts";
+
+/** How the source is set up. */
+export interface OpenClawSourceOptions {
+  paths: Paths;
+  logger: Logger;
+  conversationFrom: ConversationFrom;
+  /** The token read at start (a token that cannot be read then stops the daemon). */
+  token: ResolvedToken;
+  /** Receives each new turn as an event, in order. */
+  onEvent: (event: TurnEvent) => void;
+  /** The catch-up is done and live events flow. */
+  onLive: () => void;
+  clock?: Clock;
+  /** Reads the token (tests). */
+  readToken?: (path: string) => Promise<ResolvedToken>;
+}
+
+/** Identity, token and turns for the OpenClaw protocol. */
+export class OpenClawSource {
+  /** Which turns have been counted (saved in the snapshot). */
+  readonly tracker: TurnTracker = new TurnTracker();
+  /** The watcher's counters, kept across connections. */
+  readonly counters: WatchCounters = newWatchCounters();
+  readonly #o: OpenClawSourceOptions;
+  readonly #clock: Clock;
+  readonly #readToken: (path: string) => Promise<ResolvedToken>;
+  #token: ResolvedToken;
+  #identity: DeviceIdentity | undefined;
+  #tokenError: string | undefined;
+
+  /** Starts with the token read at start. */
+  constructor(opts: OpenClawSourceOptions) {
+    this.#o = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#readToken = opts.readToken ?? resolveToken;
+    this.#token = opts.token;
+  }
+
+  /** Where the token in use came from (never the token). */
+  get tokenSource(): string {
+    return this.#token.source;
+  }
+
+  /** What the link needs. */
+  setup(): OpenClawSetup {
+    return {
+      connectOptions: async () => ({
+        identity: await this.#getIdentity(),
+        token: (await this.#currentToken()).token,
+        scopes: SCOPES,
+        version: VERSION,
+        platform: Deno.build.os,
+        timeoutMs: 10_000,
+      }),
+      saveDeviceToken: (t) => this.#saveDeviceToken(t),
+      watchDeps: () => ({
+        tracker: this.tracker,
+        conversationFrom: this.#o.conversationFrom,
+        counters: this.counters,
+        onTurn: (turn: Turn, source: TurnSource) =>
+          this.#o.onEvent(turnEvent(turn, this.#clock.now(), source)),
+        onNotice: (level, msg, fields) => this.#o.logger.log(level, msg, fields),
+        onLive: () => this.#o.onLive(),
+      }),
+    };
+  }
+
+  /**
+   * The token, read again for every attempt so a token changed on the gateway is picked up
+   * on reconnect. A file that cannot be read now (OpenClaw rewriting it) is not a reason to
+   * stop: the last good token is kept and the next attempt reads again. A token the gateway
+   * refuses still stops the link (the gateway says so, not the file).
+   */
+  async #currentToken(): Promise<ResolvedToken> {
+    try {
+      const token = await this.#readToken(this.#o.paths.openclawConfig);
+      if (this.#tokenError !== undefined) {
+        this.#o.logger.info("gateway token readable again", { source: token.source });
+      }
+      this.#tokenError = undefined;
+      this.#token = token;
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      const message = errorText(err);
+      if (message !== this.#tokenError) {
+        this.#o.logger.warn(`${message}; using the token read before, and reading again next time`);
+      }
+      this.#tokenError = message;
+    }
+    return this.#token;
+  }
+
+  async #getIdentity(): Promise<DeviceIdentity> {
+    if (this.#identity) return this.#identity;
+    const loaded = await loadOrCreateIdentity(this.#o.paths.device);
+    if (loaded.warning) this.#o.logger.warn(loaded.warning);
+    if (loaded.created) {
+      this.#o.logger.info("made a new device identity", { deviceId: loaded.identity.deviceId });
+    }
+    this.#identity = loaded.identity;
+    return this.#identity;
+  }
+
+  async #saveDeviceToken(t: string | undefined): Promise<void> {
+    const id = await this.#getIdentity();
+    id.deviceToken = t;
+    try {
+      await saveDeviceToken(this.#o.paths.device, t);
+      if (t !== undefined) this.#o.logger.info("kept the device token the gateway issued");
+    } catch (err) {
+      this.#o.logger.warn(`Cannot save the device token: ${errorText(err)}`);
+    }
+  }
+}

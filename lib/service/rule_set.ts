@@ -1,0 +1,34 @@
+/**
+ * The rules the coordinator runs, built from the config: one place for `run` and `replay`.
+ * A new check is a new rule module and one line here.
+ * @module
+ */
+import {
+  type Finding,
+  type Governance,
+  RoleMap,
+  RuleEngine,
+  type RuleEvent,
+  SequenceEngine,
+  SequenceRule,
+} from "../rules/mod.ts";
+import type { Config } from "./config.ts";
+
+/** What the engine needs besides the config. */
+export interface RuleSetOptions {
+  governance: () => Governance;
+  onFinding: (finding: Finding, event: RuleEvent) => void;
+  newId?: () => string;
+}
+
+/** The rule engine over every rule the config asks for. */
+export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngine {
+  const sequence = new SequenceRule(
+    new SequenceEngine(config.sequence, {
+      ttlMs: config.conversationTtlSeconds * 1000,
+      maxConversations: config.maxConversations,
+    }),
+    new RoleMap(config.roles, config.sequence),
+  );
+  return new RuleEngine([sequence], opts);
+}

@@ -1,0 +1,167 @@
+/**
+ * The daemon's state across restarts: restored from the snapshot at start, saved soon
+ * after it changes (throttled while a burst waits to be written) and at stop.
+ * @module
+ */
+import type { TurnTracker } from "../gateway/mod.ts";
+import type { LedgerWriter } from "../ledger/mod.ts";
+import type { Finding, RuleEngine } from "../rules/mod.ts";
+import { type Clock, errorText, systemClock, type TimerId } from "../util/mod.ts";
+import type { Logger } from "./log.ts";
+import { keepAside, loadSnapshot, saveSnapshot } from "./snapshot.ts";
+
+/** How often idle conversations expire and a changed state is saved, in ms. */
+export const SNAPSHOT_INTERVAL_MS = 5_000;
+/** The shortest wait before saving after a change, in ms. */
+export const SAVE_DELAY_MS = 200;
+
+/** How the persister is set up. */
+export interface StatePersisterOptions {
+  path: string;
+  rules: RuleEngine;
+  writer: Pick<LedgerWriter, "queued">;
+  /** The OpenClaw watcher's tracker, when the protocol may be OpenClaw. */
+  tracker?: TurnTracker;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** Restores and saves the snapshot. */
+export class StatePersister {
+  readonly #o: StatePersisterOptions;
+  readonly #clock: Clock;
+  #dirty = false;
+  #saving: Promise<void> = Promise.resolve();
+  #lastSaveMs = 0;
+  #saveTimer: TimerId | undefined;
+  #interval: TimerId | undefined;
+  // Saved states of rules not running now: written back as they were.
+  #carried: Record<string, unknown> = {};
+  #saves = 0;
+
+  /** Creates the persister; nothing is read until {@link restore}. */
+  constructor(opts: StatePersisterOptions) {
+    this.#o = opts;
+    this.#clock = opts.clock ?? systemClock;
+  }
+
+  /** Snapshots written so far. */
+  get saves(): number {
+    return this.#saves;
+  }
+
+  /**
+   * Restores the rules' state and the tracker from the snapshot, and returns the findings it
+   * listed as pending (the caller matches them against the ledger and queues them).
+   */
+  async restore(): Promise<Finding[]> {
+    const { logger } = this.#o;
+    const now = this.#clock.now();
+    const loaded = await loadSnapshot(this.#o.path, now);
+    if (loaded.error !== undefined) {
+      logger.warn(
+        `${loaded.error}${loaded.movedTo ? `; moved aside to ${loaded.movedTo}` : ""}; ` +
+          "starting with no conversation state",
+      );
+    }
+    const s = loaded.snapshot;
+    if (s === undefined) return [];
+    if (s.rejected.length > 0) {
+      logger.warn(
+        `${s.rejected.length} entr${s.rejected.length === 1 ? "y" : "ies"} of the state ` +
+          `snapshot could not be read (${s.rejected.map((r) => r.what).join(", ")}); ` +
+          (loaded.rejectedIn ? `kept in ${loaded.rejectedIn}; ` : "") + "the rest is used",
+      );
+    }
+    if (s.turns && this.#o.tracker) this.#o.tracker.restore(s.turns);
+    const running = new Set<string>();
+    for (const rule of this.#o.rules.rules) {
+      running.add(rule.id);
+      const state = s.rules[rule.id];
+      if (state === undefined || rule.restoreState === undefined) continue;
+      try {
+        const warning = rule.restoreState(state, now);
+        if (warning !== undefined) logger.warn(warning);
+      } catch (err) {
+        const aside = await keepAside(this.#o.path, [{
+          what: `rules.${rule.id}`,
+          reason: errorText(err),
+          entry: state,
+        }], now);
+        logger.warn(
+          `Cannot restore the ${rule.id} rule's state: ${errorText(err)}; it starts afresh` +
+            (aside.rejectedIn ? ` (the state is kept in ${aside.rejectedIn})` : ""),
+        );
+      }
+    }
+    for (const [id, state] of Object.entries(s.rules)) {
+      if (!running.has(id)) this.#carried[id] = state;
+    }
+    // The pending findings are about to be queued: the next save must list them again.
+    this.#dirty = true;
+    return s.pending;
+  }
+
+  /** The state changed; the next periodic save (or any sooner one) takes it. */
+  markDirty(): void {
+    this.#dirty = true;
+  }
+
+  /** The state changed: save soon. */
+  changed(): void {
+    this.#dirty = true;
+    this.#schedule();
+  }
+
+  /**
+   * Saves soon. A snapshot holds the whole queue: while a burst waits to be written, saving it
+   * every 200 ms would cost more than the writes, so at most a tenth of the time goes to saving.
+   */
+  #schedule(): void {
+    if (this.#saveTimer !== undefined) return;
+    this.#saveTimer = this.#clock.setTimeout(() => {
+      this.#saveTimer = undefined;
+      if (this.#dirty) void this.save();
+    }, Math.max(SAVE_DELAY_MS, 10 * this.#lastSaveMs));
+  }
+
+  /** Saves now, after any save under way (two at once would share the temporary file). */
+  save(): Promise<void> {
+    this.#saving = this.#saving.then(async () => {
+      this.#dirty = false;
+      const began = performance.now();
+      try {
+        await saveSnapshot(this.#o.path, {
+          savedAt: this.#clock.now(),
+          rules: this.#o.rules.rules,
+          carried: this.#carried,
+          pending: () => this.#o.writer.queued(),
+          turns: () => this.#o.tracker?.snapshot(),
+        });
+        this.#saves++;
+      } catch (err) {
+        this.#dirty = true;
+        this.#o.logger.warn(`Cannot write state snapshot ${this.#o.path}: ${errorText(err)}`);
+      }
+      this.#lastSaveMs = performance.now() - began;
+    });
+    return this.#saving;
+  }
+
+  /** Every {@link SNAPSHOT_INTERVAL_MS}: idle state expires, and a changed state is saved. */
+  start(): void {
+    const tick = () => {
+      this.#interval = this.#clock.setTimeout(tick, SNAPSHOT_INTERVAL_MS);
+      this.#o.rules.expire(this.#clock.now());
+      if (this.#dirty) void this.save();
+    };
+    this.#interval = this.#clock.setTimeout(tick, SNAPSHOT_INTERVAL_MS);
+  }
+
+  /** Stops the timers (a last save is the caller's). */
+  stop(): void {
+    this.#clock.clearTimeout(this.#interval);
+    this.#clock.clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+  }
+}
