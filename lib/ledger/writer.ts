@@ -5,7 +5,7 @@
  * counts any beyond that.
  * @module
  */
-import { appendEntries, appendSealed, type TornTailCut } from "./append.ts";
+import { appendEntries, type AppendResult, appendSealed, type TornTailCut } from "./append.ts";
 import { backoffDelay, type BackoffPolicy } from "../util/mod.ts";
 import { errorText } from "../util/mod.ts";
 import { type Violation } from "../rules/mod.ts";
@@ -28,9 +28,18 @@ export interface WriterOptions {
   onTornTail?: (cut: TornTailCut) => void;
   /** Called when a violation is dropped because the queue is full. */
   onDropped?: (violation: Violation) => void;
+  /**
+   * Called when one of the callbacks above throws (console.error when absent or when it
+   * throws too). A throwing callback changes nothing in the writer: what is durable is
+   * never written again, and the writer is not marked failing.
+   */
+  onCallbackError?: (callback: CallbackName, err: unknown) => void;
   retry?: BackoffPolicy;
   maxGroup?: number;
 }
+
+/** The callbacks of {@link WriterOptions} whose errors are caught. */
+export type CallbackName = "onWritten" | "onError" | "onRecovered" | "onTornTail" | "onDropped";
 
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 250, capMs: 10_000 };
 /** An inline fsync slower than this, in ms, means a slow disk: fsync in the background. */
@@ -101,7 +110,7 @@ export class LedgerWriter {
     const { recovered } = await appendEntries(this.#opts.ledgerPath, [], {
       recover: this.#recover,
     });
-    if (recovered) this.#opts.onTornTail?.(recovered.cut);
+    if (recovered) this.#notify("onTornTail", (o) => o.onTornTail?.(recovered.cut));
   }
 
   /** A copy of the queued violations (for the snapshot). */
@@ -113,7 +122,7 @@ export class LedgerWriter {
   enqueue(v: Violation): boolean {
     if (this.#queue.length >= this.#opts.maxPending) {
       this.#dropped++;
-      this.#opts.onDropped?.(v);
+      this.#notify("onDropped", (o) => o.onDropped?.(v));
       return false;
     }
     this.#queue.push(v);
@@ -145,38 +154,21 @@ export class LedgerWriter {
       const sealers = group.map(seal);
       this.#appendStartedAt = Date.now();
       this.#writing = false;
+      let result: AppendResult;
       try {
-        const { hashes, recovered, fsyncMs = 0 } = await appendSealed(
-          this.#opts.ledgerPath,
-          sealers,
-          {
-            proceed: () => !this.#abandon,
-            onLocked: () => {
-              this.#writing = true;
-            },
-            recover: this.#recover,
-            fsyncInline: this.#fsyncInline,
+        result = await appendSealed(this.#opts.ledgerPath, sealers, {
+          proceed: () => !this.#abandon,
+          onLocked: () => {
+            this.#writing = true;
           },
-        );
-        if (recovered) this.#opts.onTornTail?.(recovered.cut);
-        // Inline, a disk that stalls would stall the whole daemon: after one slow fsync the
-        // writer waits for the disk in the background until it is quick again.
-        if (this.#fsyncInline && fsyncMs > SLOW_FSYNC_MS) this.#fsyncInline = false;
-        else if (!this.#fsyncInline && fsyncMs < FAST_FSYNC_MS) this.#fsyncInline = true;
-        this.#appendStartedAt = undefined;
-        this.#queue.splice(0, group.length);
-        this.#written += group.length;
-        this.#lastWriteAt = Date.now();
-        this.#attempt = 0;
-        if (this.#lastError !== undefined) {
-          this.#lastError = undefined;
-          this.#opts.onRecovered?.();
-        }
-        this.#opts.onWritten?.(group, hashes);
+          recover: this.#recover,
+          fsyncInline: this.#fsyncInline,
+        });
       } catch (err) {
         if (this.#abandon) return;
-        this.#lastError = errorText(err);
-        this.#opts.onError?.(this.#lastError, this.#queue.length);
+        const message = errorText(err);
+        this.#lastError = message;
+        this.#notify("onError", (o) => o.onError?.(message, this.#queue.length));
         if (!this.#stopped) {
           const delay = backoffDelay(this.#attempt++, this.#opts.retry!);
           this.#retryTimer = setTimeout(() => {
@@ -186,6 +178,41 @@ export class LedgerWriter {
         }
         return;
       }
+      // Durable: the group leaves the queue before any callback runs, so nothing a callback
+      // does can have it written twice or mark the writer failing.
+      const { hashes, recovered, fsyncMs = 0 } = result;
+      this.#appendStartedAt = undefined;
+      this.#queue.splice(0, group.length);
+      this.#written += group.length;
+      this.#lastWriteAt = Date.now();
+      this.#attempt = 0;
+      // Inline, a disk that stalls would stall the whole daemon: after one slow fsync the
+      // writer waits for the disk in the background until it is quick again.
+      if (this.#fsyncInline && fsyncMs > SLOW_FSYNC_MS) this.#fsyncInline = false;
+      else if (!this.#fsyncInline && fsyncMs < FAST_FSYNC_MS) this.#fsyncInline = true;
+      const wasFailing = this.#lastError !== undefined;
+      this.#lastError = undefined;
+      if (recovered) this.#notify("onTornTail", (o) => o.onTornTail?.(recovered.cut));
+      if (wasFailing) this.#notify("onRecovered", (o) => o.onRecovered?.());
+      this.#notify("onWritten", (o) => o.onWritten?.(group, hashes));
+    }
+  }
+
+  // Runs one callback; what it throws is reported, never let into the writer's control flow.
+  #notify(name: CallbackName, call: (opts: WriterOptions) => void): void {
+    try {
+      call(this.#opts);
+    } catch (err) {
+      const report = this.#opts.onCallbackError;
+      if (report !== undefined) {
+        try {
+          report(name, err);
+          return;
+        } catch { /* fall back to stderr */ }
+      }
+      try {
+        console.error(`Ledger writer: the ${name} callback threw: ${errorText(err)}`);
+      } catch { /* stderr is gone too: nothing is left to tell */ }
     }
   }
 
