@@ -193,6 +193,11 @@ export interface AppendHooks {
    * holds the whole process until it answers.
    */
   fsyncInline?: boolean;
+  /**
+   * Monotonic milliseconds the fsync is timed with ({@link AppendResult.fsyncMs});
+   * performance.now by default. Tests give a scripted one to play a slow disk.
+   */
+  monotonicNow?: () => number;
 }
 
 /** The result of one durable append. */
@@ -299,10 +304,11 @@ export async function appendSealed(
     let fsyncMs = 0;
     try {
       writeAllSync(file, data);
-      const fsyncStart = performance.now();
+      const now = hooks.monotonicNow ?? (() => performance.now());
+      const fsyncStart = now();
       if (hooks.fsyncInline) file.syncDataSync();
       else await file.syncData();
-      fsyncMs = performance.now() - fsyncStart;
+      fsyncMs = now() - fsyncStart;
     } catch (err) {
       await cutBack(file, size);
       if (recovered !== undefined && tornBytes !== undefined) {

@@ -5,8 +5,20 @@
  * counts any beyond that.
  * @module
  */
-import { appendEntries, type AppendResult, appendSealed, type TornTailCut } from "./append.ts";
-import { backoffDelay, type BackoffPolicy } from "../util/mod.ts";
+import {
+  appendEntries,
+  type AppendHooks,
+  type AppendResult,
+  appendSealed,
+  type TornTailCut,
+} from "./append.ts";
+import {
+  backoffDelay,
+  type BackoffPolicy,
+  type Clock,
+  systemClock,
+  type TimerId,
+} from "../util/mod.ts";
 import { errorText } from "../util/mod.ts";
 import { type Violation } from "../rules/mod.ts";
 import { type GovernanceFields, recoveryEntry } from "./entries.ts";
@@ -36,6 +48,12 @@ export interface WriterOptions {
   onCallbackError?: (callback: CallbackName, err: unknown) => void;
   retry?: BackoffPolicy;
   maxGroup?: number;
+  /** Time for retries, flush deadlines, `busyFor` and `lastWriteAt`; the system clock by default. */
+  clock?: Clock;
+  /** The backoff's jitter source, in [0, 1); Math.random by default. */
+  random?: () => number;
+  /** Monotonic milliseconds the fsync is timed with (see {@link AppendHooks.monotonicNow}). */
+  monotonicNow?: () => number;
 }
 
 /** The callbacks of {@link WriterOptions} whose errors are caught. */
@@ -46,13 +64,16 @@ const DEFAULT_RETRY: BackoffPolicy = { baseMs: 250, capMs: 10_000 };
 const SLOW_FSYNC_MS = 1_000;
 /** A background fsync faster than this, in ms, means the disk is answering again. */
 const FAST_FSYNC_MS = 20;
+/** How long flush waits after a failed retry before the next. */
+const FLUSH_RETRY_MS = 100;
 
 /** The ledger writer; one per ledger path in a process. */
 export class LedgerWriter {
   readonly #opts: WriterOptions;
+  readonly #clock: Clock;
   #queue: Violation[] = [];
   #draining: Promise<void> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: TimerId | undefined;
   #attempt = 0;
   #stopped = false;
   #written = 0;
@@ -69,6 +90,7 @@ export class LedgerWriter {
   /** Creates a writer; nothing is opened until the first violation. */
   constructor(opts: WriterOptions) {
     this.#opts = { retry: DEFAULT_RETRY, maxGroup: 4096, ...opts };
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Violations waiting to be written. */
@@ -95,21 +117,24 @@ export class LedgerWriter {
   get lastWriteAt(): number | undefined {
     return this.#lastWriteAt;
   }
+  /** Whether the next append fsyncs inline: true unless the last fsyncs were slow. */
+  get fsyncInline(): boolean {
+    return this.#fsyncInline;
+  }
   /** How long the append under way has been running (waiting for the lock, or writing), in ms. */
-  busyFor(now: number): number {
+  busyFor(now: number = this.#clock.now()): number {
     return this.#appendStartedAt === undefined ? 0 : now - this.#appendStartedAt;
   }
   // How a torn last line found by an append is recorded: governance as at write time.
-  readonly #recover = (cut: TornTailCut) => recoveryEntry(cut, this.#opts.governance(), Date.now());
+  readonly #recover = (cut: TornTailCut) =>
+    recoveryEntry(cut, this.#opts.governance(), this.#clock.now());
 
   /**
    * Repairs a torn last line now, without waiting for a violation to write (at start): the
    * same repair every append makes. Throws a LedgerError when the ledger cannot be repaired.
    */
   async repairTornTail(): Promise<void> {
-    const { recovered } = await appendEntries(this.#opts.ledgerPath, [], {
-      recover: this.#recover,
-    });
+    const { recovered } = await appendEntries(this.#opts.ledgerPath, [], this.#hooks({}));
     if (recovered) this.#notify("onTornTail", (o) => o.onTornTail?.(recovered.cut));
   }
 
@@ -152,26 +177,29 @@ export class LedgerWriter {
       const group = this.#queue.slice(0, this.#opts.maxGroup);
       const seal = violationSealer(this.#opts.governance());
       const sealers = group.map(seal);
-      this.#appendStartedAt = Date.now();
+      this.#appendStartedAt = this.#clock.now();
       this.#writing = false;
       let result: AppendResult;
       try {
-        result = await appendSealed(this.#opts.ledgerPath, sealers, {
-          proceed: () => !this.#abandon,
-          onLocked: () => {
-            this.#writing = true;
-          },
-          recover: this.#recover,
-          fsyncInline: this.#fsyncInline,
-        });
+        result = await appendSealed(
+          this.#opts.ledgerPath,
+          sealers,
+          this.#hooks({
+            proceed: () => !this.#abandon,
+            onLocked: () => {
+              this.#writing = true;
+            },
+            fsyncInline: this.#fsyncInline,
+          }),
+        );
       } catch (err) {
         if (this.#abandon) return;
         const message = errorText(err);
         this.#lastError = message;
         this.#notify("onError", (o) => o.onError?.(message, this.#queue.length));
         if (!this.#stopped) {
-          const delay = backoffDelay(this.#attempt++, this.#opts.retry!);
-          this.#retryTimer = setTimeout(() => {
+          const delay = backoffDelay(this.#attempt++, this.#opts.retry!, this.#opts.random);
+          this.#retryTimer = this.#clock.setTimeout(() => {
             this.#retryTimer = undefined;
             this.#kick();
           }, delay);
@@ -184,7 +212,7 @@ export class LedgerWriter {
       this.#appendStartedAt = undefined;
       this.#queue.splice(0, group.length);
       this.#written += group.length;
-      this.#lastWriteAt = Date.now();
+      this.#lastWriteAt = this.#clock.now();
       this.#attempt = 0;
       // Inline, a disk that stalls would stall the whole daemon: after one slow fsync the
       // writer waits for the disk in the background until it is quick again.
@@ -196,6 +224,13 @@ export class LedgerWriter {
       if (wasFailing) this.#notify("onRecovered", (o) => o.onRecovered?.());
       this.#notify("onWritten", (o) => o.onWritten?.(group, hashes));
     }
+  }
+
+  // The hooks every append gets, with `more`.
+  #hooks(more: AppendHooks): AppendHooks {
+    const hooks: AppendHooks = { ...more, recover: this.#recover };
+    if (this.#opts.monotonicNow) hooks.monotonicNow = this.#opts.monotonicNow;
+    return hooks;
   }
 
   // Runs one callback; what it throws is reported, never let into the writer's control flow.
@@ -222,18 +257,18 @@ export class LedgerWriter {
    * An append stuck behind another process's lock does not hold it past the deadline.
    */
   async flush(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#draining) await within(this.#draining, deadline - Date.now());
+    const clock = this.#clock;
+    const deadline = clock.now() + timeoutMs;
+    while (clock.now() < deadline) {
+      if (this.#draining) await within(clock, this.#draining, deadline - clock.now());
       if (this.#queue.length === 0) return true;
       if (this.#draining) continue;
-      if (this.#retryTimer !== undefined) {
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = undefined;
-      }
+      clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
       this.#kick();
-      if (this.#draining) await within(this.#draining, deadline - Date.now());
-      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 100));
+      if (this.#draining) await within(clock, this.#draining, deadline - clock.now());
+      // A failed retry comes back at once: wait a little before the next.
+      if (this.#queue.length > 0) await within(clock, undefined, FLUSH_RETRY_MS);
     }
     return this.#queue.length === 0;
   }
@@ -245,15 +280,18 @@ export class LedgerWriter {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#abandon = true;
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     if (this.#draining && this.#writing) await this.#draining;
   }
 }
 
-// Waits for `p`, but no longer than `ms`.
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
-  clearTimeout(timer);
+// Waits for `p` (if any), but no longer than `ms` on `clock`.
+async function within(clock: Clock, p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: TimerId | undefined;
+  const expired = new Promise((
+    r,
+  ) => (timer = clock.setTimeout(() => r(undefined), Math.max(0, ms))));
+  await (p === undefined ? expired : Promise.race([p, expired]));
+  clock.clearTimeout(timer);
 }
