@@ -13,6 +13,7 @@ import { violationEntry } from "../lib/ledger/entries.ts";
 import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 import { canonicalJsonWithout } from "../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
+import { irregularFile, readRegularTextIfExists } from "../lib/util/fs.ts";
 import { PY_LEDGER, python, readLedger, tempStateDir } from "./support/helpers.ts";
 
 const GOV = DEFAULT_GOVERNANCE.fields;
@@ -322,6 +323,128 @@ Deno.test("an append refuses a ledger path that is a symbolic link", async () =>
     );
     assertEquals((err as LedgerError).code, "symlink");
     assertEquals(await Deno.readTextFile(real), "");
+  });
+});
+
+/**
+ * Runs `fn` with `Deno[name]` (lstat or lstatSync) wrapped so that, right after it has looked
+ * at `path`, `path` is swapped for a symbolic link to `target`: the race an lstat-then-open
+ * loses.
+ */
+async function withSwapAfterLstat(
+  name: "lstat" | "lstatSync",
+  path: string,
+  target: string,
+  fn: () => Promise<void>,
+) {
+  const original = Deno[name];
+  const { lstat, lstatSync } = Deno;
+  const swap = (looked: unknown) => {
+    if (looked !== path) return;
+    Deno.removeSync(path);
+    Deno.symlinkSync(target, path);
+  };
+  const patched = name === "lstat"
+    ? async (p: string | URL) => {
+      const info = await lstat(p);
+      swap(p);
+      return info;
+    }
+    : (p: string | URL) => {
+      const info = lstatSync(p);
+      swap(p);
+      return info;
+    };
+  // Only the first look at `path` is raced: the wrapper removes itself once called.
+  Object.defineProperty(Deno, name, {
+    value: (p: string | URL) => {
+      Object.defineProperty(Deno, name, { value: original, writable: true, configurable: true });
+      return patched(p);
+    },
+    writable: true,
+    configurable: true,
+  });
+  try {
+    await fn();
+  } finally {
+    Object.defineProperty(Deno, name, { value: original, writable: true, configurable: true });
+  }
+}
+
+Deno.test("an append refuses a ledger swapped for a symbolic link between its lstat and its open", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const elsewhere = join(dir, "elsewhere.jsonl");
+    await appendEntries(path, [body("a")]);
+    await Deno.writeTextFile(elsewhere, "");
+    await withSwapAfterLstat("lstatSync", path, elsewhere, async () => {
+      const err = await assertRejects(
+        () => appendEntries(path, [body("b")]),
+        LedgerError,
+        `Cannot append to ledger ${path}: it was replaced by a link or another file`,
+      );
+      assertEquals((err as LedgerError).code, "replaced");
+    });
+    assert((await Deno.lstat(path)).isSymlink, "the swap did not happen");
+    assertEquals(await Deno.readTextFile(elsewhere), "");
+  });
+});
+
+Deno.test("a file read as regular is refused when swapped for a symbolic link between its lstat and its open", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "coordinator.jsonc");
+    const secret = join(dir, "secret.txt");
+    await Deno.writeTextFile(path, "{}");
+    await Deno.writeTextFile(secret, "not for the coordinator");
+    await withSwapAfterLstat("lstat", path, secret, async () => {
+      await assertRejects(
+        () => readRegularTextIfExists(path),
+        Error,
+        "replaced while being opened",
+      );
+    });
+    assert((await Deno.lstat(path)).isSymlink, "the swap did not happen");
+  });
+});
+
+Deno.test("irregularFile refuses a link, a non-file, and a file other than the one the lstat saw", async () => {
+  await withDir(async (dir) => {
+    const a = join(dir, "a.jsonl");
+    const b = join(dir, "b.jsonl");
+    const link = join(dir, "link.jsonl");
+    await Deno.writeTextFile(a, "a");
+    await Deno.writeTextFile(b, "b");
+    await Deno.symlink(a, link);
+    const statOpen = async (p: string) => {
+      using f = await Deno.open(p, { read: true });
+      return await f.stat();
+    };
+    assertEquals(irregularFile(await Deno.lstat(a), await statOpen(a)), undefined);
+    // The path was a file when looked at, but the open found another (a rename or a link
+    // swapped in between: the open follows links).
+    assertEquals(irregularFile(await Deno.lstat(a), await statOpen(b)), "replaced");
+    assertEquals(irregularFile(await Deno.lstat(link), await statOpen(link)), "symlink");
+    assertEquals(irregularFile(await Deno.lstat(dir), await statOpen(dir)), "not_file");
+    assertEquals(irregularFile(await Deno.lstat(a), await statOpen(dir)), "replaced");
+  });
+});
+
+Deno.test("an append refuses a ledger path that is a directory, or a dangling link, and creates nothing", async () => {
+  await withDir(async (dir) => {
+    const asDir = join(dir, "ledger.jsonl");
+    await Deno.mkdir(asDir);
+    const err = await assertRejects(
+      () => appendEntries(asDir, [body("a")]),
+      LedgerError,
+      "not a regular file",
+    );
+    assertEquals((err as LedgerError).code, "not_regular");
+    const dangling = join(dir, "dangling.jsonl");
+    const target = join(dir, "target.jsonl");
+    await Deno.symlink(target, dangling);
+    const linkErr = await assertRejects(() => appendEntries(dangling, [body("a")]), LedgerError);
+    assertEquals((linkErr as LedgerError).code, "symlink");
+    await assertRejects(() => Deno.stat(target), Deno.errors.NotFound);
   });
 });
 

@@ -7,7 +7,16 @@ import { canonicalJsonWithout, parsePythonJson, pythonDumps } from "./pyjson.ts"
 import { sha256Hex } from "../util/mod.ts";
 import type { EntryBody, TornTailCut } from "./entries.ts";
 export type { TornTailCut } from "./entries.ts";
-import { errorText, writeAll, writeAllSync } from "../util/mod.ts";
+import {
+  errorText,
+  IrregularFileError,
+  type IrregularReason,
+  openRegularSync,
+  parentDir,
+  type RegularFile,
+  writeAll,
+  writeAllSync,
+} from "../util/mod.ts";
 
 /** `previous_hash` of the first line of a ledger. */
 export const GENESIS_HASH: string = "0".repeat(64);
@@ -29,6 +38,8 @@ export const AUDIT_KEYS: readonly string[] = [
 /** Why an append could not be made. */
 export type LedgerErrorCode =
   | "symlink"
+  | "not_regular"
+  | "replaced"
   | "torn_tail"
   | "bad_head"
   | "line_too_long"
@@ -241,28 +252,21 @@ export async function appendSealed(
   hooks: AppendHooks = {},
 ): Promise<AppendResult> {
   if (sealers.length === 0 && hooks.recover === undefined) return { hashes: [], bytes: 0 };
-  let existed = true;
+  let opened: RegularFile | undefined;
   try {
-    const info = Deno.lstatSync(path);
-    if (info.isSymlink) {
-      throw new LedgerError(
-        `Cannot append to ledger ${path}: it is a symbolic link; point --ledger at the real file`,
-        "symlink",
-      );
-    }
+    // Recovery alone makes no ledger where there is none.
+    opened = openRegularSync(path, {
+      read: true,
+      append: true,
+      create: sealers.length > 0,
+      mode: 0o600,
+    });
   } catch (err) {
-    if (err instanceof LedgerError) throw err;
-    if (!(err instanceof Deno.errors.NotFound)) throw ioError(path, err);
-    existed = false;
-  }
-  if (!existed && sealers.length === 0) return { hashes: [], bytes: 0 };
-
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, append: true, create: true, mode: 0o600 });
-  } catch (err) {
+    if (err instanceof IrregularFileError) throw irregularError(path, err);
     throw ioError(path, err);
   }
+  if (opened === undefined) return { hashes: [], bytes: 0 };
+  const { file, created } = opened;
   try {
     await file.lock(true);
     if (hooks.proceed?.() === false) {
@@ -316,7 +320,7 @@ export async function appendSealed(
       }
       throw ioError(path, err);
     }
-    if (!existed) await syncDirectory(path);
+    if (created) await syncDirectory(path);
     return { hashes, bytes: data.length, fsyncMs, ...(recovered ? { recovered } : {}) };
   } catch (err) {
     if (err instanceof LedgerError) throw err;
@@ -393,9 +397,8 @@ async function cutBack(file: Deno.FsFile, size: number): Promise<void> {
 }
 
 async function syncDirectory(path: string): Promise<void> {
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
   try {
-    const d = await Deno.open(dir, { read: true });
+    const d = await Deno.open(parentDir(path), { read: true });
     try {
       await d.sync();
     } finally {
@@ -404,6 +407,20 @@ async function syncDirectory(path: string): Promise<void> {
   } catch {
     // Not every platform can fsync a directory; the data itself is already synced.
   }
+}
+
+const IRREGULAR: Record<IrregularReason, { code: LedgerErrorCode; why: string }> = {
+  symlink: { code: "symlink", why: "it is a symbolic link; point --ledger at the real file" },
+  not_file: { code: "not_regular", why: "it is not a regular file; point --ledger at a file" },
+  replaced: {
+    code: "replaced",
+    why: "it was replaced by a link or another file while being opened",
+  },
+};
+
+function irregularError(path: string, err: IrregularFileError): LedgerError {
+  const { code, why } = IRREGULAR[err.reason];
+  return new LedgerError(`Cannot append to ledger ${path}: ${why}`, code, { cause: err });
 }
 
 function ioError(path: string, err: unknown): LedgerError {
