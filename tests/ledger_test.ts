@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   appendEntries,
   chainHead,
+  findingIdsInTail,
   GENESIS_HASH,
   idsInTail,
   LedgerError,
@@ -481,5 +482,52 @@ Deno.test("idsInTail finds which violation ids are already at the end of the led
     assertEquals(await idsInTail(path, ["id-a"]), new Set());
     await appendEntries(path, [body("a"), body("b")]);
     assertEquals(await idsInTail(path, ["id-a", "id-b", "id-c"]), new Set(["id-a", "id-b"]));
+  });
+});
+
+Deno.test("findingIdsInTail collects the ids of the findings on the ledger's whole lines", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    assertEquals(await findingIdsInTail(path), new Set());
+    await appendEntries(path, [body("a"), { detail: "id-ghost", note: { ref: "id-ghost" } }]);
+    await appendEntries(path, [body("abc")]);
+    await Deno.writeTextFile(
+      path,
+      '{"score": NaN, "violation": {"id": "id-nan"}, "list": [{"id": "id-in-list"}], "hash": "h"}\n',
+      { append: true },
+    );
+    const ids = await findingIdsInTail(path);
+    // Only an object's `id`: not a string that happens to equal an id, nor a part of one.
+    assertEquals(ids, new Set(["id-a", "id-abc", "id-nan"]));
+    assert(!ids.has("id-ab"), "a part of an id matched");
+  });
+});
+
+Deno.test("findingIdsInTail skips a torn last line", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    await appendEntries(path, [body("a")]);
+    await Deno.writeTextFile(path, '{"violation": {"id": "id-torn"}, "hash": "', { append: true });
+    assertEquals(await findingIdsInTail(path), new Set(["id-a"]));
+  });
+});
+
+Deno.test("findingIdsInTail reads only the last maxBytes and skips the line they cut", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const first = await appendEntries(path, [body("a")]);
+    const second = await appendEntries(path, [body("b")]);
+    const third = await appendEntries(path, [body("c")]);
+    const [b, c] = [second.bytes, third.bytes];
+    assert(first.bytes > 0);
+    // The window starting exactly at a line's start takes that line; a byte less cuts it.
+    assertEquals(await findingIdsInTail(path, { maxBytes: b + c }), new Set(["id-b", "id-c"]));
+    assertEquals(await findingIdsInTail(path, { maxBytes: b + c - 1 }), new Set(["id-c"]));
+    assertEquals(await findingIdsInTail(path, { maxBytes: c }), new Set(["id-c"]));
+    assertEquals(await findingIdsInTail(path, { maxBytes: c - 1 }), new Set());
+    assertEquals(
+      await findingIdsInTail(path, { maxBytes: 1 << 20 }),
+      new Set(["id-a", "id-b", "id-c"]),
+    );
   });
 });

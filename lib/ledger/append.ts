@@ -432,6 +432,8 @@ function ioError(path: string, err: unknown): LedgerError {
 /**
  * Which of `ids` appear in the last `maxBytes` of the ledger: after a crash, the
  * violations a snapshot still lists as pending may have been written already.
+ * @deprecated Reads the tail synchronously per call and matches ids anywhere in the text;
+ * use {@link findingIdsInTail} once per catch-up and compare ids exactly.
  */
 export async function idsInTail(
   path: string,
@@ -456,4 +458,86 @@ export async function idsInTail(
     file.close();
   }
   return found;
+}
+
+/** Options of {@link findingIdsInTail}. */
+export interface TailIdsOptions {
+  /** How much of the end of the ledger to read, in bytes; 8 MiB by default. */
+  maxBytes?: number;
+}
+
+/**
+ * The ids of the findings in the last `maxBytes` of the ledger: for each whole line there,
+ * the `id` of every top-level object value that has a string one (a violation entry's
+ * `violation.id`). After a crash, what a snapshot still lists as pending may have been
+ * written already: read this once per catch-up and compare ids exactly. A torn last line,
+ * a line cut by the start of the window and a line that is not JSON are skipped.
+ */
+export async function findingIdsInTail(
+  path: string,
+  options: TailIdsOptions = {},
+): Promise<Set<string>> {
+  const maxBytes = options.maxBytes ?? 8 << 20;
+  const ids = new Set<string>();
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return ids;
+    throw err;
+  }
+  let bytes: Uint8Array;
+  let windowStart: number;
+  try {
+    const size = (await file.stat()).size;
+    windowStart = Math.max(0, size - maxBytes);
+    // From one byte before the window: whether it is a newline says whether the window
+    // starts at a line's start.
+    const from = Math.max(0, windowStart - 1);
+    bytes = await readRange(file, from, size - from);
+  } finally {
+    file.close();
+  }
+  const first = windowStart === 0 ? 0 : bytes.indexOf(0x0a) + 1;
+  if (first === 0 && windowStart > 0) return ids; // one line longer than the window
+  for (const line of decoder.decode(bytes.subarray(first)).split("\n")) {
+    // Most lines are not findings; a line without "id" need not be parsed.
+    if (!line.includes('"id"')) continue;
+    const entry = parseLine(line);
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) continue;
+    for (const value of Object.values(entry)) {
+      const id = (value as { id?: unknown } | null)?.id;
+      if (typeof value === "object" && !Array.isArray(value) && typeof id === "string") {
+        ids.add(id);
+      }
+    }
+  }
+  return ids;
+}
+
+// A line's JSON, or undefined when it is not whole JSON (a torn write). Python writes NaN
+// and Infinity, which JSON.parse refuses: those lines go to the exact parser.
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    try {
+      return parsePythonJson(line);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+// Reads `length` bytes at `start` asynchronously (fewer if the file ends first).
+async function readRange(file: Deno.FsFile, start: number, length: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  await file.seek(start, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
 }
