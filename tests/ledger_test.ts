@@ -3,8 +3,8 @@ import { join } from "node:path";
 import {
   appendEntries,
   chainHead,
+  findingIdsInTail,
   GENESIS_HASH,
-  idsInTail,
   LedgerError,
   readTail,
   sealEntry,
@@ -14,6 +14,7 @@ import { violationFinding } from "./support/findings.ts";
 import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
 import { canonicalJsonWithout } from "../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
+import { irregularFile, readRegularTextIfExists } from "../lib/util/fs.ts";
 import { PY_LEDGER, python, readLedger, tempStateDir } from "./support/helpers.ts";
 
 const GOV = DEFAULT_GOVERNANCE.fields;
@@ -329,6 +330,128 @@ Deno.test("an append refuses a ledger path that is a symbolic link", async () =>
   });
 });
 
+/**
+ * Runs `fn` with `Deno[name]` (lstat or lstatSync) wrapped so that, right after it has looked
+ * at `path`, `path` is swapped for a symbolic link to `target`: the race an lstat-then-open
+ * loses.
+ */
+async function withSwapAfterLstat(
+  name: "lstat" | "lstatSync",
+  path: string,
+  target: string,
+  fn: () => Promise<void>,
+) {
+  const original = Deno[name];
+  const { lstat, lstatSync } = Deno;
+  const swap = (looked: unknown) => {
+    if (looked !== path) return;
+    Deno.removeSync(path);
+    Deno.symlinkSync(target, path);
+  };
+  const patched = name === "lstat"
+    ? async (p: string | URL) => {
+      const info = await lstat(p);
+      swap(p);
+      return info;
+    }
+    : (p: string | URL) => {
+      const info = lstatSync(p);
+      swap(p);
+      return info;
+    };
+  // Only the first look at `path` is raced: the wrapper removes itself once called.
+  Object.defineProperty(Deno, name, {
+    value: (p: string | URL) => {
+      Object.defineProperty(Deno, name, { value: original, writable: true, configurable: true });
+      return patched(p);
+    },
+    writable: true,
+    configurable: true,
+  });
+  try {
+    await fn();
+  } finally {
+    Object.defineProperty(Deno, name, { value: original, writable: true, configurable: true });
+  }
+}
+
+Deno.test("an append refuses a ledger swapped for a symbolic link between its lstat and its open", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const elsewhere = join(dir, "elsewhere.jsonl");
+    await appendEntries(path, [body("a")]);
+    await Deno.writeTextFile(elsewhere, "");
+    await withSwapAfterLstat("lstatSync", path, elsewhere, async () => {
+      const err = await assertRejects(
+        () => appendEntries(path, [body("b")]),
+        LedgerError,
+        `Cannot append to ledger ${path}: it was replaced by a link or another file`,
+      );
+      assertEquals((err as LedgerError).code, "replaced");
+    });
+    assert((await Deno.lstat(path)).isSymlink, "the swap did not happen");
+    assertEquals(await Deno.readTextFile(elsewhere), "");
+  });
+});
+
+Deno.test("a file read as regular is refused when swapped for a symbolic link between its lstat and its open", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "coordinator.jsonc");
+    const secret = join(dir, "secret.txt");
+    await Deno.writeTextFile(path, "{}");
+    await Deno.writeTextFile(secret, "not for the coordinator");
+    await withSwapAfterLstat("lstat", path, secret, async () => {
+      await assertRejects(
+        () => readRegularTextIfExists(path),
+        Error,
+        "replaced while being opened",
+      );
+    });
+    assert((await Deno.lstat(path)).isSymlink, "the swap did not happen");
+  });
+});
+
+Deno.test("irregularFile refuses a link, a non-file, and a file other than the one the lstat saw", async () => {
+  await withDir(async (dir) => {
+    const a = join(dir, "a.jsonl");
+    const b = join(dir, "b.jsonl");
+    const link = join(dir, "link.jsonl");
+    await Deno.writeTextFile(a, "a");
+    await Deno.writeTextFile(b, "b");
+    await Deno.symlink(a, link);
+    const statOpen = async (p: string) => {
+      using f = await Deno.open(p, { read: true });
+      return await f.stat();
+    };
+    assertEquals(irregularFile(await Deno.lstat(a), await statOpen(a)), undefined);
+    // The path was a file when looked at, but the open found another (a rename or a link
+    // swapped in between: the open follows links).
+    assertEquals(irregularFile(await Deno.lstat(a), await statOpen(b)), "replaced");
+    assertEquals(irregularFile(await Deno.lstat(link), await statOpen(link)), "symlink");
+    assertEquals(irregularFile(await Deno.lstat(dir), await statOpen(dir)), "not_file");
+    assertEquals(irregularFile(await Deno.lstat(a), await statOpen(dir)), "replaced");
+  });
+});
+
+Deno.test("an append refuses a ledger path that is a directory, or a dangling link, and creates nothing", async () => {
+  await withDir(async (dir) => {
+    const asDir = join(dir, "ledger.jsonl");
+    await Deno.mkdir(asDir);
+    const err = await assertRejects(
+      () => appendEntries(asDir, [body("a")]),
+      LedgerError,
+      "not a regular file",
+    );
+    assertEquals((err as LedgerError).code, "not_regular");
+    const dangling = join(dir, "dangling.jsonl");
+    const target = join(dir, "target.jsonl");
+    await Deno.symlink(target, dangling);
+    const linkErr = await assertRejects(() => appendEntries(dangling, [body("a")]), LedgerError);
+    assertEquals((linkErr as LedgerError).code, "symlink");
+    await assertRejects(() => Deno.stat(target), Deno.errors.NotFound);
+  });
+});
+
 Deno.test("an append to a path that cannot be opened fails with the path and the reason", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "missing-dir", "ledger.jsonl");
@@ -356,11 +479,49 @@ open(sys.argv[1], "w").write(json.dumps(e) + "\\n")
   });
 });
 
-Deno.test("idsInTail finds which violation ids are already at the end of the ledger", async () => {
+Deno.test("findingIdsInTail collects the ids of the findings on the ledger's whole lines", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "ledger.jsonl");
-    assertEquals(await idsInTail(path, ["id-a"]), new Set());
-    await appendEntries(path, [body("a"), body("b")]);
-    assertEquals(await idsInTail(path, ["id-a", "id-b", "id-c"]), new Set(["id-a", "id-b"]));
+    assertEquals(await findingIdsInTail(path), new Set());
+    await appendEntries(path, [body("a"), { detail: "id-ghost", note: { ref: "id-ghost" } }]);
+    await appendEntries(path, [body("abc")]);
+    await Deno.writeTextFile(
+      path,
+      '{"score": NaN, "violation": {"id": "id-nan"}, "list": [{"id": "id-in-list"}], "hash": "h"}\n',
+      { append: true },
+    );
+    const ids = await findingIdsInTail(path);
+    // Only an object's `id`: not a string that happens to equal an id, nor a part of one.
+    assertEquals(ids, new Set(["id-a", "id-abc", "id-nan"]));
+    assert(!ids.has("id-ab"), "a part of an id matched");
+  });
+});
+
+Deno.test("findingIdsInTail skips a torn last line", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    await appendEntries(path, [body("a")]);
+    await Deno.writeTextFile(path, '{"violation": {"id": "id-torn"}, "hash": "', { append: true });
+    assertEquals(await findingIdsInTail(path), new Set(["id-a"]));
+  });
+});
+
+Deno.test("findingIdsInTail reads only the last maxBytes and skips the line they cut", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "ledger.jsonl");
+    const first = await appendEntries(path, [body("a")]);
+    const second = await appendEntries(path, [body("b")]);
+    const third = await appendEntries(path, [body("c")]);
+    const [b, c] = [second.bytes, third.bytes];
+    assert(first.bytes > 0);
+    // The window starting exactly at a line's start takes that line; a byte less cuts it.
+    assertEquals(await findingIdsInTail(path, { maxBytes: b + c }), new Set(["id-b", "id-c"]));
+    assertEquals(await findingIdsInTail(path, { maxBytes: b + c - 1 }), new Set(["id-c"]));
+    assertEquals(await findingIdsInTail(path, { maxBytes: c }), new Set(["id-c"]));
+    assertEquals(await findingIdsInTail(path, { maxBytes: c - 1 }), new Set());
+    assertEquals(
+      await findingIdsInTail(path, { maxBytes: 1 << 20 }),
+      new Set(["id-a", "id-b", "id-c"]),
+    );
   });
 });

@@ -7,7 +7,16 @@ import { canonicalJsonWithout, parsePythonJson, pythonDumps } from "./pyjson.ts"
 import { sha256Hex } from "../util/mod.ts";
 import type { EntryBody, TornTailCut } from "./entries.ts";
 export type { TornTailCut } from "./entries.ts";
-import { errorText, writeAll, writeAllSync } from "../util/mod.ts";
+import {
+  errorText,
+  IrregularFileError,
+  type IrregularReason,
+  openRegularSync,
+  parentDir,
+  type RegularFile,
+  writeAll,
+  writeAllSync,
+} from "../util/mod.ts";
 
 /** `previous_hash` of the first line of a ledger. */
 export const GENESIS_HASH: string = "0".repeat(64);
@@ -29,6 +38,8 @@ export const AUDIT_KEYS: readonly string[] = [
 /** Why an append could not be made. */
 export type LedgerErrorCode =
   | "symlink"
+  | "not_regular"
+  | "replaced"
   | "torn_tail"
   | "bad_head"
   | "line_too_long"
@@ -193,6 +204,11 @@ export interface AppendHooks {
    * holds the whole process until it answers.
    */
   fsyncInline?: boolean;
+  /**
+   * Monotonic milliseconds the fsync is timed with ({@link AppendResult.fsyncMs});
+   * performance.now by default. Tests give a scripted one to play a slow disk.
+   */
+  monotonicNow?: () => number;
 }
 
 /** The result of one durable append. */
@@ -236,28 +252,21 @@ export async function appendSealed(
   hooks: AppendHooks = {},
 ): Promise<AppendResult> {
   if (sealers.length === 0 && hooks.recover === undefined) return { hashes: [], bytes: 0 };
-  let existed = true;
+  let opened: RegularFile | undefined;
   try {
-    const info = Deno.lstatSync(path);
-    if (info.isSymlink) {
-      throw new LedgerError(
-        `Cannot append to ledger ${path}: it is a symbolic link; point --ledger at the real file`,
-        "symlink",
-      );
-    }
+    // Recovery alone makes no ledger where there is none.
+    opened = openRegularSync(path, {
+      read: true,
+      append: true,
+      create: sealers.length > 0,
+      mode: 0o600,
+    });
   } catch (err) {
-    if (err instanceof LedgerError) throw err;
-    if (!(err instanceof Deno.errors.NotFound)) throw ioError(path, err);
-    existed = false;
-  }
-  if (!existed && sealers.length === 0) return { hashes: [], bytes: 0 };
-
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, append: true, create: true, mode: 0o600 });
-  } catch (err) {
+    if (err instanceof IrregularFileError) throw irregularError(path, err);
     throw ioError(path, err);
   }
+  if (opened === undefined) return { hashes: [], bytes: 0 };
+  const { file, created } = opened;
   try {
     await file.lock(true);
     if (hooks.proceed?.() === false) {
@@ -299,10 +308,11 @@ export async function appendSealed(
     let fsyncMs = 0;
     try {
       writeAllSync(file, data);
-      const fsyncStart = performance.now();
+      const now = hooks.monotonicNow ?? (() => performance.now());
+      const fsyncStart = now();
       if (hooks.fsyncInline) file.syncDataSync();
       else await file.syncData();
-      fsyncMs = performance.now() - fsyncStart;
+      fsyncMs = now() - fsyncStart;
     } catch (err) {
       await cutBack(file, size);
       if (recovered !== undefined && tornBytes !== undefined) {
@@ -310,7 +320,7 @@ export async function appendSealed(
       }
       throw ioError(path, err);
     }
-    if (!existed) await syncDirectory(path);
+    if (created) await syncDirectory(path);
     return { hashes, bytes: data.length, fsyncMs, ...(recovered ? { recovered } : {}) };
   } catch (err) {
     if (err instanceof LedgerError) throw err;
@@ -387,9 +397,8 @@ async function cutBack(file: Deno.FsFile, size: number): Promise<void> {
 }
 
 async function syncDirectory(path: string): Promise<void> {
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
   try {
-    const d = await Deno.open(dir, { read: true });
+    const d = await Deno.open(parentDir(path), { read: true });
     try {
       await d.sync();
     } finally {
@@ -400,51 +409,44 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
+const IRREGULAR: Record<IrregularReason, { code: LedgerErrorCode; why: string }> = {
+  symlink: { code: "symlink", why: "it is a symbolic link; point --ledger at the real file" },
+  not_file: { code: "not_regular", why: "it is not a regular file; point --ledger at a file" },
+  replaced: {
+    code: "replaced",
+    why: "it was replaced by a link or another file while being opened",
+  },
+};
+
+function irregularError(path: string, err: IrregularFileError): LedgerError {
+  const { code, why } = IRREGULAR[err.reason];
+  return new LedgerError(`Cannot append to ledger ${path}: ${why}`, code, { cause: err });
+}
+
 function ioError(path: string, err: unknown): LedgerError {
   return new LedgerError(`Cannot append to ledger ${path}: ${errorText(err)}`, "io", {
     cause: err,
   });
 }
 
-/**
- * Which of `ids` appear in the last `maxBytes` of the ledger: after a crash, the
- * violations a snapshot still lists as pending may have been written already.
- */
-export async function idsInTail(
-  path: string,
-  ids: readonly string[],
-  maxBytes = 8 << 20,
-): Promise<Set<string>> {
-  const found = new Set<string>();
-  if (ids.length === 0) return found;
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return found;
-    throw err;
-  }
-  try {
-    const size = (await file.stat()).size;
-    const start = Math.max(0, size - maxBytes);
-    const text = decoder.decode(readAt(file, start, size - start));
-    for (const id of ids) if (text.includes(`"${id}"`)) found.add(id);
-  } finally {
-    file.close();
-  }
-  return found;
+/** Options of {@link findingIdsInTail}. */
+export interface TailIdsOptions {
+  /** How much of the end of the ledger to read, in bytes; 8 MiB by default. */
+  maxBytes?: number;
 }
 
 /**
- * The ids of the findings in the ledger's last `maxBytes` (8 MiB by default): the `id` of
- * every top-level object value of each complete line (e.g. `violation.id`). Read once per
- * catch-up, so that findings found again are compared with what is there, exactly.
+ * The ids of the findings in the last `maxBytes` of the ledger: for each whole line there,
+ * the `id` of every top-level object value that has a string one (a violation entry's
+ * `violation.id`). After a crash, what a snapshot still lists as pending may have been
+ * written already: read this once per catch-up and compare ids exactly. A torn last line,
+ * a line cut by the start of the window and a line that is not JSON are skipped.
  */
 export async function findingIdsInTail(
   path: string,
-  opts: { maxBytes?: number } = {},
+  options: TailIdsOptions = {},
 ): Promise<Set<string>> {
-  const maxBytes = opts.maxBytes ?? 8 << 20;
+  const maxBytes = options.maxBytes ?? 8 << 20;
   const ids = new Set<string>();
   let file: Deno.FsFile;
   try {
@@ -453,36 +455,58 @@ export async function findingIdsInTail(
     if (err instanceof Deno.errors.NotFound) return ids;
     throw err;
   }
-  let text: string;
+  let bytes: Uint8Array;
+  let windowStart: number;
   try {
     const size = (await file.stat()).size;
-    const start = Math.max(0, size - maxBytes);
-    const bytes = new Uint8Array(size - start);
-    await file.seek(start, Deno.SeekMode.Start);
-    for (let off = 0; off < bytes.length;) {
-      const n = await file.read(bytes.subarray(off));
-      if (n === null) break;
-      off += n;
-    }
-    text = decoder.decode(bytes);
-    // A tail that starts mid-line: its first piece is not a whole line.
-    if (start > 0) text = text.slice(text.indexOf("\n") + 1);
+    windowStart = Math.max(0, size - maxBytes);
+    // From one byte before the window: whether it is a newline says whether the window
+    // starts at a line's start.
+    const from = Math.max(0, windowStart - 1);
+    bytes = await readRange(file, from, size - from);
   } finally {
     file.close();
   }
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    let entry: unknown;
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      continue; // a torn or foreign line holds no id of ours
-    }
-    if (typeof entry !== "object" || entry === null) continue;
+  const first = windowStart === 0 ? 0 : bytes.indexOf(0x0a) + 1;
+  if (first === 0 && windowStart > 0) return ids; // one line longer than the window
+  for (const line of decoder.decode(bytes.subarray(first)).split("\n")) {
+    // Most lines are not findings; a line without "id" need not be parsed.
+    if (!line.includes('"id"')) continue;
+    const entry = parseLine(line);
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) continue;
     for (const value of Object.values(entry)) {
       const id = (value as { id?: unknown } | null)?.id;
-      if (typeof value === "object" && typeof id === "string") ids.add(id);
+      if (typeof value === "object" && !Array.isArray(value) && typeof id === "string") {
+        ids.add(id);
+      }
     }
   }
   return ids;
+}
+
+// A line's JSON, or undefined when it is not whole JSON (a torn write). Python writes NaN
+// and Infinity, which JSON.parse refuses: those lines go to the exact parser.
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    try {
+      return parsePythonJson(line);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+// Reads `length` bytes at `start` asynchronously (fewer if the file ends first).
+async function readRange(file: Deno.FsFile, start: number, length: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  await file.seek(start, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
 }

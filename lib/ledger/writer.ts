@@ -5,8 +5,20 @@
  * counts any beyond that.
  * @module
  */
-import { appendEntries, appendSealed, type TornTailCut } from "./append.ts";
-import { backoffDelay, type BackoffPolicy } from "../util/mod.ts";
+import {
+  appendEntries,
+  type AppendHooks,
+  type AppendResult,
+  appendSealed,
+  type TornTailCut,
+} from "./append.ts";
+import {
+  backoffDelay,
+  type BackoffPolicy,
+  type Clock,
+  systemClock,
+  type TimerId,
+} from "../util/mod.ts";
 import { errorText } from "../util/mod.ts";
 import type { Finding, GovernanceFields } from "../rules/mod.ts";
 import { recoveryEntry } from "./entries.ts";
@@ -28,22 +40,40 @@ export interface WriterOptions {
   onTornTail?: (cut: TornTailCut) => void;
   /** Called when a finding is dropped because the queue is full. */
   onDropped?: (finding: Finding) => void;
+  /**
+   * Called when one of the callbacks above throws (console.error when absent or when it
+   * throws too). A throwing callback changes nothing in the writer: what is durable is
+   * never written again, and the writer is not marked failing.
+   */
+  onCallbackError?: (callback: CallbackName, err: unknown) => void;
   retry?: BackoffPolicy;
   maxGroup?: number;
+  /** Time for retries, flush deadlines, `busyFor` and `lastWriteAt`; the system clock by default. */
+  clock?: Clock;
+  /** The backoff's jitter source, in [0, 1); Math.random by default. */
+  random?: () => number;
+  /** Monotonic milliseconds the fsync is timed with (see {@link AppendHooks.monotonicNow}). */
+  monotonicNow?: () => number;
 }
+
+/** The callbacks of {@link WriterOptions} whose errors are caught. */
+export type CallbackName = "onWritten" | "onError" | "onRecovered" | "onTornTail" | "onDropped";
 
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 250, capMs: 10_000 };
 /** An inline fsync slower than this, in ms, means a slow disk: fsync in the background. */
 const SLOW_FSYNC_MS = 1_000;
 /** A background fsync faster than this, in ms, means the disk is answering again. */
 const FAST_FSYNC_MS = 20;
+/** How long flush waits after a failed retry before the next. */
+const FLUSH_RETRY_MS = 100;
 
 /** The ledger writer; one per ledger path in a process. */
 export class LedgerWriter {
   readonly #opts: WriterOptions;
+  readonly #clock: Clock;
   #queue: Finding[] = [];
   #draining: Promise<void> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: TimerId | undefined;
   #attempt = 0;
   #stopped = false;
   #written = 0;
@@ -60,6 +90,7 @@ export class LedgerWriter {
   /** Creates a writer; nothing is opened until the first finding. */
   constructor(opts: WriterOptions) {
     this.#opts = { retry: DEFAULT_RETRY, maxGroup: 4096, ...opts };
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Findings waiting to be written. */
@@ -86,22 +117,25 @@ export class LedgerWriter {
   get lastWriteAt(): number | undefined {
     return this.#lastWriteAt;
   }
+  /** Whether the next append fsyncs inline: true unless the last fsyncs were slow. */
+  get fsyncInline(): boolean {
+    return this.#fsyncInline;
+  }
   /** How long the append under way has been running (waiting for the lock, or writing), in ms. */
-  busyFor(now: number): number {
+  busyFor(now: number = this.#clock.now()): number {
     return this.#appendStartedAt === undefined ? 0 : now - this.#appendStartedAt;
   }
   // How a torn last line found by an append is recorded: governance as at write time.
-  readonly #recover = (cut: TornTailCut) => recoveryEntry(cut, this.#opts.governance(), Date.now());
+  readonly #recover = (cut: TornTailCut) =>
+    recoveryEntry(cut, this.#opts.governance(), this.#clock.now());
 
   /**
    * Repairs a torn last line now, without waiting for a finding to write (at start): the
    * same repair every append makes. Throws a LedgerError when the ledger cannot be repaired.
    */
   async repairTornTail(): Promise<void> {
-    const { recovered } = await appendEntries(this.#opts.ledgerPath, [], {
-      recover: this.#recover,
-    });
-    if (recovered) this.#opts.onTornTail?.(recovered.cut);
+    const { recovered } = await appendEntries(this.#opts.ledgerPath, [], this.#hooks({}));
+    if (recovered) this.#notify("onTornTail", (o) => o.onTornTail?.(recovered.cut));
   }
 
   /** A copy of the queued findings (for the snapshot). */
@@ -113,7 +147,7 @@ export class LedgerWriter {
   enqueue(v: Finding): boolean {
     if (this.#queue.length >= this.#opts.maxPending) {
       this.#dropped++;
-      this.#opts.onDropped?.(v);
+      this.#notify("onDropped", (o) => o.onDropped?.(v));
       return false;
     }
     this.#queue.push(v);
@@ -141,51 +175,80 @@ export class LedgerWriter {
   async #drainGroups(): Promise<void> {
     while (this.#queue.length > 0 && !this.#abandon) {
       const group = this.#queue.slice(0, this.#opts.maxGroup);
-      const seal = findingSealer(this.#opts.governance());
-      const sealers = group.map(seal);
-      this.#appendStartedAt = Date.now();
+      this.#appendStartedAt = this.#clock.now();
       this.#writing = false;
+      let result: AppendResult;
       try {
-        const { hashes, recovered, fsyncMs = 0 } = await appendSealed(
+        // Inside the try: governance read at write time, or a finding that cannot be sealed,
+        // is a failed append (retried, reported), never an unhandled rejection.
+        const sealers = group.map(findingSealer(this.#opts.governance()));
+        result = await appendSealed(
           this.#opts.ledgerPath,
           sealers,
-          {
+          this.#hooks({
             proceed: () => !this.#abandon,
             onLocked: () => {
               this.#writing = true;
             },
-            recover: this.#recover,
             fsyncInline: this.#fsyncInline,
-          },
+          }),
         );
-        if (recovered) this.#opts.onTornTail?.(recovered.cut);
-        // Inline, a disk that stalls would stall the whole daemon: after one slow fsync the
-        // writer waits for the disk in the background until it is quick again.
-        if (this.#fsyncInline && fsyncMs > SLOW_FSYNC_MS) this.#fsyncInline = false;
-        else if (!this.#fsyncInline && fsyncMs < FAST_FSYNC_MS) this.#fsyncInline = true;
-        this.#appendStartedAt = undefined;
-        this.#queue.splice(0, group.length);
-        this.#written += group.length;
-        this.#lastWriteAt = Date.now();
-        this.#attempt = 0;
-        if (this.#lastError !== undefined) {
-          this.#lastError = undefined;
-          this.#opts.onRecovered?.();
-        }
-        this.#opts.onWritten?.(group, hashes);
       } catch (err) {
         if (this.#abandon) return;
-        this.#lastError = errorText(err);
-        this.#opts.onError?.(this.#lastError, this.#queue.length);
+        const message = errorText(err);
+        this.#lastError = message;
+        this.#notify("onError", (o) => o.onError?.(message, this.#queue.length));
         if (!this.#stopped) {
-          const delay = backoffDelay(this.#attempt++, this.#opts.retry!);
-          this.#retryTimer = setTimeout(() => {
+          const delay = backoffDelay(this.#attempt++, this.#opts.retry!, this.#opts.random);
+          this.#retryTimer = this.#clock.setTimeout(() => {
             this.#retryTimer = undefined;
             this.#kick();
           }, delay);
         }
         return;
       }
+      // Durable: the group leaves the queue before any callback runs, so nothing a callback
+      // does can have it written twice or mark the writer failing.
+      const { hashes, recovered, fsyncMs = 0 } = result;
+      this.#appendStartedAt = undefined;
+      this.#queue.splice(0, group.length);
+      this.#written += group.length;
+      this.#lastWriteAt = this.#clock.now();
+      this.#attempt = 0;
+      // Inline, a disk that stalls would stall the whole daemon: after one slow fsync the
+      // writer waits for the disk in the background until it is quick again.
+      if (this.#fsyncInline && fsyncMs > SLOW_FSYNC_MS) this.#fsyncInline = false;
+      else if (!this.#fsyncInline && fsyncMs < FAST_FSYNC_MS) this.#fsyncInline = true;
+      const wasFailing = this.#lastError !== undefined;
+      this.#lastError = undefined;
+      if (recovered) this.#notify("onTornTail", (o) => o.onTornTail?.(recovered.cut));
+      if (wasFailing) this.#notify("onRecovered", (o) => o.onRecovered?.());
+      this.#notify("onWritten", (o) => o.onWritten?.(group, hashes));
+    }
+  }
+
+  // The hooks every append gets, with `more`.
+  #hooks(more: AppendHooks): AppendHooks {
+    const hooks: AppendHooks = { ...more, recover: this.#recover };
+    if (this.#opts.monotonicNow) hooks.monotonicNow = this.#opts.monotonicNow;
+    return hooks;
+  }
+
+  // Runs one callback; what it throws is reported, never let into the writer's control flow.
+  #notify(name: CallbackName, call: (opts: WriterOptions) => void): void {
+    try {
+      call(this.#opts);
+    } catch (err) {
+      const report = this.#opts.onCallbackError;
+      if (report !== undefined) {
+        try {
+          report(name, err);
+          return;
+        } catch { /* fall back to stderr */ }
+      }
+      try {
+        console.error(`Ledger writer: the ${name} callback threw: ${errorText(err)}`);
+      } catch { /* stderr is gone too: nothing is left to tell */ }
     }
   }
 
@@ -195,18 +258,18 @@ export class LedgerWriter {
    * An append stuck behind another process's lock does not hold it past the deadline.
    */
   async flush(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#draining) await within(this.#draining, deadline - Date.now());
+    const clock = this.#clock;
+    const deadline = clock.now() + timeoutMs;
+    while (clock.now() < deadline) {
+      if (this.#draining) await within(clock, this.#draining, deadline - clock.now());
       if (this.#queue.length === 0) return true;
       if (this.#draining) continue;
-      if (this.#retryTimer !== undefined) {
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = undefined;
-      }
+      clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
       this.#kick();
-      if (this.#draining) await within(this.#draining, deadline - Date.now());
-      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 100));
+      if (this.#draining) await within(clock, this.#draining, deadline - clock.now());
+      // A failed retry comes back at once: wait a little before the next.
+      if (this.#queue.length > 0) await within(clock, undefined, FLUSH_RETRY_MS);
     }
     return this.#queue.length === 0;
   }
@@ -218,15 +281,18 @@ export class LedgerWriter {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#abandon = true;
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     if (this.#draining && this.#writing) await this.#draining;
   }
 }
 
-// Waits for `p`, but no longer than `ms`.
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
-  clearTimeout(timer);
+// Waits for `p` (if any), but no longer than `ms` on `clock`.
+async function within(clock: Clock, p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: TimerId | undefined;
+  const expired = new Promise((
+    r,
+  ) => (timer = clock.setTimeout(() => r(undefined), Math.max(0, ms))));
+  await (p === undefined ? expired : Promise.race([p, expired]));
+  clock.clearTimeout(timer);
 }

@@ -119,18 +119,169 @@ export async function readTextIfExists(path: string): Promise<string | undefined
  * exist. A symbolic link is refused, so a link cannot point the coordinator at another file.
  */
 export async function readRegularTextIfExists(path: string): Promise<string | undefined> {
-  let info: Deno.FileInfo;
+  const opened = await openRegular(path, { read: true });
+  if (opened === undefined) return undefined;
   try {
-    info = await Deno.lstat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
+    return await readAllText(opened.file);
+  } finally {
+    opened.file.close();
   }
-  if (info.isSymlink) {
-    throw new Error("it is a symbolic link; put the file itself there");
+}
+
+// Reads the rest of a file as UTF-8, as Deno.readTextFile does (a BOM is dropped).
+async function readAllText(file: Deno.FsFile): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = new Uint8Array(64 * 1024);
+    const n = await file.read(buf);
+    if (n === null) break;
+    chunks.push(buf.subarray(0, n));
+    total += n;
   }
-  if (!info.isFile) throw new Error("it is not a regular file");
-  return await Deno.readTextFile(path);
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, off);
+    off += chunk.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Why a path is not a regular file of its own: see {@link irregularFile}. */
+export type IrregularReason = "symlink" | "not_file" | "replaced";
+
+/** A path refused by {@link openRegular}: a link, not a regular file, or swapped while opened. */
+export class IrregularFileError extends Error {
+  /** Creates the error; `reason` says which refusal it is. */
+  constructor(message: string, readonly reason: IrregularReason) {
+    super(message);
+    this.name = "IrregularFileError";
+  }
+}
+
+const IRREGULAR_MESSAGES: Record<IrregularReason, string> = {
+  symlink: "it is a symbolic link; put the file itself there",
+  not_file: "it is not a regular file",
+  replaced: "it was replaced while being opened (by a link or another file); try again",
+};
+
+/**
+ * Whether the file opened at a path is the regular file the path's lstat (taken just before
+ * the open) found: undefined when it is, else why not. The open follows links, so a link
+ * swapped in after the lstat shows only as another device or inode. Where the platform
+ * gives no inode (Windows), only the kinds are checked.
+ */
+export function irregularFile(
+  linkInfo: Deno.FileInfo,
+  openedInfo: Deno.FileInfo,
+): IrregularReason | undefined {
+  if (linkInfo.isSymlink) return "symlink";
+  if (!linkInfo.isFile) return "not_file";
+  if (!openedInfo.isFile) return "replaced";
+  if (linkInfo.ino === null || openedInfo.ino === null) return undefined;
+  if (linkInfo.dev !== openedInfo.dev || linkInfo.ino !== openedInfo.ino) return "replaced";
+  return undefined;
+}
+
+/** How {@link openRegular} opens a file. */
+export interface RegularOpenOptions {
+  read?: boolean;
+  write?: boolean;
+  append?: boolean;
+  /** Creates the file when it does not exist (never through a link: the create is exclusive). */
+  create?: boolean;
+  /** The mode of a file created. */
+  mode?: number;
+}
+
+/** A file opened by {@link openRegular}, and whether that open created it. */
+export interface RegularFile {
+  file: Deno.FsFile;
+  created: boolean;
+}
+
+/**
+ * Opens `path` only if it is a regular file and not a symbolic link, checked both before the
+ * open (lstat) and after it (the open file's own stat, see {@link irregularFile}). Returns
+ * undefined when it does not exist and `create` is not set. Throws an
+ * {@link IrregularFileError} for a refused path, and the file system's error otherwise.
+ */
+export async function openRegular(
+  path: string,
+  options: RegularOpenOptions,
+): Promise<RegularFile | undefined> {
+  for (let attempt = 0;; attempt++) {
+    let linkInfo: Deno.FileInfo;
+    try {
+      linkInfo = await Deno.lstat(path);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!options.create) return undefined;
+      try {
+        return { file: await Deno.open(path, exclusiveCreate(options)), created: true };
+      } catch (err) {
+        // Created by someone else since the lstat: look again, once.
+        if (err instanceof Deno.errors.AlreadyExists && attempt === 0) continue;
+        throw err;
+      }
+    }
+    refuse(irregularFile(linkInfo, linkInfo));
+    const file = await Deno.open(path, existingOnly(options));
+    try {
+      refuse(irregularFile(linkInfo, await file.stat()));
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return { file, created: false };
+  }
+}
+
+/** {@link openRegular}, synchronously: for a caller whose every step but one wait is sync. */
+export function openRegularSync(
+  path: string,
+  options: RegularOpenOptions,
+): RegularFile | undefined {
+  for (let attempt = 0;; attempt++) {
+    let linkInfo: Deno.FileInfo;
+    try {
+      linkInfo = Deno.lstatSync(path);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!options.create) return undefined;
+      try {
+        return { file: Deno.openSync(path, exclusiveCreate(options)), created: true };
+      } catch (err) {
+        if (err instanceof Deno.errors.AlreadyExists && attempt === 0) continue;
+        throw err;
+      }
+    }
+    refuse(irregularFile(linkInfo, linkInfo));
+    const file = Deno.openSync(path, existingOnly(options));
+    try {
+      refuse(irregularFile(linkInfo, file.statSync()));
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return { file, created: false };
+  }
+}
+
+function refuse(reason: IrregularReason | undefined): void {
+  if (reason !== undefined) throw new IrregularFileError(IRREGULAR_MESSAGES[reason], reason);
+}
+
+// O_CREAT|O_EXCL: fails on anything already at the path, a dangling link included.
+function exclusiveCreate(options: RegularOpenOptions): Deno.OpenOptions {
+  const { read = false, write = false, append = false, mode } = options;
+  return { read, write, append, createNew: true, ...(mode === undefined ? {} : { mode }) };
+}
+
+function existingOnly(options: RegularOpenOptions): Deno.OpenOptions {
+  const { read = false, write = false, append = false } = options;
+  return { read, write, append };
 }
 
 /** The directory part of a path ("." for a bare name). */
