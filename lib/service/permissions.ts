@@ -121,6 +121,10 @@ export interface PermissionAudit {
   set: string;
   workingDirectory: string;
   grants: GrantState[];
+  /**
+   * Each kind beyond the declared entries and its live state: all denied under the set; a
+   * process started with more (`-A`) has some granted. (The name predates that reading.)
+   */
   notGranted: KindState[];
   /** Every declared grant is live. */
   allGranted: boolean;
@@ -205,13 +209,15 @@ export function formatAudit(audit: PermissionAudit): string {
     const note = g.resolved !== undefined ? `  (${g.declared})` : "";
     lines.push(`  ${g.kind.padEnd(6)} ${target}  ${word(g.granted)}${note}`);
   }
-  lines.push("", "Not granted:");
-  for (const k of audit.notGranted) {
-    const what = k.scope === "all" ? `${k.kind} (any)` : `${k.kind} (anything else)`;
-    lines.push(
-      `  ${what.padEnd(22)} ${word(k.granted)}${k.granted ? "  <- broader than the set" : ""}`,
-    );
-  }
+  // The kinds beyond the set go under a heading that says what their lines say: a process
+  // started with more than the set (-A) shows them granted, and not under "Not granted".
+  const kindLine = (k: KindState) =>
+    `  ${(k.scope === "all" ? `${k.kind} (any)` : `${k.kind} (anything else)`).padEnd(22)} ` +
+    word(k.granted);
+  const beyond = audit.notGranted.filter((k) => k.granted);
+  const denied = audit.notGranted.filter((k) => !k.granted);
+  if (beyond.length > 0) lines.push("", "Granted beyond the set:", ...beyond.map(kindLine));
+  if (denied.length > 0) lines.push("", "Not granted:", ...denied.map(kindLine));
   lines.push(
     "",
     audit.allGranted
