@@ -1,9 +1,18 @@
 /** The command line as users run it: main.ts in a separate process. */
-import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
-import { python, ROOT, runCli, sandboxFlags, tempStateDir } from "./support/helpers.ts";
+import {
+  MAIN,
+  python,
+  type Ran,
+  ROOT,
+  runCli,
+  sandboxFlags,
+  tempStateDir,
+} from "./support/helpers.ts";
 import { appendEntries } from "../lib/ledger/append.ts";
 import { writeStatus } from "../lib/service/status.ts";
+import { main } from "../lib/cli/main.ts";
 
 const EXAMPLE = join(ROOT, "examples", "legacy-session.jsonl");
 
@@ -213,4 +222,174 @@ Deno.test("verify checks a ledger too large for one pass under the coordinator's
   assertEquals(r.stderr, "");
   assertEquals(JSON.parse(r.stdout).entries, 30_000);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("replay --ledger makes the ledger's directory (0700) in a state directory without one", async () => {
+  const dir = await tempStateDir();
+  try {
+    const r = await runCli(["replay", EXAMPLE, "--ledger", "audits/moses/audit_ledger.jsonl"], {
+      cwd: dir,
+      flags: sandboxFlags().concat(`--allow-read=${EXAMPLE}`),
+    });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "Appended 3 lines to audits/moses/audit_ledger.jsonl");
+    assertEquals((await Deno.stat(join(dir, "audits/moses"))).mode! & 0o777, 0o700);
+    assertEquals((await Deno.stat(join(dir, "audits"))).mode! & 0o777, 0o700);
+    assertEquals(
+      (await python(["verify", join(dir, "audits/moses/audit_ledger.jsonl")])).stdout.trim(),
+      "OK 3",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay refused a grant exits 77 and says which grant and how to get it", async () => {
+  const cwd = await tempStateDir();
+  const other = await tempStateDir();
+  const real = await Deno.realPath(cwd);
+  try {
+    // The recording is outside the set's read grant.
+    const rec = await runCli(["replay", EXAMPLE], { cwd, flags: sandboxFlags() });
+    assertEquals(rec.code, 77, rec.stderr);
+    assertStringIncludes(rec.stderr, `Read access to ${EXAMPLE} is not granted`);
+    assertStringIncludes(rec.stderr, `replay - < ${EXAMPLE}`);
+    assert(!rec.stderr.includes("run again with the --allow-read flag"), rec.stderr);
+
+    // The state directory is not the working directory: the config cannot be read.
+    const cfg = await runCli(["replay", "-", "--state-dir", other], {
+      cwd,
+      flags: sandboxFlags(),
+      stdin: "",
+    });
+    assertEquals(cfg.code, 77, cfg.stderr);
+    assertStringIncludes(
+      cfg.stderr,
+      `Read access to ${join(other, "governance/coordinator.jsonc")} is not granted`,
+    );
+    assertStringIncludes(cfg.stderr, `relative to the working directory (${real})`);
+    assertStringIncludes(cfg.stderr, `run this command in ${other}`);
+
+    // A ledger outside the write grant.
+    const frame = JSON.stringify({ type: "session_update", session_id: "s", agent: "observer" });
+    const led = await runCli(["replay", "-", "--ledger", "elsewhere/ledger.jsonl"], {
+      cwd,
+      flags: sandboxFlags(),
+      stdin: frame,
+    });
+    assertEquals(led.code, 77, led.stderr);
+    assertStringIncludes(led.stderr, `access to ${join(real, "elsewhere")}`);
+    assertStringIncludes(led.stderr, "use a --ledger under audits/moses");
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+    await Deno.remove(other, { recursive: true });
+  }
+});
+
+/** Runs the CLI (all permissions, empty stdin) and kills it if it is still running after 30 s. */
+async function runBounded(args: string[]): Promise<Ran> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("--state-dir naming a missing directory, or a file, says so for every command", async () => {
+  const dir = await tempStateDir();
+  const missing = join(dir, "no-such-dir");
+  const file = join(dir, "a-file");
+  await Deno.writeTextFile(file, "");
+  try {
+    const commands: [string[], number][] = [
+      [["run"], 0],
+      [["replay", "-"], 66],
+      [["verify"], 66],
+      [["status"], 66],
+    ];
+    for (const [args, code] of commands) {
+      // Unfixed, run would make the directory and start watching: the time limit ends it.
+      const r = await runBounded([...args, "--state-dir", missing]);
+      assertEquals(r.code, code, `${args[0]}: ${r.stderr}`);
+      assertStringIncludes(
+        r.stderr,
+        `Cannot use state directory ${missing}: it does not exist; create it or pass the ` +
+          "OpenClaw state directory",
+      );
+      assert(!r.stderr.includes("pass --state-dir"), r.stderr);
+      const f = await runBounded([...args, "--state-dir", file]);
+      assertEquals(f.code, code, `${args[0]}: ${f.stderr}`);
+      assertStringIncludes(f.stderr, `Cannot use state directory ${file}: it is not a directory`);
+    }
+    // run must not have made the directory it was pointed at.
+    await assertRejects(() => Deno.stat(missing), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs the CLI in this process, collecting what it prints. */
+async function inProcess(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(args, {
+    out: (t) => void (out += t + "\n"),
+    err: (t) => void (err += t + "\n"),
+    errIsTerminal: () => false,
+    errRaw: (t) => void (err += t),
+    stdin: () => new Blob([]).stream(),
+  });
+  return { code, out, err };
+}
+
+/** The `--flags` a usage line or an option list names. */
+function flagsIn(text: string): string[] {
+  return [...new Set([...text.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]))].sort();
+}
+
+Deno.test("each command's --help, the README's command table and the options the code takes agree", async () => {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const block = readme.split("## Commands")[1]!.split("```")[1]!;
+  const table = new Map<string, string[]>();
+  for (const line of block.split("\n")) {
+    const m = /^moses-coordinator ([a-z]+)\s*(.*)$/.exec(line.trim());
+    if (m) table.set(m[1]!, flagsIn(m[2]!));
+  }
+  const mainHelp = (await inProcess(["--help"])).out;
+  const listed = [
+    ...mainHelp.split("Commands:")[1]!.split("Options:")[0]!.matchAll(/^ {2}([a-z]+)/gm),
+  ]
+    .map((m) => m[1]!);
+  assertEquals([...table.keys()].sort(), [...listed].sort(), "README table vs --help commands");
+  const known = new Set<string>(["--help", "--version"]);
+  const helps = new Map<string, string>();
+  for (const command of listed) {
+    const help = await inProcess([command, "--help"]);
+    assertEquals(help.code, 0, command);
+    helps.set(command, help.out);
+    for (const f of flagsIn(help.out)) known.add(f);
+    for (const f of table.get(command)!) known.add(f);
+  }
+  for (const command of listed) {
+    const help = helps.get(command)!;
+    const options = flagsIn(help.split("\nOptions:")[1] ?? "").filter((f) => f !== "--help");
+    const usage = flagsIn(help.split("\n")[0]!);
+    assertEquals(table.get(command), options, `${command}: README table vs --help options`);
+    if (usage.length > 0) assertEquals(usage, options, `${command}: usage line vs options`);
+    // What the code accepts: every flag known anywhere, tried on this command.
+    for (const flag of known) {
+      if (flag === "--help" || flag === "--version") continue;
+      const r = await inProcess([command, flag, "x", "--help"]);
+      assertEquals(
+        r.code === 0,
+        options.includes(flag),
+        `${command} ${flag}: accepted ${r.code === 0}, documented ${options.includes(flag)}`,
+      );
+    }
+  }
 });

@@ -1,6 +1,19 @@
-import { assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
+import {
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "./support/assert.ts";
 import { join } from "node:path";
-import { resolveToken, TokenError, tokenFromConfig } from "../lib/gateway/openclaw/token.ts";
+import {
+  describeTokenSource,
+  resolveToken,
+  TokenError,
+  tokenFromConfig,
+  withTokenSource,
+} from "../lib/gateway/openclaw/token.ts";
+import { classifyConnectError } from "../lib/gateway/openclaw/protocol.ts";
+import { GatewayRefused } from "../lib/gateway/link.ts";
 import { tempStateDir } from "./support/helpers.ts";
 
 Deno.test("gateway.auth.token as a string is the token", () => {
@@ -66,4 +79,70 @@ Deno.test("a malformed openclaw.json gives the position and not its contents", a
     if (saved !== undefined) Deno.env.set("OPENCLAW_GATEWAY_TOKEN", saved);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** The refusal the link reports for a gateway error, as the daemon receives it. */
+function refusal(code: string, message: string): GatewayRefused {
+  const f = classifyConnectError({ code: "INVALID_REQUEST", message, details: { code } }, false);
+  if (f.kind !== "fatal") throw new Error(`${code} is not final`);
+  return new GatewayRefused(`The gateway refused the coordinator: ${f.message}`, f.code);
+}
+
+Deno.test("a refused token is reported with where it came from, never the token", () => {
+  const wrong = refusal("AUTH_TOKEN_MISMATCH", "unauthorized: gateway token mismatch");
+  const fromEnv = withTokenSource(wrong, { token: "tok-env-123", source: "env" });
+  assertEquals(
+    fromEnv,
+    "The gateway refused the coordinator: unauthorized: gateway token mismatch " +
+      "(AUTH_TOKEN_MISMATCH): the token from OPENCLAW_GATEWAY_TOKEN was rejected: unset " +
+      "OPENCLAW_GATEWAY_TOKEN (gateway.auth.token in openclaw.json is then used) or set it to " +
+      "the gateway's token, then restart the coordinator",
+  );
+  const fromFile = withTokenSource(wrong, { token: "tok-file-456", source: "openclaw.json" });
+  assertStringIncludes(
+    fromFile,
+    "(AUTH_TOKEN_MISMATCH): the token from openclaw.json gateway.auth.token was rejected: " +
+      "set gateway.auth.token in openclaw.json to the gateway's token",
+  );
+  const none = withTokenSource(
+    refusal("AUTH_TOKEN_MISSING", "unauthorized: gateway token missing"),
+    { token: undefined, source: "none" },
+  );
+  assertStringIncludes(
+    none,
+    "(AUTH_TOKEN_MISSING): no token was sent: OPENCLAW_GATEWAY_TOKEN is not set and " +
+      "openclaw.json has no gateway.auth.token",
+  );
+  for (const code of ["AUTH_REQUIRED", "AUTH_UNAUTHORIZED", "AUTH_RATE_LIMITED"]) {
+    assertStringIncludes(
+      withTokenSource(refusal(code, "unauthorized"), { token: "t", source: "env" }),
+      "the token from OPENCLAW_GATEWAY_TOKEN was rejected",
+    );
+  }
+  // Refusals that are not about the token are left as they are.
+  const pairing = refusal("PAIRING_REQUIRED", "pairing required");
+  assertEquals(withTokenSource(pairing, { token: "t", source: "env" }), pairing.message);
+  assertEquals(
+    withTokenSource(new Error("Permission to connect denied"), { token: "t", source: "env" }),
+    "Permission to connect denied",
+  );
+  for (const text of [fromEnv, fromFile]) {
+    assertEquals(text.includes("tok-env-123") || text.includes("tok-file-456"), false);
+  }
+});
+
+Deno.test("a refused token with spaces around it says so, without showing it", () => {
+  const text = withTokenSource(
+    refusal("AUTH_TOKEN_MISMATCH", "unauthorized: gateway token mismatch"),
+    { token: "tok-abc\n", source: "env" },
+  );
+  assertStringIncludes(text, "the token from OPENCLAW_GATEWAY_TOKEN was rejected");
+  assertStringIncludes(text, "it has whitespace at its start or end: a newline from a file?");
+  assertEquals(text.includes("tok-abc"), false);
+});
+
+Deno.test("describeTokenSource names the place, never the token", () => {
+  assertEquals(describeTokenSource("env"), "OPENCLAW_GATEWAY_TOKEN");
+  assertEquals(describeTokenSource("openclaw.json"), "openclaw.json gateway.auth.token");
+  assertEquals(describeTokenSource("none"), "no token");
 });

@@ -2,6 +2,7 @@
  * The command line: `run`, `replay`, `verify`, `status`, `permissions`, `--version`.
  * @module
  */
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig } from "../service/mod.ts";
 import { runDaemon } from "../service/mod.ts";
@@ -11,13 +12,21 @@ import {
   EXIT_NO_INPUT,
   EXIT_NO_PERMISSION,
   EXIT_OK,
+  EXIT_STOPPED_FOR_GOOD,
   EXIT_USAGE,
 } from "../service/mod.ts";
-import { errorText, isPermissionError } from "../util/mod.ts";
+import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "../util/mod.ts";
 import { readGovernance } from "../service/mod.ts";
-import { auditPermissions, declaredSet, formatAudit, liveQuery } from "../service/mod.ts";
+import {
+  auditPermissions,
+  declaredSet,
+  type DeniedContext,
+  explainDenied,
+  formatAudit,
+  liveQuery,
+} from "../service/mod.ts";
 import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
-import { resolvePaths } from "../service/mod.ts";
+import { type Paths, resolvePaths } from "../service/mod.ts";
 import { type AppendedReplay, appendReplayed, readLines, replayLines } from "./replay.ts";
 import { formatStatus, parseStatus } from "../service/mod.ts";
 import { verifyLedger, type VerifyReport } from "../ledger/mod.ts";
@@ -65,100 +74,155 @@ Commands:
             Show the declared permission set and what this process is granted
 
 Options:
-  --version   Print the version, the Deno version and the target
-  --help      Print this help (also: <command> --help)
+  -V, --version   Print the version, the Deno version and the target
+  -h, --help      Print this help (also: <command> --help)
 
 Paths are resolved against the OpenClaw state directory: the working directory,
 or --state-dir DIR.`;
 
-const STATE_DIR_HELP =
-  `  --state-dir DIR   OpenClaw state directory (default: the working directory)`;
+/** One option: how the parser reads it and how `--help` shows it. */
+interface OptionSpec {
+  type: "string" | "boolean";
+  /** The value's name in the help, for a string option. */
+  value?: string;
+  /** The help text; lines after the first are indented under it. */
+  help: string;
+}
 
-const HELP: Record<string, string> = {
-  run: `Usage: moses-coordinator run [options]
+/** One command: its help text and the options the parser takes, from one table. */
+interface CommandSpec {
+  /** What follows the command in the usage line, before the options. */
+  args?: string;
+  /** The help between the usage line and the options. */
+  about: string;
+  options: Record<string, OptionSpec>;
+}
 
-Watches the gateway's session events and appends each sequence violation to the
+const STATE_DIR: OptionSpec = {
+  type: "string",
+  value: "DIR",
+  help: "OpenClaw state directory (default: the working directory)",
+};
+const LEDGER: OptionSpec = {
+  type: "string",
+  value: "PATH",
+  help: "Ledger file, relative to the state directory\n" +
+    "(default: audits/moses/audit_ledger.jsonl)",
+};
+const JSON_OUT: OptionSpec = { type: "boolean", help: "Print machine-readable JSON" };
+
+// The help and the parser both come from this table, so they cannot disagree.
+const COMMANDS: Record<string, CommandSpec> = {
+  run: {
+    about: `Watches the gateway's session events and appends each sequence violation to the
 ledger. Logs one line per violation and per connection change to stderr.
 SIGTERM or SIGINT finishes the append under way and exits 0. A problem a restart
-cannot fix (a refused gateway token, an invalid config, a missing permission) is
-logged and also ends the run with exit 0, so a service manager does not restart it
-in a loop; any other failure exits 1.
+cannot fix (a refused gateway token, an invalid config, a missing permission, a
+missing state directory) is logged and also ends the run with exit 0, so a service
+manager does not restart it in a loop; any other failure exits 1.
 
 The gateway token is read from OPENCLAW_GATEWAY_TOKEN, else from gateway.auth.token
-in openclaw.json in the state directory.
-
-Options:
-${STATE_DIR_HELP}
-  --gateway URL      Gateway WebSocket URL (default: ws://127.0.0.1:18789)
-  --protocol P       auto, openclaw or legacy (default: auto: a gateway that opens
-                     with connect.challenge speaks OpenClaw's protocol; a silent one
-                     gets the legacy subscription)
-  --ledger PATH      Ledger file (default: audits/moses/audit_ledger.jsonl)
-  --log-format FMT   text or json (default: text)`,
-  replay: `Usage: moses-coordinator replay FILE|- [options]
-
-Feeds recorded frames (one JSON frame per line) through the same rule as run and
-prints the violations. Nothing is written unless --ledger is given.
-
-Options:
-${STATE_DIR_HELP}
-  --ledger PATH      Also append the violations to this ledger
-  --json             Print machine-readable JSON`,
-  verify: `Usage: moses-coordinator verify [options]
-
-Checks every line of the ledger as audit_stub.py verify does and reports every
-problem with its line number. Exits 0 when the ledger is intact, 1 when not.
-
-Options:
-${STATE_DIR_HELP}
-  --ledger PATH      Ledger file (default: audits/moses/audit_ledger.jsonl)
-  --json             Print machine-readable JSON`,
-  status: `Usage: moses-coordinator status [options]
-
-Shows what the running daemon last wrote to its status file.
-
-Options:
-${STATE_DIR_HELP}
-  --json             Print the status file as JSON`,
-  permissions: `Usage: moses-coordinator permissions [--json]
-
-Prints the permission set the coordinator is built and run with (deno.json,
+in openclaw.json in the state directory.`,
+    options: {
+      "state-dir": STATE_DIR,
+      gateway: {
+        type: "string",
+        value: "URL",
+        help: "Gateway WebSocket URL (default: ws://127.0.0.1:18789)",
+      },
+      protocol: {
+        type: "string",
+        value: "P",
+        help: "auto, openclaw or legacy (default: auto: a gateway that opens\n" +
+          "with connect.challenge speaks OpenClaw's protocol; a silent one\n" +
+          "gets the legacy subscription)",
+      },
+      ledger: LEDGER,
+      "log-format": { type: "string", value: "FMT", help: "text or json (default: text)" },
+    },
+  },
+  replay: {
+    args: "FILE|-",
+    about: `Feeds recorded frames (one JSON frame per line) through the same rule as run and
+prints the violations. Nothing is written unless --ledger is given. Under the
+permission set, a recording outside it is read from standard input: replay - < FILE.`,
+    options: {
+      "state-dir": STATE_DIR,
+      ledger: {
+        type: "string",
+        value: "PATH",
+        help: "Also append the violations to this ledger, relative to the\n" +
+          "state directory (its directory is made, 0700, if missing)",
+      },
+      json: JSON_OUT,
+    },
+  },
+  verify: {
+    about: `Checks every line of the ledger as audit_stub.py verify does and reports every
+problem with its line number. Exits 0 when the ledger is intact, 1 when not.`,
+    options: { "state-dir": STATE_DIR, ledger: LEDGER, json: JSON_OUT },
+  },
+  status: {
+    about: "Shows what the running daemon last wrote to its status file.",
+    options: {
+      "state-dir": STATE_DIR,
+      json: { type: "boolean", help: "Print the status file as JSON" },
+    },
+  },
+  permissions: {
+    about: `Prints the permission set the coordinator is built and run with (deno.json,
 "coordinator"), each path resolved to the absolute path it grants in this
 working directory, the live state of each grant (granted / denied), and the
-kinds that are not granted at all. The grants are relative: run this in the
-directory the service starts in (its WorkingDirectory, the OpenClaw state
-directory) to see what the daemon may touch there.
-
-Options:
-  --json             Print machine-readable JSON`,
+kinds not granted at all (or, in a process started with more, granted beyond
+the set). The grants are relative: run this in the directory the service starts
+in (its WorkingDirectory, the OpenClaw state directory) to see what the daemon
+may touch there.`,
+    options: { json: JSON_OUT },
+  },
 };
+
+const HELP_INDENT = 21;
+
+function helpText(name: string, spec: CommandSpec): string {
+  const lines = [
+    `Usage: moses-coordinator ${name}${spec.args ? ` ${spec.args}` : ""} [options]`,
+    "",
+    spec.about,
+    "",
+    "Options:",
+  ];
+  const entries: [string, string][] = Object.entries(spec.options).map(([flag, o]) => [
+    `--${flag}${o.value !== undefined ? ` ${o.value}` : ""}`,
+    o.help,
+  ]);
+  entries.push(["-h, --help", "Print this help"]);
+  for (const [flag, help] of entries) {
+    lines.push(
+      `  ${flag.padEnd(HELP_INDENT - 3)} ` +
+        help.split("\n").join(`\n${" ".repeat(HELP_INDENT)}`),
+    );
+  }
+  return lines.join("\n");
+}
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-const COMMON: Options = {
-  "state-dir": { type: "string" },
-  help: { type: "boolean", short: "h" },
-};
-
-const OPTIONS: Record<string, Options> = {
-  run: {
-    ...COMMON,
-    gateway: { type: "string" },
-    protocol: { type: "string" },
-    ledger: { type: "string" },
-    "log-format": { type: "string" },
-  },
-  replay: { ...COMMON, ledger: { type: "string" }, json: { type: "boolean" } },
-  verify: { ...COMMON, ledger: { type: "string" }, json: { type: "boolean" } },
-  status: { ...COMMON, json: { type: "boolean" } },
-  permissions: { help: { type: "boolean", short: "h" }, json: { type: "boolean" } },
-};
+function parserOptions(spec: CommandSpec): Options {
+  const options: Options = { help: { type: "boolean", short: "h" } };
+  for (const [flag, o] of Object.entries(spec.options)) options[flag] = { type: o.type };
+  return options;
+}
 
 class UsageError extends Error {}
 
 function parse(command: string, args: string[]) {
   try {
-    return parseArgs({ args, options: OPTIONS[command]!, allowPositionals: true, strict: true });
+    return parseArgs({
+      args,
+      options: parserOptions(COMMANDS[command]!),
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(errorText(err));
   }
@@ -175,19 +239,23 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
     io.out(versionText());
     return EXIT_OK;
   }
-  if (!(command in OPTIONS)) {
+  if (!Object.hasOwn(COMMANDS, command)) {
     io.err(`Unknown command: ${command}. Run 'moses-coordinator --help' for the commands.`);
     return EXIT_USAGE;
   }
   try {
     const { values, positionals } = parse(command, rest);
     if (values.help) {
-      io.out(HELP[command]!);
+      io.out(helpText(command, COMMANDS[command]!));
       return EXIT_OK;
     }
-    const stateDir = (values["state-dir"] as string | undefined) ?? ".";
+    const givenStateDir = values["state-dir"] as string | undefined;
+    const stateDir = givenStateDir ?? ".";
     const ledger = values.ledger as string | undefined;
     const paths = resolvePaths(stateDir, ledger);
+    // Checked after the usage, before anything reads or makes a path under it.
+    const stateDirUnusable = async () =>
+      givenStateDir !== undefined ? await stateDirProblem(givenStateDir) : undefined;
     switch (command) {
       case "run": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
@@ -207,36 +275,49 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         // cost a write each.
         const batched = io === PROCESS_IO ? new BatchedSink(writeStderr) : undefined;
         try {
-          return await runDaemon({
-            paths,
-            gateway,
-            protocol,
-            logger: new Logger(
-              format as LogFormat,
-              batched ? (line, level) => batched.line(line, level === "error") : io.err,
-            ),
-          });
+          const logger = new Logger(
+            format as LogFormat,
+            batched ? (line, level) => batched.line(line, level === "error") : io.err,
+          );
+          const problem = await stateDirUnusable();
+          if (problem !== undefined) {
+            // Not made here: a mistyped --state-dir must not become a new, empty state directory.
+            logger.error(`${problem} (stopped; restarting will not help until this is fixed)`);
+            return EXIT_STOPPED_FOR_GOOD;
+          }
+          return await runDaemon({ paths, gateway, protocol, logger });
         } finally {
           batched?.close();
         }
       }
-      case "replay":
+      case "replay": {
         if (positionals.length !== 1) {
           throw new UsageError("replay takes one FILE (or - for standard input)");
         }
-        return await replayCommand(
-          io,
-          positionals[0]!,
+        const problem = await stateDirUnusable();
+        if (problem !== undefined) return refuse(io, problem);
+        return await replayCommand(io, {
+          input: positionals[0]!,
           paths,
-          ledger !== undefined ? paths.ledger : undefined,
-          values.json === true,
-        );
-      case "verify":
+          ledger: ledger !== undefined ? paths.ledger : undefined,
+          json: values.json === true,
+        });
+      }
+      case "verify": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        const problem = await stateDirUnusable();
+        if (problem !== undefined) return refuse(io, problem);
         return await verifyCommand(io, paths.ledger, values.json === true);
-      case "status":
+      }
+      case "status": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
-        return await statusCommand(io, paths.status, values.json === true);
+        const problem = await stateDirUnusable();
+        if (problem !== undefined) return refuse(io, problem);
+        return await statusCommand(io, paths.status, {
+          json: values.json === true,
+          stateDirGiven: givenStateDir !== undefined,
+        });
+      }
       case "permissions": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const audit = auditPermissions(declaredSet(), Deno.cwd(), liveQuery);
@@ -254,17 +335,78 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
   }
 }
 
-async function replayCommand(
-  io: Io,
-  input: string,
-  paths: ReturnType<typeof resolvePaths>,
-  ledger: string | undefined,
-  json: boolean,
-): Promise<number> {
+/** Why the state directory named by --state-dir cannot be used; undefined when it can. */
+async function stateDirProblem(stateDir: string): Promise<string | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(stateDir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      return `Cannot use state directory ${resolve(stateDir)}: it does not exist; create it or ` +
+        "pass the OpenClaw state directory";
+    }
+    // Refused by the sandbox (its grants bind to the working directory): the command's own
+    // access then names the grant.
+    return undefined;
+  }
+  if (info.isDirectory) return undefined;
+  return `Cannot use state directory ${resolve(stateDir)}: it is not a directory; pass the ` +
+    "OpenClaw state directory";
+}
+
+/** Reports an unusable state directory: an input that cannot be read. */
+function refuse(io: Io, problem: string): number {
+  io.err(problem);
+  return EXIT_NO_INPUT;
+}
+
+/**
+ * Why an operation on `path` was refused and how to get the grant: for the sandbox, the
+ * grant of `kinds` it lacks (asked live); for the file's own mode, the OS's word.
+ */
+function refusalText(
+  err: unknown,
+  path: string,
+  kinds: readonly ("read" | "write")[],
+  ctx: DeniedContext,
+): string {
+  if (isSandboxDenial(err)) {
+    const abs = resolve(ctx.cwd, path);
+    const kind = kinds.find((k) => liveQuery({ name: k, path: abs }) !== "granted") ?? kinds[0]!;
+    return explainDenied(kind, path, ctx, declaredSet()).message;
+  }
+  return `Cannot ${kinds.join(" or ")} ${path}: ${errorText(err)}; give the user the ` +
+    `coordinator runs as ${kinds.join(" and ")} access to it`;
+}
+
+function isSandboxDenial(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof Deno.errors.NotCapable) return true;
+  }
+  return false;
+}
+
+/** What `replay` was asked to do. */
+interface ReplayOptions {
+  /** A recording's path, or "-" for standard input. */
+  input: string;
+  paths: Paths;
+  /** The ledger to append to, when --ledger was given. */
+  ledger: string | undefined;
+  json: boolean;
+}
+
+async function replayCommand(io: Io, opts: ReplayOptions): Promise<number> {
+  const { input, paths, ledger, json } = opts;
+  const ctx: DeniedContext = { cwd: Deno.cwd(), stateDir: paths.stateDir };
   let config;
   try {
     config = (await loadConfig(paths.config)).config;
   } catch (err) {
+    if (isPermissionError(err)) {
+      io.err(refusalText(err, paths.config, ["read"], ctx));
+      return EXIT_NO_PERMISSION;
+    }
     io.err(errorText(err));
     return err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
   }
@@ -277,6 +419,14 @@ async function replayCommand(
     try {
       stream = (await Deno.open(input, { read: true })).readable;
     } catch (err) {
+      if (isPermissionError(err)) {
+        io.err(refusalText(err, input, ["read"], {
+          ...ctx,
+          fix:
+            `pass the recording on standard input instead: moses-coordinator replay - < ${input}`,
+        }));
+        return EXIT_NO_PERMISSION;
+      }
       io.err(`Cannot read recording ${input}: ${errorText(err)}`);
       return EXIT_NO_INPUT;
     }
@@ -285,8 +435,17 @@ async function replayCommand(
   let appended: AppendedReplay | undefined;
   if (ledger !== undefined && result.violations.length > 0) {
     try {
+      // As run does: a state directory without audits/moses yet gets it, private.
+      await ensurePrivateDir(parentDir(ledger));
       appended = await appendReplayed(ledger, result.violations, gov.governance);
     } catch (err) {
+      if (isPermissionError(err)) {
+        io.err(refusalText(err, ledger, ["write", "read"], {
+          ...ctx,
+          fix: "use a --ledger under audits/moses",
+        }));
+        return EXIT_NO_PERMISSION;
+      }
       io.err(errorText(err));
       return EXIT_FAILURE;
     }
@@ -388,7 +547,12 @@ async function verifyCommand(io: Io, path: string, json: boolean): Promise<numbe
   return EXIT_FAILURE;
 }
 
-async function statusCommand(io: Io, path: string, json: boolean): Promise<number> {
+async function statusCommand(
+  io: Io,
+  path: string,
+  opts: { json: boolean; stateDirGiven: boolean },
+): Promise<number> {
+  const { json } = opts;
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -396,7 +560,9 @@ async function statusCommand(io: Io, path: string, json: boolean): Promise<numbe
     if (err instanceof Deno.errors.NotFound) {
       io.err(
         `No status file at ${path}: the coordinator has not run in this state directory ` +
-          "(run status in the OpenClaw state directory, or pass --state-dir)",
+          (opts.stateDirGiven
+            ? "(is --state-dir the OpenClaw state directory?)"
+            : "(run status in the OpenClaw state directory, or pass --state-dir)"),
       );
       return EXIT_NO_INPUT;
     }

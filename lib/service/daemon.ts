@@ -263,7 +263,7 @@ function openLink(opts: RunOptions, p: {
       statusFile.schedule();
     },
     onFatal: (err) => {
-      status.linkFatal(err.message);
+      status.linkFatal(openclaw.refusalText(err));
       handlers.requestStop();
     },
     onNotice: (level, msg, fields) => logger.log(level, msg, fields),

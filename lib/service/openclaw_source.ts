@@ -19,6 +19,7 @@ import {
   type TurnSource,
   TurnTracker,
   type WatchCounters,
+  withTokenSource,
 } from "../gateway/mod.ts";
 import type { ConversationFrom } from "../gateway/mod.ts";
 import type { TurnEvent } from "../rules/mod.ts";
@@ -67,6 +68,14 @@ export class OpenClawSource {
   /** Where the token in use came from (never the token). */
   get tokenSource(): string {
     return this.#token.source;
+  }
+
+  /**
+   * Why the link stopped for good, for the log and status: a refused token is named by where
+   * it came from (never the token itself).
+   */
+  refusalText(err: Error & { code?: unknown }): string {
+    return withTokenSource(err, this.#token);
   }
 
   /** What the link needs. */

@@ -121,6 +121,10 @@ export interface PermissionAudit {
   set: string;
   workingDirectory: string;
   grants: GrantState[];
+  /**
+   * Each kind beyond the declared entries and its live state: all denied under the set; a
+   * process started with more (`-A`) has some granted. (The name predates that reading.)
+   */
   notGranted: KindState[];
   /** Every declared grant is live. */
   allGranted: boolean;
@@ -205,13 +209,15 @@ export function formatAudit(audit: PermissionAudit): string {
     const note = g.resolved !== undefined ? `  (${g.declared})` : "";
     lines.push(`  ${g.kind.padEnd(6)} ${target}  ${word(g.granted)}${note}`);
   }
-  lines.push("", "Not granted:");
-  for (const k of audit.notGranted) {
-    const what = k.scope === "all" ? `${k.kind} (any)` : `${k.kind} (anything else)`;
-    lines.push(
-      `  ${what.padEnd(22)} ${word(k.granted)}${k.granted ? "  <- broader than the set" : ""}`,
-    );
-  }
+  // The kinds beyond the set go under a heading that says what their lines say: a process
+  // started with more than the set (-A) shows them granted, and not under "Not granted".
+  const kindLine = (k: KindState) =>
+    `  ${(k.scope === "all" ? `${k.kind} (any)` : `${k.kind} (anything else)`).padEnd(22)} ` +
+    word(k.granted);
+  const beyond = audit.notGranted.filter((k) => k.granted);
+  const denied = audit.notGranted.filter((k) => !k.granted);
+  if (beyond.length > 0) lines.push("", "Granted beyond the set:", ...beyond.map(kindLine));
+  if (denied.length > 0) lines.push("", "Not granted:", ...denied.map(kindLine));
   lines.push(
     "",
     audit.allGranted
@@ -316,4 +322,44 @@ export function missingGrants(
     });
   }
   return missing;
+}
+
+/** Where a command runs and the state directory it was given, to explain a refused path. */
+export interface DeniedContext {
+  /** The working directory (absolute). */
+  cwd: string;
+  /** The state directory as given (`--state-dir`, default "."). */
+  stateDir: string;
+  /** How to pass a path inside the set, e.g. "use a --ledger under audits/moses". */
+  fix?: string;
+}
+
+/**
+ * Why the sandbox refused `kind` access to `path`, for a command other than `run` (which
+ * checks ahead with {@link missingGrants}): the grant, and how to get it.
+ */
+export function explainDenied(
+  kind: "read" | "write",
+  path: string,
+  ctx: DeniedContext,
+  set: PermissionSet,
+): MissingGrant {
+  const abs = (p: string) => normalize(resolve(ctx.cwd, p));
+  const target = abs(path);
+  const stateAbs = abs(ctx.stateDir);
+  const grants = set[kind].map((g) => abs(g));
+  const within = (dir: string) => target === dir || target.startsWith(dir + sep);
+  const head = `${kind === "read" ? "Read" : "Write"} access to ${target} is not granted: `;
+  let why: string;
+  if (stateAbs !== ctx.cwd && within(stateAbs)) {
+    why = `the grants are relative to the working directory (${ctx.cwd}), and --state-dir ` +
+      `names another path; run this command in ${stateAbs} (cd there) and leave --state-dir out`;
+  } else if (grants.some(within)) {
+    why = "the process was not started with the declared set; run the compiled binary, or " +
+      `deno run with --allow-${kind}=${target}`;
+  } else {
+    why = `it is outside the set, which grants ${kind} only to ${grants.join(", ")}` +
+      (ctx.fix !== undefined ? `; ${ctx.fix}` : "");
+  }
+  return { grant: `${kind} ${target}`, message: head + why };
 }

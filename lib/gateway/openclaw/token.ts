@@ -113,3 +113,67 @@ export async function resolveToken(configPath: string): Promise<ResolvedToken> {
   }
   return tokenFromConfig(config, configPath);
 }
+
+/** Where a token came from, in words for a message (never the token itself). */
+export function describeTokenSource(source: TokenSource): string {
+  switch (source) {
+    case "env":
+      return TOKEN_ENV;
+    case "openclaw.json":
+      return "openclaw.json gateway.auth.token";
+    case "none":
+      return "no token";
+  }
+}
+
+/** The gateway's codes for a shared token that is wrong, missing or not accepted. */
+const TOKEN_REFUSALS = new Set([
+  "AUTH_TOKEN_MISMATCH",
+  "AUTH_TOKEN_MISSING",
+  "AUTH_REQUIRED",
+  "AUTH_UNAUTHORIZED",
+  "AUTH_RATE_LIMITED",
+]);
+
+/** What to change, by where the refused token came from. */
+function refusedTokenAdvice(resolved: Pick<ResolvedToken, "token" | "source">): string {
+  switch (resolved.source) {
+    case "env": {
+      const spaced = resolved.token !== undefined && resolved.token.trim() !== resolved.token;
+      return `the token from ${TOKEN_ENV} was rejected` +
+        (spaced ? " (it has whitespace at its start or end: a newline from a file?)" : "") +
+        `: unset ${TOKEN_ENV} (gateway.auth.token in openclaw.json is then used) or set it to ` +
+        "the gateway's token, then restart the coordinator";
+    }
+    case "openclaw.json": {
+      const spaced = resolved.token !== undefined && resolved.token.trim() !== resolved.token;
+      return "the token from openclaw.json gateway.auth.token was rejected" +
+        (spaced ? " (it has whitespace at its start or end)" : "") +
+        ": set gateway.auth.token in openclaw.json to the gateway's token (or set " +
+        `${TOKEN_ENV}, which comes first), then restart the coordinator`;
+    }
+    case "none":
+      return `no token was sent: ${TOKEN_ENV} is not set and openclaw.json has no ` +
+        `gateway.auth.token; set either to the gateway's token, then restart the coordinator`;
+  }
+}
+
+/**
+ * A gateway refusal's message, saying where the token came from when the refusal is about
+ * the token (`refusal.code`, as the protocol's classifyConnectError gives it); any other refusal's
+ * message unchanged. The token itself is never put in.
+ */
+export function withTokenSource(
+  refusal: { message: string; code?: unknown },
+  resolved: Pick<ResolvedToken, "token" | "source">,
+): string {
+  const code = refusal.code;
+  if (typeof code !== "string" || !TOKEN_REFUSALS.has(code)) return refusal.message;
+  const advice = refusedTokenAdvice(resolved);
+  // The refusal reads "… (CODE): generic advice"; the advice by source replaces the generic.
+  const marker = `(${code}): `;
+  const at = refusal.message.lastIndexOf(marker);
+  return at >= 0
+    ? refusal.message.slice(0, at + marker.length) + advice
+    : `${refusal.message}: ${advice}`;
+}
