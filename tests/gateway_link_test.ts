@@ -1,7 +1,11 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { GatewayLink, type LinkHandlers, type OpenClawSetup } from "../lib/gateway/link.ts";
+import { generateIdentity } from "../lib/gateway/openclaw/device_identity.ts";
+import { TurnTracker } from "../lib/gateway/openclaw/turn_tracker.ts";
+import { newWatchCounters } from "../lib/gateway/openclaw/watch.ts";
 import { LegacyGateway } from "./support/legacy_gateway.ts";
 import { waitFor } from "./support/helpers.ts";
+import { FakeClock } from "./support/fake_clock.ts";
 
 // The legacy path never asks for OpenClaw facts.
 const NO_OPENCLAW: OpenClawSetup = {
@@ -111,4 +115,139 @@ Deno.test("a refused connection is retried, not taken as fatal", async () => {
   await waitFor("a failed attempt", () => seen.disconnects.length >= 1, 5000);
   await link.stop();
   assertEquals(seen.fatal.length, 0, "a refused connection is not fatal: it is retried");
+});
+
+Deno.test("a refused connection is retried after the backoff delay, timed by the link's clock", async () => {
+  const { seen, handlers } = recorder();
+  const clock = new FakeClock();
+  const link = new GatewayLink({
+    url: "ws://127.0.0.1:1",
+    protocol: "legacy",
+    openclaw: NO_OPENCLAW,
+    backoff: { baseMs: 1000, capMs: 1000 },
+    random: () => 0.5,
+    clock,
+  }, handlers);
+  link.start();
+  try {
+    await waitFor("a failed attempt", () => seen.disconnects.length === 1, 5000);
+    assertEquals(clock.nextDue! - clock.now(), 500, "the retry is not timed on the fake clock");
+    await clock.tick(500);
+    await waitFor("the retry", () => seen.disconnects.length === 2, 5000);
+  } finally {
+    await link.stop();
+  }
+});
+
+/**
+ * A scripted OpenClaw gateway: a challenge, then `connect` answered by `answer` (the
+ * connection's number from 0, and the auth it sent); `sessions.*` answered as on a first
+ * run. Connections after a hello-ok are closed by the gateway once subscribed when
+ * `closeAfterSubscribe` says so.
+ */
+function scriptedOpenClaw(opts: {
+  answer(n: number, auth: Record<string, string>): Record<string, unknown>;
+  closeAfterSubscribe(n: number): boolean;
+}) {
+  const auths: Record<string, string>[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    let n = -1;
+    socket.onopen = () =>
+      socket.send(JSON.stringify({
+        type: "event",
+        event: "connect.challenge",
+        payload: { nonce: "nonce", ts: 1 },
+      }));
+    socket.onmessage = (ev) => {
+      const f = JSON.parse(ev.data as string);
+      const reply = (payload: unknown) =>
+        socket.send(JSON.stringify({ type: "res", id: f.id, ok: true, payload }));
+      if (f.method === "connect") {
+        n = auths.push(f.params.auth) - 1;
+        const answer = opts.answer(n, f.params.auth);
+        socket.send(JSON.stringify({ type: "res", id: f.id, ...answer }));
+        if (answer.ok === false) socket.close(1008, "connect failed");
+      } else if (f.method === "sessions.subscribe") {
+        reply({ subscribed: true });
+        if (opts.closeAfterSubscribe(n)) socket.close(1000, "bye");
+      } else reply({ sessions: [], hasMore: false });
+    };
+    return response;
+  });
+  return { url: `ws://127.0.0.1:${server.addr.port}`, auths, stop: () => server.shutdown() };
+}
+
+const helloOk = (deviceToken?: string) => ({
+  ok: true,
+  payload: {
+    type: "hello-ok",
+    protocol: 4,
+    server: { version: "test" },
+    policy: { tickIntervalMs: 30_000 },
+    auth: { scopes: ["operator.read"], ...(deviceToken ? { deviceToken } : {}) },
+  },
+});
+
+Deno.test("after a device token is rejected, one the gateway issues later is used", async () => {
+  const gw = scriptedOpenClaw({
+    answer: (n, auth) => {
+      if (auth.deviceToken === "dt-old") {
+        return {
+          ok: false,
+          error: {
+            code: "INVALID_REQUEST",
+            message: "device token mismatch",
+            details: { code: "AUTH_DEVICE_TOKEN_MISMATCH" },
+          },
+        };
+      }
+      return helloOk(n === 1 ? "dt-new" : undefined);
+    },
+    closeAfterSubscribe: (n) => n === 1,
+  });
+  const identity = await generateIdentity();
+  identity.deviceToken = "dt-old";
+  const saved: (string | undefined)[] = [];
+  const { seen, handlers } = recorder();
+  const link = new GatewayLink({
+    url: gw.url,
+    protocol: "openclaw",
+    random: () => 0,
+    openclaw: {
+      connectOptions: () =>
+        Promise.resolve({
+          identity,
+          token: "shared",
+          scopes: ["operator.read"],
+          version: "test",
+          platform: "linux",
+          timeoutMs: 5000,
+        }),
+      saveDeviceToken: (t) => {
+        saved.push(t);
+        identity.deviceToken = t;
+        return Promise.resolve();
+      },
+      watchDeps: () => ({
+        tracker: new TurnTracker(),
+        conversationFrom: "rest",
+        counters: newWatchCounters(),
+        onTurn: () => {},
+        onNotice: () => {},
+      }),
+    },
+  }, handlers);
+  try {
+    link.start();
+    await waitFor("three connects", () => gw.auths.length === 3 && seen.connected === 2, 10_000);
+    assertEquals(saved, [undefined, "dt-new"]);
+    assertEquals(gw.auths, [{ deviceToken: "dt-old" }, { token: "shared" }, {
+      deviceToken: "dt-new",
+    }]);
+    assertEquals(seen.fatal, []);
+  } finally {
+    await link.stop();
+    await gw.stop();
+  }
 });

@@ -96,9 +96,14 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
 
     await t.step("each turn counts once though several events announce it", async () => {
       await waitFor("five observations", async () => (await observations()) === 5);
+      // Every injected turn is announced by a chat event and a session.message event. Soon
+      // after the gateway starts, session.message can come seconds after chat (see
+      // docs/openclaw-gateway-notes.md, 2026-12-01): wait for both, not for a moment.
+      await waitFor("a chat and a session.message event for each turn", async () => {
+        const e = (await status(stateDir))?.openclaw?.events ?? {};
+        return (e.chat ?? 0) >= 5 && (e["session.message"] ?? 0) >= 5;
+      }, 30_000);
       const s = (await status(stateDir))!;
-      // Every injected turn is announced by a chat event and a session.message event.
-      assert((s.openclaw?.events["session.message"] ?? 0) >= 5, JSON.stringify(s.openclaw));
       assert((s.openclaw?.duplicates ?? 0) >= 5, JSON.stringify(s.openclaw));
       assertEquals(s.counters.observations, 5);
     });

@@ -1,5 +1,6 @@
-import { assert, assertEquals } from "./support/assert.ts";
-import { CLOSE_GRACE_MS, FrameSocket } from "../lib/gateway/socket.ts";
+import { assertEquals } from "./support/assert.ts";
+import { CLOSE_GRACE_MS, type CloseInfo, FrameSocket } from "../lib/gateway/socket.ts";
+import { FakeClock } from "./support/fake_clock.ts";
 
 // A server that completes the WebSocket handshake and then freezes: it never reads again,
 // so it never answers a close, like a stopped gateway process whose socket stays open.
@@ -35,18 +36,38 @@ function frozenServer(): { port: number; stop: () => void } {
 
 Deno.test("closing a socket whose peer never answers still ends it after the grace period", async () => {
   const server = frozenServer();
+  const clock = new FakeClock();
   try {
-    const socket = await FrameSocket.open(`ws://127.0.0.1:${server.port}`, 5000);
-    const t0 = Date.now();
+    const socket = await FrameSocket.open(`ws://127.0.0.1:${server.port}`, {
+      openTimeoutMs: 5000,
+      closeGraceMs: 1500,
+      clock,
+    });
+    let info: CloseInfo | undefined;
+    void socket.closed.then((c) => (info = c));
     socket.close(4000, "tick timeout");
-    const info = await socket.closed;
-    const waited = Date.now() - t0;
-    assertEquals(info.code, 1006);
-    assert(
-      waited >= CLOSE_GRACE_MS - 100 && waited < CLOSE_GRACE_MS + 2000,
-      `closed after ${waited} ms`,
-    );
+    await clock.tick(1499);
+    assertEquals(info, undefined, "closed before the grace period ran out");
+    await clock.tick(1);
+    assertEquals(info, { code: 1006, reason: "the peer did not answer the close" });
     assertEquals(socket.isClosed, true);
+  } finally {
+    server.stop();
+  }
+});
+
+Deno.test("the close grace period is CLOSE_GRACE_MS unless told otherwise", async () => {
+  const server = frozenServer();
+  const clock = new FakeClock();
+  try {
+    const socket = await FrameSocket.open(`ws://127.0.0.1:${server.port}`, {
+      openTimeoutMs: 5000,
+      clock,
+    });
+    socket.close();
+    assertEquals(clock.nextDue! - clock.now(), CLOSE_GRACE_MS);
+    await clock.tick(CLOSE_GRACE_MS);
+    assertEquals((await socket.closed).code, 1006);
   } finally {
     server.stop();
   }

@@ -1,5 +1,10 @@
 import { assertEquals } from "./support/assert.ts";
-import { TurnTracker } from "../lib/gateway/openclaw/turn_tracker.ts";
+import {
+  compareTurnPlaces,
+  orderTurns,
+  turnPlaces,
+  TurnTracker,
+} from "../lib/gateway/openclaw/turn_tracker.ts";
 import type { Turn } from "../lib/gateway/openclaw/protocol.ts";
 
 const turn = (sessionKey: string, key: string, seq?: number, at?: number): Turn => ({
@@ -71,4 +76,50 @@ Deno.test("a reset that keeps the transcript id is seen by a low seq recorded la
   t.record(after);
   assertEquals(t.lastSeq("s"), 2);
   assertEquals(t.isNew(turn("s", "msg:next", 3, 2100)), true);
+});
+
+const keysOf = (turns: Turn[]) => turns.map((t) => t.key);
+
+Deno.test("the feed order: by record time; a turn without one stays in its place in its session", () => {
+  const order = orderTurns([
+    turn("a", "a1", 1, 100),
+    turn("a", "a2", 2), // recorded after a1, before a3
+    turn("a", "a3", 3, 300),
+    turn("b", "b0", 1), // before b1
+    turn("b", "b1", 2, 200),
+    turn("c", "c1", 1), // a session with no times at all: after the timed turns, as given
+    turn("c", "c2", 2),
+  ]);
+  assertEquals(keysOf(order), ["a1", "a2", "b0", "b1", "a3", "c1", "c2"]);
+});
+
+Deno.test("equal record times across sessions keep the input order, whatever the seqs", () => {
+  const p = turn("p", "p", 9, 500);
+  const o = turn("o", "o", 2, 500);
+  assertEquals(keysOf(orderTurns([p, o])), ["p", "o"]);
+  assertEquals(keysOf(orderTurns([o, p])), ["o", "p"]);
+});
+
+Deno.test("catch-up and buffered live turns merge into one order", () => {
+  const caughtUp = [turn("a", "a5", 5, 100), turn("a", "a6", 6, 400), turn("b", "b3", 3, 250)];
+  // Announced live while the catch-up ran: one with no time (a chat final without a
+  // timestamp) comes after the latest of its session, another is the same time as b3.
+  const live = [turn("b", "b4", 4, 250), turn("a", "a7", undefined), turn("c", "c1", 1, 300)];
+  assertEquals(keysOf(orderTurns([...caughtUp, ...live])), [
+    "a5",
+    "b3",
+    "b4",
+    "c1",
+    "a6",
+    "a7",
+  ]);
+});
+
+Deno.test("the comparator is total: unknown times compare by position, never NaN", () => {
+  const places = turnPlaces([turn("x", "x1"), turn("y", "y1")]);
+  assertEquals(places.map((p) => p.at), [Infinity, Infinity]);
+  assertEquals(compareTurnPlaces(places[0]!, places[1]!) < 0, true);
+  assertEquals(compareTurnPlaces(places[1]!, places[0]!) > 0, true);
+  assertEquals(compareTurnPlaces(places[0]!, places[0]!), 0);
+  assertEquals(compareTurnPlaces({ at: 1, index: 9 }, { at: 2, index: 0 }) < 0, true);
 });

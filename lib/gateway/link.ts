@@ -5,7 +5,14 @@
  * drops. Failures a retry cannot fix (a refused token, a forbidden address) stop the link.
  * @module
  */
-import { backoffDelay, type BackoffPolicy, RECONNECT_BACKOFF } from "../util/mod.ts";
+import {
+  backoffDelay,
+  type BackoffPolicy,
+  type Clock,
+  RECONNECT_BACKOFF,
+  systemClock,
+  type TimerId,
+} from "../util/mod.ts";
 import { LEGACY_SUBSCRIBE } from "./legacy.ts";
 import {
   type ConnectOptions,
@@ -68,6 +75,8 @@ export interface LinkOptions {
   /** How long `auto` waits for a challenge before taking the gateway for a legacy one. */
   detectMs?: number;
   random?: () => number;
+  /** The clock for the backoff, the socket's timeouts and the watch (default the system clock). */
+  clock?: Clock;
 }
 
 /** A self-healing link. */
@@ -87,6 +96,7 @@ export class GatewayLink {
       openTimeoutMs: 10_000,
       detectMs: 1_500,
       random: Math.random,
+      clock: systemClock,
       ...opts,
     };
     this.#h = handlers;
@@ -102,12 +112,19 @@ export class GatewayLink {
     this.#stopped = true;
     this.#socket?.close(1000, "coordinator stopping");
     this.#wake?.();
-    await Promise.race([this.#done, new Promise((r) => setTimeout(r, 2_000))]);
+    let timer: TimerId | undefined;
+    await Promise.race([
+      this.#done,
+      new Promise((r) => (timer = this.#o.clock.setTimeout(() => r(undefined), 2_000))),
+    ]);
+    this.#o.clock.clearTimeout(timer);
   }
 
   async #loop(): Promise<void> {
+    const clock = this.#o.clock;
     let attempt = 0;
-    let forgetDeviceToken = false;
+    // The device token the gateway last rejected: not sent again, but one issued later is.
+    let rejectedDeviceToken: string | undefined;
     while (!this.#stopped) {
       let reason: string;
       let delay: number | undefined;
@@ -115,7 +132,10 @@ export class GatewayLink {
       let upSince: number | undefined;
       let socket: FrameSocket | undefined;
       try {
-        socket = await FrameSocket.open(this.#o.url, this.#o.openTimeoutMs);
+        socket = await FrameSocket.open(this.#o.url, {
+          openTimeoutMs: this.#o.openTimeoutMs,
+          clock,
+        });
         this.#socket = socket;
         if (this.#stopped) {
           socket.close(1000, "coordinator stopping");
@@ -136,13 +156,14 @@ export class GatewayLink {
         if (protocol === "legacy") {
           socket.setHandler((t) => this.#h.onLegacyFrame(t));
           socket.send(LEGACY_SUBSCRIBE);
-          upSince = Date.now();
+          upSince = clock.now();
           this.#h.onConnected({ protocol: "legacy" });
           const c = await socket.closed;
           reason = `connection closed (code ${c.code}${c.reason ? `: ${c.reason}` : ""})`;
         } else {
           const base = await this.#o.openclaw.connectOptions();
-          const useDeviceToken = base.identity.deviceToken !== undefined && !forgetDeviceToken;
+          const deviceToken = base.identity.deviceToken;
+          const useDeviceToken = deviceToken !== undefined && deviceToken !== rejectedDeviceToken;
           let conn: OpenClawConnection;
           try {
             conn = await OpenClawConnection.connect(socket, {
@@ -167,7 +188,7 @@ export class GatewayLink {
                 },
               );
               await this.#o.openclaw.saveDeviceToken(undefined);
-              forgetDeviceToken = true;
+              rejectedDeviceToken = deviceToken;
               continue;
             }
             reason = `gateway not ready: ${f.message}`;
@@ -194,13 +215,13 @@ export class GatewayLink {
           if (issued !== undefined && issued !== base.identity.deviceToken) {
             await this.#o.openclaw.saveDeviceToken(issued);
           }
-          upSince = Date.now();
+          upSince = clock.now();
           this.#h.onConnected({
             protocol: "openclaw",
             protocolVersion: conn.hello.protocol,
             ...(conn.hello.serverVersion ? { serverVersion: conn.hello.serverVersion } : {}),
           });
-          const end = await watch({ ...this.#o.openclaw.watchDeps(), conn });
+          const end = await watch({ clock, ...this.#o.openclaw.watchDeps(), conn });
           reason = end.reason;
           planned = end.planned;
           if (end.planned) delay = Math.max(250, end.plannedRestartMs ?? 1_000);
@@ -217,7 +238,7 @@ export class GatewayLink {
         this.#socket = undefined;
       }
       if (this.#stopped) break;
-      if (upSince !== undefined && Date.now() - upSince >= this.#o.stableMs) attempt = 0;
+      if (upSince !== undefined && clock.now() - upSince >= this.#o.stableMs) attempt = 0;
       if (delay === undefined) delay = backoffDelay(attempt++, this.#o.backoff, this.#o.random);
       this.#h.onDisconnected(reason, delay, planned);
       await this.#sleep(delay);
@@ -226,9 +247,10 @@ export class GatewayLink {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const clock = this.#o.clock;
+      const timer = clock.setTimeout(done, ms);
       function done() {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         resolve();
       }
       this.#wake = done;

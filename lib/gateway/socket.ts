@@ -3,6 +3,7 @@
  * as text (buffered until a handler is set), and a promise for the close.
  * @module
  */
+import { type Clock, systemClock } from "../util/mod.ts";
 
 /** How a connection ended. */
 export interface CloseInfo {
@@ -29,8 +30,18 @@ export class SocketOpenError extends Error {
 }
 
 const decoder = new TextDecoder();
-/** How long a close may wait for the peer's answer. */
+/** How long a close may wait for the peer's answer, unless {@link SocketOptions.closeGraceMs} says otherwise. */
 export const CLOSE_GRACE_MS = 3_000;
+
+/** How a connection is opened and closed. */
+export interface SocketOptions {
+  /** How long the WebSocket handshake may take. */
+  openTimeoutMs: number;
+  /** How long a close waits for the peer's answer (default {@link CLOSE_GRACE_MS}). */
+  closeGraceMs?: number;
+  /** The clock for the timeouts and `lastFrameAt` (default the system clock). */
+  clock?: Clock;
+}
 
 /** An open WebSocket delivering text frames. */
 export class FrameSocket {
@@ -41,8 +52,10 @@ export class FrameSocket {
   #waiter: ((text: string | undefined) => void) | undefined;
   #isClosed = false;
   #closing = false;
+  readonly #clock: Clock;
+  readonly #closeGraceMs: number;
   /** When the last frame arrived (ms since the epoch). */
-  lastFrameAt = Date.now();
+  lastFrameAt: number;
 
   readonly #forceClosed: (c: CloseInfo) => void;
 
@@ -50,12 +63,16 @@ export class FrameSocket {
     ws: WebSocket,
     closed: Promise<CloseInfo>,
     forceClosed: (c: CloseInfo) => void,
+    opts: { clock: Clock; closeGraceMs: number },
   ) {
     this.#ws = ws;
     this.closed = closed;
     this.#forceClosed = forceClosed;
+    this.#clock = opts.clock;
+    this.#closeGraceMs = opts.closeGraceMs;
+    this.lastFrameAt = this.#clock.now();
     ws.onmessage = (ev: MessageEvent) => {
-      this.lastFrameAt = Date.now();
+      this.lastFrameAt = this.#clock.now();
       const data = ev.data;
       const text = typeof data === "string"
         ? data
@@ -77,8 +94,14 @@ export class FrameSocket {
     });
   }
 
-  /** Opens a connection to `url`; rejects with {@link SocketPermissionError} or {@link SocketOpenError}. */
-  static open(url: string, openTimeoutMs: number): Promise<FrameSocket> {
+  /**
+   * Opens a connection to `url`; rejects with {@link SocketPermissionError} or
+   * {@link SocketOpenError}. A number for `options` is the open timeout.
+   */
+  static open(url: string, options: SocketOptions | number): Promise<FrameSocket> {
+    const opts = typeof options === "number" ? { openTimeoutMs: options } : options;
+    const clock = opts.clock ?? systemClock;
+    const closeGraceMs = opts.closeGraceMs ?? CLOSE_GRACE_MS;
     let ws: WebSocket;
     try {
       ws = new WebSocket(url);
@@ -104,16 +127,16 @@ export class FrameSocket {
     return new Promise<FrameSocket>((resolve, reject) => {
       // A peer that accepts the connection but never completes the handshake must not
       // leave the coordinator waiting for ever.
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         ws.close();
         reject(new SocketOpenError("cannot connect (no answer to the WebSocket handshake)"));
-      }, openTimeoutMs);
+      }, opts.openTimeoutMs);
       ws.onopen = () => {
-        clearTimeout(timer);
-        resolve(new FrameSocket(ws, closed, resolveClosed));
+        clock.clearTimeout(timer);
+        resolve(new FrameSocket(ws, closed, resolveClosed, { clock, closeGraceMs }));
       };
       void closed.then((c) => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         reject(
           new SocketOpenError(
             `cannot connect (is the gateway running?${c.code ? ` close ${c.code}` : ""})`,
@@ -147,12 +170,12 @@ export class FrameSocket {
     if (buffered !== undefined) return Promise.resolve(buffered);
     if (this.#isClosed) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#waiter = undefined;
         resolve(undefined);
       }, timeoutMs);
       this.#waiter = (t) => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         resolve(t);
       };
     });
@@ -165,7 +188,8 @@ export class FrameSocket {
 
   /**
    * Closes the connection. A peer that never answers the close (a frozen gateway) does not
-   * hold it open: after {@link CLOSE_GRACE_MS} it counts as closed anyway.
+   * hold it open: after the close grace ({@link SocketOptions.closeGraceMs}) it counts as
+   * closed anyway.
    */
   close(code = 1000, reason = ""): void {
     if (this.#isClosed || this.#closing) return;
@@ -175,10 +199,10 @@ export class FrameSocket {
     } catch {
       this.#ws.close();
     }
-    const timer = setTimeout(
+    const timer = this.#clock.setTimeout(
       () => this.#forceClosed({ code: 1006, reason: "the peer did not answer the close" }),
-      CLOSE_GRACE_MS,
+      this.#closeGraceMs,
     );
-    void this.closed.then(() => clearTimeout(timer));
+    void this.closed.then(() => this.#clock.clearTimeout(timer));
   }
 }

@@ -158,3 +158,58 @@ function startedOver(s: SessionMark, turn: Turn): boolean {
   return turn.seq !== undefined && turn.seq <= s.lastSeq && turn.at !== undefined &&
     s.lastAt > 0 && turn.at > s.lastAt;
 }
+
+/** A turn's place in the feed order: its effective record time, then its input position. */
+export interface TurnPlace {
+  /** The record time, or the one it takes from its session (Infinity when none is known). */
+  at: number;
+  /** Position in the input. */
+  index: number;
+}
+
+/**
+ * The one comparator of the feed order: by effective record time, then by input position.
+ * Total and consistent (no subtraction, so no NaN for two unknown times).
+ */
+export function compareTurnPlaces(a: TurnPlace, b: TurnPlace): number {
+  if (a.at < b.at) return -1;
+  if (a.at > b.at) return 1;
+  return a.index - b.index;
+}
+
+/**
+ * The places of `turns` (given oldest first within each session, e.g. each session's
+ * history and then the live events in arrival order). A turn without a record time takes
+ * that of the turn before it in its own session, else of the one after it, so it keeps its
+ * position among its session's turns; a session with no time at all goes after the timed
+ * turns. Ties (also across sessions, whose seqs are not comparable) keep the input order.
+ */
+export function turnPlaces(turns: readonly Turn[]): TurnPlace[] {
+  const places: TurnPlace[] = turns.map((t, index) => ({ at: t.at ?? NaN, index }));
+  const bySession = new Map<string, number[]>();
+  for (const [i, t] of turns.entries()) {
+    const list = bySession.get(t.sessionKey);
+    if (list === undefined) bySession.set(t.sessionKey, [i]);
+    else list.push(i);
+  }
+  for (const list of bySession.values()) {
+    let carried = NaN;
+    for (const i of list) {
+      const p = places[i]!;
+      if (Number.isNaN(p.at)) p.at = carried;
+      else carried = p.at;
+    }
+    carried = Infinity;
+    for (const i of list.toReversed()) {
+      const p = places[i]!;
+      if (Number.isNaN(p.at)) p.at = carried;
+      else carried = p.at;
+    }
+  }
+  return places;
+}
+
+/** `turns` in the feed order ({@link turnPlaces}, {@link compareTurnPlaces}); the input is left as is. */
+export function orderTurns<T extends Turn>(turns: readonly T[]): T[] {
+  return turnPlaces(turns).sort(compareTurnPlaces).map((p) => turns[p.index]!);
+}

@@ -4,6 +4,7 @@
  * Ends when the connection closes, the gateway announces a restart, or it falls silent.
  * @module
  */
+import { type Clock, systemClock, type TimerId } from "../../util/mod.ts";
 import type { OpenClawConnection } from "./connection.ts";
 import {
   type ConversationFrom,
@@ -12,7 +13,7 @@ import {
   turnFromEvent,
   turnsFromHistory,
 } from "./protocol.ts";
-import type { TurnTracker } from "./turn_tracker.ts";
+import { orderTurns, type TurnTracker } from "./turn_tracker.ts";
 
 /** Where a turn was learnt of. */
 export type TurnSource = "live" | "catch-up";
@@ -72,6 +73,9 @@ export interface WatchDeps {
   slackMs?: number;
   /** Most messages fetched per session in one catch-up. */
   maxCatchUpPerSession?: number;
+  /** The clock for the liveness check and the watermarks (default the system clock). */
+  clock?: Clock;
+  /** The time for the watermarks (default the clock's). */
   now?: () => number;
 }
 
@@ -88,7 +92,8 @@ const HISTORY_PAGE = 200;
 /** Runs until the connection ends; resolves with why. */
 export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   const { conn, tracker, counters } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = deps.now ?? (() => clock.now());
   let live = false;
   const buffered: EventFrame[] = [];
   let planned: WatchEnd | undefined;
@@ -139,27 +144,33 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
 
   // Liveness: the gateway ticks every tickIntervalMs; silence for two of them is a dead link.
   const silenceMs = 2 * conn.hello.tickIntervalMs;
+  const checkEveryMs = Math.min(5_000, Math.max(100, Math.floor(silenceMs / 4)));
   let silent = false;
-  const liveness = setInterval(() => {
-    if (now() - conn.socket.lastFrameAt > silenceMs) {
+  let liveness: TimerId | undefined;
+  const checkLiveness = () => {
+    if (clock.now() - conn.socket.lastFrameAt > silenceMs) {
       silent = true;
       conn.close(4000, "tick timeout");
+      return;
     }
-  }, Math.min(5_000, Math.max(100, Math.floor(silenceMs / 4))));
+    liveness = clock.setTimeout(checkLiveness, checkEveryMs);
+  };
+  liveness = clock.setTimeout(checkLiveness, checkEveryMs);
 
   try {
     await conn.request("sessions.subscribe", {});
     const catchUpFrom = now();
     const found = await catchUp(deps);
     // Turns announced live while the catch-up ran go in with the ones it found, in the order
-    // they were recorded, so a turn is never fed after a later one.
-    const merged: [Turn, TurnSource][] = found.map((t) => [t, "catch-up"]);
+    // they were recorded (orderTurns), so a turn is never fed after a later one.
+    const liveTurns = new Set<Turn>();
     for (const f of buffered.splice(0)) {
       const t = turnFromEvent(f, deps.conversationFrom);
-      if (typeof t === "object") merged.push([t, "live"]);
+      if (typeof t === "object") liveTurns.add(t);
     }
-    merged.sort(([a], [b]) => (a.at ?? Infinity) - (b.at ?? Infinity));
-    for (const [t, source] of merged) feed(t, source);
+    for (const t of orderTurns([...found, ...liveTurns])) {
+      feed(t, liveTurns.has(t) ? "live" : "catch-up");
+    }
     counters.reconciles++;
     if (tracker.caughtUpAt < catchUpFrom) tracker.caughtUpAt = catchUpFrom;
     live = true;
@@ -178,7 +189,7 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   }
 
   const closed = await conn.socket.closed;
-  clearInterval(liveness);
+  clock.clearTimeout(liveness);
   if (planned) return planned;
   if (silent) {
     return { reason: `no frame from the gateway for ${silenceMs / 1000} s`, planned: false };
@@ -199,8 +210,8 @@ interface SessionRow {
 
 /**
  * The reconcile backstop: every session touched since the coordinator last caught up is
- * read back from its history; the turns not yet counted are returned, oldest first across
- * sessions. On the very first run there is nothing to catch up with: what happened before
+ * read back from its history; the turns not yet counted are returned session by session,
+ * each oldest first, for {@link orderTurns} to order with the live ones. On the very first run there is nothing to catch up with: what happened before
  * the coordinator was installed is not its to judge.
  */
 async function catchUp(deps: WatchDeps): Promise<Turn[]> {
@@ -210,7 +221,6 @@ async function catchUp(deps: WatchDeps): Promise<Turn[]> {
   const rows = await listSessions(conn, since);
   const found: Turn[] = [];
   for (const row of rows) found.push(...await historySince(conn, row, since, deps));
-  found.sort((a, b) => (a.at ?? 0) - (b.at ?? 0) || (a.seq ?? 0) - (b.seq ?? 0));
   return found;
 }
 
