@@ -240,6 +240,7 @@ function openLink(opts: RunOptions, p: {
     url: opts.gateway,
     protocol: opts.protocol,
     openclaw: openclaw.setup(),
+    clock,
   }, {
     onLegacyFrame: (text) => {
       status.legacyFrame();
