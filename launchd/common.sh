@@ -84,6 +84,20 @@ run_or_die() {
   run "$@" || die 1 "Command failed: $(show_cmd "$@"). See its message above."
 }
 
+# Checks that `systemctl --user` can reach this user's systemd instance (the user manager): it
+# cannot without a login session of this user (su, sudo, ssh without PAM, most containers). Asks
+# for something harmless that only the manager can answer. On failure returns 1 and sets REPLY to
+# what systemctl said.
+probe_user_manager() {
+  local out
+  if out="$(systemctl --user show-environment 2>&1 >/dev/null)"; then
+    return 0
+  fi
+  out="${out%%$'\n'*}"
+  REPLY="${out:-systemctl --user show-environment failed}"
+  return 1
+}
+
 # Sets REPLY to the XML character data $1 with its entities decoded.
 xml_unescape() {
   replace_all "$1" "&lt;" "<"

@@ -21,6 +21,7 @@ directory, and starts it.
 Options:
   --manager launchd|systemd  The service manager (default: launchd on macOS, systemd on Linux).
   --binary PATH              The moses-coordinator binary (default: the one next to this script).
+                             With --dry-run it need not exist yet.
   --state-dir DIR            The OpenClaw state directory, the service's working directory
                              (default: \$OPENCLAW_STATE_DIR, or ~/.openclaw).
   --dry-run                  Print what would be done and change nothing.
@@ -29,7 +30,28 @@ Options:
 launchd: writes ~/Library/LaunchAgents/$LABEL.plist, logs to ~/Library/Logs/moses-coordinator/.
 systemd: writes \${XDG_CONFIG_HOME:-~/.config}/systemd/user/$UNIT, logs to the journal.
 Running it again is safe: an unchanged, running service is left alone; a changed one is reloaded.
+If a step fails after files were written, they are put back as they were before.
 EOF
+}
+
+# What this run changed, for undo_on_failure.
+CREATED_DIRS=() # directories it created, each innermost first, the last created first
+WROTE=0         # 1 once $TARGET was written
+HAD_TARGET=0    # 1 when $TARGET existed before (its content is then in PREVIOUS)
+PREVIOUS=""
+RELOADED=0      # systemd: 1 once daemon-reload ran after $TARGET was written
+ENABLED=0       # systemd: 1 when this run enables the unit (it was not enabled before)
+STOPPED=0       # 1 when this run stopped or unloaded a running service to replace it
+
+# Notes the directories that creating $1 (mkdir -p) will make, so a failure can remove them.
+note_new_dirs() {
+  local dir="$1" new=()
+  while [[ -n "$dir" && "$dir" != / && ! -d "$dir" ]]; do
+    new+=("$dir")
+    dir="$(dirname -- "$dir")"
+  done
+  # ${a[@]+...}: bash 3.2 (macOS) treats an empty array as unset under set -u.
+  CREATED_DIRS=(${new[@]+"${new[@]}"} ${CREATED_DIRS[@]+"${CREATED_DIRS[@]}"})
 }
 
 # Creates directory $1 (and missing parents) with mode 0700 unless it exists.
@@ -41,6 +63,7 @@ make_private_dir() {
     return 0
   fi
   printf 'Creating directory %s (mode 0700)\n' "$dir"
+  note_new_dirs "$dir"
   (umask 077 && mkdir -p -- "$dir") || die 1 "Cannot create directory $dir: see the message above."
 }
 
@@ -55,14 +78,82 @@ write_file() {
   fi
   if [[ ! -d "$dir" ]]; then
     printf 'Creating directory %s\n' "$dir"
+    note_new_dirs "$dir"
     mkdir -p -- "$dir" || die 1 "Cannot create directory $dir: see the message above."
   fi
   printf 'Writing %s\n' "$path"
-  tmp="$(mktemp "$path.XXXXXX")" || die 1 "Cannot write $path: cannot create a temporary file in $dir."
+  put_file "$path" "$content" || die 1 "Cannot write $path: see the message above."
+  WROTE=1
+}
+
+# Replaces file $1 with $2 (plus a newline), mode 0644, through a temporary file and a rename.
+put_file() {
+  local path="$1" content="$2" tmp
+  tmp="$(mktemp "$path.XXXXXX")" || return 1
   if ! { printf '%s\n' "$content" >"$tmp" && chmod 0644 "$tmp" && mv -f -- "$tmp" "$path"; }; then
     rm -f -- "$tmp"
-    die 1 "Cannot write $path: see the message above."
+    return 1
   fi
+}
+
+# One step of undo_on_failure: says what it undoes and runs the command; a failure is reported
+# and the undo goes on.
+undo() {
+  local what="$1"
+  shift
+  printf 'Undoing: %s\n' "$what"
+  "$@" || printf '%s: Cannot undo (%s): see the message above.\n' "$PROG" "$what" >&2
+}
+
+# Runs when the script exits. After a failure, puts back what this run changed, in reverse
+# order, so a failed install leaves the previous state rather than half an install.
+undo_on_failure() {
+  local status=$? dir
+  trap - EXIT
+  if [[ "$status" == 0 || "$DRY_RUN" == 1 ]]; then
+    exit "$status"
+  fi
+  if [[ "$ENABLED" == 1 ]]; then
+    # Only edits unit files, so it works even when the manager cannot be reached.
+    undo "disabling $UNIT" systemctl --user disable "$UNIT"
+  fi
+  if [[ "$WROTE" == 1 && "$HAD_TARGET" == 1 ]]; then
+    undo "restoring the previous $TARGET" put_file "$TARGET" "$PREVIOUS"
+  elif [[ "$WROTE" == 1 ]]; then
+    undo "removing $TARGET" rm -f -- "$TARGET"
+  fi
+  if [[ "$RELOADED" == 1 ]]; then
+    undo "reloading systemd" systemctl --user daemon-reload
+  fi
+  for dir in ${CREATED_DIRS[@]+"${CREATED_DIRS[@]}"}; do
+    # Only while empty: anything in it now is not this run's to remove.
+    if rmdir -- "$dir" 2>/dev/null; then
+      printf 'Undoing: removed directory %s\n' "$dir"
+    fi
+  done
+  if [[ "$WROTE" == 1 && "$HAD_TARGET" == 0 ]]; then
+    printf '%s: Nothing is installed: what this run wrote is removed. Fix the error above, then run %s again.\n' \
+      "$PROG" "$PROG" >&2
+  elif [[ "$STOPPED" == 1 ]]; then
+    # The previous service was running and this run stopped it to replace it: start it again.
+    if [[ "$MANAGER" == launchd ]]; then
+      set -- launchctl bootstrap "gui/$(id -u)" "$TARGET"
+    else
+      set -- systemctl --user start "$UNIT"
+    fi
+    printf 'Undoing: starting the previous service: %s\n' "$(show_cmd "$@")"
+    if "$@"; then
+      printf '%s: The previous service is back, as it was before this run. Fix the error above, then run %s again.\n' \
+        "$PROG" "$PROG" >&2
+    else
+      printf '%s: The previous %s is restored but not running: start it with: %s\n' \
+        "$PROG" "$TARGET" "$(show_cmd "$@")" >&2
+    fi
+  elif [[ "$WROTE" == 1 ]]; then
+    printf '%s: The previous %s is restored. Fix the error above, then run %s again.\n' \
+      "$PROG" "$TARGET" "$PROG" >&2
+  fi
+  exit "$status"
 }
 
 # --- arguments ---
@@ -105,9 +196,20 @@ for value in "$BINARY" "$STATE_DIR" "$HOME"; do
   [[ "$value" != *$'\n'* ]] || usage_error "Cannot install: a path contains a newline: $(printf '%q' "$value")"
 done
 
-[[ -e "$BINARY" ]] || usage_error "Binary not found: $BINARY. Pass --binary with the path of the compiled moses-coordinator."
-[[ -f "$BINARY" && -x "$BINARY" ]] || usage_error "Binary is not an executable file: $BINARY. Check the path, or run: chmod +x $(printf '%q' "$BINARY")"
-BINARY="$(cd -- "$(dirname -- "$BINARY")" && pwd -P)/$(basename -- "$BINARY")"
+BINARY_MISSING=0
+if [[ -e "$BINARY" ]]; then
+  [[ -f "$BINARY" && -x "$BINARY" ]] || usage_error "Binary is not an executable file: $BINARY. Check the path, or run: chmod +x $(printf '%q' "$BINARY")"
+elif [[ "$DRY_RUN" == 1 ]]; then
+  # A preview may name where the binary is going to be; a real install checks it.
+  BINARY_MISSING=1
+else
+  usage_error "Binary not found: $BINARY. Pass --binary with the path of the compiled moses-coordinator."
+fi
+if [[ -d "$(dirname -- "$BINARY")" ]]; then
+  BINARY="$(cd -- "$(dirname -- "$BINARY")" && pwd -P)/$(basename -- "$BINARY")"
+elif [[ "$BINARY" != /* ]]; then
+  BINARY="$PWD/${BINARY#./}"
+fi
 
 [[ -d "$STATE_DIR" ]] || usage_error "State directory not found: $STATE_DIR. Pass --state-dir with the OpenClaw state directory (where openclaw.json is), or set OPENCLAW_STATE_DIR."
 STATE_DIR="$(cd -- "$STATE_DIR" && pwd -P)"
@@ -156,13 +258,21 @@ if [[ -e "$TARGET" || -L "$TARGET" ]]; then
     die 1 "Refusing to replace $TARGET: it is not a regular file. Remove it yourself, then run $PROG again."
   grep -qF "$MARKER" -- "$TARGET" ||
     die 1 "Refusing to overwrite $TARGET: it was not written by $PROG (no '$MARKER' line). Move it away or run its own uninstaller, then run $PROG again."
-  [[ "$(<"$TARGET")" == "$rendered" ]] && changed=0
+  HAD_TARGET=1
+  PREVIOUS="$(<"$TARGET")"
+  [[ "$PREVIOUS" == "$rendered" ]] && changed=0
 fi
 
 if [[ "$DRY_RUN" == 1 ]]; then
   printf 'Dry run: nothing is changed and no %s command is run.\n' \
     "$([[ "$MANAGER" == launchd ]] && echo launchctl || echo systemctl)"
+  if [[ "$BINARY_MISSING" == 1 ]]; then
+    printf 'Note: the binary %s does not exist yet; put it there before installing for real.\n' \
+      "$BINARY"
+  fi
 fi
+
+trap undo_on_failure EXIT
 
 # --- launchd ---
 
@@ -202,6 +312,7 @@ install_launchd() {
   fi
   if [[ "$loaded" == 1 ]]; then
     run_or_die launchctl bootout "$service"
+    STOPPED=1
   fi
   # Right after a bootout, launchd can refuse a bootstrap for a moment while the old job exits.
   for attempt in 1 2 3 4 5; do
@@ -222,6 +333,9 @@ install_systemd() {
   if [[ "$DRY_RUN" == 0 ]]; then
     command -v systemctl >/dev/null ||
       die 1 "Cannot find systemctl: this machine does not run systemd. On macOS, use --manager launchd."
+    # Checked before anything is written: without the manager the install could not finish.
+    probe_user_manager ||
+      die 1 "Cannot reach the systemd user manager: $REPLY. Nothing was written. 'systemctl --user' needs a login session of this user: log in as $(id -un) directly (not with su or sudo) and run $PROG again; to run the service without a login session, have an administrator run 'loginctl enable-linger $(id -un)', then run $PROG with XDG_RUNTIME_DIR=/run/user/$(id -u) set."
     systemctl --user is-active --quiet "$UNIT" && active=1
     systemctl --user is-enabled --quiet "$UNIT" && enabled=1
     if [[ "$changed" == 0 && "$active" == 1 && "$enabled" == 1 ]]; then
@@ -233,6 +347,7 @@ install_systemd() {
   make_private_dir "$LEDGER_DIR"
   if [[ "$changed" == 1 ]]; then
     write_file "$TARGET" "$rendered"
+    [[ "$DRY_RUN" == 1 ]] || RELOADED=1
     run_or_die systemctl --user daemon-reload
   else
     printf '%s is up to date.\n' "$TARGET"
@@ -249,8 +364,11 @@ install_systemd() {
     fi
     return 0
   fi
+  # enable can succeed and the start after it fail: noted first, so that a failure undoes it.
+  [[ "$enabled" == 1 ]] || ENABLED=1
   if [[ "$active" == 1 && "$changed" == 1 ]]; then
     [[ "$enabled" == 1 ]] || run_or_die systemctl --user enable "$UNIT"
+    STOPPED=1
     run_or_die systemctl --user restart "$UNIT"
   else
     run_or_die systemctl --user enable --now "$UNIT"

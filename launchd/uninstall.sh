@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stops and removes the moses-coordinator service that install.sh set up (launchd or systemd).
 # The ledger and the logs are kept. Run with --help for the options.
-# Exit codes: 0 ok (also when there was nothing to remove), 1 failure, 2 usage.
+# Exit codes: 0 ok (also when there was nothing to remove), 1 failure (also when the file was
+# removed but systemd could not be told), 2 usage.
 set -euo pipefail
 
 readonly PROG="uninstall.sh"
@@ -17,7 +18,8 @@ usage() {
 Usage: $PROG [--manager launchd|systemd] [--state-dir DIR] [--dry-run]
 
 Stops the moses-coordinator service and removes the file install.sh wrote. The ledger
-(<state dir>/audits/moses) and the logs are kept.
+(<state dir>/audits/moses) and the logs are kept. When 'systemctl --user' cannot reach the user
+manager, the unit file is still removed (and disabled), and it says what to run later.
 
 Options:
   --manager launchd|systemd  The service manager (default: launchd on macOS, systemd on Linux).
@@ -134,12 +136,33 @@ uninstall_systemd() {
   if [[ "$DRY_RUN" == 0 ]]; then
     command -v systemctl >/dev/null ||
       die 1 "Cannot find systemctl: this machine does not run systemd. On macOS, use --manager launchd."
+    if ! probe_user_manager; then
+      uninstall_systemd_offline "$REPLY"
+      return
+    fi
   fi
   run_or_die systemctl --user disable --now "$UNIT"
   remove_file "$TARGET"
   run_or_die systemctl --user daemon-reload
   [[ "$DRY_RUN" == 1 ]] || printf 'Uninstalled %s.\n' "$UNIT"
   kept
+}
+
+# Without a reachable user manager (no login session of this user) the file is still ours to
+# remove; what only the manager can do (stop the service, forget the unit) is left for later, and
+# said so. $1 is what systemctl said.
+uninstall_systemd_offline() {
+  local why="$1" later
+  # disable without --now only edits unit files (the default.target.wants link): no manager needed.
+  run systemctl --user disable "$UNIT" ||
+    printf '%s: Cannot disable %s: see the message above. Remove its link in %s yourself.\n' \
+      "$PROG" "$UNIT" "$(dirname -- "$TARGET")/default.target.wants" >&2
+  remove_file "$TARGET"
+  kept
+  later="systemctl --user stop $UNIT; systemctl --user daemon-reload"
+  printf '%s: Removed %s, but the systemd user manager could not be told: %s. If the service still runs under it (when this user is logged in elsewhere, or lingering is on), stop it from a login session of %s: %s\n' \
+    "$PROG" "$TARGET" "$why" "$(id -un)" "$later" >&2
+  exit 1
 }
 
 if [[ "$MANAGER" == launchd ]]; then

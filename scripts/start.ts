@@ -8,12 +8,24 @@
  * so it starts `deno run` with the set as flags, in the state directory. The launcher itself
  * may read, start a process and write the state directory; the coordinator it starts may
  * only do what the set allows.
+ *
+ * The coordinator does not outlive the command that started it:
+ * - SIGTERM, SIGINT and SIGHUP reaching the launcher are passed on (SIGHUP as SIGTERM, which the
+ *   coordinator stops cleanly on), and the launcher exits with the coordinator's exit code (128 +
+ *   the signal's number when a signal ended it).
+ * - When the command above the launcher is gone without a signal reaching it (npx killed: it
+ *   passes SIGTERM to its `sh -c` only; or `deno task` killed with SIGKILL), the launcher notices
+ *   within 3 s (it looks every 3 s: scripts/parent_watch.ts) and stops the coordinator.
+ * - When the launcher itself is killed with SIGKILL, the kernel sends the coordinator SIGTERM: on
+ *   Linux it is started through `setpriv --pdeathsig TERM` (util-linux), when that is there.
  * @module
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { declaredSet, permissionFlags } from "../lib/service/permissions.ts";
 import { v8FlagsArg } from "../lib/service/v8_flags.ts";
+import { systemClock, type TimerId } from "../lib/util/clock.ts";
+import { launcherCheck, watch } from "./parent_watch.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -63,23 +75,77 @@ try {
   await makeStateDir(dir);
 }
 
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", v8FlagsArg(), ...permissionFlags(declaredSet()), MAIN, "run", ...rest],
+/** How long the coordinator gets to stop after the launcher's SIGTERM, as under the service (20 s). */
+const STOP_TIMEOUT_MS = 20_000;
+
+/**
+ * `setpriv`'s path when it can give the coordinator a parent-death signal (util-linux 2.33 or
+ * later, Linux only), else undefined.
+ */
+async function pdeathsigWrapper(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    const probe = await new Deno.Command("setpriv", {
+      args: ["--pdeathsig", "TERM", "--", Deno.execPath(), "--version"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return probe.success ? "setpriv" : undefined;
+  } catch {
+    return undefined; // not installed
+  }
+}
+
+const coordinator = [
+  Deno.execPath(),
+  "run",
+  v8FlagsArg(),
+  ...permissionFlags(declaredSet()),
+  MAIN,
+  "run",
+  ...rest,
+];
+const wrapper = await pdeathsigWrapper();
+// The signal goes to the coordinator when the thread that started it ends: Deno starts processes
+// from its main thread, which lives as long as the launcher.
+const argv = wrapper ? [wrapper, "--pdeathsig", "TERM", "--", ...coordinator] : coordinator;
+const child = new Deno.Command(argv[0]!, {
+  args: argv.slice(1),
   cwd: dir,
   stdin: "null",
   stdout: "inherit",
   stderr: "inherit",
 }).spawn();
 
-// The coordinator stops cleanly on SIGTERM/SIGINT: pass them on and wait for it.
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.addSignalListener(signal, () => {
-    try {
-      child.kill(signal);
-    } catch {
-      // Already gone.
-    }
-  });
+function pass(signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // Already gone.
+  }
 }
-const { code, signal } = await child.status;
-Deno.exit(signal ? 1 : code);
+
+// The coordinator stops cleanly on SIGTERM/SIGINT: pass them on and wait for it. SIGHUP (the
+// terminal closed) would end the launcher without a word to the coordinator: pass it as SIGTERM.
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+  Deno.addSignalListener(signal, () => pass(signal === "SIGHUP" ? "SIGTERM" : signal));
+}
+
+const check = await launcherCheck({ os: Deno.build.os, self: Deno.pid, ppid: () => Deno.ppid });
+let killTimer: TimerId | undefined;
+const stopWatching = check === undefined ? () => {} : watch({
+  check,
+  clock: systemClock,
+  onGone: (reason) => {
+    console.error(`Stopping the coordinator: the command that started it is gone: ${reason}`);
+    pass("SIGTERM");
+    killTimer = systemClock.setTimeout(() => pass("SIGKILL"), STOP_TIMEOUT_MS);
+  },
+});
+
+const { code } = await child.status;
+stopWatching();
+systemClock.clearTimeout(killTimer);
+// code is 128 + the signal's number when a signal ended the coordinator, as a shell reports it.
+Deno.exit(code);

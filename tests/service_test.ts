@@ -17,7 +17,8 @@ const MARKER = "Written by moses-coordinator install.sh";
 
 /**
  * Stand-in for launchctl: logs its arguments (one call a line) and keeps the loaded job as a copy
- * of the plist it was bootstrapped from, so `print` answers as launchd would.
+ * of the plist it was bootstrapped from, so `print` answers as launchd would. With
+ * STUB_FAIL_PLIST_WITH set, bootstrapping a plist that holds that text fails.
  */
 const LAUNCHCTL = String.raw`#!/usr/bin/env bash
 printf '%s\n' "$*" >>"$STUB_LOG"
@@ -30,6 +31,9 @@ case "$1" in
   bootstrap)
     [[ "$2" == "gui/$(id -u)" && "$3" == /* && -f "$3" ]] || { echo "Bootstrap failed: 5: Input/output error" >&2; exit 5; }
     [[ ! -e "$job" ]] || { echo "Bootstrap failed: 5: Input/output error (already loaded)" >&2; exit 5; }
+    if [[ -n "$STUB_FAIL_PLIST_WITH" ]] && grep -qF "$STUB_FAIL_PLIST_WITH" "$3"; then
+      echo "Bootstrap failed: 5: Input/output error" >&2; exit 5
+    fi
     cp "$3" "$job" ;;
   bootout)
     [[ "$2" == "$service" && -e "$job" ]] || { echo "Boot-out failed: 3: No such process" >&2; exit 3; }
@@ -42,6 +46,11 @@ esac
  * Stand-in for `systemctl --user`: logs its arguments and keeps the unit's state (the unit as last
  * loaded by daemon-reload, enabled, active). Stricter than systemd in one way: starting a unit whose
  * file changed since the last daemon-reload fails (systemd would warn and run the old one).
+ *
+ * With STUB_NO_BUS set it is systemctl without a user manager to talk to (no login session, as
+ * under su or in a container): what needs the manager fails as systemd 252 does, while what only
+ * touches unit files (enable and disable without --now, is-enabled) still works, as it does there.
+ * With STUB_FAIL_UNIT_WITH set, starting a loaded unit that holds that text fails.
  */
 const SYSTEMCTL = String.raw`#!/usr/bin/env bash
 printf '%s\n' "$*" >>"$STUB_LOG"
@@ -59,6 +68,14 @@ for arg in "$@"; do
     *) unit="$arg" ;;
   esac
 done
+if [[ -n "$STUB_NO_BUS" ]]; then
+  case "$cmd" in
+    enable | disable) [[ "$now" == 1 ]] && needs_bus=1 || needs_bus=0 ;;
+    is-enabled) needs_bus=0 ;;
+    *) needs_bus=1 ;;
+  esac
+  [[ "$needs_bus" == 0 ]] || { echo "Failed to connect to bus: No medium found" >&2; exit 1; }
+fi
 config="$XDG_CONFIG_HOME"
 [[ -n "$config" ]] || config="$HOME/.config"
 file="$config/systemd/user/moses-coordinator.service"
@@ -66,9 +83,15 @@ loaded="$STUB_STATE/systemd-loaded"
 start() {
   [[ -e "$loaded" ]] || { echo "Failed to start $unit: Unit $unit not found." >&2; exit 5; }
   cmp -s "$loaded" "$file" || { echo "Unit file changed on disk: run daemon-reload" >&2; exit 1; }
+  if [[ -n "$STUB_FAIL_UNIT_WITH" ]] && grep -qF "$STUB_FAIL_UNIT_WITH" "$loaded"; then
+    rm -f "$STUB_STATE/systemd-active"
+    echo "Job for $unit failed because the control process exited with error code." >&2
+    exit 1
+  fi
   touch "$STUB_STATE/systemd-active"
 }
 case "$cmd" in
+  show-environment) echo "HOME=$HOME" ;;
   daemon-reload) if [[ -e "$file" ]]; then cp "$file" "$loaded"; else rm -f "$loaded"; fi ;;
   is-active) [[ -e "$STUB_STATE/systemd-active" ]] || { echo inactive; exit 3; }; echo active ;;
   is-enabled) [[ -e "$STUB_STATE/systemd-enabled" ]] || { echo disabled; exit 1; }; echo enabled ;;
@@ -441,6 +464,7 @@ Deno.test("systemd: install writes the hardened user unit, reloads systemd and e
   assertEquals((await Deno.stat(join(fx.state, "audits", "moses"))).mode! & 0o777, 0o700);
 
   assertEquals(await fx.calls(), [
+    "--user show-environment",
     `--user is-active --quiet ${UNIT}`,
     `--user is-enabled --quiet ${UNIT}`,
     "--user daemon-reload",
@@ -463,6 +487,7 @@ Deno.test("systemd: a second install changes nothing; a changed unit is reloaded
   assertOk(again, "second install");
   assertStringIncludes(again.stdout, "nothing to do");
   assertEquals(await fx.calls(), [
+    "--user show-environment",
     `--user is-active --quiet ${UNIT}`,
     `--user is-enabled --quiet ${UNIT}`,
   ]);
@@ -480,6 +505,7 @@ Deno.test("systemd: a second install changes nothing; a changed unit is reloaded
   ]);
   assertOk(changed, "install with a new binary");
   assertEquals(await fx.calls(), [
+    "--user show-environment",
     `--user is-active --quiet ${UNIT}`,
     `--user is-enabled --quiet ${UNIT}`,
     "--user daemon-reload",
@@ -496,6 +522,7 @@ Deno.test("systemd: a second install changes nothing; a changed unit is reloaded
     "",
   );
   assertEquals(await fx.calls(), [
+    "--user show-environment",
     `--user is-active --quiet ${UNIT}`,
     `--user is-enabled --quiet ${UNIT}`,
     `--user enable --now ${UNIT}`,
@@ -509,7 +536,11 @@ Deno.test("systemd: uninstall disables and stops the unit, removes it and reload
 
   const r = await fx.uninstall(["--manager", "systemd"]);
   assertOk(r, "uninstall");
-  assertEquals(await fx.calls(), [`--user disable --now ${UNIT}`, "--user daemon-reload"]);
+  assertEquals(await fx.calls(), [
+    "--user show-environment",
+    `--user disable --now ${UNIT}`,
+    "--user daemon-reload",
+  ]);
   assert(!(await exists(fx.unitFile)), "the unit file is still there");
   assert(!(await exists(join(fx.stubState, "systemd-active"))), "the unit is still active");
   assert(!(await exists(join(fx.stubState, "systemd-loaded"))), "daemon-reload ran too early");
@@ -634,4 +665,139 @@ Deno.test("without --manager, Darwin picks launchd and Linux picks systemd", asy
   const other = await fx.install(args, { STUB_UNAME: "FreeBSD" });
   assertEquals(other.code, 2);
   assertStringIncludes(other.stderr, "pass --manager launchd or --manager systemd");
+});
+
+Deno.test("systemd: without a reachable user manager, install checks first, writes nothing and says what to do", async () => {
+  await using fx = await Fixture.create();
+  const r = await fx.install(systemd(fx), { STUB_NO_BUS: "1" });
+  assertEquals(r.code, 1, r.stderr);
+  assertStringIncludes(r.stderr, "Cannot reach the systemd user manager: ");
+  assertStringIncludes(r.stderr, "Failed to connect to bus: No medium found");
+  assertStringIncludes(r.stderr, "Nothing was written");
+  assertStringIncludes(r.stderr, "loginctl enable-linger");
+  assertEquals(await fx.calls(), ["--user show-environment"]);
+  assert(!(await exists(join(fx.home, ".config"))), "the failed install wrote ~/.config");
+  assert(!(await exists(join(fx.state, "audits"))), "the failed install made audits/");
+});
+
+Deno.test("systemd: without a reachable user manager, uninstall still removes its unit file and disables it, and says systemd was not told", async () => {
+  await using fx = await Fixture.create();
+  assertOk(await fx.install(systemd(fx)), "install");
+  await fx.calls();
+
+  const r = await fx.uninstall(["--manager", "systemd"], { STUB_NO_BUS: "1" });
+  assertEquals(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assert(!(await exists(fx.unitFile)), "the unit file is still there");
+  // `disable` without --now only edits unit files, so it works without the manager.
+  assert(!(await exists(join(fx.stubState, "systemd-enabled"))), "the unit is still enabled");
+  assertEquals(await fx.calls(), ["--user show-environment", `--user disable ${UNIT}`]);
+  assertStringIncludes(r.stdout, `Removing ${fx.unitFile}`);
+  assertStringIncludes(r.stderr, "the systemd user manager could not be told");
+  assertStringIncludes(r.stderr, "Failed to connect to bus: No medium found");
+  assertStringIncludes(r.stderr, `systemctl --user stop ${UNIT}`);
+  assertStringIncludes(r.stderr, "systemctl --user daemon-reload");
+
+  // What is left to do is systemd's: the file is gone, so a second run has nothing to do.
+  const again = await fx.uninstall(["--manager", "systemd"], { STUB_NO_BUS: "1" });
+  assertOk(again, "second uninstall");
+  assertStringIncludes(again.stdout, "nothing to do");
+});
+
+Deno.test("systemd: an install that fails after writing the unit removes what it wrote", async () => {
+  await using fx = await Fixture.create();
+  // The unit is written and loaded, then fails to start.
+  const r = await fx.install(systemd(fx), { STUB_FAIL_UNIT_WITH: fx.binary });
+  assertEquals(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assertStringIncludes(r.stderr, `Command failed: systemctl --user enable --now ${UNIT}`);
+  assertEquals(await fx.calls(), [
+    "--user show-environment",
+    `--user is-active --quiet ${UNIT}`,
+    `--user is-enabled --quiet ${UNIT}`,
+    "--user daemon-reload",
+    `--user enable --now ${UNIT}`,
+    `--user disable ${UNIT}`,
+    "--user daemon-reload",
+  ]);
+  assert(!(await exists(fx.unitFile)), "the unit file is left behind");
+  assert(!(await exists(join(fx.home, ".config"))), "the directories it made are left behind");
+  assert(!(await exists(join(fx.state, "audits"))), "audits/ is left behind");
+  for (const state of ["systemd-enabled", "systemd-loaded", "systemd-active"]) {
+    assert(!(await exists(join(fx.stubState, state))), `${state}: systemd still has the unit`);
+  }
+  assertStringIncludes(r.stdout, `Undoing: removing ${fx.unitFile}`);
+  assertStringIncludes(r.stderr, "Nothing is installed");
+});
+
+Deno.test("systemd: an install that fails to start a changed unit puts the previous unit back and starts it again", async () => {
+  await using fx = await Fixture.create();
+  assertOk(await fx.install(systemd(fx)), "install");
+  const before = await Deno.readTextFile(fx.unitFile);
+  await fx.calls();
+
+  const moved = join(fx.root, "bin", "moses-coordinator-2");
+  await Deno.copyFile(fx.binary, moved);
+  await Deno.chmod(moved, 0o755);
+  const r = await fx.install(
+    ["--manager", "systemd", "--binary", moved, "--state-dir", fx.state],
+    { STUB_FAIL_UNIT_WITH: moved },
+  );
+  assertEquals(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assertEquals(await fx.calls(), [
+    "--user show-environment",
+    `--user is-active --quiet ${UNIT}`,
+    `--user is-enabled --quiet ${UNIT}`,
+    "--user daemon-reload",
+    `--user restart ${UNIT}`,
+    "--user daemon-reload",
+    `--user start ${UNIT}`,
+  ]);
+  assertEquals(await Deno.readTextFile(fx.unitFile), before);
+  assertEquals(await Deno.readTextFile(join(fx.stubState, "systemd-loaded")), before);
+  assert(await exists(join(fx.stubState, "systemd-active")), "the previous unit is not running");
+  assert(await exists(join(fx.stubState, "systemd-enabled")), "the previous unit was disabled");
+  assertStringIncludes(r.stdout, `Undoing: restoring the previous ${fx.unitFile}`);
+  assertStringIncludes(r.stderr, "The previous service is back");
+});
+
+Deno.test("launchd: an install whose bootstrap fails removes the plist and the directories it made", async () => {
+  await using fx = await Fixture.create();
+  const r = await fx.install(launchd(fx), { STUB_FAIL_PLIST_WITH: fx.binary });
+  assertEquals(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assertStringIncludes(r.stderr, "Cannot load");
+  assert(!(await exists(fx.plist)), "the plist is left behind");
+  assert(!(await exists(join(fx.home, "Library"))), "~/Library directories are left behind");
+  assert(!(await exists(join(fx.state, "audits"))), "audits/ is left behind");
+  assertStringIncludes(r.stderr, "Nothing is installed");
+});
+
+Deno.test("--dry-run previews an install with a binary that is not there yet, and writes nothing", async () => {
+  await using fx = await Fixture.create();
+  const later = join(fx.root, "later", "moses-coordinator");
+  for (const manager of ["systemd", "launchd"]) {
+    // A relative path is made absolute against the directory the script runs in.
+    const r = await fx.install([
+      "--manager",
+      manager,
+      "--binary",
+      "later/moses-coordinator",
+      "--state-dir",
+      fx.state,
+      "--dry-run",
+    ]);
+    assertOk(r, `${manager} dry run`);
+    assertStringIncludes(r.stdout, `${later} does not exist yet`);
+    assertStringIncludes(
+      r.stdout,
+      manager === "systemd" ? `ExecStart=${later} run` : `<string>${later}</string>`,
+    );
+  }
+  assertEquals(await fx.calls(), []);
+  assert(!(await exists(join(fx.root, "later"))), "the dry run made the binary's directory");
+  assert(!(await exists(join(fx.home, ".config"))), "the dry run created ~/.config");
+  assert(!(await exists(join(fx.home, "Library"))), "the dry run created ~/Library");
+
+  // Without --dry-run it is still refused.
+  const real = await fx.install(systemd(fx).map((a) => a === fx.binary ? later : a));
+  assertEquals(real.code, 2, real.stderr);
+  assertStringIncludes(real.stderr, `Binary not found: ${later}`);
 });
