@@ -82,8 +82,8 @@ Deno.test("no module imports itself through a cycle", () => {
 
 Deno.test("the import scan sees the modules and their imports", () => {
   // Guards the tests above against a scan that finds nothing (and so passes anything).
-  const daemon = modules.find((m) => m.path === "lib/service/daemon.ts");
-  assert(daemon !== undefined, "lib/service/daemon.ts not scanned");
+  const daemon = modules.find((m) => m.path === "lib/service/daemon/daemon.ts");
+  assert(daemon !== undefined, "lib/service/daemon/daemon.ts not scanned");
   assert(daemon.imports.includes("lib/rules/mod.ts"), "daemon's imports not read");
   assert(modules.length > 30, `only ${modules.length} modules scanned`);
 });
@@ -116,6 +116,6 @@ Deno.test("the function-length scan finds functions and measures them", () => {
     3,
   ]]);
   // The real tree: the daemon's wiring is found.
-  const daemon = modules.find((m) => m.path === "lib/service/daemon.ts")!;
+  const daemon = modules.find((m) => m.path === "lib/service/daemon/daemon.ts")!;
   assert(functionLengths(daemon.text).some((f) => f.name === "runDaemon"));
 });

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { tempDir, waitFor } from "./support/helpers.ts";
 import { LegacyGateway } from "./support/legacy_gateway.ts";
 import { violationFinding } from "./support/findings.ts";
-import { runDaemon } from "../lib/service/daemon.ts";
+import { runDaemon } from "../lib/service/daemon/daemon.ts";
 import { Logger } from "../lib/service/log.ts";
 import { resolvePaths } from "../lib/service/paths.ts";
 import { saveSnapshot } from "../lib/service/snapshot.ts";

@@ -1,6 +1,6 @@
 import { assertEquals } from "./support/assert.ts";
 import { Logger } from "../lib/service/log.ts";
-import { FindingsOutput } from "../lib/service/findings_output.ts";
+import { FindingsOutput } from "../lib/service/daemon/findings_output.ts";
 import type { Finding } from "../lib/rules/finding.ts";
 import type { TurnEvent } from "../lib/rules/event.ts";
 import { violationFinding } from "./support/findings.ts";

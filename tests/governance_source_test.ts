@@ -1,7 +1,10 @@
 import { assertEquals } from "./support/assert.ts";
 import { FakeClock, flushMicrotasks } from "./support/fake_clock.ts";
 import { Logger } from "../lib/service/log.ts";
-import { GOVERNANCE_REFRESH_MS, GovernanceSource } from "../lib/service/governance_source.ts";
+import {
+  GOVERNANCE_REFRESH_MS,
+  GovernanceSource,
+} from "../lib/service/daemon/governance_source.ts";
 import type { GovernanceRead } from "../lib/service/governance.ts";
 import { DEFAULT_GOVERNANCE, type Governance } from "../lib/rules/governance.ts";
 

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { tempDir } from "./support/helpers.ts";
-import { InstanceLocked, takeInstanceLock } from "../lib/service/instance_lock.ts";
+import { InstanceLocked, takeInstanceLock } from "../lib/service/daemon/instance_lock.ts";
 
 Deno.test("a second lock on one state directory is refused, naming the process that holds it", async () => {
   await using dir = await tempDir();

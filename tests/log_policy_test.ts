@@ -6,7 +6,7 @@ import {
   FAILURE_LOG_INTERVAL_MS,
   LogPolicy,
   WRITE_ERROR_REPEAT_MS,
-} from "../lib/service/log_policy.ts";
+} from "../lib/service/daemon/log_policy.ts";
 import { violationFinding } from "./support/findings.ts";
 
 function setup() {

@@ -1,7 +1,7 @@
 import { assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { tempDir } from "./support/helpers.ts";
 import { Logger } from "../lib/service/log.ts";
-import { OpenClawSource } from "../lib/service/openclaw_source.ts";
+import { OpenClawSource } from "../lib/service/daemon/openclaw_source.ts";
 import { resolvePaths } from "../lib/service/paths.ts";
 import { type ResolvedToken, TokenError } from "../lib/gateway/openclaw/token.ts";
 import type { TurnEvent } from "../lib/rules/event.ts";

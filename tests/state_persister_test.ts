@@ -3,7 +3,7 @@ import { tempDir } from "./support/helpers.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { violationFinding } from "./support/findings.ts";
 import { Logger } from "../lib/service/log.ts";
-import { SAVE_DELAY_MS, StatePersister } from "../lib/service/state_persister.ts";
+import { SAVE_DELAY_MS, StatePersister } from "../lib/service/daemon/state_persister.ts";
 import { loadSnapshot } from "../lib/service/snapshot.ts";
 import { RuleEngine } from "../lib/rules/engine.ts";
 import { SequenceRule } from "../lib/rules/sequence_rule.ts";

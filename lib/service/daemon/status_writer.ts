@@ -3,9 +3,9 @@
  * a refresh every {@link STATUS_INTERVAL_MS} so `status` can tell a live daemon from a dead one.
  * @module
  */
-import { type Clock, errorText, systemClock, type TimerId } from "../util/mod.ts";
-import type { Logger } from "./log.ts";
-import { STATUS_INTERVAL_MS, type StatusReport, writeStatus } from "./status.ts";
+import { type Clock, errorText, systemClock, type TimerId } from "../../util/mod.ts";
+import type { Logger } from "../log.ts";
+import { STATUS_INTERVAL_MS, type StatusReport, writeStatus } from "../status.ts";
 
 /** Changes within this many ms are written together. */
 export const STATUS_COALESCE_MS = 50;

@@ -9,12 +9,12 @@ import type {
   ProtocolChoice,
   TurnTracker,
   WatchCounters,
-} from "../gateway/mod.ts";
-import type { LedgerWriter } from "../ledger/mod.ts";
-import type { Governance, RuleEngine, SequenceRuleStats } from "../rules/mod.ts";
-import { type Clock, systemClock } from "../util/mod.ts";
-import { VERSION } from "../version.ts";
-import { legacyQuietReason, type LinkState, type StatusReport } from "./status.ts";
+} from "../../gateway/mod.ts";
+import type { LedgerWriter } from "../../ledger/mod.ts";
+import type { Governance, RuleEngine, SequenceRuleStats } from "../../rules/mod.ts";
+import { type Clock, systemClock } from "../../util/mod.ts";
+import { VERSION } from "../../version.ts";
+import { legacyQuietReason, type LinkState, type StatusReport } from "../status.ts";
 
 /** An append blocked this long makes the state DEGRADED. */
 export const BLOCKED_APPEND_MS = 2_000;

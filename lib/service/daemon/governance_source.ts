@@ -3,10 +3,10 @@
  * read at a time, so an older read can never overwrite a newer one.
  * @module
  */
-import { DEFAULT_GOVERNANCE, type Governance } from "../rules/mod.ts";
-import { type Clock, systemClock, type TimerId } from "../util/mod.ts";
-import { type GovernanceRead, readGovernance } from "./governance.ts";
-import type { Logger } from "./log.ts";
+import { DEFAULT_GOVERNANCE, type Governance } from "../../rules/mod.ts";
+import { type Clock, systemClock, type TimerId } from "../../util/mod.ts";
+import { type GovernanceRead, readGovernance } from "../governance.ts";
+import type { Logger } from "../log.ts";
 
 /** How often state.json is read again, in ms. */
 export const GOVERNANCE_REFRESH_MS = 1_000;

@@ -10,22 +10,22 @@ import {
   FrameIntake,
   GatewayLink,
   type ProtocolChoice,
-} from "../gateway/mod.ts";
-import { findingIdsInTail, LedgerWriter } from "../ledger/mod.ts";
-import type { RuleEngine, RuleEvent } from "../rules/mod.ts";
-import { type Clock, errorText, systemClock } from "../util/mod.ts";
-import { VERSION } from "../version.ts";
-import { EXIT_OK } from "./exit_codes.ts";
+} from "../../gateway/mod.ts";
+import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
+import type { RuleEngine, RuleEvent } from "../../rules/mod.ts";
+import { type Clock, errorText, systemClock } from "../../util/mod.ts";
+import { VERSION } from "../../version.ts";
+import { EXIT_OK } from "../exit_codes.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../log.ts";
 import { LogPolicy } from "./log_policy.ts";
 import { OpenClawSource } from "./openclaw_source.ts";
-import type { Paths } from "./paths.ts";
+import type { Paths } from "../paths.ts";
 import { preflight, stopForGood } from "./preflight.ts";
 import { installProcessHandlers, type ProcessHandlers } from "./process_handlers.ts";
 import type { InstanceLock } from "./instance_lock.ts";
-import { buildRuleEngine } from "./rule_set.ts";
+import { buildRuleEngine } from "../rule_set.ts";
 import { StatePersister } from "./state_persister.ts";
 import { StatusModel, type StatusSources } from "./status_model.ts";
 import { StatusFileWriter } from "./status_writer.ts";

@@ -3,12 +3,12 @@
  * after it changes (throttled while a burst waits to be written) and at stop.
  * @module
  */
-import type { TurnTracker } from "../gateway/mod.ts";
-import type { LedgerWriter } from "../ledger/mod.ts";
-import type { Finding, RuleEngine } from "../rules/mod.ts";
-import { type Clock, errorText, systemClock, type TimerId } from "../util/mod.ts";
-import type { Logger } from "./log.ts";
-import { keepAside, loadSnapshot, saveSnapshot } from "./snapshot.ts";
+import type { TurnTracker } from "../../gateway/mod.ts";
+import type { LedgerWriter } from "../../ledger/mod.ts";
+import type { Finding, RuleEngine } from "../../rules/mod.ts";
+import { type Clock, errorText, systemClock, type TimerId } from "../../util/mod.ts";
+import type { Logger } from "../log.ts";
+import { keepAside, loadSnapshot, saveSnapshot } from "../snapshot.ts";
 
 /** How often idle conversations expire and a changed state is saved, in ms. */
 export const SNAPSHOT_INTERVAL_MS = 5_000;

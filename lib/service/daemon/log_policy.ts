@@ -4,9 +4,9 @@
  * something new goes wrong.
  * @module
  */
-import type { Finding } from "../rules/mod.ts";
-import { type Clock, systemClock, type TimerId } from "../util/mod.ts";
-import type { Logger } from "./log.ts";
+import type { Finding } from "../../rules/mod.ts";
+import { type Clock, systemClock, type TimerId } from "../../util/mod.ts";
+import type { Logger } from "../log.ts";
 
 /** The same ledger write error is logged again after this long. */
 export const WRITE_ERROR_REPEAT_MS = 60_000;

@@ -2,7 +2,7 @@
  * The daemon's process-wide handlers: stop signals, and operations the Deno sandbox refuses.
  * @module
  */
-import type { Logger } from "./log.ts";
+import type { Logger } from "../log.ts";
 
 /** What the handlers report, and how to remove them. */
 export interface ProcessHandlers {

@@ -10,14 +10,14 @@ import {
   type ResolvedToken,
   resolveToken,
   TokenError,
-} from "../gateway/mod.ts";
-import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "../util/mod.ts";
-import { type Config, loadConfig } from "./config.ts";
-import { EXIT_FAILURE, EXIT_STOPPED_FOR_GOOD } from "./exit_codes.ts";
+} from "../../gateway/mod.ts";
+import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "../../util/mod.ts";
+import { type Config, loadConfig } from "../config.ts";
+import { EXIT_FAILURE, EXIT_STOPPED_FOR_GOOD } from "../exit_codes.ts";
 import { type InstanceLock, InstanceLocked, takeInstanceLock } from "./instance_lock.ts";
-import type { Logger } from "./log.ts";
-import type { Paths } from "./paths.ts";
-import { declaredSet, liveQuery, missingGrants } from "./permissions.ts";
+import type { Logger } from "../log.ts";
+import type { Paths } from "../paths.ts";
+import { declaredSet, liveQuery, missingGrants } from "../permissions.ts";
 
 /** What the daemon starts with. */
 export interface Ready {

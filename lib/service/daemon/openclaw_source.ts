@@ -20,13 +20,13 @@ import {
   TurnTracker,
   type WatchCounters,
   withTokenSource,
-} from "../gateway/mod.ts";
-import type { ConversationFrom } from "../gateway/mod.ts";
-import type { TurnEvent } from "../rules/mod.ts";
-import { type Clock, errorText, systemClock } from "../util/mod.ts";
-import { VERSION } from "../version.ts";
-import type { Logger } from "./log.ts";
-import type { Paths } from "./paths.ts";
+} from "../../gateway/mod.ts";
+import type { ConversationFrom } from "../../gateway/mod.ts";
+import type { TurnEvent } from "../../rules/mod.ts";
+import { type Clock, errorText, systemClock } from "../../util/mod.ts";
+import { VERSION } from "../../version.ts";
+import type { Logger } from "../log.ts";
+import type { Paths } from "../paths.ts";
 
 /** How the source is set up. */
 export interface OpenClawSourceOptions {

@@ -4,7 +4,7 @@
  * which process holds it. The lock goes with the process (a kill releases it).
  * @module
  */
-import { errorText } from "../util/mod.ts";
+import { errorText } from "../../util/mod.ts";
 
 /** A held instance lock. */
 export interface InstanceLock {

@@ -5,10 +5,10 @@
  * id comes from its event, and an id already at the end of the ledger is not written again.
  * @module
  */
-import type { LedgerWriter } from "../ledger/mod.ts";
-import { type Finding, isSequenceFinding, type RuleEvent } from "../rules/mod.ts";
-import { errorText } from "../util/mod.ts";
-import type { Logger } from "./log.ts";
+import type { LedgerWriter } from "../../ledger/mod.ts";
+import { type Finding, isSequenceFinding, type RuleEvent } from "../../rules/mod.ts";
+import { errorText } from "../../util/mod.ts";
+import type { Logger } from "../log.ts";
 
 /** How the output is set up. */
 export interface FindingsOutputOptions {
