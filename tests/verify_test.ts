@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
 import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
-import { splitAtLines, verifyLedger } from "../lib/ledger/verify.ts";
+import { splitAtLines, verifyLedger, verifyTesting } from "../lib/ledger/verify.ts";
 import { canonicalJsonWithout } from "../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
-import { python, tempStateDir } from "./support/helpers.ts";
+import { python, ROOT, tempStateDir } from "./support/helpers.ts";
 
 async function ledgerOf(n: number): Promise<{ dir: string; path: string; lines: string[] }> {
   const dir = await tempStateDir();
@@ -277,5 +277,78 @@ Deno.test("a real U+FFFD in a line is text, not a decoding error", async () => {
   const r = await verifyLedger(path);
   assert(r.ok, JSON.stringify(r.problems));
   assertEquals(r.entries, 2);
+  await Deno.remove(dir, { recursive: true });
+});
+
+// Runs `fn` with the parallel path taken for any ledger and, if given, a stand-in worker.
+async function withWorkers<T>(stub: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...verifyTesting };
+  verifyTesting.parallelMinBytes = 0;
+  if (stub) {
+    verifyTesting.workerUrl = new URL(
+      `./support/verify_worker_stub.ts?fail=${stub}`,
+      import.meta.url,
+    );
+  }
+  try {
+    return await fn();
+  } finally {
+    verifyTesting.parallelMinBytes = saved.parallelMinBytes;
+    verifyTesting.workerUrl = saved.workerUrl;
+  }
+}
+
+Deno.test("a worker that may not read the ledger makes verify exit 77, as one pass does", async () => {
+  const { dir, path } = await ledgerOf(40);
+  const driver = join(ROOT, "tests", "support", "verify_revoked.ts");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", `--allow-read=${ROOT},${path}`, driver, path],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 77, stderr);
+  assertStringIncludes(
+    stderr,
+    `Cannot verify ledger ${path}: the permission set does not grant it`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a worker's read error keeps its class, and no worker outlives the verify", async () => {
+  const { dir, path } = await ledgerOf(40);
+  // The stub's first part never answers: only ending it makes the count fall to 0.
+  const err = await withWorkers(
+    "read",
+    () => verifyLedger(path, { workers: 2 }).then(() => undefined, (e: unknown) => e),
+  );
+  assertEquals(verifyTesting.liveWorkers, 0);
+  assert(err instanceof Deno.errors.NotCapable, `expected NotCapable, got ${String(err)}`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a worker that fails ends every worker before one pass does the work", async () => {
+  const { dir, path } = await ledgerOf(40);
+  const liveDuringOnePass: number[] = [];
+  const r = await withWorkers("crash", () =>
+    verifyLedger(path, {
+      workers: 2,
+      onProgress: () => liveDuringOnePass.push(verifyTesting.liveWorkers),
+    }));
+  assert(r.ok, JSON.stringify(r.problems));
+  assertEquals(r.entries, 40);
+  assert(liveDuringOnePass.length > 0, "one pass reported no progress");
+  assertEquals(liveDuringOnePass.filter((n) => n > 0), []);
+  assertEquals(verifyTesting.liveWorkers, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the real workers are all ended once a verify is done", async () => {
+  const { dir, path } = await ledgerOf(40);
+  const r = await withWorkers(undefined, () => verifyLedger(path, { workers: 3 }));
+  assertEquals([r.ok, r.entries], [true, 40]);
+  assertEquals(verifyTesting.liveWorkers, 0);
   await Deno.remove(dir, { recursive: true });
 });

@@ -3,6 +3,7 @@
  * @module
  */
 import { checkRange, type RangeRequest } from "./verify.ts";
+import { toWorkerError } from "./_worker_error.ts";
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<RangeRequest>) => void) | null;
@@ -22,6 +23,7 @@ scope.onmessage = async (ev) => {
     });
     scope.postMessage({ result });
   } catch (err) {
-    scope.postMessage({ error: err instanceof Error ? err.message : String(err) });
+    // The error's class goes with it, so that the CLI tells a permission error from a missing file.
+    scope.postMessage({ error: toWorkerError(err) });
   }
 };

@@ -13,6 +13,7 @@ import {
   type Note,
   type Problem,
 } from "./chain.ts";
+import { fromWorkerError, type WorkerError } from "./_worker_error.ts";
 
 /** The outcome of verifying a ledger. */
 export interface VerifyReport {
@@ -76,27 +77,27 @@ export async function verifyLedger(path: string, opts: VerifyOptions = {}): Prom
       (n) => opts.onProgress?.(n, size),
     ),
   ];
-  if (workers === 1 || size < PARALLEL_MIN_BYTES || !mayStartWorkers()) {
+  if (workers === 1 || size < verifyTesting.parallelMinBytes || !mayStartWorkers()) {
     return merge(path, await onePass());
   }
   const bounds = await splitAtLines(path, size, workers);
+  await verifyTesting.beforeWorkers?.();
   const done = new Array<number>(bounds.length - 1).fill(0);
-  let parts: RangeResult[];
-  try {
-    parts = await Promise.all(
-      bounds.slice(0, -1).map((start, i) =>
-        checkInWorker({ path, start, end: bounds[i + 1]!, midChain: i > 0 }, (n) => {
-          done[i] = n;
-          opts.onProgress?.(done.reduce((a, b) => a + b, 0), size);
-        })
-      ),
-    );
-  } catch (err) {
-    if (err instanceof RangeReadError) throw err.cause;
-    // Workers may be unavailable (a sandbox that cannot load their module): one pass will do.
-    parts = await onePass();
-  }
-  return merge(path, parts);
+  const parts = await checkInWorkers(
+    bounds.slice(0, -1).map((start, i) => ({
+      path,
+      start,
+      end: bounds[i + 1]!,
+      midChain: i > 0,
+    })),
+    (i, n) => {
+      done[i] = n;
+      opts.onProgress?.(done.reduce((a, b) => a + b, 0), size);
+    },
+  );
+  // Workers may be unavailable (a sandbox that cannot load their module): one pass will do,
+  // started only once every worker has been ended.
+  return merge(path, parts ?? await onePass());
 }
 
 // The size of the ledger with no append half done: writers append whole lines under an
@@ -115,21 +116,90 @@ async function committedSize(path: string): Promise<number> {
 }
 
 const WORKER_URL = new URL("./_verify_worker.ts", import.meta.url);
+let liveWorkers = 0;
+
+/** Seams for tests only: not part of what verify does for a user. */
+export const verifyTesting = {
+  /** Ledgers smaller than this are checked in one pass. */
+  parallelMinBytes: PARALLEL_MIN_BYTES,
+  /** The module the workers run. */
+  workerUrl: WORKER_URL,
+  /** Called after the ledger is cut into parts, before the workers start. */
+  beforeWorkers: undefined as (() => void | Promise<void>) | undefined,
+  /** Workers started and not yet ended. */
+  get liveWorkers(): number {
+    return liveWorkers;
+  },
+};
 
 // Loading a worker's module needs read access to it, which the coordinator's own sandbox
 // does not grant (it reads only the audits directory); then one pass does the work.
 function mayStartWorkers(): boolean {
-  if (WORKER_URL.protocol !== "file:") return true;
+  const url = verifyTesting.workerUrl;
+  if (url.protocol !== "file:") return true;
   try {
-    return Deno.permissions.querySync({ name: "read", path: fileURLToPath(WORKER_URL) }).state ===
+    return Deno.permissions.querySync({ name: "read", path: fileURLToPath(url) }).state ===
       "granted";
   } catch {
     return false;
   }
 }
 
-/** A worker could not read its part of the ledger (as opposed to not starting at all). */
-class RangeReadError extends Error {}
+// What the verify worker posts back.
+type WorkerMessage =
+  | { progress: number }
+  | { result: RangeResult }
+  | { error: WorkerError };
+
+/** A worker failed to load or threw outside its reading: one pass can still do the work. */
+class WorkerUnavailable extends Error {}
+
+/**
+ * Checks each part in its own worker. Every worker is ended before this returns or
+ * throws, whichever way it ends. Resolves to undefined when the workers cannot run;
+ * rejects with a worker's read error re-created with its class.
+ */
+async function checkInWorkers(
+  reqs: RangeRequest[],
+  onProgress: (part: number, bytes: number) => void,
+): Promise<RangeResult[] | undefined> {
+  const started: Worker[] = [];
+  const end = (worker: Worker) => {
+    const i = started.indexOf(worker);
+    if (i < 0) return;
+    started.splice(i, 1);
+    worker.terminate();
+    liveWorkers--;
+  };
+  const run = (req: RangeRequest, part: number) =>
+    new Promise<RangeResult>((resolve, reject) => {
+      const worker = new Worker(verifyTesting.workerUrl.href, { type: "module" });
+      started.push(worker);
+      liveWorkers++;
+      worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+        const msg = ev.data;
+        if ("progress" in msg) return onProgress(part, msg.progress);
+        end(worker);
+        if ("result" in msg) resolve(msg.result);
+        else reject(fromWorkerError(msg.error));
+      };
+      worker.onerror = (ev) => {
+        ev.preventDefault();
+        end(worker);
+        reject(new WorkerUnavailable(`The verify worker failed: ${ev.message}`));
+      };
+      worker.postMessage(req);
+    });
+  try {
+    return await Promise.all(reqs.map(run));
+  } catch (err) {
+    if (err instanceof WorkerUnavailable) return undefined;
+    throw err;
+  } finally {
+    // Promise.all gives up at the first failure; the other workers would read on.
+    for (const worker of [...started]) end(worker);
+  }
+}
 
 function merge(path: string, parts: RangeResult[]): VerifyReport {
   const problems: Problem[] = [];
@@ -203,32 +273,6 @@ export async function splitAtLines(path: string, size: number, parts: number): P
   }
   bounds.push(size);
   return bounds;
-}
-
-function checkInWorker(
-  req: RangeRequest,
-  onProgress: (bytes: number) => void,
-): Promise<RangeResult> {
-  const worker = new Worker(new URL("./_verify_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  return new Promise<RangeResult>((resolve, reject) => {
-    worker.onmessage = (ev: MessageEvent) => {
-      const msg = ev.data as { progress?: number; result?: RangeResult; error?: string };
-      if (msg.progress !== undefined) return onProgress(msg.progress);
-      worker.terminate();
-      if (msg.result) resolve(msg.result);
-      else {reject(
-          new RangeReadError(msg.error, { cause: new Error(msg.error ?? "unknown error") }),
-        );}
-    };
-    worker.onerror = (ev) => {
-      ev.preventDefault();
-      worker.terminate();
-      reject(new Error(`the verify worker failed: ${ev.message}`));
-    };
-    worker.postMessage(req);
-  });
 }
 
 /** Checks the lines in bytes [start, end) of the file; `start` must be a line start. */
