@@ -7,7 +7,7 @@ import { toWorkerError } from "./_worker_error.ts";
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<RangeRequest>) => void) | null;
-  postMessage(msg: unknown): void;
+  postMessage(msg: unknown, transfer?: Transferable[]): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -21,7 +21,9 @@ scope.onmessage = async (ev) => {
       lastReport = now;
       scope.postMessage({ progress: bytes });
     });
-    scope.postMessage({ result });
+    // The id list can be large: its buffers are moved, not copied.
+    const ids = result.ids;
+    scope.postMessage({ result }, ids ? [ids.buffer] : []);
   } catch (err) {
     // The error's class goes with it, so that the CLI tells a permission error from a missing file.
     scope.postMessage({ error: toWorkerError(err) });
