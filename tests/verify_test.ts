@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
 import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
-import { splitAtLines, verifyLedger } from "../lib/ledger/verify.ts";
+import { splitAtLines, verifyLedger, verifyTesting } from "../lib/ledger/verify.ts";
 import { canonicalJsonWithout } from "../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
-import { python, tempStateDir } from "./support/helpers.ts";
+import { python, ROOT, runCli, sandboxFlags, tempStateDir } from "./support/helpers.ts";
 
 async function ledgerOf(n: number): Promise<{ dir: string; path: string; lines: string[] }> {
   const dir = await tempStateDir();
@@ -199,6 +199,7 @@ Deno.test("a large ledger checked by workers gives the same report as one pass, 
 
   const single = await verifyLedger(path, { workers: 1 });
   const parallel = await verifyLedger(path, { workers: 3 });
+  assertEquals(verifyTesting.lastRun, "workers");
   assertEquals(parallel, single);
   assertEquals(single.entries, 30_000);
   assertEquals(
@@ -277,5 +278,201 @@ Deno.test("a real U+FFFD in a line is text, not a decoding error", async () => {
   const r = await verifyLedger(path);
   assert(r.ok, JSON.stringify(r.problems));
   assertEquals(r.entries, 2);
+  await Deno.remove(dir, { recursive: true });
+});
+
+// Runs `fn` with the parallel path taken for any ledger and, if given, a stand-in worker.
+async function withWorkers<T>(stub: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...verifyTesting };
+  verifyTesting.parallelMinBytes = 0;
+  if (stub) {
+    verifyTesting.workerUrl = new URL(
+      `./support/verify_worker_stub.ts?fail=${stub}`,
+      import.meta.url,
+    );
+  }
+  try {
+    return await fn();
+  } finally {
+    verifyTesting.parallelMinBytes = saved.parallelMinBytes;
+    verifyTesting.workerUrl = saved.workerUrl;
+  }
+}
+
+Deno.test("a worker that may not read the ledger makes verify exit 77, as one pass does", async () => {
+  const { dir, path } = await ledgerOf(40);
+  const driver = join(ROOT, "tests", "support", "verify_revoked.ts");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", `--allow-read=${ROOT},${path}`, driver, path],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 77, stderr);
+  assertStringIncludes(
+    stderr,
+    `Cannot verify ledger ${path}: the permission set does not grant it`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a worker's read error keeps its class, and no worker outlives the verify", async () => {
+  const { dir, path } = await ledgerOf(40);
+  // The stub's first part never answers: only ending it makes the count fall to 0.
+  const err = await withWorkers(
+    "read",
+    () => verifyLedger(path, { workers: 2 }).then(() => undefined, (e: unknown) => e),
+  );
+  assertEquals(verifyTesting.liveWorkers, 0);
+  assert(err instanceof Deno.errors.NotCapable, `expected NotCapable, got ${String(err)}`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a worker that fails ends every worker before one pass does the work", async () => {
+  const { dir, path } = await ledgerOf(40);
+  const liveDuringOnePass: number[] = [];
+  const r = await withWorkers("crash", () =>
+    verifyLedger(path, {
+      workers: 2,
+      onProgress: () => liveDuringOnePass.push(verifyTesting.liveWorkers),
+    }));
+  assert(r.ok, JSON.stringify(r.problems));
+  assertEquals(r.entries, 40);
+  assert(liveDuringOnePass.length > 0, "one pass reported no progress");
+  assertEquals(liveDuringOnePass.filter((n) => n > 0), []);
+  assertEquals(verifyTesting.liveWorkers, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the real workers are all ended once a verify is done", async () => {
+  const { dir, path } = await ledgerOf(40);
+  const r = await withWorkers(undefined, () => verifyLedger(path, { workers: 3 }));
+  assertEquals([r.ok, r.entries, verifyTesting.lastRun], [true, 40, "workers"]);
+  assertEquals(verifyTesting.liveWorkers, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+// Ids by line: `ids[n]` is the violation id on line n + 1 (or a body for that line).
+async function ledgerWithIds(bodies: Record<string, unknown>[]) {
+  const dir = await tempStateDir();
+  const path = join(dir, "ledger.jsonl");
+  await appendEntries(path, bodies);
+  return { dir, path };
+}
+
+Deno.test("verify lists an id on more than one line, in one pass and across workers alike", async () => {
+  const bodies: Record<string, unknown>[] = Array.from(
+    { length: 60 },
+    (_, i) => ({ detail: `entry ${i + 1}`, violation: { id: `unique-${i + 1}` } }),
+  );
+  const at = (line: number, body: Record<string, unknown>) => (bodies[line - 1] = body);
+  at(3, { violation: { id: "id-a" } });
+  at(40, { violation: { id: "id-a" } });
+  at(10, { violation: { id: "id-b" } });
+  at(12, { violation: { id: "id-b", conversation: "another" } });
+  for (const line of [5, 25, 55]) at(line, { violation: { id: "id-c" } });
+  for (const line of [44, 46, 48]) at(line, { violation: { id: "id-d" } });
+  // Any top-level object with a string id counts; the same id under another field is another id.
+  at(7, { finding: { id: "id-a" } });
+  at(50, { finding: { id: "id-a" } });
+  // Not ids: a number, a nested object, an array.
+  at(20, { violation: { id: 1 } });
+  at(21, { violation: { id: 1 } });
+  at(22, { outer: { inner: { id: "x" } } });
+  at(23, { outer: { inner: { id: "x" } } });
+  const { dir, path } = await ledgerWithIds(bodies);
+  const single = await verifyLedger(path, { workers: 1 });
+  assertEquals(single.duplicateIds, [
+    { field: "violation", id: "id-a", lines: [3, 40], count: 2 },
+    { field: "violation", id: "id-c", lines: [5, 25, 55], count: 3 },
+    { field: "finding", id: "id-a", lines: [7, 50], count: 2 },
+    { field: "violation", id: "id-b", lines: [10, 12], count: 2 },
+    { field: "violation", id: "id-d", lines: [44, 46, 48], count: 3 },
+  ]);
+  assertEquals(single.duplicateIdCount, 5);
+  assert(single.ok);
+  // Three parts: id-a and id-c cross them, id-b and id-d stay within one.
+  const bounds = await splitAtLines(path, (await Deno.stat(path)).size, 3);
+  assertEquals(bounds.length, 4);
+  const parallel = await withWorkers(undefined, () => verifyLedger(path, { workers: 3 }));
+  assertEquals(verifyTesting.lastRun, "workers");
+  assertEquals(parallel, single);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a ledger whose ids are all different has no duplicate ids", async () => {
+  const { dir, path } = await ledgerWithIds(
+    Array.from({ length: 5000 }, (_, i) => ({ violation: { id: crypto.randomUUID() }, n: i })),
+  );
+  const r = await verifyLedger(path);
+  assertEquals([r.ok, r.entries, r.duplicateIds, r.duplicateIdCount], [true, 5000, [], 0]);
+  const parallel = await withWorkers(undefined, () => verifyLedger(path, { workers: 2 }));
+  assertEquals(verifyTesting.lastRun, "workers");
+  assertEquals(parallel, r);
+  await Deno.remove(dir, { recursive: true });
+});
+
+// Appends entries through the Python writer (tests/support/moses_ledger.py), each carrying
+// `violation: {id}`: its log() builds the entry, and the hook adds the violation just
+// before the entry is hashed, so the writer seals and writes it as any other line.
+async function pythonViolations(path: string, ids: string[]): Promise<void> {
+  const script = `
+import sys
+sys.path.insert(0, sys.argv[1])
+import moses_ledger
+entry_hash = moses_ledger.entry_hash
+for vid in sys.argv[3:]:
+    def with_violation(entry, vid=vid):
+        if vid != "-":
+            entry.setdefault("violation", {"id": vid, "conversation": "c1", "agent": "bob"})
+        return entry_hash(entry)
+    moses_ledger.entry_hash = with_violation
+    moses_ledger.log(sys.argv[2], "sequence violation", 0, 1)
+`;
+  const out = await new Deno.Command("python3", {
+    args: ["-c", script, join(ROOT, "tests", "support"), path, ...ids],
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+}
+
+Deno.test("verify notes a violation id the Python writer wrote twice, and the chain stays intact", async () => {
+  const dir = await tempStateDir();
+  await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
+  const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
+  const twice = crypto.randomUUID();
+  await pythonViolations(ledger, ["-", twice, crypto.randomUUID(), twice, "-"]);
+  assertEquals((await python(["verify", ledger])).stdout.trim(), "OK 5");
+
+  const text = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(text.code, 0, text.stderr);
+  assertStringIncludes(text.stdout, "Ledger intact: 5 entries");
+  assertStringIncludes(
+    text.stdout,
+    `note: violation.id ${twice.slice(0, 8)}… is on 2 lines: 2 and 4`,
+  );
+  const json = await runCli(["verify", "--json"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout);
+  assertEquals(report.ok, true);
+  assertEquals(report.duplicateIds, [
+    { field: "violation", id: twice, lines: [2, 4], count: 2 },
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("verify of a Python-written ledger without a repeated id prints no duplicate note", async () => {
+  const dir = await tempStateDir();
+  await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
+  const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
+  await pythonViolations(ledger, ["-", crypto.randomUUID(), crypto.randomUUID(), "-"]);
+  const text = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(text.code, 0, text.stderr);
+  assertStringIncludes(text.stdout, "Ledger intact: 4 entries");
+  assert(!text.stdout.includes("note"), text.stdout);
+  const json = await runCli(["verify", "--json"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(JSON.parse(json.stdout).duplicateIds, []);
   await Deno.remove(dir, { recursive: true });
 });

@@ -29,7 +29,7 @@ import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
 import { type Paths, resolvePaths } from "../service/mod.ts";
 import { type AppendedReplay, appendReplayed, readLines, replayLines } from "./replay.ts";
 import { formatStatus, parseStatus } from "../service/mod.ts";
-import { verifyLedger, type VerifyReport } from "../ledger/mod.ts";
+import { type DuplicateId, verifyLedger, type VerifyReport } from "../ledger/mod.ts";
 import { versionText } from "../version.ts";
 
 /** Where the CLI writes; replaceable in tests. */
@@ -533,6 +533,10 @@ async function verifyCommand(io: Io, path: string, json: boolean): Promise<numbe
     io.out(`… and ${report.problemCount - report.problems.length} more problems`);
   }
   for (const n of report.notes) io.out(`line ${n.line}: note: ${n.message}`);
+  for (const d of report.duplicateIds) io.out(`note: ${duplicateText(d)}`);
+  if (report.duplicateIdCount > report.duplicateIds.length) {
+    io.out(`… and ${report.duplicateIdCount - report.duplicateIds.length} more repeated ids`);
+  }
   if (report.ok) {
     io.out(
       `Ledger intact: ${report.entries} entries in ${path}` +
@@ -545,6 +549,17 @@ async function verifyCommand(io: Io, path: string, json: boolean): Promise<numbe
       `in ${report.entries} entries of ${path}`,
   );
   return EXIT_FAILURE;
+}
+
+// "violation.id 3f2a9c1e… is on 2 lines: 2 and 4 (...)": the id's first 8 characters name it.
+function duplicateText(d: DuplicateId): string {
+  const id = d.id.length > 12 ? `${d.id.slice(0, 8)}…` : d.id;
+  const more = d.count - d.lines.length;
+  const lines = more > 0
+    ? `${d.lines.join(", ")} and ${more} more`
+    : `${d.lines.slice(0, -1).join(", ")} and ${d.lines.at(-1)}`;
+  return `${d.field}.id ${id} is on ${d.count} lines: ${lines} ` +
+    "(the same finding was recorded more than once; the chain does not depend on it)";
 }
 
 async function statusCommand(

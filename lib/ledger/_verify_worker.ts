@@ -3,10 +3,11 @@
  * @module
  */
 import { checkRange, type RangeRequest } from "./verify.ts";
+import { toWorkerError } from "./_worker_error.ts";
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<RangeRequest>) => void) | null;
-  postMessage(msg: unknown): void;
+  postMessage(msg: unknown, transfer?: Transferable[]): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -20,8 +21,11 @@ scope.onmessage = async (ev) => {
       lastReport = now;
       scope.postMessage({ progress: bytes });
     });
-    scope.postMessage({ result });
+    // The id list can be large: its buffers are moved, not copied.
+    const ids = result.ids;
+    scope.postMessage({ result }, ids ? [ids.buffer] : []);
   } catch (err) {
-    scope.postMessage({ error: err instanceof Error ? err.message : String(err) });
+    // The error's class goes with it, so that the CLI tells a permission error from a missing file.
+    scope.postMessage({ error: toWorkerError(err) });
   }
 };

@@ -10,6 +10,7 @@ import {
   PyJsonSyntaxError,
 } from "./pyjson.ts";
 import { sha256Hex } from "../util/mod.ts";
+import { IdTracker } from "./_ids.ts";
 
 /** The kinds of problem verification reports. */
 export type ProblemKind =
@@ -60,6 +61,8 @@ export class ChainChecker {
   blankLines = 0;
   /** The hash of the last entry seen, as written in it. */
   head: string | undefined;
+  /** The ids of the entries seen (`violation.id` and the like), and those on more than one line. */
+  readonly ids: IdTracker;
 
   /**
    * With `midChain`, the first entry seen: its link cannot be checked here (the line
@@ -73,11 +76,13 @@ export class ChainChecker {
 
   /**
    * `maxKept` caps how many problems are kept in memory (all are counted); `midChain`
-   * says the lines start somewhere after the start of the ledger.
+   * says the lines start somewhere after the start of the ledger; `expectedIds` sizes the
+   * table of ids up front.
    */
-  constructor(opts: { maxKept?: number; midChain?: boolean } = {}) {
+  constructor(opts: { maxKept?: number; midChain?: boolean; expectedIds?: number } = {}) {
     this.#maxKept = opts.maxKept ?? 10_000;
     this.#midChain = opts.midChain ?? false;
+    this.ids = new IdTracker(opts.expectedIds);
   }
 
   /** The last entry seen: its line and stated hash. */
@@ -142,6 +147,7 @@ export class ChainChecker {
       return;
     }
     const entry = value as Record<string, unknown>;
+    this.ids.see(line, entry);
     if (LONE_SURROGATE_HINT.test(text) && !wellFormed(entry)) {
       this.#problem(
         line,

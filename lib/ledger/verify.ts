@@ -13,6 +13,24 @@ import {
   type Note,
   type Problem,
 } from "./chain.ts";
+import { fromWorkerError, type WorkerError } from "./_worker_error.ts";
+import {
+  addLine,
+  byFirstLine,
+  type DuplicateId,
+  idKey,
+  type IdList,
+  idsOf,
+  IdTable,
+  keepLine,
+  lineOf,
+  MAX_DUPLICATES,
+  type PendingDuplicate,
+  SEEN_TWICE,
+} from "./_ids.ts";
+import { parsePythonJson } from "./pyjson.ts";
+
+export type { DuplicateId } from "./_ids.ts";
 
 /** The outcome of verifying a ledger. */
 export interface VerifyReport {
@@ -27,6 +45,14 @@ export interface VerifyReport {
   /** Problems, in line order (at most the first 10,000). */
   problems: Problem[];
   notes: Note[];
+  /**
+   * Ids (`violation.id`, or the `id` of any top-level object) on more than one line, by
+   * first line (at most the first 10,000). Not a problem for the chain: the same finding
+   * was recorded twice.
+   */
+  duplicateIds: DuplicateId[];
+  /** Distinct ids on more than one line, including any not listed. */
+  duplicateIdCount: number;
 }
 
 /** Called now and then with bytes read so far and the file size. */
@@ -42,6 +68,11 @@ export interface RangeResult {
   notes: Note[];
   firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
   lastEntry: EntryRef | undefined;
+  /** Ids on more than one line of the part. */
+  duplicateIds: DuplicateId[];
+  duplicateIdCount: number;
+  /** Each id's first line in the part, when the request asked for them. */
+  ids: IdList | undefined;
 }
 
 /** A part of the file to check: bytes [start, end). */
@@ -51,11 +82,17 @@ export interface RangeRequest {
   end: number;
   /** Whether the part starts after the first line of the file. */
   midChain: boolean;
+  /** Whether to return each id's first line, for finding ids repeated across parts. */
+  withIds?: boolean;
 }
 
 const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
 const MAX_KEPT = 10_000;
+// The id table is sized for one id per this many bytes (coordinator lines run to about
+// 750, audit_stub's to about 430), up to a cap, so that it seldom has to grow.
+const BYTES_PER_ID = 512;
+const MAX_EXPECTED_IDS = 1 << 20;
 /** Ledgers smaller than this are checked in one pass, without workers. */
 const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 
@@ -70,33 +107,36 @@ export interface VerifyOptions {
 export async function verifyLedger(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const size = await committedSize(path);
   const workers = Math.max(1, opts.workers ?? Math.min(4, navigator.hardwareConcurrency || 1));
+  verifyTesting.lastRun = "one pass";
   const onePass = async () => [
     await checkRange(
       { path, start: 0, end: size, midChain: false },
       (n) => opts.onProgress?.(n, size),
     ),
   ];
-  if (workers === 1 || size < PARALLEL_MIN_BYTES || !mayStartWorkers()) {
-    return merge(path, await onePass());
+  if (workers === 1 || size < verifyTesting.parallelMinBytes || !mayStartWorkers()) {
+    return await merge(path, await onePass());
   }
   const bounds = await splitAtLines(path, size, workers);
+  await verifyTesting.beforeWorkers?.();
   const done = new Array<number>(bounds.length - 1).fill(0);
-  let parts: RangeResult[];
-  try {
-    parts = await Promise.all(
-      bounds.slice(0, -1).map((start, i) =>
-        checkInWorker({ path, start, end: bounds[i + 1]!, midChain: i > 0 }, (n) => {
-          done[i] = n;
-          opts.onProgress?.(done.reduce((a, b) => a + b, 0), size);
-        })
-      ),
-    );
-  } catch (err) {
-    if (err instanceof RangeReadError) throw err.cause;
-    // Workers may be unavailable (a sandbox that cannot load their module): one pass will do.
-    parts = await onePass();
-  }
-  return merge(path, parts);
+  const parts = await checkInWorkers(
+    bounds.slice(0, -1).map((start, i) => ({
+      path,
+      start,
+      end: bounds[i + 1]!,
+      midChain: i > 0,
+      withIds: true,
+    })),
+    (i, n) => {
+      done[i] = n;
+      opts.onProgress?.(done.reduce((a, b) => a + b, 0), size);
+    },
+  );
+  // Workers may be unavailable (a sandbox that cannot load their module): one pass will do,
+  // started only once every worker has been ended.
+  if (parts) verifyTesting.lastRun = "workers";
+  return await merge(path, parts ?? await onePass());
 }
 
 // The size of the ledger with no append half done: writers append whole lines under an
@@ -115,23 +155,94 @@ async function committedSize(path: string): Promise<number> {
 }
 
 const WORKER_URL = new URL("./_verify_worker.ts", import.meta.url);
+let liveWorkers = 0;
+
+/** Seams for tests only: not part of what verify does for a user. */
+export const verifyTesting = {
+  /** Ledgers smaller than this are checked in one pass. */
+  parallelMinBytes: PARALLEL_MIN_BYTES,
+  /** The module the workers run. */
+  workerUrl: WORKER_URL,
+  /** Called after the ledger is cut into parts, before the workers start. */
+  beforeWorkers: undefined as (() => void | Promise<void>) | undefined,
+  /** How the last verify read the ledger. */
+  lastRun: undefined as "one pass" | "workers" | undefined,
+  /** Workers started and not yet ended. */
+  get liveWorkers(): number {
+    return liveWorkers;
+  },
+};
 
 // Loading a worker's module needs read access to it, which the coordinator's own sandbox
 // does not grant (it reads only the audits directory); then one pass does the work.
 function mayStartWorkers(): boolean {
-  if (WORKER_URL.protocol !== "file:") return true;
+  const url = verifyTesting.workerUrl;
+  if (url.protocol !== "file:") return true;
   try {
-    return Deno.permissions.querySync({ name: "read", path: fileURLToPath(WORKER_URL) }).state ===
+    return Deno.permissions.querySync({ name: "read", path: fileURLToPath(url) }).state ===
       "granted";
   } catch {
     return false;
   }
 }
 
-/** A worker could not read its part of the ledger (as opposed to not starting at all). */
-class RangeReadError extends Error {}
+// What the verify worker posts back.
+type WorkerMessage =
+  | { progress: number }
+  | { result: RangeResult }
+  | { error: WorkerError };
 
-function merge(path: string, parts: RangeResult[]): VerifyReport {
+/** A worker failed to load or threw outside its reading: one pass can still do the work. */
+class WorkerUnavailable extends Error {}
+
+/**
+ * Checks each part in its own worker. Every worker is ended before this returns or
+ * throws, whichever way it ends. Resolves to undefined when the workers cannot run;
+ * rejects with a worker's read error re-created with its class.
+ */
+async function checkInWorkers(
+  reqs: RangeRequest[],
+  onProgress: (part: number, bytes: number) => void,
+): Promise<RangeResult[] | undefined> {
+  const started: Worker[] = [];
+  const end = (worker: Worker) => {
+    const i = started.indexOf(worker);
+    if (i < 0) return;
+    started.splice(i, 1);
+    worker.terminate();
+    liveWorkers--;
+  };
+  const run = (req: RangeRequest, part: number) =>
+    new Promise<RangeResult>((resolve, reject) => {
+      const worker = new Worker(verifyTesting.workerUrl.href, { type: "module" });
+      started.push(worker);
+      liveWorkers++;
+      worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+        const msg = ev.data;
+        if ("progress" in msg) return onProgress(part, msg.progress);
+        end(worker);
+        if ("result" in msg) resolve(msg.result);
+        else reject(fromWorkerError(msg.error));
+      };
+      worker.onerror = (ev) => {
+        ev.preventDefault();
+        end(worker);
+        reject(new WorkerUnavailable(`The verify worker failed: ${ev.message}`));
+      };
+      worker.postMessage(req);
+    });
+  try {
+    return await Promise.all(reqs.map(run));
+  } catch (err) {
+    if (err instanceof WorkerUnavailable) return undefined;
+    throw err;
+  } finally {
+    // Promise.all gives up at the first failure; the other workers would read on.
+    for (const worker of [...started]) end(worker);
+  }
+}
+
+async function merge(path: string, parts: RangeResult[]): Promise<VerifyReport> {
   const problems: Problem[] = [];
   const notes: Note[] = [];
   let problemCount = 0;
@@ -139,7 +250,9 @@ function merge(path: string, parts: RangeResult[]): VerifyReport {
   let entries = 0;
   let blankLines = 0;
   let prev: EntryRef | undefined;
+  const offsets: number[] = [];
   for (const part of parts) {
+    offsets.push(lines);
     const at = (p: { line: number }) => p.line + lines;
     let boundary: Problem | undefined;
     if (part.firstEntry) {
@@ -176,7 +289,137 @@ function merge(path: string, parts: RangeResult[]): VerifyReport {
     problemCount,
     problems: problems.slice(0, MAX_KEPT),
     notes,
+    ...(parts.length === 1
+      ? { duplicateIds: parts[0]!.duplicateIds, duplicateIdCount: parts[0]!.duplicateIdCount }
+      : await mergeIds(path, parts, offsets)),
   };
+}
+
+// The ids repeated within each part, and across parts: each part's first lines go into
+// one table, where a hit is an id an earlier part holds too.
+async function mergeIds(
+  path: string,
+  parts: RangeResult[],
+  offsets: number[],
+): Promise<{ duplicateIds: DuplicateId[]; duplicateIdCount: number }> {
+  const table = new IdTable(parts.reduce((n, p) => n + p.ids!.length / 3, 0));
+  const found = new Map<string, PendingDuplicate>();
+  let count = 0;
+  parts.forEach((part, p) => {
+    const ids = part.ids!;
+    for (let i = 0; i < ids.length; i += 3) {
+      const hi = ids[i]!;
+      const lo = ids[i + 1]!;
+      const flagged = ids[i + 2]!;
+      const twice = flagged & SEEN_TWICE;
+      const at = lineOf(flagged) + offsets[p]!;
+      const slot = table.slot(hi, lo);
+      const first = table.lineAt(slot);
+      if (first === 0) {
+        table.insert(slot, hi, lo, at | twice);
+        if (twice) count++;
+        continue;
+      }
+      if ((first & SEEN_TWICE) === 0) {
+        table.setLine(slot, first | SEEN_TWICE);
+        count++;
+      }
+      const key = `${hi}:${lo}`;
+      let dup = found.get(key);
+      if (dup === undefined && found.size < MAX_DUPLICATES) {
+        // Which id it is is read back from its line below, unless the part lists it.
+        dup = { field: undefined, id: undefined, lines: [lineOf(first)], count: 1 };
+        found.set(key, dup);
+      }
+      if (dup) addLine(dup, at);
+    }
+    for (const d of part.duplicateIds) {
+      const lines = d.lines.map((n) => n + offsets[p]!);
+      const key = idKey(d.field, d.id);
+      const dup = found.get(key);
+      if (dup === undefined) {
+        if (found.size < MAX_DUPLICATES) found.set(key, { ...d, lines });
+        continue;
+      }
+      // Its first line in this part went in above, from the part's first lines.
+      dup.field = d.field;
+      dup.id = d.id;
+      dup.count += d.count - 1;
+      for (const n of lines.slice(1)) keepLine(dup, n);
+    }
+  });
+  await readIds(path, [...found].filter(([, d]) => d.id === undefined));
+  return {
+    duplicateIds: [...found.values()].filter((d): d is DuplicateId => d.id !== undefined).sort(
+      byFirstLine,
+    ),
+    duplicateIdCount: count,
+  };
+}
+
+// Fills in which id each duplicate is from its first line: an id repeated only across
+// parts is known to the workers by its hash alone. Reads the file up to the last such line.
+async function readIds(path: string, pending: [string, PendingDuplicate][]): Promise<void> {
+  if (pending.length === 0) return;
+  const wanted = new Map<number, [string, PendingDuplicate][]>();
+  for (const [key, d] of pending) {
+    wanted.set(d.lines[0]!, [...(wanted.get(d.lines[0]!) ?? []), [key, d]]);
+  }
+  const last = Math.max(...wanted.keys());
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(CHUNK);
+    let carry: Uint8Array[] = [];
+    let lineNo = 1;
+    const take = (bytes: Uint8Array) => {
+      const dups = wanted.get(lineNo);
+      if (dups === undefined) return;
+      let ids;
+      try {
+        const value = parsePythonJson(stripCr(lenient.decode(bytes)));
+        if (typeof value !== "object" || value === null) return;
+        ids = idsOf(value as Record<string, unknown>);
+      } catch {
+        return;
+      }
+      for (const [key, d] of dups) {
+        const found = ids.get(key);
+        if (found) Object.assign(d, found);
+      }
+    };
+    while (lineNo <= last) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      let start = 0;
+      while (lineNo <= last) {
+        const end = buf.subarray(start, n).indexOf(NEWLINE);
+        if (end < 0) {
+          if (wanted.has(lineNo)) carry.push(buf.slice(start, n));
+          break;
+        }
+        if (wanted.has(lineNo)) {
+          carry.push(buf.subarray(start, start + end));
+          take(concat(carry));
+        }
+        carry = [];
+        lineNo++;
+        start += end + 1;
+      }
+    }
+  } finally {
+    file.close();
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Cut points near equal shares of the file, each moved to the start of a line (exported for tests). */
@@ -205,39 +448,17 @@ export async function splitAtLines(path: string, size: number, parts: number): P
   return bounds;
 }
 
-function checkInWorker(
-  req: RangeRequest,
-  onProgress: (bytes: number) => void,
-): Promise<RangeResult> {
-  const worker = new Worker(new URL("./_verify_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  return new Promise<RangeResult>((resolve, reject) => {
-    worker.onmessage = (ev: MessageEvent) => {
-      const msg = ev.data as { progress?: number; result?: RangeResult; error?: string };
-      if (msg.progress !== undefined) return onProgress(msg.progress);
-      worker.terminate();
-      if (msg.result) resolve(msg.result);
-      else {reject(
-          new RangeReadError(msg.error, { cause: new Error(msg.error ?? "unknown error") }),
-        );}
-    };
-    worker.onerror = (ev) => {
-      ev.preventDefault();
-      worker.terminate();
-      reject(new Error(`the verify worker failed: ${ev.message}`));
-    };
-    worker.postMessage(req);
-  });
-}
-
 /** Checks the lines in bytes [start, end) of the file; `start` must be a line start. */
 export async function checkRange(
   req: RangeRequest,
   onProgress?: (bytesRead: number) => void,
 ): Promise<RangeResult> {
   const file = await Deno.open(req.path, { read: true });
-  const checker = new ChainChecker({ maxKept: MAX_KEPT, midChain: req.midChain });
+  const checker = new ChainChecker({
+    maxKept: MAX_KEPT,
+    midChain: req.midChain,
+    expectedIds: Math.min((req.end - req.start) / BYTES_PER_ID, MAX_EXPECTED_IDS),
+  });
   // ignoreBOM keeps a byte-order mark in the text, so it is reported wherever it stands.
   const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let lineNo = 0;
@@ -289,6 +510,10 @@ export async function checkRange(
     notes: checker.notes,
     firstEntry: checker.firstEntry,
     lastEntry: checker.lastEntry,
+    // The tracker records each id's text as it finds it repeated.
+    duplicateIds: ([...checker.ids.duplicates.values()] as DuplicateId[]).sort(byFirstLine),
+    duplicateIdCount: checker.ids.duplicateCount,
+    ids: req.withIds ? checker.ids.table.list() : undefined,
   };
 }
 

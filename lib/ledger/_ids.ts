@@ -1,0 +1,245 @@
+/**
+ * Finds ids written on more than one line of a ledger (two coordinators recording the
+ * same violation, say) in bounded memory: each id is kept as a 64-bit hash and the line
+ * it was first seen on, in a typed-array table (under 40 bytes an id); the id's text is kept only once it
+ * turns up a second time.
+ * @module
+ */
+
+/** An id (the `id` string of a top-level object field, as `violation.id`) on more than one line. */
+export interface DuplicateId {
+  /** The top-level field whose object holds the id. */
+  field: string;
+  id: string;
+  /** The lines it is on, in order (at most the first 100). */
+  lines: number[];
+  /** How many lines it is on. */
+  count: number;
+}
+
+/** Each id's first line, packed as triples: hash high, hash low, line (flagged with {@link SEEN_TWICE}). */
+export type IdList = Int32Array<ArrayBuffer>;
+
+/** Set on a first line whose id has been seen again. */
+export const SEEN_TWICE = 1 << 31;
+const LINE = 0x7fff_ffff;
+const MAX_LINES = 100;
+// Fuller than this, linear probes grow long; emptier, the table wastes memory (with this,
+// 17 to 34 bytes an id).
+const MAX_LOAD = 0.7;
+/** Duplicate ids whose text and lines are kept; all are counted. */
+export const MAX_DUPLICATES = 10_000;
+
+// The last hash computed: a typed array, since numbers kept in module variables outside
+// the small-integer range would be boxed on every store.
+const HASH = new Int32Array(2);
+
+// Two 32-bit lanes over `field`, a separator and `id`, two UTF-16 units a step, each
+// finished with murmur3's mix: 64 bits make a false match unlikely below billions of ids
+// (about 3e-6 at 10 million).
+function hashKey(field: string, id: string): void {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x9747b28c | 0;
+  let n = field.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const c = field.charCodeAt(i) | (field.charCodeAt(i + 1) << 16);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  // The odd unit, or a separator no UTF-16 unit equals, so ("ab", "c") and ("a", "bc") differ.
+  let c = i < n ? field.charCodeAt(i) | 0x1f0000 : 0x2f0000;
+  a = Math.imul(a ^ c, 0x01000193);
+  b = Math.imul(b ^ c, 0x5bd1e995);
+  b ^= b >>> 15;
+  n = id.length;
+  for (i = 0; i + 1 < n; i += 2) {
+    c = id.charCodeAt(i) | (id.charCodeAt(i + 1) << 16);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  c = i < n ? id.charCodeAt(i) | 0x1f0000 : 0x2f0000;
+  a = Math.imul(a ^ c, 0x01000193);
+  b = Math.imul(b ^ c, 0x5bd1e995);
+  HASH[0] = fmix(a);
+  HASH[1] = fmix(b ^ (b >>> 15));
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** The key of an id among the duplicates. */
+export function idKey(field: string, id: string): string {
+  hashKey(field, id);
+  return `${HASH[0]}:${HASH[1]}`;
+}
+
+/**
+ * An open-addressing table from a 64-bit hash to a line (0: empty slot). A slot's three
+ * words sit side by side, so that a probe touches one cache line.
+ */
+export class IdTable {
+  #slots: Int32Array<ArrayBuffer>;
+  #mask: number;
+  #size = 0;
+
+  /** `expected` ids fit without the table growing. */
+  constructor(expected = 0) {
+    let capacity = 4096;
+    while (capacity * MAX_LOAD < expected) capacity *= 2;
+    this.#slots = new Int32Array(capacity * 3);
+    this.#mask = capacity - 1;
+  }
+
+  /** Ids held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The slot holding the hash, or the empty slot where it belongs. */
+  slot(hi: number, lo: number): number {
+    const t = this.#slots;
+    const mask = this.#mask;
+    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+    while (t[i * 3 + 2] !== 0 && (t[i * 3 + 1] !== lo || t[i * 3] !== hi)) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** The line in `slot` (0 when empty), with its flag. */
+  lineAt(slot: number): number {
+    return this.#slots[slot * 3 + 2]!;
+  }
+
+  /** Sets the line in an occupied `slot`. */
+  setLine(slot: number, line: number): void {
+    this.#slots[slot * 3 + 2] = line;
+  }
+
+  /** Puts the hash with its line in the empty `slot` that {@link slot} gave. */
+  insert(slot: number, hi: number, lo: number, line: number): void {
+    const t = this.#slots;
+    t[slot * 3] = hi;
+    t[slot * 3 + 1] = lo;
+    t[slot * 3 + 2] = line;
+    if (++this.#size > (this.#mask + 1) * MAX_LOAD) this.#grow();
+  }
+
+  /** The ids held, packed (for passing from a worker). */
+  list(): IdList {
+    const t = this.#slots;
+    const out = new Int32Array(this.#size * 3);
+    let j = 0;
+    for (let i = 0; i < t.length; i += 3) {
+      if (t[i + 2] === 0) continue;
+      out[j++] = t[i]!;
+      out[j++] = t[i + 1]!;
+      out[j++] = t[i + 2]!;
+    }
+    return out;
+  }
+
+  #grow(): void {
+    const old = this.list();
+    this.#slots = new Int32Array(this.#slots.length * 2);
+    this.#mask = this.#mask * 2 + 1;
+    const t = this.#slots;
+    for (let i = 0; i < old.length; i += 3) {
+      const s = this.slot(old[i]!, old[i + 1]!) * 3;
+      t[s] = old[i]!;
+      t[s + 1] = old[i + 1]!;
+      t[s + 2] = old[i + 2]!;
+    }
+  }
+}
+
+/** A duplicate id as it is being collected; `id` is unknown until read back from its line. */
+export interface PendingDuplicate {
+  field: string | undefined;
+  id: string | undefined;
+  lines: number[];
+  count: number;
+}
+
+/** Collects the ids of a run of lines, and the ids seen on more than one of them. */
+export class IdTracker {
+  /** Each id's first line. */
+  readonly table: IdTable;
+  /** Ids seen again, by {@link idKey} (at most {@link MAX_DUPLICATES}). */
+  readonly duplicates: Map<string, PendingDuplicate> = new Map();
+  /** Distinct ids seen on more than one line, including any not kept. */
+  duplicateCount = 0;
+
+  /** `expected` ids fit without the table growing (growing rehashes every id). */
+  constructor(expected = 0) {
+    this.table = new IdTable(expected);
+  }
+
+  /** Records that `entry`'s top-level objects with a string `id` are on `line`. */
+  see(line: number, entry: Record<string, unknown>): void {
+    for (const field in entry) {
+      const value = entry[field];
+      if (typeof value !== "object" || value === null) continue;
+      const id = (value as { id?: unknown }).id;
+      if (typeof id === "string") this.#see(line, field, id);
+    }
+  }
+
+  #see(line: number, field: string, id: string): void {
+    hashKey(field, id);
+    const hi = HASH[0]!;
+    const lo = HASH[1]!;
+    const slot = this.table.slot(hi, lo);
+    const first = this.table.lineAt(slot);
+    if (first === 0) return this.table.insert(slot, hi, lo, line);
+    const key = `${hi}:${lo}`;
+    if ((first & SEEN_TWICE) === 0) {
+      this.table.setLine(slot, first | SEEN_TWICE);
+      this.duplicateCount++;
+      if (this.duplicates.size < MAX_DUPLICATES) {
+        this.duplicates.set(key, { field, id, lines: [first], count: 1 });
+      }
+    }
+    const dup = this.duplicates.get(key);
+    if (dup) addLine(dup, line);
+  }
+}
+
+/** Adds a further line to a duplicate. */
+export function addLine(dup: PendingDuplicate, line: number): void {
+  dup.count++;
+  keepLine(dup, line);
+}
+
+/** Lists a line of a duplicate already counted. */
+export function keepLine(dup: PendingDuplicate, line: number): void {
+  if (dup.lines.length < MAX_LINES) dup.lines.push(line);
+}
+
+/** The ids on one line, by {@link idKey}. */
+export function idsOf(entry: Record<string, unknown>): Map<string, { field: string; id: string }> {
+  const out = new Map<string, { field: string; id: string }>();
+  for (const field in entry) {
+    const value = entry[field];
+    if (typeof value !== "object" || value === null) continue;
+    const id = (value as { id?: unknown }).id;
+    if (typeof id === "string") out.set(idKey(field, id), { field, id });
+  }
+  return out;
+}
+
+/** In order of their first line. */
+export function byFirstLine(a: { lines: number[] }, b: { lines: number[] }): number {
+  return a.lines[0]! - b.lines[0]!;
+}
+
+/** The line of a table entry, without its flag. */
+export function lineOf(flagged: number): number {
+  return flagged & LINE;
+}
