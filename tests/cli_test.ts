@@ -1,15 +1,7 @@
 /** The command line as users run it: main.ts in a separate process. */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./support/assert.ts";
 import { join } from "node:path";
-import {
-  MAIN,
-  python,
-  type Ran,
-  ROOT,
-  runCli,
-  sandboxFlags,
-  tempStateDir,
-} from "./support/helpers.ts";
+import { MAIN, python, type Ran, ROOT, runCli, sandboxFlags, tempDir } from "./support/helpers.ts";
 import { appendEntries } from "../lib/ledger/append.ts";
 import { writeStatus } from "../lib/service/status.ts";
 import { main } from "../lib/cli/main.ts";
@@ -48,7 +40,8 @@ Deno.test("every command has --help, and bad usage exits 2 with a pointer to it"
 });
 
 Deno.test("replay prints each violation of the example recording with its line", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const r = await runCli(["replay", EXAMPLE], {
     cwd: dir,
     flags: sandboxFlags().concat(`--allow-read=${EXAMPLE}`),
@@ -60,7 +53,6 @@ Deno.test("replay prints each violation of the example recording with its line",
     "line 14: Sequence violation in conversation triage-3: secondary responded, expected observer",
     "3 violations in 15 frames (13 observations, 2 frames skipped, 1 from agents outside the sequence)",
   ]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("replay reads OpenClaw event frames too, counting each turn once", async () => {
@@ -88,7 +80,8 @@ Deno.test("replay --json gives violations and counters; stdin works as -", async
 });
 
 Deno.test("replay --ledger appends the violations as lines the Python verifier accepts", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
   await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
   await python(["log", ledger, "--detail", "written before"]);
@@ -99,11 +92,11 @@ Deno.test("replay --ledger appends the violations as lines the Python verifier a
   assertEquals(r.code, 0, r.stderr);
   assertStringIncludes(r.stdout, "Appended 3 lines to audits/moses/audit_ledger.jsonl");
   assertEquals((await python(["verify", ledger])).stdout.trim(), "OK 4");
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("replay uses the state directory's role map", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   await Deno.mkdir(join(dir, "governance"));
   await Deno.writeTextFile(
     join(dir, "governance/coordinator.jsonc"),
@@ -118,7 +111,6 @@ Deno.test("replay uses the state directory's role map", async () => {
     r.stdout,
     "line 2: Sequence violation in conversation x: bob (observer) responded, expected secondary",
   );
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("replay of a file that cannot be read exits 66", async () => {
@@ -128,7 +120,8 @@ Deno.test("replay of a file that cannot be read exits 66", async () => {
 });
 
 Deno.test("verify exits 0 on an intact ledger and 1 with line numbers on a broken one", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
   await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
   await appendEntries(ledger, [{ detail: "one" }, { detail: "two" }, { detail: "three" }]);
@@ -149,19 +142,19 @@ Deno.test("verify exits 0 on an intact ledger and 1 with line numbers on a broke
     2,
     "hash_mismatch",
   ]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify of a missing ledger exits 66 and says where it looked", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const r = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
   assertEquals(r.code, 66);
   assertStringIncludes(r.stderr, "Cannot verify ledger audits/moses/audit_ledger.jsonl");
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("status explains a missing status file and shows a written one", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const none = await runCli(["status"], { cwd: dir, flags: sandboxFlags() });
   assertEquals(none.code, 66);
   assertStringIncludes(none.stderr, "the coordinator has not run in this state directory");
@@ -202,11 +195,11 @@ Deno.test("status explains a missing status file and shows a written one", async
   assertStringIncludes(text.stdout, "2 detected, 1 written, 1 pending");
   const json = await runCli(["status", "--json"], { cwd: dir, flags: sandboxFlags() });
   assertEquals(JSON.parse(json.stdout).counters.frames, 10);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify checks a ledger too large for one pass under the coordinator's own permissions", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
   await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
   const bodies = Array.from(
@@ -221,69 +214,62 @@ Deno.test("verify checks a ledger too large for one pass under the coordinator's
   assertEquals(r.code, 0, r.stderr);
   assertEquals(r.stderr, "");
   assertEquals(JSON.parse(r.stdout).entries, 30_000);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("replay --ledger makes the ledger's directory (0700) in a state directory without one", async () => {
-  const dir = await tempStateDir();
-  try {
-    const r = await runCli(["replay", EXAMPLE, "--ledger", "audits/moses/audit_ledger.jsonl"], {
-      cwd: dir,
-      flags: sandboxFlags().concat(`--allow-read=${EXAMPLE}`),
-    });
-    assertEquals(r.code, 0, r.stderr);
-    assertStringIncludes(r.stdout, "Appended 3 lines to audits/moses/audit_ledger.jsonl");
-    assertEquals((await Deno.stat(join(dir, "audits/moses"))).mode! & 0o777, 0o700);
-    assertEquals((await Deno.stat(join(dir, "audits"))).mode! & 0o777, 0o700);
-    assertEquals(
-      (await python(["verify", join(dir, "audits/moses/audit_ledger.jsonl")])).stdout.trim(),
-      "OK 3",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const r = await runCli(["replay", EXAMPLE, "--ledger", "audits/moses/audit_ledger.jsonl"], {
+    cwd: dir,
+    flags: sandboxFlags().concat(`--allow-read=${EXAMPLE}`),
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertStringIncludes(r.stdout, "Appended 3 lines to audits/moses/audit_ledger.jsonl");
+  assertEquals((await Deno.stat(join(dir, "audits/moses"))).mode! & 0o777, 0o700);
+  assertEquals((await Deno.stat(join(dir, "audits"))).mode! & 0o777, 0o700);
+  assertEquals(
+    (await python(["verify", join(dir, "audits/moses/audit_ledger.jsonl")])).stdout.trim(),
+    "OK 3",
+  );
 });
 
 Deno.test("replay refused a grant exits 77 and says which grant and how to get it", async () => {
-  const cwd = await tempStateDir();
-  const other = await tempStateDir();
+  await using cwdTmp = await tempDir();
+  const cwd = cwdTmp.path;
+  await using otherTmp = await tempDir();
+  const other = otherTmp.path;
   const real = await Deno.realPath(cwd);
-  try {
-    // The recording is outside the set's read grant.
-    const rec = await runCli(["replay", EXAMPLE], { cwd, flags: sandboxFlags() });
-    assertEquals(rec.code, 77, rec.stderr);
-    assertStringIncludes(rec.stderr, `Read access to ${EXAMPLE} is not granted`);
-    assertStringIncludes(rec.stderr, `replay - < ${EXAMPLE}`);
-    assert(!rec.stderr.includes("run again with the --allow-read flag"), rec.stderr);
+  // The recording is outside the set's read grant.
+  const rec = await runCli(["replay", EXAMPLE], { cwd, flags: sandboxFlags() });
+  assertEquals(rec.code, 77, rec.stderr);
+  assertStringIncludes(rec.stderr, `Read access to ${EXAMPLE} is not granted`);
+  assertStringIncludes(rec.stderr, `replay - < ${EXAMPLE}`);
+  assert(!rec.stderr.includes("run again with the --allow-read flag"), rec.stderr);
 
-    // The state directory is not the working directory: the config cannot be read.
-    const cfg = await runCli(["replay", "-", "--state-dir", other], {
-      cwd,
-      flags: sandboxFlags(),
-      stdin: "",
-    });
-    assertEquals(cfg.code, 77, cfg.stderr);
-    assertStringIncludes(
-      cfg.stderr,
-      `Read access to ${join(other, "governance/coordinator.jsonc")} is not granted`,
-    );
-    assertStringIncludes(cfg.stderr, `relative to the working directory (${real})`);
-    assertStringIncludes(cfg.stderr, `run this command in ${other}`);
+  // The state directory is not the working directory: the config cannot be read.
+  const cfg = await runCli(["replay", "-", "--state-dir", other], {
+    cwd,
+    flags: sandboxFlags(),
+    stdin: "",
+  });
+  assertEquals(cfg.code, 77, cfg.stderr);
+  assertStringIncludes(
+    cfg.stderr,
+    `Read access to ${join(other, "governance/coordinator.jsonc")} is not granted`,
+  );
+  assertStringIncludes(cfg.stderr, `relative to the working directory (${real})`);
+  assertStringIncludes(cfg.stderr, `run this command in ${other}`);
 
-    // A ledger outside the write grant.
-    const frame = JSON.stringify({ type: "session_update", session_id: "s", agent: "observer" });
-    const led = await runCli(["replay", "-", "--ledger", "elsewhere/ledger.jsonl"], {
-      cwd,
-      flags: sandboxFlags(),
-      stdin: frame,
-    });
-    assertEquals(led.code, 77, led.stderr);
-    assertStringIncludes(led.stderr, `access to ${join(real, "elsewhere")}`);
-    assertStringIncludes(led.stderr, "use a --ledger under audits/moses");
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-    await Deno.remove(other, { recursive: true });
-  }
+  // A ledger outside the write grant.
+  const frame = JSON.stringify({ type: "session_update", session_id: "s", agent: "observer" });
+  const led = await runCli(["replay", "-", "--ledger", "elsewhere/ledger.jsonl"], {
+    cwd,
+    flags: sandboxFlags(),
+    stdin: frame,
+  });
+  assertEquals(led.code, 77, led.stderr);
+  assertStringIncludes(led.stderr, `access to ${join(real, "elsewhere")}`);
+  assertStringIncludes(led.stderr, "use a --ledger under audits/moses");
 });
 
 /** Runs the CLI (all permissions, empty stdin) and kills it if it is still running after 30 s. */
@@ -301,36 +287,33 @@ async function runBounded(args: string[]): Promise<Ran> {
 }
 
 Deno.test("--state-dir naming a missing directory, or a file, says so for every command", async () => {
-  const dir = await tempStateDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const missing = join(dir, "no-such-dir");
   const file = join(dir, "a-file");
   await Deno.writeTextFile(file, "");
-  try {
-    const commands: [string[], number][] = [
-      [["run"], 0],
-      [["replay", "-"], 66],
-      [["verify"], 66],
-      [["status"], 66],
-    ];
-    for (const [args, code] of commands) {
-      // Unfixed, run would make the directory and start watching: the time limit ends it.
-      const r = await runBounded([...args, "--state-dir", missing]);
-      assertEquals(r.code, code, `${args[0]}: ${r.stderr}`);
-      assertStringIncludes(
-        r.stderr,
-        `Cannot use state directory ${missing}: it does not exist; create it or pass the ` +
-          "OpenClaw state directory",
-      );
-      assert(!r.stderr.includes("pass --state-dir"), r.stderr);
-      const f = await runBounded([...args, "--state-dir", file]);
-      assertEquals(f.code, code, `${args[0]}: ${f.stderr}`);
-      assertStringIncludes(f.stderr, `Cannot use state directory ${file}: it is not a directory`);
-    }
-    // run must not have made the directory it was pointed at.
-    await assertRejects(() => Deno.stat(missing), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const commands: [string[], number][] = [
+    [["run"], 0],
+    [["replay", "-"], 66],
+    [["verify"], 66],
+    [["status"], 66],
+  ];
+  for (const [args, code] of commands) {
+    // Unfixed, run would make the directory and start watching: the time limit ends it.
+    const r = await runBounded([...args, "--state-dir", missing]);
+    assertEquals(r.code, code, `${args[0]}: ${r.stderr}`);
+    assertStringIncludes(
+      r.stderr,
+      `Cannot use state directory ${missing}: it does not exist; create it or pass the ` +
+        "OpenClaw state directory",
+    );
+    assert(!r.stderr.includes("pass --state-dir"), r.stderr);
+    const f = await runBounded([...args, "--state-dir", file]);
+    assertEquals(f.code, code, `${args[0]}: ${f.stderr}`);
+    assertStringIncludes(f.stderr, `Cannot use state directory ${file}: it is not a directory`);
   }
+  // run must not have made the directory it was pointed at.
+  await assertRejects(() => Deno.stat(missing), Deno.errors.NotFound);
 });
 
 /** Runs the CLI in this process, collecting what it prints. */

@@ -60,7 +60,14 @@ Deno.test("gateway faults: refused, cut mid-frame, slow, silent; each recovered 
         proxy.close(); // drops the connection and refuses new ones
         await waitFor("DISCONNECTED", async () => (await status())?.state === "DISCONNECTED");
         await violate("while-refused");
-        await new Promise((r) => setTimeout(r, 1_500)); // refused attempts meanwhile
+        const made = Date.now();
+        // A status from after the violation: the daemon is still refused, and has not seen it.
+        await waitFor("a refused attempt after the violation", async () => {
+          const s = await status();
+          return s !== undefined && Date.parse(s.updatedAt) > made &&
+            s.state === "DISCONNECTED" && /cannot connect/.test(s.reasons[0] ?? "");
+        });
+        assertEquals((await status())!.counters.violations, 1);
         assertEquals(conversations(await ledgerLines(stateDir)), ["baseline"]);
         proxy.listen();
         await waitFor("a new connection", async () => (await connects()) > before, 40_000);

@@ -126,9 +126,10 @@ export function conversations(lines: Record<string, unknown>[]): string[] {
 }
 
 /**
- * Waits until the ledger under `stateDir` holds as many violation lines as `expected`, waits a
- * moment more (a doubled line would arrive then), asserts their conversations are `expected`
- * in order, and returns the lines.
+ * Waits until the ledger under `stateDir` holds at least as many violation lines as
+ * `expected` and a later status shows nothing more on its way (see {@link settledStatus}),
+ * then asserts their conversations are `expected` in order, and returns the lines. A doubled
+ * line found by then fails the assertion, as does one too many.
  */
 export async function expectViolationLines(
   stateDir: string,
@@ -137,13 +138,45 @@ export async function expectViolationLines(
 ): Promise<Record<string, unknown>[]> {
   await waitFor(
     `ledger lines for ${expected.join(", ")}`,
-    async () => conversations(await ledgerLines(stateDir)).length === expected.length,
+    async () => (await ledgerLines(stateDir)).length >= expected.length,
     timeoutMs,
   );
-  await new Promise((r) => setTimeout(r, 500));
+  await settledStatus(stateDir, Date.now(), timeoutMs);
   const lines = await ledgerLines(stateDir);
   assertEquals(conversations(lines), expected);
   return lines;
+}
+
+/**
+ * Waits for a status written after `since` (ms since the epoch) that shows the running daemon
+ * with nothing on its way to the ledger: no catch-up under way, every violation it counted
+ * written, none pending. An older status could predate what the test waits for. The counters
+ * are this run's: a daemon that skipped a violation already in the ledger never settles.
+ */
+export async function settledStatus(
+  stateDir: string,
+  since: number,
+  timeoutMs = 20_000,
+): Promise<StatusReport> {
+  let last: StatusReport | undefined;
+  try {
+    await waitFor("a status with every violation written", async () => {
+      const s = last = await statusOf(stateDir);
+      return s !== undefined && Date.parse(s.updatedAt) > since &&
+        !s.reasons.includes("catching up on missed messages") &&
+        s.counters.violations === s.ledger.written && s.ledger.pending === 0;
+    }, timeoutMs);
+  } catch (err) {
+    const seen = last && {
+      updatedAt: last.updatedAt,
+      state: last.state,
+      reasons: last.reasons,
+      violations: last.counters.violations,
+      ledger: last.ledger,
+    };
+    throw new Error(`${(err as Error).message}; the last status: ${JSON.stringify(seen)}`);
+  }
+  return last!;
 }
 
 /** What the daemon last wrote to its status file, or undefined when there is none (yet). */
