@@ -1,0 +1,281 @@
+/**
+ * `deno task start` (scripts/start.ts) does not let the coordinator outlive the command that
+ * started it: the README's `npx --yes deno@2.9.6 task start` and the processes under it are
+ * started against the scripted legacy gateway on 127.0.0.1:18789 (the port the permission set
+ * grants), one of them is signalled or killed, and every process of the command must be gone.
+ * Linux only: the process tree is read from /proc.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { LegacyGateway } from "../support/legacy_gateway.ts";
+import { MAIN, ROOT, tempStateDir, waitFor } from "../support/helpers.ts";
+import { parseProcStat, type ProcStat } from "../../scripts/parent_watch.ts";
+
+const GATEWAY_PORT = 18789;
+const linux = Deno.build.os === "linux";
+const START_TIMEOUT_MS = 60_000;
+/** The launcher looks every 3 s; the coordinator then stops in well under a second. */
+const STOP_TIMEOUT_MS = 15_000;
+
+function startGateway(): LegacyGateway {
+  try {
+    return new LegacyGateway().start(GATEWAY_PORT);
+  } catch (err) {
+    throw new Error(
+      `Cannot listen on 127.0.0.1:${GATEWAY_PORT}, the port the permission set grants: ` +
+        `${(err as Error).message}; stop whatever uses it (an OpenClaw gateway?) and rerun`,
+    );
+  }
+}
+
+function stat(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `p` still runs: its pid names the same process, and it has not exited (a zombie). */
+function running(p: ProcStat): boolean {
+  const now = stat(p.pid);
+  return now !== undefined && now.startTime === p.startTime && now.state !== "Z" &&
+    now.state !== "X";
+}
+
+/** The processes under `pid`, and theirs. */
+function tree(pid: number): ProcStat[] {
+  const all: ProcStat[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    const p = /^\d+$/.test(e.name) ? stat(Number(e.name)) : undefined;
+    if (p) all.push(p);
+  }
+  const out: ProcStat[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    const parent = todo.pop()!;
+    for (const p of all) {
+      if (p.ppid === parent) {
+        out.push(p);
+        todo.push(p.pid);
+      }
+    }
+  }
+  return out;
+}
+
+function commandLine(pid: number): string[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+  } catch {
+    return [];
+  }
+}
+
+/** A command that runs the coordinator through scripts/start.ts, with its processes. */
+class Started {
+  readonly child: Deno.ChildProcess;
+  stderr = "";
+  readonly #reading: Promise<void>;
+  /** The command's processes under the outermost one, once the coordinator is connected. */
+  processes: ProcStat[] = [];
+
+  constructor(argv: string[], stateDir: string) {
+    this.child = new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
+      cwd: ROOT,
+      env: { OPENCLAW_STATE_DIR: stateDir, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = this.child.stderr;
+    this.#reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of stderr) this.stderr += dec.decode(chunk, { stream: true });
+    })();
+  }
+
+  /** Waits until the coordinator is subscribed to `gw`, and notes the processes then. */
+  async connected(gw: LegacyGateway): Promise<void> {
+    await waitFor(
+      `the coordinator to subscribe (stderr so far:\n${this.stderr})`,
+      () => gw.subscribers.size === 1,
+      START_TIMEOUT_MS,
+    );
+    this.processes = [stat(this.child.pid)!, ...tree(this.child.pid)];
+  }
+
+  /** One of the noted processes, by a part of its command line. */
+  find(what: (argv: string[]) => boolean, name: string): ProcStat {
+    const p = this.processes.find((p) => what(commandLine(p.pid)));
+    assert(p !== undefined, `no ${name} among ${this.processes.map((p) => p.comm).join(", ")}`);
+    return p;
+  }
+
+  get coordinator(): ProcStat {
+    return this.find((a) => a.includes(MAIN), "coordinator");
+  }
+
+  get launcher(): ProcStat {
+    return this.find((a) => a.some((s) => s.endsWith("scripts/start.ts")), "start.ts");
+  }
+
+  get task(): ProcStat {
+    return this.find((a) => a[1] === "task" && a[2] === "start", "deno task");
+  }
+
+  /** Waits until none of the noted processes runs, and the gateway has lost the coordinator. */
+  async allGone(gw: LegacyGateway): Promise<void> {
+    await waitFor(
+      "every process of the command to exit",
+      () => this.processes.every((p) => !running(p)),
+      STOP_TIMEOUT_MS,
+    ).catch((err) => {
+      const left = this.processes.filter(running).map((p) => `${p.pid} ${commandLine(p.pid)[0]}`);
+      throw new Error(`${(err as Error).message}; still running: ${left.join(", ")}`);
+    });
+    await waitFor("the gateway to lose the coordinator", () => gw.subscribers.size === 0);
+  }
+
+  /** Waits for the outermost process and the end of stderr (every holder of it has exited). */
+  async done(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#reading;
+    return status;
+  }
+
+  /** Kills what is left of the command, for the test's cleanup. */
+  kill(): void {
+    for (const p of [stat(this.child.pid)!, ...this.processes]) {
+      if (p && running(p)) {
+        try {
+          Deno.kill(p.pid, "SIGKILL");
+        } catch { /* gone */ }
+      }
+    }
+  }
+}
+
+/** Runs `body` with a gateway, a state directory, and `argv` started in it; cleans up after. */
+async function withStarted(
+  argv: string[],
+  body: (s: Started, gw: LegacyGateway) => Promise<void>,
+): Promise<void> {
+  const dir = await tempStateDir();
+  const gw = startGateway();
+  const started = new Started(argv, dir);
+  try {
+    await started.connected(gw);
+    await body(started, gw);
+  } finally {
+    started.kill();
+    await started.done();
+    await gw.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function hasNpx(): boolean {
+  try {
+    return new Deno.Command("npx", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "the README's npx command: SIGTERM to npx stops the coordinator and every process under it",
+  ignore: !linux || !hasNpx(),
+  fn: () =>
+    withStarted(
+      ["npx", "--yes", "deno@2.9.6", "task", "start", "--protocol", "legacy"],
+      async (s, gw) => {
+        const coordinator = s.coordinator;
+        // npm passes the SIGTERM to its `sh -c` only, which dies of it without passing it on.
+        s.child.kill("SIGTERM");
+        await s.allGone(gw);
+        assert(!running(coordinator));
+        await s.done();
+        assertStringIncludes(s.stderr, "the command that started it is gone");
+        assertStringIncludes(s.stderr, "INFO  stopped");
+      },
+    ),
+});
+
+Deno.test({
+  name:
+    "a shell that dies of SIGTERM without passing it on (npx's sh -c) does not leave the coordinator running",
+  ignore: !linux,
+  fn: () =>
+    withStarted(
+      // `; exit` keeps the shell from replacing itself with deno (dash does not anyway).
+      ["sh", "-c", '"$0" task start --protocol legacy; exit', Deno.execPath()],
+      async (s, gw) => {
+        s.child.kill("SIGTERM");
+        await s.allGone(gw);
+        assertEquals((await s.done()).signal, "SIGTERM");
+        assertStringIncludes(s.stderr, "the command that started it is gone: process");
+        assertStringIncludes(s.stderr, "INFO  stopped");
+      },
+    ),
+});
+
+Deno.test({
+  name: "deno task killed with SIGKILL: start.ts notices and stops the coordinator",
+  ignore: !linux,
+  fn: () =>
+    withStarted(
+      [Deno.execPath(), "task", "start", "--protocol", "legacy"],
+      async (s, gw) => {
+        assertEquals(s.task.pid, s.child.pid);
+        s.child.kill("SIGKILL");
+        await s.allGone(gw);
+        await s.done();
+        assertStringIncludes(s.stderr, "the command that started it is gone: process");
+        assertStringIncludes(s.stderr, "INFO  stopped");
+      },
+    ),
+});
+
+Deno.test({
+  name: "start.ts killed with SIGKILL: the coordinator gets SIGTERM and stops cleanly",
+  ignore: !linux,
+  fn: () =>
+    withStarted(
+      [Deno.execPath(), "task", "start", "--protocol", "legacy"],
+      async (s, gw) => {
+        Deno.kill(s.launcher.pid, "SIGKILL");
+        await s.allGone(gw);
+        await s.done();
+        assertStringIncludes(s.stderr, "INFO  stopped");
+      },
+    ),
+});
+
+Deno.test({
+  name:
+    "signals to start.ts reach the coordinator, and start.ts exits with the coordinator's exit code",
+  ignore: !linux,
+  fn: async () => {
+    // SIGINT: stopped cleanly, exit 0.
+    await withStarted(
+      [Deno.execPath(), "task", "start", "--protocol", "legacy"],
+      async (s, gw) => {
+        Deno.kill(s.launcher.pid, "SIGINT");
+        await s.allGone(gw);
+        assertEquals((await s.done()).code, 0, s.stderr);
+        assertStringIncludes(s.stderr, "INFO  stopped");
+      },
+    );
+    // The coordinator killed by a signal: start.ts (and deno task) report 128 + its number.
+    await withStarted(
+      [Deno.execPath(), "task", "start", "--protocol", "legacy"],
+      async (s, gw) => {
+        Deno.kill(s.coordinator.pid, "SIGKILL");
+        await s.allGone(gw);
+        assertEquals((await s.done()).code, 128 + 9, s.stderr);
+      },
+    );
+  },
+});

@@ -1,0 +1,89 @@
+import { assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
+import { join } from "node:path";
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  loadConfig,
+  parseConfig,
+} from "../../../lib/service/config.ts";
+import { tempStateDir } from "../../support/helpers.ts";
+
+Deno.test("a missing config file gives every default", async () => {
+  const dir = await tempStateDir();
+  const { config, found } = await loadConfig(join(dir, "governance", "coordinator.jsonc"));
+  assertEquals(found, false);
+  assertEquals(config, {
+    ...DEFAULT_CONFIG,
+    sequence: ["primary", "secondary", "observer"],
+    roles: {},
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("JSONC and JSON5 are read: comments, unquoted keys, trailing commas", () => {
+  const c = parseConfig(
+    `// which agent is which
+    {
+      sequence: ["Lead", "critic", /* then */ "observer",],
+      roles: { "Alice": "lead", bob: "CRITIC" },
+      conversationTtlSeconds: 3600,
+      maxConversations: 500,
+    }`,
+    "coordinator.jsonc",
+  );
+  assertEquals(c.sequence, ["lead", "critic", "observer"]);
+  assertEquals(c.roles, { alice: "lead", bob: "critic" });
+  assertEquals(c.conversationTtlSeconds, 3600);
+  assertEquals(c.maxConversations, 500);
+  assertEquals(c.maxPendingViolations, DEFAULT_CONFIG.maxPendingViolations);
+});
+
+Deno.test("a syntax error names the file, the line and the column", () => {
+  assertThrows(
+    () => parseConfig('{\n  sequence: ["a"],\n  roles: { x: }\n}', "gov/coordinator.jsonc"),
+    ConfigError,
+    "Cannot read config gov/coordinator.jsonc: invalid character '}' at line 3 column 15",
+  );
+});
+
+Deno.test("wrong types and unknown keys are refused with what to write instead", () => {
+  const cases: [string, string][] = [
+    ["[]", "must hold an object"],
+    ['{ sequnce: ["a"] }', 'unknown key "sequnce"'],
+    ["{ sequence: [] }", '"sequence" must be a non-empty list'],
+    ['{ sequence: ["a", 3] }', '"sequence[1]" must be a role name'],
+    ['{ sequence: ["a", "A"] }', "names a role twice"],
+    ['{ roles: ["a"] }', '"roles" must be an object'],
+    ['{ roles: { bob: "narrator" } }', '"roles.bob" must be one of the sequence\'s roles'],
+    ["{ conversationTtlSeconds: 0 }", '"conversationTtlSeconds" must be a whole number'],
+    ['{ maxConversations: "10" }', '"maxConversations" must be a whole number'],
+    ["{ maxPendingViolations: 1.5 }", '"maxPendingViolations" must be a whole number'],
+  ];
+  for (const [text, msg] of cases) {
+    assertThrows(() => parseConfig(text, "c.jsonc"), ConfigError, msg);
+  }
+});
+
+Deno.test("a config that is a symbolic link or not a regular file is refused, naming the file and what to do", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const real = join(dir, "elsewhere.jsonc");
+    await Deno.writeTextFile(real, "{}");
+    const link = join(dir, "coordinator.jsonc");
+    await Deno.symlink(real, link);
+    const err = await assertRejects(() => loadConfig(link), ConfigError);
+    assertEquals(
+      (err as Error).message,
+      `Cannot read config ${link}: it is a symbolic link; put the file itself there`,
+    );
+    const asDir = join(dir, "dir.jsonc");
+    await Deno.mkdir(asDir);
+    await assertRejects(
+      () => loadConfig(asDir),
+      ConfigError,
+      `Cannot read config ${asDir}: it is not a regular file`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

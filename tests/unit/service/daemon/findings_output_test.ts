@@ -1,0 +1,83 @@
+import { assertEquals } from "../../../support/assert.ts";
+import { Logger } from "../../../../lib/service/log.ts";
+import { FindingsOutput } from "../../../../lib/service/daemon/findings_output.ts";
+import type { Finding } from "../../../../lib/rules/finding.ts";
+import type { TurnEvent } from "../../../../lib/rules/event.ts";
+import { violationFinding } from "../../../support/findings.ts";
+
+const f = (id: string): Finding =>
+  violationFinding({
+    id,
+    at: 0,
+    protocol: "openclaw",
+    conversation: `c-${id}`,
+    agent: "observer",
+    role: "observer",
+    expected: "secondary",
+    sequence: ["primary", "secondary", "observer"],
+  });
+const event = (source: TurnEvent["source"]): TurnEvent => ({
+  kind: "turn",
+  protocol: "openclaw",
+  conversation: "c",
+  agent: "observer",
+  at: 0,
+  source,
+});
+
+Deno.test("one throw on the way out loses only that finding, never the ones after it", async () => {
+  const queued: string[] = [];
+  let thrown = false;
+  const logger = new Logger("json", (line) => {
+    if (!thrown && line.includes('"c-b"')) {
+      thrown = true;
+      throw new Error("stderr is closed");
+    }
+  });
+  const out = new FindingsOutput({
+    writer: { enqueue: (x) => queued.push(x.id) > 0 },
+    logger,
+    readTailIds: () => Promise.resolve(new Set()),
+  });
+  for (const id of ["a", "b", "c", "d"]) out.accept(f(id), event("live"));
+  await out.settled();
+  assertEquals(queued, ["a", "c", "d"]);
+  assertEquals(out.failures, 1);
+});
+
+Deno.test("a catch-up reads the ledger's end once, and skips exactly the ids already there", async () => {
+  const queued: string[] = [];
+  let reads = 0;
+  const out = new FindingsOutput({
+    writer: { enqueue: (x) => queued.push(x.id) > 0 },
+    logger: new Logger("json", () => {}),
+    readTailIds: () => {
+      reads++;
+      // "b-longer" is there; "b" (a prefix of it) is not.
+      return Promise.resolve(new Set(["a", "b-longer"]));
+    },
+  });
+  for (const id of ["a", "b", "c"]) out.accept(f(id), event("catch-up"));
+  out.accept(f("live-1"), event("live"));
+  await out.settled();
+  assertEquals(queued, ["b", "c", "live-1"]);
+  assertEquals(reads, 1);
+  // The next catch-up reads afresh.
+  out.catchUpDone();
+  out.accept(f("a"), event("catch-up"));
+  await out.settled();
+  assertEquals(reads, 2);
+  assertEquals(out.tailReads, 2);
+});
+
+Deno.test("a ledger that cannot be read at a catch-up writes the finding rather than lose it", async () => {
+  const queued: string[] = [];
+  const out = new FindingsOutput({
+    writer: { enqueue: (x) => queued.push(x.id) > 0 },
+    logger: new Logger("json", () => {}),
+    readTailIds: () => Promise.reject(new Error("EIO")),
+  });
+  out.accept(f("a"), event("catch-up"));
+  await out.settled();
+  assertEquals(queued, ["a"]);
+});
