@@ -15,7 +15,6 @@ import { RuleEngine } from "../lib/rules/engine.ts";
 import { SequenceRule } from "../lib/rules/sequence_rule.ts";
 import { FrameIntake } from "../lib/gateway/intake.ts";
 import { RoleMap } from "../lib/rules/roles.ts";
-import { decodeLegacyFrame } from "../lib/gateway/legacy.ts";
 import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts";
 import { verifyLedger } from "../lib/ledger/verify.ts";
 import { findingEntry } from "../lib/ledger/entries.ts";
@@ -95,13 +94,13 @@ if (!only || only === "sequence") {
       new RoleMap({}, DEFAULT_SEQUENCE),
     ),
   ], { governance: () => DEFAULT_GOVERNANCE, onFinding: () => found++ });
-  const intake = new FrameIntake((e) => rules.handle(e));
+  const intake = new FrameIntake({ onEvent: (e) => rules.handle(e) });
   const frames = convs.flatMap((c) =>
     roles.map((r) => JSON.stringify({ type: "session_update", session_id: c, agent: r }))
   );
   const M = 2_000_000;
   const t0 = performance.now();
-  for (let i = 0; i < M; i++) intake.handleText(frames[i % frames.length]!, i, decodeLegacyFrame);
+  for (let i = 0; i < M; i++) intake.handleText(frames[i % frames.length]!, i);
   const pms = performance.now() - t0;
   report(
     `pipeline (JSON.parse + decode + rule engine): frames/s (${found} findings)`,

@@ -494,7 +494,7 @@ async function replayCommand(io: Io, opts: ReplayOptions): Promise<number> {
     io.out(
       `Appended ${appended.hashes.length} lines to ${ledger}` +
         (appended.alreadyThere > 0
-          ? ` (${appended.alreadyThere} already there: this recording was replayed before)`
+          ? ` (${appended.alreadyThere} already in the ledger, not written again)`
           : ""),
     );
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { FrameIntake, RecordingDecoder, RecordingLineIds } from "../gateway/mod.ts";
-import { appendEntries, findingEntry, findingIdsInTail } from "../ledger/mod.ts";
+import { appendEntries, findingEntry } from "../ledger/mod.ts";
 import { type Finding, type Governance, isSequenceFinding, type Protocol } from "../rules/mod.ts";
 import { buildRuleEngine, type Config } from "../service/mod.ts";
 import type { SkipReason } from "../rules/mod.ts";
@@ -76,18 +76,22 @@ export async function replayLines(
       });
     },
   });
-  const intake = new FrameIntake((e) => rules.handle(e));
   const decoder = new RecordingDecoder(opts.config.conversationFrom);
   const ids = new RecordingLineIds();
-  for await (const line of lines) {
-    lineNo++;
-    const lineId = ids.next(line);
-    if (line.trim() === "") continue;
-    intake.handleText(line, now(), (frame, at) => {
+  let lineId = "";
+  const intake = new FrameIntake({
+    onEvent: (e) => rules.handle(e),
+    decode: (frame, at) => {
       const d = decoder.decode(frame, at);
       if (d.kind === "event" && d.event.id === undefined) d.event.id = lineId;
       return d;
-    });
+    },
+  });
+  for await (const line of lines) {
+    lineNo++;
+    lineId = ids.next(line);
+    if (line.trim() === "") continue;
+    intake.handleText(line, now());
   }
   const seq = rules.status().sequence?.stats;
   return {
@@ -107,8 +111,40 @@ export async function replayLines(
 /** What appending replayed findings did. */
 export interface AppendedReplay {
   hashes: string[];
-  /** Findings already in the ledger (the same recording replayed before): not written again. */
+  /**
+   * Findings whose id the ledger already holds (the same recording replayed before, or a turn
+   * `run` already judged): not written again.
+   */
   alreadyThere: number;
+}
+
+/**
+ * The ids of every finding in the ledger (each line's top-level objects' `id`), read line by
+ * line: replay is offline, so the whole ledger is compared, not only its end.
+ */
+export async function ledgerIds(path: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return ids;
+    throw err;
+  }
+  for await (const line of readLines(file.readable)) {
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue; // a torn or foreign line holds no finding's id
+    }
+    if (typeof entry !== "object" || entry === null) continue;
+    for (const value of Object.values(entry)) {
+      const id = (value as { id?: unknown } | null)?.id;
+      if (typeof value === "object" && typeof id === "string") ids.add(id);
+    }
+  }
+  return ids;
 }
 
 /** Appends replayed findings not yet in the ledger, in one durable group. */
@@ -117,7 +153,7 @@ export async function appendReplayed(
   violations: readonly ReplayedFinding[],
   governance: Governance,
 ): Promise<AppendedReplay> {
-  const there = await findingIdsInTail(ledgerPath);
+  const there = await ledgerIds(ledgerPath);
   const fresh = violations.filter((v) => !there.has(v.finding.id));
   const bodies = fresh.map((v) => findingEntry(v.finding, governance.fields));
   const hashes = bodies.length > 0 ? (await appendEntries(ledgerPath, bodies)).hashes : [];

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Decoded, RuleEvent, SkipReason } from "../rules/mod.ts";
+import { decodeLegacyFrame } from "./legacy.ts";
 
 /** Frames larger than this are counted and skipped without parsing. */
 export const MAX_FRAME_CHARS = 1024 * 1024;
@@ -38,18 +39,28 @@ export function newIntakeCounters(): IntakeCounters {
   };
 }
 
+/** How an intake is set up. */
+export interface IntakeOptions {
+  /** Receives every event, in order. */
+  onEvent: (event: RuleEvent) => void;
+  /** Decodes text frames (default: the legacy protocol's decoder). */
+  decode?: FrameDecoder;
+}
+
 /** Counts frames and hands each event on. */
 export class FrameIntake {
   readonly counters: IntakeCounters = newIntakeCounters();
   readonly #onEvent: (event: RuleEvent) => void;
+  readonly #decode: FrameDecoder;
 
-  /** `onEvent` receives every event, in order. */
-  constructor(onEvent: (event: RuleEvent) => void) {
-    this.#onEvent = onEvent;
+  /** Creates an intake. */
+  constructor(opts: IntakeOptions) {
+    this.#onEvent = opts.onEvent;
+    this.#decode = opts.decode ?? decodeLegacyFrame;
   }
 
-  /** Parses a text frame seen at `at` and decodes it with `decode`; returns whether it gave an event. */
-  handleText(text: string, at: number, decode: FrameDecoder): boolean {
+  /** Parses a text frame seen at `at` and decodes it; returns whether it gave an event. */
+  handleText(text: string, at: number): boolean {
     if (text.length > MAX_FRAME_CHARS) return this.#skip("too_large");
     let frame: unknown;
     try {
@@ -57,7 +68,7 @@ export class FrameIntake {
     } catch {
       return this.#skip("not_json");
     }
-    return this.handleDecoded(decode(frame, at));
+    return this.handleDecoded(this.#decode(frame, at));
   }
 
   /** Takes one decoded frame; returns whether it gave an event. */

@@ -3,7 +3,7 @@
  * `{"type":"session_update","session_id":"…","agent":"Primary"}` in. Pure decoding.
  * @module
  */
-import { boundedId, type Decoded, type EventSource } from "../rules/mod.ts";
+import { boundedId, type Decoded } from "../rules/mod.ts";
 
 /** The frame the legacy client sends after connecting. */
 export const LEGACY_SUBSCRIBE: string = JSON.stringify({
@@ -11,12 +11,8 @@ export const LEGACY_SUBSCRIBE: string = JSON.stringify({
   events: ["session_update"],
 });
 
-/** Decodes an already-parsed legacy frame seen at `at`; `source` says how it was learnt of. */
-export function decodeLegacyFrame(
-  frame: unknown,
-  at: number,
-  source: EventSource = "live",
-): Decoded {
+/** Decodes an already-parsed legacy frame seen (live) at `at`. */
+export function decodeLegacyFrame(frame: unknown, at: number): Decoded {
   if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
     return { kind: "skip", reason: "not_object" };
   }
@@ -37,6 +33,6 @@ export function decodeLegacyFrame(
   if (name === "") return { kind: "skip", reason: "missing_field" };
   return {
     kind: "event",
-    event: { kind: "turn", protocol: "legacy", conversation, agent: name, at, source },
+    event: { kind: "turn", protocol: "legacy", conversation, agent: name, at, source: "live" },
   };
 }

@@ -27,7 +27,9 @@ export class RecordingDecoder {
       }
       if (f.type === "res" || f.type === "req") return { kind: "skip", reason: "other_type" };
     }
-    return decodeLegacyFrame(frame, at, "replay");
+    const d = decodeLegacyFrame(frame, at);
+    if (d.kind === "event") d.event.source = "replay";
+    return d;
   }
 
   #event(frame: EventFrame, at: number): Decoded {
@@ -37,7 +39,7 @@ export class RecordingDecoder {
     const fresh = this.#turns.isNew(t);
     this.#turns.record(t);
     if (!fresh) return { kind: "skip", reason: "duplicate" };
-    return { kind: "event", event: turnEvent(t, at, "replay") };
+    return { kind: "event", event: turnEvent(t, { at, source: "replay" }) };
   }
 }
 

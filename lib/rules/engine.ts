@@ -43,7 +43,9 @@ export class RuleEngine {
   constructor(rules: readonly Rule[], opts: RuleEngineOptions) {
     const ids = new Set<string>();
     rules.forEach((r, i) => {
-      if (ids.has(r.id)) throw new RangeError(`Two rules have the id "${r.id}"`);
+      if (ids.has(r.id)) {
+        throw new RangeError(`Cannot build the rule engine: two rules have the id "${r.id}"`);
+      }
       ids.add(r.id);
       for (const kind of r.accepts) {
         const list = this.#byKind.get(kind) ?? [];

@@ -20,7 +20,7 @@ export type RuleStats = Record<string, number>;
 
 /** One check. */
 export interface Rule {
-  /** Stable name: the key of its state in the snapshot, its counters in status, `rules` in config. */
+  /** Stable name: the key of its state in the snapshot and of its counters in status. */
   readonly id: string;
   /** The event kinds it takes. */
   readonly accepts: readonly EventKind[];

@@ -167,7 +167,7 @@ export class SequenceRule implements Rule {
   restoreState(state: unknown, now: number): string | undefined {
     const s = state as { sequence?: unknown; conversations?: unknown } | null;
     if (typeof s !== "object" || s === null || Array.isArray(s)) {
-      throw new Error("the sequence rule's state is not an object");
+      throw new Error("not an object");
     }
     if (!Array.isArray(s.sequence) || !s.sequence.every((x) => typeof x === "string")) {
       throw new Error('"sequence" is not a list of role names');

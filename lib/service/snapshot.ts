@@ -217,14 +217,12 @@ export interface LoadedSnapshot {
   snapshot?: Snapshot;
   error?: string;
   movedTo?: string;
-  /** Where entries that could not be read were kept, if any. */
-  rejectedIn?: string;
 }
 
 /**
  * Loads the snapshot. A file that is not a snapshot is renamed aside (`.bad-<time>`) so it
- * is kept, not used; entries that cannot be read are written to `.rejected-<time>` beside
- * it (a JSON list with why), and the rest is used.
+ * is kept, not used. Entries that cannot be read come back in `snapshot.rejected`: keep them
+ * with {@link keepAside} (together with anything else the caller could not use).
  */
 export async function loadSnapshot(path: string, now: number): Promise<LoadedSnapshot> {
   let text: string | undefined;
@@ -234,9 +232,8 @@ export async function loadSnapshot(path: string, now: number): Promise<LoadedSna
     return { error: `Cannot read state snapshot ${path}: ${errorText(err)}` };
   }
   if (text === undefined) return {};
-  let snapshot: Snapshot;
   try {
-    snapshot = decodeSnapshot(text, path);
+    return { snapshot: decodeSnapshot(text, path) };
   } catch (err) {
     const movedTo = `${path}.bad-${now}`;
     try {
@@ -246,21 +243,24 @@ export async function loadSnapshot(path: string, now: number): Promise<LoadedSna
       return { error: errorText(err) };
     }
   }
-  if (snapshot.rejected.length === 0) return { snapshot };
-  return { snapshot, ...await keepAside(path, snapshot.rejected, now) };
 }
 
-/** Writes entries that could not be used to `<path>.rejected-<now>`; says where, or why not. */
+/**
+ * Writes entries that could not be used to `<path>.rejected-<now>` (a JSON list, with why),
+ * beside the snapshot; returns where. One call per load, so nothing kept overwrites another.
+ */
 export async function keepAside(
   path: string,
-  entries: readonly RejectedEntry[],
-  now: number,
-): Promise<{ rejectedIn?: string; error?: string }> {
-  const rejectedIn = `${path}.rejected-${now}`;
+  aside: { entries: readonly RejectedEntry[]; now: number },
+): Promise<string> {
+  const rejectedIn = `${path}.rejected-${aside.now}`;
   try {
-    await writeFileAtomic(rejectedIn, JSON.stringify(entries) + "\n");
-    return { rejectedIn };
+    await writeFileAtomic(rejectedIn, JSON.stringify(aside.entries) + "\n");
   } catch (err) {
-    return { error: `Cannot keep unreadable snapshot entries aside: ${errorText(err)}` };
+    throw new Error(
+      `Cannot keep unreadable snapshot entries aside in ${rejectedIn}: ${errorText(err)}`,
+      { cause: err },
+    );
   }
+  return rejectedIn;
 }

@@ -7,8 +7,12 @@ import { boundedId, type EventSource, type TurnEvent } from "../../rules/mod.ts"
 import { sha256Hex } from "../../util/mod.ts";
 import { type Turn, turnViolationId } from "./protocol.ts";
 
-/** The event for `turn`, seen at `at` (ms) and learnt of from `source`. */
-export function turnEvent(turn: Turn, at: number, source: EventSource): TurnEvent {
+/** The event for `turn`, seen at `seen.at` (ms) and learnt of from `seen.source`. */
+export function turnEvent(
+  turn: Turn,
+  seen: { at: number; source: EventSource },
+): TurnEvent {
+  const { at, source } = seen;
   return {
     kind: "turn",
     protocol: "openclaw",

@@ -5,12 +5,7 @@
  * Every part is built before anything can call into it.
  * @module
  */
-import {
-  decodeLegacyFrame,
-  FrameIntake,
-  GatewayLink,
-  type ProtocolChoice,
-} from "../../gateway/mod.ts";
+import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
 import type { RuleEngine, RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
@@ -22,9 +17,8 @@ import type { Logger } from "../log.ts";
 import { LogPolicy } from "./log_policy.ts";
 import { OpenClawSource } from "./openclaw_source.ts";
 import type { Paths } from "../paths.ts";
-import { preflight, stopForGood } from "./preflight.ts";
+import { preflight, type Ready, stopForGood } from "./preflight.ts";
 import { installProcessHandlers, type ProcessHandlers } from "./process_handlers.ts";
-import type { InstanceLock } from "./instance_lock.ts";
 import { buildRuleEngine } from "../rule_set.ts";
 import { StatePersister } from "./state_persister.ts";
 import { StatusModel, type StatusSources } from "./status_model.ts";
@@ -32,12 +26,17 @@ import { StatusFileWriter } from "./status_writer.ts";
 
 /** Options of `run`. */
 export interface RunOptions {
+  /** Every file the daemon reads or writes, under the state directory. */
   paths: Paths;
+  /** The gateway's WebSocket URL. */
   gateway: string;
+  /** Which protocol to speak (`auto` tells them apart). */
   protocol: ProtocolChoice;
+  /** Where log lines go. */
   logger: Logger;
   /** Resolves when the daemon should stop (tests); signals are handled too. */
   stopSignal?: Promise<void>;
+  /** Time for every part (default: the system clock). */
   clock?: Clock;
 }
 
@@ -46,12 +45,24 @@ const SHUTDOWN_FLUSH_MS = 3_000;
 
 /** Runs the daemon until stopped; returns the process exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
-  const { paths, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const ready = await preflight({ ...opts, startedAt: new Date(clock.now()).toISOString() });
   if ("exit" in ready) return ready.exit;
-  const { config, lock } = ready;
+  try {
+    return await watchUntilStopped(opts, { ...ready, clock });
+  } finally {
+    // However the run ends (an exception included), the state directory is free again.
+    ready.lock.release();
+  }
+}
 
+/** Builds the parts, watches until a stop is asked for, then stops them in order. */
+async function watchUntilStopped(
+  opts: RunOptions,
+  ready: Omit<Ready, "lock"> & { clock: Clock },
+): Promise<number> {
+  const { paths, logger } = opts;
+  const { config, clock } = ready;
   const governance = new GovernanceSource({ path: paths.governanceState, logger, clock });
   await governance.refresh();
   // Parts refer to parts built after them only in callbacks, and nothing calls back before
@@ -63,7 +74,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       persister.changed();
     },
   });
-  const intake = new FrameIntake((e: RuleEvent) => rules.handle(e));
+  const intake = new FrameIntake({ onEvent: (e: RuleEvent) => rules.handle(e) });
   const writer: LedgerWriter = new LedgerWriter({
     ledgerPath: paths.ledger,
     maxPending: config.maxPendingViolations,
@@ -116,7 +127,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const persister = new StatePersister({
     path: paths.snapshot,
     rules,
-    writer,
+    pending: function* () {
+      yield* writer.queued();
+      yield* output.inFlight();
+    },
     tracker: openclaw.tracker,
     logger,
     clock,
@@ -143,48 +157,50 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     onDenied: () => statusFile.schedule(),
   });
 
-  // Every part exists: now the ledger and the snapshot may call back into them.
-  await recover({ writer, persister, logger, ledgerPath: paths.ledger });
+  try {
+    // Every part exists: now the ledger and the snapshot may call back into them.
+    await recover({ writer, persister, logger, ledgerPath: paths.ledger });
 
-  const link = openLink(opts, {
-    clock,
-    intake,
-    persister,
-    status,
-    statusFile,
-    logPolicy,
-    openclaw,
-    handlers,
-  });
+    const link = openLink(opts, {
+      clock,
+      intake,
+      persister,
+      status,
+      statusFile,
+      logPolicy,
+      openclaw,
+      handlers,
+    });
 
-  logger.info("started", {
-    version: VERSION,
-    gateway: opts.gateway,
-    protocol: opts.protocol,
-    ledger: paths.ledger,
-    sequence: config.sequence.join(","),
-  });
-  link.start();
-  await statusFile.flush();
-  statusFile.start();
-  governance.start();
-  persister.start();
+    logger.info("started", {
+      version: VERSION,
+      gateway: opts.gateway,
+      protocol: opts.protocol,
+      ledger: paths.ledger,
+      sequence: config.sequence.join(","),
+    });
+    link.start();
+    await statusFile.flush();
+    statusFile.start();
+    governance.start();
+    persister.start();
 
-  await handlers.stopped;
-  return await shutdown({
-    logger,
-    governance,
-    persister,
-    link,
-    output,
-    writer,
-    logPolicy,
-    statusFile,
-    handlers,
-    status,
-    lock,
-    stopSignal: opts.stopSignal,
-  });
+    await handlers.stopped;
+    return await shutdown({
+      logger,
+      governance,
+      persister,
+      link,
+      output,
+      writer,
+      logPolicy,
+      statusFile,
+      status,
+    });
+  } finally {
+    handlers.dispose();
+    if (opts.stopSignal) handlers.removeSignalListeners();
+  }
 }
 
 /** Where status takes its figures from. */
@@ -244,7 +260,7 @@ function openLink(opts: RunOptions, p: {
   }, {
     onLegacyFrame: (text) => {
       status.legacyFrame();
-      intake.handleText(text, clock.now(), decodeLegacyFrame);
+      intake.handleText(text, clock.now());
       persister.markDirty();
     },
     onConnected: (info) => {
@@ -281,13 +297,9 @@ async function shutdown(p: {
   writer: LedgerWriter;
   logPolicy: LogPolicy;
   statusFile: StatusFileWriter;
-  handlers: ProcessHandlers;
   status: StatusModel;
-  lock: InstanceLock;
-  stopSignal: Promise<void> | undefined;
 }): Promise<number> {
-  const { logger, governance, persister, link, output, writer, logPolicy, statusFile, handlers } =
-    p;
+  const { logger, governance, persister, link, output, writer, logPolicy, statusFile } = p;
   logger.info("stopping");
   governance.stop();
   persister.stop();
@@ -306,9 +318,6 @@ async function shutdown(p: {
   }
   logPolicy.flushDrops();
   await statusFile.stop();
-  handlers.dispose();
-  if (p.stopSignal) handlers.removeSignalListeners();
-  p.lock.release();
   if (p.status.fatal !== undefined) return stopForGood(logger, p.status.fatal);
   logger.info("stopped", { written: writer.written, pending: writer.pending });
   return EXIT_OK;

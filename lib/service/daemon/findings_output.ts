@@ -26,6 +26,9 @@ export class FindingsOutput {
   // The ledger's ids, read at the first finding of a catch-up and used for all of its findings.
   #tailIds: Promise<Set<string>> | undefined;
   #tailReads = 0;
+  // Accepted and not yet handed to the writer, oldest first: the snapshot lists them too, or
+  // a crash while a catch-up waits for the ledger's end would lose them.
+  readonly #waiting: Finding[] = [];
 
   /** Creates the output. */
   constructor(opts: FindingsOutputOptions) {
@@ -54,6 +57,7 @@ export class FindingsOutput {
       this.#o.logger.info("violation found while catching up", { session: event.session });
       written = this.#tailIds ??= this.#readTail();
     }
+    this.#waiting.push(f);
     this.#chain = this.#chain.then(async () => {
       try {
         if (written !== undefined && await this.#alreadyWritten(f, written)) return;
@@ -69,8 +73,16 @@ export class FindingsOutput {
         } catch {
           // Nothing left to tell.
         }
+      } finally {
+        // Findings leave in the order they came: this one is the oldest waiting.
+        this.#waiting.shift();
       }
     });
+  }
+
+  /** The findings accepted and not yet handed to the writer, oldest first. */
+  inFlight(): readonly Finding[] {
+    return this.#waiting;
   }
 
   /** Resolves once every finding accepted so far has been queued or skipped. */

@@ -4,11 +4,11 @@
  * which process holds it. The lock goes with the process (a kill releases it).
  * @module
  */
-import { errorText } from "../../util/mod.ts";
+import { errorText, writeAll } from "../../util/mod.ts";
 
 /** A held instance lock. */
 export interface InstanceLock {
-  /** Releases the lock (at exit). */
+  /** Releases the lock (at exit); again is nothing. */
   release(): void;
 }
 
@@ -56,12 +56,15 @@ export async function takeInstanceLock(
   }
   try {
     await file.truncate(0);
-    await file.write(new TextEncoder().encode(JSON.stringify(me) + "\n"));
+    await writeAll(file, new TextEncoder().encode(JSON.stringify(me) + "\n"));
   } catch {
     // Who holds the lock is a courtesy; the lock itself is what counts.
   }
+  let held = true;
   return {
     release: () => {
+      if (!held) return;
+      held = false;
       try {
         file.unlockSync();
       } finally {

@@ -95,7 +95,7 @@ export class OpenClawSource {
         conversationFrom: this.#o.conversationFrom,
         counters: this.counters,
         onTurn: (turn: Turn, source: TurnSource) =>
-          this.#o.onEvent(turnEvent(turn, this.#clock.now(), source)),
+          this.#o.onEvent(turnEvent(turn, { at: this.#clock.now(), source })),
         onNotice: (level, msg, fields) => this.#o.logger.log(level, msg, fields),
         onLive: () => this.#o.onLive(),
       }),

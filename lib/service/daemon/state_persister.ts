@@ -4,11 +4,10 @@
  * @module
  */
 import type { TurnTracker } from "../../gateway/mod.ts";
-import type { LedgerWriter } from "../../ledger/mod.ts";
 import type { Finding, RuleEngine } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock, type TimerId } from "../../util/mod.ts";
 import type { Logger } from "../log.ts";
-import { keepAside, loadSnapshot, saveSnapshot } from "../snapshot.ts";
+import { keepAside, loadSnapshot, type RejectedEntry, saveSnapshot } from "../snapshot.ts";
 
 /** How often idle conversations expire and a changed state is saved, in ms. */
 export const SNAPSHOT_INTERVAL_MS = 5_000;
@@ -19,7 +18,8 @@ export const SAVE_DELAY_MS = 200;
 export interface StatePersisterOptions {
   path: string;
   rules: RuleEngine;
-  writer: Pick<LedgerWriter, "queued">;
+  /** The findings not yet in the ledger, oldest first (the writer's queue and any on their way to it). */
+  pending: () => Iterable<Finding>;
   /** The OpenClaw watcher's tracker, when the protocol may be OpenClaw. */
   tracker?: TurnTracker;
   logger: Logger;
@@ -38,6 +38,7 @@ export class StatePersister {
   // Saved states of rules not running now: written back as they were.
   #carried: Record<string, unknown> = {};
   #saves = 0;
+  #stopped = false;
 
   /** Creates the persister; nothing is read until {@link restore}. */
   constructor(opts: StatePersisterOptions) {
@@ -52,7 +53,8 @@ export class StatePersister {
 
   /**
    * Restores the rules' state and the tracker from the snapshot, and returns the findings it
-   * listed as pending (the caller matches them against the ledger and queues them).
+   * listed as pending (the caller matches them against the ledger and queues them). What
+   * cannot be read or restored is kept aside, all in one file, and the rest is used.
    */
   async restore(): Promise<Finding[]> {
     const { logger } = this.#o;
@@ -66,13 +68,7 @@ export class StatePersister {
     }
     const s = loaded.snapshot;
     if (s === undefined) return [];
-    if (s.rejected.length > 0) {
-      logger.warn(
-        `${s.rejected.length} entr${s.rejected.length === 1 ? "y" : "ies"} of the state ` +
-          `snapshot could not be read (${s.rejected.map((r) => r.what).join(", ")}); ` +
-          (loaded.rejectedIn ? `kept in ${loaded.rejectedIn}; ` : "") + "the rest is used",
-      );
-    }
+    const aside: RejectedEntry[] = [...s.rejected];
     if (s.turns && this.#o.tracker) this.#o.tracker.restore(s.turns);
     const running = new Set<string>();
     for (const rule of this.#o.rules.rules) {
@@ -83,23 +79,31 @@ export class StatePersister {
         const warning = rule.restoreState(state, now);
         if (warning !== undefined) logger.warn(warning);
       } catch (err) {
-        const aside = await keepAside(this.#o.path, [{
-          what: `rules.${rule.id}`,
-          reason: errorText(err),
-          entry: state,
-        }], now);
+        aside.push({ what: `rules.${rule.id}`, reason: errorText(err), entry: state });
         logger.warn(
-          `Cannot restore the ${rule.id} rule's state: ${errorText(err)}; it starts afresh` +
-            (aside.rejectedIn ? ` (the state is kept in ${aside.rejectedIn})` : ""),
+          `Cannot restore the ${rule.id} rule's state: ${errorText(err)}; it starts afresh`,
         );
       }
     }
     for (const [id, state] of Object.entries(s.rules)) {
       if (!running.has(id)) this.#carried[id] = state;
     }
+    if (aside.length > 0) await this.#keepAside(aside, now);
     // The pending findings are about to be queued: the next save must list them again.
     this.#dirty = true;
     return s.pending;
+  }
+
+  async #keepAside(aside: RejectedEntry[], now: number): Promise<void> {
+    const what = `${aside.length} entr${aside.length === 1 ? "y" : "ies"} of the state snapshot ` +
+      `could not be used (${aside.map((r) => r.what).join(", ")})`;
+    try {
+      const where = await keepAside(this.#o.path, { entries: aside, now });
+      this.#o.logger.warn(`${what}; kept in ${where}; the rest is used`);
+    } catch (err) {
+      // Said as it is: the next save no longer lists them, so they are gone then.
+      this.#o.logger.error(`${what} and ${errorText(err)}; the rest is used`);
+    }
   }
 
   /** The state changed; the next periodic save (or any sooner one) takes it. */
@@ -107,10 +111,10 @@ export class StatePersister {
     this.#dirty = true;
   }
 
-  /** The state changed: save soon. */
+  /** The state changed: save soon (after {@link stop}, only the caller's last save). */
   changed(): void {
     this.#dirty = true;
-    this.#schedule();
+    if (!this.#stopped) this.#schedule();
   }
 
   /**
@@ -135,7 +139,7 @@ export class StatePersister {
           savedAt: this.#clock.now(),
           rules: this.#o.rules.rules,
           carried: this.#carried,
-          pending: () => this.#o.writer.queued(),
+          pending: this.#o.pending,
           turns: () => this.#o.tracker?.snapshot(),
         });
         this.#saves++;
@@ -160,6 +164,7 @@ export class StatePersister {
 
   /** Stops the timers (a last save is the caller's). */
   stop(): void {
+    this.#stopped = true;
     this.#clock.clearTimeout(this.#interval);
     this.#clock.clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;

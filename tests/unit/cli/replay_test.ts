@@ -52,7 +52,7 @@ Deno.test("a replayed OpenClaw turn has the id `run` gives the same turn", async
     const f = parseFrame(line);
     if (f.type !== "event") continue;
     const t = turnFromEvent(f, "rest");
-    if (typeof t === "object") runIds.add(turnEvent(t, 0, "live").id!);
+    if (typeof t === "object") runIds.add(turnEvent(t, { at: 0, source: "live" }).id!);
   }
   for (const v of r.violations) assert(runIds.has(v.finding.id), v.finding.id);
 });

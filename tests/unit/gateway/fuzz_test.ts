@@ -10,7 +10,6 @@ import { type SequenceFinding, SequenceRule } from "../../../lib/rules/sequence_
 import { DEFAULT_GOVERNANCE } from "../../../lib/rules/governance.ts";
 import { FrameIntake } from "../../../lib/gateway/intake.ts";
 import { DEFAULT_SEQUENCE, SequenceEngine } from "../../../lib/rules/sequence.ts";
-import { decodeLegacyFrame } from "../../../lib/gateway/legacy.ts";
 import { parseFrame, turnFromEvent } from "../../../lib/gateway/openclaw/protocol.ts";
 import { rng } from "../../support/rng.ts";
 
@@ -134,7 +133,7 @@ function runLegacy(seed: number) {
       violations.push(`${v.conversation}:${v.role}:${v.expected}`);
     },
   });
-  const intake = new FrameIntake((e) => rules.handle(e));
+  const intake = new FrameIntake({ onEvent: (e) => rules.handle(e) });
   const wellFormed: { conversation: string; agent: string }[] = [];
   for (let i = 0; i < CASES; i++) {
     let text: string;
@@ -145,7 +144,7 @@ function runLegacy(seed: number) {
     } else {
       text = gen.junk();
     }
-    intake.handleText(text, i, decodeLegacyFrame);
+    intake.handleText(text, i);
   }
   return { intake, engine, wellFormed, violations };
 }

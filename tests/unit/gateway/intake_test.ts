@@ -1,6 +1,5 @@
 import { assertEquals } from "../../support/assert.ts";
 import { FrameIntake, MAX_FRAME_CHARS } from "../../../lib/gateway/intake.ts";
-import { decodeLegacyFrame } from "../../../lib/gateway/legacy.ts";
 import type { RuleEvent } from "../../../lib/rules/event.ts";
 
 const frame = (session: string, agent: string) =>
@@ -8,7 +7,7 @@ const frame = (session: string, agent: string) =>
 
 Deno.test("every skipped frame is counted under its reason, and gives no event", () => {
   const events: RuleEvent[] = [];
-  const intake = new FrameIntake((e) => events.push(e));
+  const intake = new FrameIntake({ onEvent: (e) => events.push(e) });
   const inputs = [
     "not json",
     "[]",
@@ -18,7 +17,7 @@ Deno.test("every skipped frame is counted under its reason, and gives no event",
     JSON.stringify({ type: "session_update", session_id: "s", agent: 3 }),
     "x".repeat(MAX_FRAME_CHARS + 1),
   ];
-  for (const t of inputs) assertEquals(intake.handleText(t, 0, decodeLegacyFrame), false);
+  for (const t of inputs) assertEquals(intake.handleText(t, 0), false);
   assertEquals(intake.counters.frames, inputs.length);
   assertEquals(intake.counters.skipped, {
     not_json: 1,
@@ -36,9 +35,9 @@ Deno.test("every skipped frame is counted under its reason, and gives no event",
 
 Deno.test("a good frame becomes one event, in order, stamped with the time it was taken in", () => {
   const events: RuleEvent[] = [];
-  const intake = new FrameIntake((e) => events.push(e));
-  intake.handleText(frame("g", "primary"), 10, decodeLegacyFrame);
-  intake.handleText(frame("g", "observer"), 11, decodeLegacyFrame);
+  const intake = new FrameIntake({ onEvent: (e) => events.push(e) });
+  intake.handleText(frame("g", "primary"), 10);
+  intake.handleText(frame("g", "observer"), 11);
   assertEquals(events.map((e) => [e.agent, e.at]), [["primary", 10], ["observer", 11]]);
   assertEquals(intake.counters.frames, 2);
   assertEquals(intake.counters.events, 2);

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { assertEquals } from "../../support/assert.ts";
 import { ROOT } from "../../support/helpers.ts";
 import { FrameIntake } from "../../../lib/gateway/intake.ts";
-import { decodeLegacyFrame } from "../../../lib/gateway/legacy.ts";
 import { parseFrame, turnFromEvent } from "../../../lib/gateway/openclaw/protocol.ts";
 import { TurnTracker } from "../../../lib/gateway/openclaw/turn_tracker.ts";
 import { turnEvent } from "../../../lib/gateway/openclaw/turn_event.ts";
@@ -37,7 +36,7 @@ function findingsOf(lines: string[]): Finding[] {
       newId: () => `legacy-${++n}`,
     },
   );
-  const intake = new FrameIntake((e) => rules.handle(e));
+  const intake = new FrameIntake({ onEvent: (e) => rules.handle(e) });
   const tracker = new TurnTracker();
   lines.forEach((line, i) => {
     const at = BASE + i * 1000 + 123.456;
@@ -47,9 +46,11 @@ function findingsOf(lines: string[]): Finding[] {
       if (typeof t !== "object") return;
       const fresh = tracker.isNew(t);
       tracker.record(t);
-      if (fresh) intake.handleDecoded({ kind: "event", event: turnEvent(t, at, "live") });
+      if (fresh) {
+        intake.handleDecoded({ kind: "event", event: turnEvent(t, { at, source: "live" }) });
+      }
     } else if (f.type !== "res") {
-      intake.handleText(line, at, decodeLegacyFrame);
+      intake.handleText(line, at);
     }
   });
   return found;

@@ -146,6 +146,6 @@ Deno.test("two rules with one id are refused", () => {
         onFinding: () => {},
       }),
     RangeError,
-    'Two rules have the id "x"',
+    'two rules have the id "x"',
   );
 });

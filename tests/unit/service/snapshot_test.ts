@@ -1,14 +1,14 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { join } from "node:path";
 import {
   decodeSnapshot,
   encodeSnapshot,
   encodeSnapshotTo,
+  keepAside,
   loadSnapshot,
   saveSnapshot,
   type SnapshotToSave,
 } from "../../../lib/service/snapshot.ts";
-import { tempStateDir } from "../../support/helpers.ts";
+import { tempDir } from "../../support/helpers.ts";
 import { DEFAULT_SEQUENCE, SequenceEngine } from "../../../lib/rules/sequence.ts";
 import { SequenceRule } from "../../../lib/rules/sequence_rule.ts";
 import { RoleMap } from "../../../lib/rules/roles.ts";
@@ -51,64 +51,53 @@ function toSave(rule: SequenceRule, pending: Finding[]): SnapshotToSave {
 Deno.test("a snapshot keeps each rule's state, pending findings of any rule and the turns, 0600", async () => {
   const { rule, engine } = sequenceRule();
   engine.observe("g", "primary", 900);
-  const dir = await tempStateDir();
-  try {
-    const path = join(dir, "snapshot.json");
-    await saveSnapshot(path, toSave(rule, [SEQUENCE_FINDING, OTHER_FINDING]));
-    const loaded = (await loadSnapshot(path, 0)).snapshot!;
-    assertEquals(loaded.rejected, []);
-    assertEquals(loaded.pending, [SEQUENCE_FINDING, OTHER_FINDING]);
-    assertEquals(loaded.turns, TURNS);
-    assertEquals(loaded.rules.sequence, {
-      sequence: DEFAULT_SEQUENCE,
-      conversations: [["g", 0, 900]],
-    });
-    const { rule: fresh, engine: freshEngine } = sequenceRule();
-    assertEquals(fresh.restoreState(loaded.rules.sequence, 950), undefined);
-    assertEquals(freshEngine.snapshot(), engine.snapshot());
-    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  await saveSnapshot(path, toSave(rule, [SEQUENCE_FINDING, OTHER_FINDING]));
+  const loaded = (await loadSnapshot(path, 0)).snapshot!;
+  assertEquals(loaded.rejected, []);
+  assertEquals(loaded.pending, [SEQUENCE_FINDING, OTHER_FINDING]);
+  assertEquals(loaded.turns, TURNS);
+  assertEquals(loaded.rules.sequence, {
+    sequence: DEFAULT_SEQUENCE,
+    conversations: [["g", 0, 900]],
+  });
+  const { rule: fresh, engine: freshEngine } = sequenceRule();
+  assertEquals(fresh.restoreState(loaded.rules.sequence, 950), undefined);
+  assertEquals(freshEngine.snapshot(), engine.snapshot());
+  assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
 });
 
 Deno.test("a snapshot that is not JSON is moved aside whole, kept, and reported", async () => {
-  const dir = await tempStateDir();
-  try {
-    const path = join(dir, "snapshot.json");
-    await Deno.writeTextFile(path, '{"format": 2, "rules": ');
-    const r = await loadSnapshot(path, 42);
-    assertEquals(r.snapshot, undefined);
-    assertStringIncludes(r.error!, "Cannot read state snapshot");
-    assertEquals(r.movedTo, `${path}.bad-42`);
-    assertEquals(await Deno.readTextFile(r.movedTo!), '{"format": 2, "rules": ');
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  await Deno.writeTextFile(path, '{"format": 2, "rules": ');
+  const r = await loadSnapshot(path, 42);
+  assertEquals(r.snapshot, undefined);
+  assertStringIncludes(r.error!, "Cannot read state snapshot");
+  assertEquals(r.movedTo, `${path}.bad-42`);
+  assertEquals(await Deno.readTextFile(r.movedTo!), '{"format": 2, "rules": ');
 });
 
 Deno.test("an entry that cannot be read is kept aside; every other pending finding is used", async () => {
   const { rule } = sequenceRule();
   const good = JSON.parse(encodeSnapshot(toSave(rule, [SEQUENCE_FINDING, OTHER_FINDING])));
   good.pending.splice(1, 0, { id: "x", rule: "posture", outcome: "maybe" }, "junk");
-  const dir = await tempStateDir();
-  try {
-    const path = join(dir, "snapshot.json");
-    await Deno.writeTextFile(path, JSON.stringify(good));
-    const r = await loadSnapshot(path, 7);
-    assertEquals(r.snapshot!.pending, [SEQUENCE_FINDING, OTHER_FINDING]);
-    assertEquals(r.snapshot!.rejected.map((e) => e.what), ["pending[1]", "pending[2]"]);
-    assertEquals(r.rejectedIn, `${path}.rejected-7`);
-    const kept = JSON.parse(await Deno.readTextFile(r.rejectedIn!));
-    assertEquals(kept.map((e: { entry: unknown }) => e.entry), [
-      { id: "x", rule: "posture", outcome: "maybe" },
-      "junk",
-    ]);
-    // The snapshot itself stays where it is: nothing else was lost.
-    assertEquals((await Deno.stat(path)).isFile, true);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  await Deno.writeTextFile(path, JSON.stringify(good));
+  const r = await loadSnapshot(path, 7);
+  assertEquals(r.snapshot!.pending, [SEQUENCE_FINDING, OTHER_FINDING]);
+  assertEquals(r.snapshot!.rejected.map((e) => e.what), ["pending[1]", "pending[2]"]);
+  const where = await keepAside(path, { entries: r.snapshot!.rejected, now: 7 });
+  assertEquals(where, `${path}.rejected-7`);
+  const kept = JSON.parse(await Deno.readTextFile(where));
+  assertEquals(kept.map((e: { entry: unknown }) => e.entry), [
+    { id: "x", rule: "posture", outcome: "maybe" },
+    "junk",
+  ]);
+  // The snapshot itself stays where it is: nothing else was lost.
+  assertEquals((await Deno.stat(path)).isFile, true);
 });
 
 Deno.test("a format 1 snapshot (before the rule engine) is read: its violations become sequence findings", () => {
@@ -162,23 +151,19 @@ Deno.test("a snapshot is one moment: a change made while it is being saved is no
   const { rule, engine } = sequenceRule();
   engine.observe("before", "primary", 1);
   const pending: Finding[] = [SEQUENCE_FINDING];
-  const dir = await tempStateDir();
-  try {
-    const path = join(dir, "snapshot.json");
-    const saving = saveSnapshot(path, toSave(rule, pending));
-    // What the daemon does between two turns of the event loop while the save is under way.
-    engine.observe("after", "primary", 2);
-    pending.push(OTHER_FINDING);
-    await saving;
-    const loaded = (await loadSnapshot(path, 0)).snapshot!;
-    assertEquals(
-      (loaded.rules.sequence as { conversations: unknown[][] }).conversations.map((c) => c[0]),
-      ["before"],
-    );
-    assertEquals(loaded.pending, [SEQUENCE_FINDING]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  const saving = saveSnapshot(path, toSave(rule, pending));
+  // What the daemon does between two turns of the event loop while the save is under way.
+  engine.observe("after", "primary", 2);
+  pending.push(OTHER_FINDING);
+  await saving;
+  const loaded = (await loadSnapshot(path, 0)).snapshot!;
+  assertEquals(
+    (loaded.rules.sequence as { conversations: unknown[][] }).conversations.map((c) => c[0]),
+    ["before"],
+  );
+  assertEquals(loaded.pending, [SEQUENCE_FINDING]);
 });
 
 Deno.test("a snapshot of 100,000 conversations is written in pieces, and reads back whole", async () => {
@@ -204,15 +189,11 @@ Deno.test("a snapshot of 100,000 conversations is written in pieces, and reads b
   };
   assertEquals(pieces.join(""), JSON.stringify(expected) + "\n");
 
-  const dir = await tempStateDir();
-  try {
-    const path = join(dir, "snapshot.json");
-    await saveSnapshot(path, snap);
-    const loaded = (await loadSnapshot(path, 0)).snapshot!;
-    const { rule: fresh, engine: freshEngine } = sequenceRule(100_000);
-    fresh.restoreState(loaded.rules.sequence, 200_000);
-    assertEquals(freshEngine.snapshot(), engine.snapshot());
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  await saveSnapshot(path, snap);
+  const loaded = (await loadSnapshot(path, 0)).snapshot!;
+  const { rule: fresh, engine: freshEngine } = sequenceRule(100_000);
+  fresh.restoreState(loaded.rules.sequence, 200_000);
+  assertEquals(freshEngine.snapshot(), engine.snapshot());
 });

@@ -81,3 +81,22 @@ Deno.test("a ledger that cannot be read at a catch-up writes the finding rather 
   await out.settled();
   assertEquals(queued, ["a"]);
 });
+
+Deno.test("a finding waiting for the ledger's end is listed in flight until it reaches the writer", async () => {
+  const queued: string[] = [];
+  let release!: (ids: Set<string>) => void;
+  const out = new FindingsOutput({
+    writer: { enqueue: (x) => queued.push(x.id) > 0 },
+    logger: new Logger("json", () => {}),
+    readTailIds: () => new Promise((r) => (release = r)),
+  });
+  out.accept(f("a"), event("catch-up"));
+  out.accept(f("b"), event("live"));
+  await Promise.resolve();
+  assertEquals(out.inFlight().map((x) => x.id), ["a", "b"]);
+  assertEquals(queued, []);
+  release(new Set());
+  await out.settled();
+  assertEquals(out.inFlight(), []);
+  assertEquals(queued, ["a", "b"]);
+});

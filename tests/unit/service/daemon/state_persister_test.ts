@@ -25,7 +25,7 @@ function parts(path: string, clock = new FakeClock()) {
   const persister = new StatePersister({
     path,
     rules,
-    writer: { queued: () => [...queue] },
+    pending: () => [...queue],
     tracker,
     logger: new Logger("json", (l) => lines.push(l)),
     clock,
@@ -94,4 +94,57 @@ Deno.test("a change is saved once after the delay, not once per change", async (
   await p.persister.save(); // waits for the scheduled one too
   assertEquals(p.persister.saves, 2);
   p.persister.stop();
+});
+
+Deno.test("a bad pending entry and a bad rule state are both kept aside, in one file, not one over the other", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      format: 2,
+      savedAt: 1,
+      rules: { sequence: { sequence: DEFAULT_SEQUENCE, conversations: [["g", "x", 1]] } },
+      pending: [pendingFinding, { id: "half" }],
+    }),
+  );
+  const p = parts(path, new FakeClock(1000));
+  assertEquals(await p.persister.restore(), [pendingFinding]);
+  const kept = JSON.parse(await Deno.readTextFile(`${path}.rejected-1000`));
+  assertEquals(kept.map((e: { what: string }) => e.what), ["pending[1]", "rules.sequence"]);
+  assertStringIncludes(p.lines.join("\n"), "2 entries of the state snapshot could not be used");
+});
+
+Deno.test("when the entries cannot be kept aside, the log says so as an error", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ format: 2, savedAt: 1, rules: {}, pending: [{ id: "half" }] }),
+  );
+  // A directory where the file would go: it cannot be written.
+  await Deno.mkdir(`${path}.rejected-1000.tmp`);
+  const p = parts(path, new FakeClock(1000));
+  assertEquals(await p.persister.restore(), []);
+  const error = p.lines.map((l) => JSON.parse(l)).find((l) => l.level === "error");
+  assertStringIncludes(error?.msg ?? "", "Cannot keep unreadable snapshot entries aside");
+});
+
+Deno.test("findings on their way to the writer are in the snapshot too", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  const p = parts(path);
+  const waiting = [pendingFinding];
+  const persister = new StatePersister({
+    path,
+    rules: p.rules,
+    pending: function* () {
+      yield* p.queue;
+      yield* waiting;
+    },
+    logger: new Logger("json", () => {}),
+    clock: p.clock,
+  });
+  await persister.save();
+  assertEquals((await loadSnapshot(path, 0)).snapshot!.pending, [pendingFinding]);
 });
