@@ -34,12 +34,15 @@ import { versionText } from "../version.ts";
 
 /** Where the CLI writes; replaceable in tests. */
 export interface Io {
+  /** Writes a line to standard output. */
   out(text: string): void;
+  /** Writes a line to standard error. */
   err(text: string): void;
   /** Whether stderr is a terminal (for the progress bar). */
   errIsTerminal(): boolean;
   /** Writes progress without a newline. */
   errRaw(text: string): void;
+  /** Standard input (for `replay -`). */
   stdin(): ReadableStream<Uint8Array>;
 }
 

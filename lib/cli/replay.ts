@@ -13,36 +13,55 @@ import type { SkipReason } from "../rules/mod.ts";
 
 /** A finding made from a recording, with the line it came from. */
 export interface ReplayedFinding {
+  /** The recording's line (1-based) the finding came from. */
   line: number;
+  /** The finding as written to the ledger (marked as replayed). */
   finding: Finding;
+  /** The conversation it concerns ("" if none). */
   conversation: string;
+  /** The agent it concerns ("" if none). */
   agent: string;
+  /** Sequence findings: the agent's role. */
   role?: string;
+  /** Sequence findings: the role whose turn it was. */
   expected?: string;
+  /** Sequence findings: the protocol of the recording. */
   protocol?: Protocol;
+  /** The rule's one-line description, without the "Replayed" prefix. */
   detail: string;
 }
 
 /** What replay counted (the counters `status` shows for `run`). */
 export interface ReplayCounters {
+  /** Frames taken in. */
   frames: number;
+  /** Events they gave. */
   observations: number;
+  /** Findings the rules made. */
   violations: number;
+  /** Turns of agents that take no part in the sequence. */
   unknownAgents: number;
+  /** Turns not checked because broadcast mode was on. */
   notEnforced: number;
+  /** Frames that gave no event, by reason. */
   skipped: Record<SkipReason, number>;
 }
 
 /** What a replay found. */
 export interface ReplayResult {
+  /** The findings, in recording order. */
   violations: ReplayedFinding[];
+  /** What was counted. */
   counters: ReplayCounters;
+  /** Lines read from the recording, blank ones included. */
   lines: number;
 }
 
 /** How to replay. */
 export interface ReplayOptions {
+  /** Sequence, roles and conversation field, as for `run`. */
   config: Config;
+  /** The governance to judge with (fixed for the whole replay). */
   governance: Governance;
   /** Gives each frame's time (default: now). */
   now?: () => number;
@@ -110,6 +129,7 @@ export async function replayLines(
 
 /** What appending replayed findings did. */
 export interface AppendedReplay {
+  /** The hashes of the entries written, in order. */
   hashes: string[];
   /**
    * Findings whose id the ledger already holds (the same recording replayed before, or a turn

@@ -18,6 +18,7 @@ export interface IntakeCounters {
   frames: number;
   /** Events they gave. */
   events: number;
+  /** Frames that gave no event, by reason. */
   skipped: Record<SkipReason, number>;
 }
 
@@ -49,6 +50,7 @@ export interface IntakeOptions {
 
 /** Counts frames and hands each event on. */
 export class FrameIntake {
+  /** What was counted so far; read live by status. */
   readonly counters: IntakeCounters = newIntakeCounters();
   readonly #onEvent: (event: RuleEvent) => void;
   readonly #decode: FrameDecoder;

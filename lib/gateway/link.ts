@@ -28,8 +28,11 @@ export type ProtocolChoice = "auto" | "openclaw" | "legacy";
 
 /** What a connection turned out to be. */
 export interface ConnectedInfo {
+  /** The protocol the gateway speaks. */
   protocol: "legacy" | "openclaw";
+  /** OpenClaw: the protocol version agreed in `hello-ok`. */
   protocolVersion?: number;
+  /** OpenClaw: the gateway's version, when it says. */
   serverVersion?: string;
 }
 
@@ -44,12 +47,15 @@ export class GatewayRefused extends Error {
 
 /** What the link reports. */
 export interface LinkHandlers {
+  /** A legacy gateway sent a text frame. */
   onLegacyFrame(text: string): void;
+  /** A connection is up (and, for OpenClaw, authenticated). */
   onConnected(info: ConnectedInfo): void;
   /** The link is down; the next attempt is in `retryInMs`; `planned` when the gateway said it was restarting. */
   onDisconnected(reason: string, retryInMs: number, planned: boolean): void;
   /** The link has stopped for good; `err` says why ({@link GatewayRefused} or {@link SocketPermissionError}). */
   onFatal(err: Error): void;
+  /** Something worth a log line (never a secret or an agent's text). */
   onNotice(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -65,15 +71,21 @@ export interface OpenClawSetup {
 
 /** Options of the link. */
 export interface LinkOptions {
+  /** The gateway's WebSocket URL. */
   url: string;
+  /** The protocol to speak, or `auto` to detect it. */
   protocol: ProtocolChoice;
+  /** What the OpenClaw protocol needs from the owner. */
   openclaw: OpenClawSetup;
+  /** Delays between attempts (default {@link RECONNECT_BACKOFF}). */
   backoff?: BackoffPolicy;
   /** A connection that lasted this long resets the backoff. */
   stableMs?: number;
+  /** How long the WebSocket handshake may take, in ms (default 10 s). */
   openTimeoutMs?: number;
   /** How long `auto` waits for a challenge before taking the gateway for a legacy one. */
   detectMs?: number;
+  /** Random numbers in [0, 1) for the backoff's jitter (default `Math.random`). */
   random?: () => number;
   /** The clock for the backoff, the socket's timeouts and the watch (default the system clock). */
   clock?: Clock;

@@ -7,7 +7,9 @@ import { type Clock, systemClock } from "../util/mod.ts";
 
 /** How a connection ended. */
 export interface CloseInfo {
+  /** The WebSocket close code. */
   code: number;
+  /** The close reason, as the peer or the socket gave it. */
   reason: string;
 }
 
@@ -46,6 +48,7 @@ export interface SocketOptions {
 /** An open WebSocket delivering text frames. */
 export class FrameSocket {
   readonly #ws: WebSocket;
+  /** Settles when the connection has closed, however it ended. */
   readonly closed: Promise<CloseInfo>;
   #handler: ((text: string) => void) | undefined;
   #buffer: string[] = [];

@@ -10,6 +10,7 @@
 export interface DuplicateId {
   /** The top-level field whose object holds the id. */
   field: string;
+  /** The id itself. */
   id: string;
   /** The lines it is on, in order (at most the first 100). */
   lines: number[];
@@ -161,9 +162,13 @@ export class IdTable {
 
 /** A duplicate id as it is being collected; `id` is unknown until read back from its line. */
 export interface PendingDuplicate {
+  /** The top-level field whose object holds the id, once read back. */
   field: string | undefined;
+  /** The id itself, once read back. */
   id: string | undefined;
+  /** The lines it is on, in order (at most the first 100). */
   lines: number[];
+  /** How many lines it is on. */
   count: number;
 }
 
@@ -174,7 +179,7 @@ export class IdTracker {
   /** Ids seen again, by {@link idKey} (at most {@link MAX_DUPLICATES}). */
   readonly duplicates: Map<string, PendingDuplicate> = new Map();
   /** Distinct ids seen on more than one line, including any not kept. */
-  duplicateCount = 0;
+  duplicateCount: number = 0;
 
   /** `expected` ids fit without the table growing (growing rehashes every id). */
   constructor(expected = 0) {

@@ -57,12 +57,15 @@ export class LedgerError extends Error {
 
 /** A line ready to write: its hash and its text (with newline). */
 export interface SealedLine {
+  /** Hex SHA-256 of the entry's canonical JSON. */
   hash: string;
+  /** The line as written, ending with a newline. */
   line: string;
 }
 
 /** A sealed entry: the object, its hash, and its line as written (with newline). */
 export interface SealedEntry extends SealedLine {
+  /** The entry, with its `previous_hash` and `hash`. */
   entry: Record<string, unknown>;
 }
 
@@ -89,9 +92,11 @@ const decoder = new TextDecoder();
 
 /** The last line of a ledger and whether the file ends with a newline. */
 export interface LedgerTail {
+  /** The last line, without its newline; undefined when the file has none. */
   lastLine: string | undefined;
   /** Byte offset where the last line starts (the file's size when there is none). */
   lastLineStart: number;
+  /** Whether the file ends with a newline (true for an empty file). */
   endsWithNewline: boolean;
 }
 

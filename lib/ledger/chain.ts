@@ -12,6 +12,8 @@ import {
 import { sha256Hex } from "../util/mod.ts";
 import { IdTracker } from "./_ids.ts";
 
+export type { IdTable, IdTracker, PendingDuplicate } from "./_ids.ts";
+
 /** The kinds of problem verification reports. */
 export type ProblemKind =
   | "hash_mismatch"
@@ -25,14 +27,19 @@ export type ProblemKind =
 
 /** One problem on one line (1-based). */
 export interface Problem {
+  /** The line, 1-based. */
   line: number;
+  /** What kind of problem it is. */
   kind: ProblemKind;
+  /** What is wrong, in one line. */
   message: string;
 }
 
 /** Remarks that are not failures. */
 export interface Note {
+  /** The line, 1-based. */
   line: number;
+  /** The remark, in one line. */
   message: string;
 }
 
@@ -201,7 +208,9 @@ export class ChainChecker {
 
 /** A line and the hash stated on it (undefined when it has none). */
 export interface EntryRef {
+  /** The line, 1-based. */
   line: number;
+  /** The hash stated on it. */
   hash: string | undefined;
 }
 

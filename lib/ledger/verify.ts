@@ -30,20 +30,27 @@ import {
 } from "./_ids.ts";
 import { parsePythonJson } from "./pyjson.ts";
 
-export type { DuplicateId } from "./_ids.ts";
+export type { DuplicateId, IdList } from "./_ids.ts";
 
 /** The outcome of verifying a ledger. */
 export interface VerifyReport {
+  /** The ledger file. */
   path: string;
+  /** No problems were found. */
   ok: boolean;
   /** Physical lines read (including blank ones). */
   lines: number;
+  /** Entries (non-blank lines). */
   entries: number;
+  /** Blank lines skipped. */
   blankLines: number;
+  /** The hash of the last entry, if it has one. */
   head: string | undefined;
+  /** Problems found, including any not listed. */
   problemCount: number;
   /** Problems, in line order (at most the first 10,000). */
   problems: Problem[];
+  /** Remarks that are not failures, in line order. */
   notes: Note[];
   /**
    * Ids (`violation.id`, or the `id` of any top-level object) on more than one line, by
@@ -60,16 +67,25 @@ export type ProgressFn = (bytesRead: number, total: number) => void;
 
 /** What one part of the file yields; line numbers are relative to the part. */
 export interface RangeResult {
+  /** Physical lines read (including blank ones). */
   lines: number;
+  /** Entries (non-blank lines). */
   entries: number;
+  /** Blank lines skipped. */
   blankLines: number;
+  /** Problems found, including any not listed. */
   problemCount: number;
+  /** Problems, in line order (at most the first 10,000). */
   problems: Problem[];
+  /** Remarks that are not failures, in line order. */
   notes: Note[];
+  /** With `midChain`: the first entry and the link it states, for the caller to check. */
   firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
+  /** The part's last entry, to check the next part's link against. */
   lastEntry: EntryRef | undefined;
   /** Ids on more than one line of the part. */
   duplicateIds: DuplicateId[];
+  /** Distinct ids on more than one line, including any not listed. */
   duplicateIdCount: number;
   /** Each id's first line in the part, when the request asked for them. */
   ids: IdList | undefined;
@@ -77,8 +93,11 @@ export interface RangeResult {
 
 /** A part of the file to check: bytes [start, end). */
 export interface RangeRequest {
+  /** The ledger file. */
   path: string;
+  /** First byte of the part (the start of a line). */
   start: number;
+  /** Byte after the part's last one. */
   end: number;
   /** Whether the part starts after the first line of the file. */
   midChain: boolean;
@@ -98,6 +117,7 @@ const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 
 /** Options for {@link verifyLedger}. */
 export interface VerifyOptions {
+  /** Called now and then with the bytes read so far. */
   onProgress?: ProgressFn;
   /** Workers to use for a large ledger (default: one per core, at most 4; 1 = no workers). */
   workers?: number;

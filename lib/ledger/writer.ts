@@ -26,7 +26,9 @@ import { findingSealer } from "./sealer.ts";
 
 /** How the writer is set up. */
 export interface WriterOptions {
+  /** The ledger file. */
   ledgerPath: string;
+  /** Most findings queued at once; more are dropped (and counted). */
   maxPending: number;
   /** The governance fields in force at write time. */
   governance: () => GovernanceFields;
@@ -46,7 +48,9 @@ export interface WriterOptions {
    * never written again, and the writer is not marked failing.
    */
   onCallbackError?: (callback: CallbackName, err: unknown) => void;
+  /** Delays between failed writes (default 0.25 s doubling up to 10 s). */
   retry?: BackoffPolicy;
+  /** Most findings written in one append (default 4096). */
   maxGroup?: number;
   /** Time for retries, flush deadlines, `busyFor` and `lastWriteAt`; the system clock by default. */
   clock?: Clock;

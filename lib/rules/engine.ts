@@ -30,6 +30,7 @@ export interface RuleStatus {
 
 /** Runs rules over events. */
 export class RuleEngine {
+  /** The rules, in the order they run. */
   readonly rules: readonly Rule[];
   // Rule indexes by event kind; counters by rule index.
   readonly #byKind = new Map<EventKind, number[]>();

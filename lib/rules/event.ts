@@ -13,7 +13,9 @@ export type EventSource = "live" | "catch-up" | "replay";
 
 /** An agent answered in a conversation. */
 export interface TurnEvent {
+  /** Always `"turn"`. */
   kind: "turn";
+  /** The gateway protocol it came over. */
   protocol: Protocol;
   /** The conversation the answer belongs to; never empty. */
   conversation: string;
@@ -28,6 +30,7 @@ export interface TurnEvent {
   id?: string;
   /** The OpenClaw session key, when there is one. */
   session?: string;
+  /** Live, caught up after a reconnect, or replayed from a recording. */
   source: EventSource;
 }
 

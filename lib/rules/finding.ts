@@ -22,6 +22,7 @@ export interface Finding<D extends object = object> {
   at: number;
   /** One readable line: what happened, never an agent's text. */
   detail: string;
+  /** Recorded only, or also blocked. */
   outcome: Outcome;
   /** The conversation it concerns, where there is one. */
   conversation?: string;

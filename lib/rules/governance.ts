@@ -6,14 +6,19 @@
 
 /** The governance fields copied from state.json into every ledger entry. */
 export interface GovernanceFields {
+  /** MO§ES's mode, as state.json has it (any JSON value). */
   mode: unknown;
+  /** The posture, as state.json has it. */
   posture: unknown;
+  /** The role, as state.json has it. */
   role: unknown;
+  /** The session hash, as state.json has it (null by default). */
   session_hash: unknown;
 }
 
 /** The governance in force. */
 export interface Governance {
+  /** Copied into every ledger entry. */
   fields: GovernanceFields;
   /** Broadcast mode: every agent may answer; the sequence rule (only) is off. */
   broadcast: boolean;

@@ -24,8 +24,11 @@ export interface SequenceLimits {
 
 /** A response that broke the order. */
 export interface SequenceViolation {
+  /** The conversation it happened in. */
   conversation: string;
+  /** The role that answered. */
   role: string;
+  /** The role whose turn it was. */
   expected: string;
   /** The position last accepted in this conversation, -1 at the start of a cycle. */
   lastPosition: number;
@@ -33,15 +36,21 @@ export interface SequenceViolation {
 
 /** Counters of what the engine did, for status. */
 export interface SequenceStats {
+  /** Conversations tracked now. */
   tracked: number;
+  /** Conversations forgotten after their idle time, since start. */
   evictedIdle: number;
+  /** Conversations forgotten to stay under the cap, since start. */
   evictedOverCap: number;
 }
 
 /** Saved form of one conversation (for the state snapshot). */
 export interface ConversationSnapshot {
+  /** The conversation id. */
   conversation: string;
+  /** The position last accepted, -1 at the start of a cycle. */
   last: number;
+  /** When it was last active, ms since the epoch. */
   seenAt: number;
 }
 
@@ -68,6 +77,7 @@ const NONE = -1;
  * (bench/RESULTS.md). The ids themselves are packed into a KeyArena.
  */
 export class SequenceEngine {
+  /** The roles, in the order they must answer. */
   readonly sequence: readonly string[];
   readonly #positions: Map<string, number>;
   readonly #limits: SequenceLimits;

@@ -20,12 +20,19 @@ export const SEQUENCE_KEY = "violation";
 
 /** The structured object of a sequence finding, in the ledger under `violation`. */
 export interface Violation {
+  /** The finding's id. */
   id: string;
+  /** The conversation it happened in. */
   conversation: string;
+  /** The agent that answered, as the gateway named it. */
   agent: string;
+  /** That agent's role. */
   role: string;
+  /** The role whose turn it was. */
   expected: string;
+  /** The sequence in force. */
   sequence: readonly string[];
+  /** The gateway protocol the turn came over. */
   protocol: Protocol;
 }
 
@@ -91,13 +98,16 @@ export interface SequenceRuleStats extends RuleStats {
   notEnforced: number;
   /** Conversations tracked now, and forgotten (idle, or over the cap). */
   tracked: number;
+  /** Conversations forgotten after their idle time, since start. */
   evictedIdle: number;
+  /** Conversations forgotten to stay under the cap, since start. */
   evictedOverCap: number;
 }
 
 /** The sequence rule over an engine and a role map. */
 export class SequenceRule implements Rule {
-  readonly id = SEQUENCE_RULE;
+  /** Always {@link SEQUENCE_RULE}. */
+  readonly id: typeof SEQUENCE_RULE = SEQUENCE_RULE;
   readonly accepts = ["turn"] as const;
   readonly #engine: SequenceEngine;
   readonly #roles: RoleMap;

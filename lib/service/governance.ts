@@ -43,8 +43,11 @@ export function parseGovernance(text: string, source: string): Governance {
 
 /** The result of reading state.json: the governance in force, and an error if the file was bad. */
 export interface GovernanceRead {
+  /** The governance in force (the defaults when the file is missing or bad). */
   governance: Governance;
+  /** Whether state.json was there and read. */
   found: boolean;
+  /** Why the file could not be read or used. */
   error?: string;
 }
 

@@ -8,13 +8,19 @@ import { isAbsolute, join } from "node:path";
 
 /** Every path the coordinator reads or writes. */
 export interface Paths {
+  /** The OpenClaw state directory everything is under. */
   stateDir: string;
+  /** The ledger (default `audits/moses/audit_ledger.jsonl`). */
   ledger: string;
   /** The coordinator's own directory (status, snapshot). */
   own: string;
+  /** The status file the daemon keeps up to date. */
   status: string;
+  /** The state snapshot. */
   snapshot: string;
+  /** MO§ES's governance state (`governance/state.json`). */
   governanceState: string;
+  /** The coordinator's config (`governance/coordinator.jsonc`). */
   config: string;
   /** The coordinator's device identity for the OpenClaw gateway (a secret). */
   device: string;

@@ -24,9 +24,13 @@ export type DeniedKind = typeof DENIED_KINDS[number];
 
 /** The declared permission set. */
 export interface PermissionSet {
+  /** Paths that may be read. */
   read: string[];
+  /** Paths that may be written. */
   write: string[];
+  /** Hosts (`host:port`) that may be reached. */
   net: string[];
+  /** Environment variables that may be read. */
   env: string[];
 }
 
@@ -93,15 +97,18 @@ export function permissionFlags(set: PermissionSet, netOverride?: string[]): str
 export type QueryPermission = (desc: Deno.PermissionDescriptor) => Deno.PermissionState;
 
 /** This process's own permission state. */
-export const liveQuery: QueryPermission = (desc) => Deno.permissions.querySync(desc).state;
+export const liveQuery: QueryPermission = (desc): Deno.PermissionState =>
+  Deno.permissions.querySync(desc).state;
 
 /** One declared grant and what it is in this process. */
 export interface GrantState {
+  /** The kind of permission. */
   kind: GrantedKind;
   /** As declared. */
   declared: string;
   /** The absolute path it grants in this working directory (read and write only). */
   resolved?: string;
+  /** Whether this process has it. */
   granted: boolean;
   /** Deno's own word: granted, denied or prompt (prompt is a denial under --no-prompt). */
   state: Deno.PermissionState;
@@ -109,17 +116,23 @@ export interface GrantState {
 
 /** A kind, or everything of a kind beyond the declared entries, and its live state. */
 export interface KindState {
+  /** The kind of permission. */
   kind: GrantedKind | DeniedKind;
   /** What was asked: the whole kind, or anything of it outside the declared entries. */
   scope: "all" | "beyond the declared entries";
+  /** Whether this process has it. */
   granted: boolean;
+  /** Deno's own word: granted, denied or prompt. */
   state: Deno.PermissionState;
 }
 
 /** What `permissions` shows. */
 export interface PermissionAudit {
+  /** The permission set's name in deno.json. */
   set: string;
+  /** The working directory the grants resolve against (absolute). */
   workingDirectory: string;
+  /** Each declared grant and its live state. */
   grants: GrantState[];
   /**
    * Each kind beyond the declared entries and its live state: all denied under the set; a
@@ -237,17 +250,21 @@ export interface RunNeeds {
   cwd: string;
   /** The state directory as given (`--state-dir`, default "."). */
   stateDir: string;
+  /** The ledger file. */
   ledger: string;
   /** Directories the coordinator writes: the ledger's and its own. */
   writeDirs: string[];
   /** Files read: governance state, config, OpenClaw config. */
   reads: string[];
+  /** The gateway's WebSocket URL (`--gateway`). */
   gateway: string;
 }
 
 /** A grant `run` lacks, with why and how to fix it. */
 export interface MissingGrant {
+  /** The grant lacking, e.g. `read governance/state.json`. */
   grant: string;
+  /** What cannot be done without it, and how to fix it. */
   message: string;
 }
 

@@ -16,8 +16,11 @@ import type { Config } from "./config.ts";
 
 /** What the engine needs besides the config. */
 export interface RuleSetOptions {
+  /** The governance in force, read for every event. */
   governance: () => Governance;
+  /** Receives every finding, in order. */
   onFinding: (finding: Finding, event: RuleEvent) => void;
+  /** Ids for findings whose event has none (default: random UUIDs). */
   newId?: () => string;
 }
 

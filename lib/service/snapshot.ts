@@ -19,9 +19,11 @@ import { errorText, readTextIfExists, writeFileAtomic, writeFileAtomicFrom } fro
 
 /** The snapshot as read back. */
 export interface Snapshot {
+  /** When it was written, ms since the epoch (0 if the file did not say). */
   savedAt: number;
   /** Each rule's saved state, by rule id, as written (each rule reads its own). */
   rules: Record<string, unknown>;
+  /** Findings that were waiting to be written to the ledger. */
   pending: Finding[];
   /** OpenClaw: turns counted per session, and how far the coordinator had caught up. */
   turns?: TurnsSnapshot;
@@ -33,12 +35,15 @@ export interface Snapshot {
 export interface RejectedEntry {
   /** What it was, e.g. `pending[3]`. */
   what: string;
+  /** Why it could not be read. */
   reason: string;
+  /** The entry as it was in the file. */
   entry: unknown;
 }
 
 /** What to save; everything is read while the file is written, in one synchronous pass. */
 export interface SnapshotToSave {
+  /** When it is written, ms since the epoch. */
   savedAt: number;
   /** Rules whose state is saved (those with `saveState`). */
   rules: readonly Rule[];
@@ -214,8 +219,11 @@ export async function saveSnapshot(path: string, s: SnapshotToSave): Promise<voi
 
 /** The result of loading: a snapshot, nothing, or an error with where the bad file was moved. */
 export interface LoadedSnapshot {
+  /** The snapshot, when the file was there and readable. */
   snapshot?: Snapshot;
+  /** Why the file could not be read or used. */
   error?: string;
+  /** Where a file that is not a snapshot was renamed to. */
   movedTo?: string;
 }
 

@@ -18,6 +18,7 @@ export interface StatusCounters {
   unknownAgents: number;
   /** Turns the sequence rule did not check: broadcast mode. */
   notEnforced: number;
+  /** Frames that gave no event, by reason. */
   skipped: Record<SkipReason, number>;
 }
 
@@ -26,12 +27,19 @@ export type LinkState = "CONNECTED" | "DEGRADED" | "DISCONNECTED" | "STOPPED";
 
 /** Everything the status file holds. */
 export interface StatusReport {
+  /** The coordinator's version. */
   version: string;
+  /** The daemon's process id. */
   pid: number;
+  /** When the daemon started, ISO 8601. */
   startedAt: string;
+  /** When this report was written, ISO 8601. */
   updatedAt: string;
+  /** The connection state. */
   state: LinkState;
+  /** Why the state is not a healthy CONNECTED (empty when it is). */
   reasons: string[];
+  /** The gateway and the connection to it. */
   gateway: {
     url: string;
     protocol: string;
@@ -43,12 +51,17 @@ export interface StatusReport {
     /** Where the gateway token came from: env, openclaw.json, or none (never the token). */
     tokenSource?: string;
   };
+  /** The OpenClaw watcher's counters, when the protocol may be OpenClaw. */
   openclaw?: WatchCounters & { sessionsTracked: number; caughtUpAt?: string };
+  /** Whether the sequence rule is enforced (off in broadcast mode), and why not. */
   enforcement: { enabled: boolean; reason?: string };
+  /** What the intake and the rules counted. */
   counters: StatusCounters;
   /** Each rule's counters, by rule id. */
   rules?: Record<string, RuleStatus>;
+  /** Conversations the sequence rule tracks, and forgets. */
   conversations: { tracked: number; evictedIdle: number; evictedOverCap: number };
+  /** The ledger and its writer's counters. */
   ledger: {
     path: string;
     written: number;
@@ -58,6 +71,7 @@ export interface StatusReport {
   };
   /** Operations the Deno sandbox refused (nothing the coordinator does should be refused). */
   sandbox?: { denials: number; last?: string };
+  /** The last error, with when it happened (ISO 8601). */
   lastError?: { at: string; message: string };
 }
 

@@ -5,7 +5,9 @@
 
 /** Backoff parameters in milliseconds. */
 export interface BackoffPolicy {
+  /** The first retry's upper bound; it doubles with each retry. */
   baseMs: number;
+  /** The most any delay can be. */
   capMs: number;
 }
 

@@ -186,8 +186,11 @@ export function irregularFile(
 
 /** How {@link openRegular} opens a file. */
 export interface RegularOpenOptions {
+  /** Opens for reading. */
   read?: boolean;
+  /** Opens for writing. */
   write?: boolean;
+  /** Opens for appending (writes go to the end). */
   append?: boolean;
   /** Creates the file when it does not exist (never through a link: the create is exclusive). */
   create?: boolean;
@@ -197,7 +200,9 @@ export interface RegularOpenOptions {
 
 /** A file opened by {@link openRegular}, and whether that open created it. */
 export interface RegularFile {
+  /** The open file. */
   file: Deno.FsFile;
+  /** Whether this open created the file. */
   created: boolean;
 }
 

@@ -37,13 +37,17 @@ export class RequestError extends Error {
 
 /** What a connection is made with. */
 export interface ConnectOptions {
+  /** The device identity that signs the challenge. */
   identity: DeviceIdentity;
   /** The shared gateway token (a secret). */
   token: string | undefined;
   /** Send the identity's device token instead of the shared token. */
   useDeviceToken: boolean;
+  /** The scopes asked for. */
   scopes: readonly string[];
+  /** The coordinator's version, sent as the client's. */
   version: string;
+  /** The platform sent as the client's (e.g. `linux`). */
   platform: string;
   /** How long to wait for the challenge and for the answer to `connect`. */
   timeoutMs: number;
@@ -62,7 +66,9 @@ export function isChallenge(text: string): boolean {
 
 /** An authenticated connection. */
 export class OpenClawConnection {
+  /** The socket the connection runs over. */
   readonly socket: FrameSocket;
+  /** What the gateway said in `hello-ok`. */
   readonly hello: Hello;
   /** Called for every event frame, with its text. */
   onEvent: ((frame: EventFrame, text: string) => void) | undefined;

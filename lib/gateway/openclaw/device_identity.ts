@@ -14,6 +14,7 @@ export interface DeviceIdentity {
   deviceId: string;
   /** The raw public key, base64url without padding. */
   publicKey: string;
+  /** The Ed25519 private key (a secret, stored only in device.json). */
   privateKey: CryptoKey;
   /** A device token issued by the gateway, if any. */
   deviceToken: string | undefined;
@@ -53,7 +54,9 @@ export async function signText(identity: DeviceIdentity, text: string): Promise<
 
 /** Where the identity lives and what happened when it was loaded. */
 export interface LoadedIdentity {
+  /** The identity, loaded or new. */
   identity: DeviceIdentity;
+  /** A new identity was made (none was stored, or it was unreadable). */
   created: boolean;
   /** Set when a stored identity could not be read and was moved aside. */
   warning?: string;

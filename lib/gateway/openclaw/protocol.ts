@@ -18,35 +18,53 @@ export const SCOPES: readonly string[] = ["operator.read"];
 
 /** A request frame. */
 export interface RequestFrame {
+  /** Always `"req"`. */
   type: "req";
+  /** Matches the response to the request. */
   id: string;
+  /** The method called, e.g. `connect`. */
   method: string;
+  /** The method's parameters. */
   params?: unknown;
 }
 
 /** An error in a response. */
 export interface GatewayError {
+  /** The gateway's error code, e.g. `AUTH_TOKEN_MISMATCH`. */
   code: string;
+  /** The gateway's readable message. */
   message: string;
+  /** More about it (may hold a finer `code`). */
   details?: Record<string, unknown>;
+  /** Whether the same request may succeed later. */
   retryable?: boolean;
+  /** How long to wait before retrying, in ms. */
   retryAfterMs?: number;
 }
 
 /** A response frame. */
 export interface ResponseFrame {
+  /** Always `"res"`. */
   type: "res";
+  /** The id of the request it answers. */
   id: string;
+  /** Whether the request succeeded. */
   ok: boolean;
+  /** The result, when it succeeded. */
   payload?: unknown;
+  /** Why it failed, when it did. */
   error?: GatewayError;
 }
 
 /** An event frame. */
 export interface EventFrame {
+  /** Always `"event"`. */
   type: "event";
+  /** The event's name, e.g. `connect.challenge`. */
   event: string;
+  /** The event's data. */
   payload?: unknown;
+  /** The event's sequence number, when the gateway gives one. */
   seq?: number;
 }
 
@@ -83,20 +101,29 @@ function isGatewayError(e: unknown): e is GatewayError {
 
 /** The device fields of `connect`, given a signature made over {@link signaturePayload}. */
 export interface DeviceProof {
+  /** The device id (hex SHA-256 of the public key). */
   id: string;
+  /** The raw public key, base64url. */
   publicKey: string;
+  /** The signature over {@link signaturePayload}, base64url. */
   signature: string;
+  /** The challenge's time, ms since the epoch. */
   signedAt: number;
+  /** The challenge's nonce. */
   nonce: string;
 }
 
 /** What goes into a connect request. */
 export interface ConnectInput {
+  /** The coordinator's version. */
   version: string;
+  /** The platform, e.g. `linux`. */
   platform: string;
+  /** The scopes asked for. */
   scopes: readonly string[];
   /** The shared gateway token, or a device token issued earlier. */
   auth: { token?: string; deviceToken?: string };
+  /** The device's proof of identity. */
   device: DeviceProof;
 }
 
@@ -157,11 +184,17 @@ export function connectParams(input: ConnectInput): Record<string, unknown> {
 
 /** What `hello-ok` tells the coordinator. */
 export interface Hello {
+  /** The protocol version agreed. */
   protocol: number;
+  /** The gateway's version, when it says. */
   serverVersion: string | undefined;
+  /** How often the gateway ticks, in ms (default 30 s). */
   tickIntervalMs: number;
+  /** The largest frame the gateway accepts, in bytes, when it says. */
   maxPayload: number | undefined;
+  /** The scopes granted. */
   scopes: string[];
+  /** A device token issued for later connections (a secret), if any. */
   deviceToken: string | undefined;
 }
 
@@ -237,7 +270,9 @@ export function classifyConnectError(e: GatewayError, usedDeviceToken: boolean):
 
 /** A session key split as OpenClaw writes it: `agent:<agentId>:<rest>`. */
 export interface SessionKeyParts {
+  /** The agent's id. */
   agentId: string;
+  /** Everything after the agent id (the conversation part). */
   rest: string;
 }
 
@@ -254,8 +289,11 @@ export type ConversationFrom = "rest" | "session";
 
 /** One assistant turn seen in an event or in history. */
 export interface Turn {
+  /** The session key the turn belongs to. */
   sessionKey: string;
+  /** The agent that answered. */
   agentId: string;
+  /** The conversation, named from the session key as configured. */
   conversation: string;
   /** The same for every announcement of one turn: `run:<runId>` or `msg:<messageId>`. */
   key: string;

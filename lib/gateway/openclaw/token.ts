@@ -15,7 +15,9 @@ export type TokenSource = "env" | "openclaw.json" | "none";
 
 /** A token, or none, with where it came from. */
 export interface ResolvedToken {
+  /** The token (a secret), or undefined when there is none. */
   token: string | undefined;
+  /** Where it came from. */
   source: TokenSource;
   /** Said once at start when there is no token. */
   warning?: string;

@@ -21,10 +21,15 @@ interface SessionMark {
 
 /** One session in the saved form. */
 export interface SessionSnapshot {
+  /** The session key. */
   key: string;
+  /** The highest message seq counted or passed over. */
   lastSeq: number;
+  /** When the newest message with a seq was recorded (ms), 0 when unknown. */
   lastAt: number;
+  /** Recently counted turn keys, oldest first. */
   keys: string[];
+  /** The transcript the seqs belong to, when known. */
   sessionId?: string;
 }
 
@@ -32,6 +37,7 @@ export interface SessionSnapshot {
 export interface TurnsSnapshot {
   /** Messages recorded up to this time (ms) have been seen. */
   caughtUpAt: number;
+  /** The sessions remembered. */
   sessions: SessionSnapshot[];
 }
 
@@ -40,7 +46,7 @@ export class TurnTracker {
   readonly #sessions = new Map<string, SessionMark>();
   readonly #maxSessions: number;
   /** Everything recorded before this time (ms) has been seen; -1 until known. */
-  caughtUpAt = -1;
+  caughtUpAt: number = -1;
 
   /** `maxSessions` bounds memory: beyond it, the least recently touched sessions are dropped. */
   constructor(maxSessions = 10_000) {

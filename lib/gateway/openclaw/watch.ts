@@ -28,6 +28,7 @@ export interface WatchCounters {
   caughtUp: number;
   /** Catch-up runs completed, and failed. */
   reconciles: number;
+  /** Catch-up runs that failed. */
   reconcileFailures: number;
   /** Frames that were not valid protocol frames. */
   invalidFrames: number;
@@ -50,6 +51,7 @@ export function newWatchCounters(): WatchCounters {
 
 /** Why watching ended. */
 export interface WatchEnd {
+  /** Why, in a few words (no secrets). */
   reason: string;
   /** The gateway announced a restart and said how long it expects to take. */
   plannedRestartMs?: number;
@@ -59,9 +61,13 @@ export interface WatchEnd {
 
 /** What the watcher needs. */
 export interface WatchDeps {
+  /** The authenticated connection to watch. */
   conn: OpenClawConnection;
+  /** Which turns were counted already (kept across connections). */
   tracker: TurnTracker;
+  /** Which session-key field names the conversation. */
   conversationFrom: ConversationFrom;
+  /** Counters to add to (kept across connections). */
   counters: WatchCounters;
   /** Receives each new turn, in order. */
   onTurn(turn: Turn, source: TurnSource): void;

@@ -12,7 +12,9 @@ import type { Logger } from "../log.ts";
 
 /** How the output is set up. */
 export interface FindingsOutputOptions {
+  /** Queues each finding for the ledger. */
   writer: Pick<LedgerWriter, "enqueue">;
+  /** Where each finding is logged. */
   logger: Logger;
   /** The finding ids in the ledger's last part (read once per catch-up). */
   readTailIds: () => Promise<Set<string>>;

@@ -17,12 +17,15 @@ export const FAILURE_LOG_INTERVAL_MS = 10 * 60_000;
 
 /** A link going down, as the log needs it. */
 export interface LinkDown {
+  /** Why it went down (no secrets, no agent text). */
   reason: string;
+  /** Wait before the next attempt, in ms. */
   retryInMs: number;
   /** The gateway announced a restart. */
   planned: boolean;
   /** It was connected until now (rather than failing to connect). */
   wasConnected: boolean;
+  /** The gateway's WebSocket URL. */
   gateway: string;
 }
 

@@ -30,8 +30,11 @@ import type { Paths } from "../paths.ts";
 
 /** How the source is set up. */
 export interface OpenClawSourceOptions {
+  /** The state directory's files (identity, token, device token). */
   paths: Paths;
+  /** Where the source logs. */
   logger: Logger;
+  /** Which session-key field a turn's conversation is taken from. */
   conversationFrom: ConversationFrom;
   /** The token read at start (a token that cannot be read then stops the daemon). */
   token: ResolvedToken;
@@ -39,6 +42,7 @@ export interface OpenClawSourceOptions {
   onEvent: (event: TurnEvent) => void;
   /** The catch-up is done and live events flow. */
   onLive: () => void;
+  /** Time for the turns (default: the system clock). */
   clock?: Clock;
   /** Reads the token (tests). */
   readToken?: (path: string) => Promise<ResolvedToken>;

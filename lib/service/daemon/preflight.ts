@@ -21,17 +21,25 @@ import { declaredSet, liveQuery, missingGrants } from "../permissions.ts";
 
 /** What the daemon starts with. */
 export interface Ready {
+  /** The config, read and checked. */
   config: Config;
+  /** The gateway token read at start, and where it came from. */
   token: ResolvedToken;
+  /** The one-instance lock, held until the daemon stops. */
   lock: InstanceLock;
 }
 
 /** What preflight checks. */
 export interface PreflightOptions {
+  /** Where the coordinator's files are. */
   paths: Paths;
+  /** The gateway's WebSocket URL. */
   gateway: string;
+  /** The protocol asked for (or auto). */
   protocol: ProtocolChoice;
+  /** Where problems are said. */
   logger: Logger;
+  /** When the daemon started, ISO 8601 (written into the lock). */
   startedAt: string;
 }
 

@@ -16,13 +16,17 @@ export const SAVE_DELAY_MS = 200;
 
 /** How the persister is set up. */
 export interface StatePersisterOptions {
+  /** The snapshot file. */
   path: string;
+  /** The rules whose state is saved and restored. */
   rules: RuleEngine;
   /** The findings not yet in the ledger, oldest first (the writer's queue and any on their way to it). */
   pending: () => Iterable<Finding>;
   /** The OpenClaw watcher's tracker, when the protocol may be OpenClaw. */
   tracker?: TurnTracker;
+  /** Where failures to save or restore are said. */
   logger: Logger;
+  /** Time for the save throttle (default: the system clock). */
   clock?: Clock;
 }
 

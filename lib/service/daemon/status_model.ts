@@ -21,17 +21,25 @@ export const BLOCKED_APPEND_MS = 2_000;
 
 /** Where the report's figures come from. */
 export interface StatusSources {
+  /** The gateway's WebSocket URL. */
   gateway: string;
+  /** The protocol asked for (or auto). */
   protocol: ProtocolChoice;
+  /** The ledger file. */
   ledgerPath: string;
+  /** The ledger writer (queue, writes, errors). */
   writer: LedgerWriter;
+  /** The intake's counters. */
   intake: () => IntakeCounters;
+  /** The rules and their counters. */
   rules: RuleEngine;
   /** The governance in force, and the error reading it, if any. */
   governance: () => { governance: Governance; error?: string };
   /** The OpenClaw watcher's state, when the protocol may be OpenClaw. */
   openclaw?: () => { counters: WatchCounters; tracker: TurnTracker; tokenSource: string };
+  /** Permission denials so far, and the last one's message. */
   sandbox: () => { denials: number; last?: string };
+  /** Time for uptimes and ages (default: the system clock). */
   clock?: Clock;
 }
 
