@@ -12,6 +12,7 @@ import {
   python,
   sandboxFlags,
   statusOf,
+  tempDir,
   waitFor,
 } from "../support/helpers.ts";
 
@@ -24,14 +25,12 @@ async function sh(cmd: string, args: string[]): Promise<{ ok: boolean; err: stri
   }
 }
 
-/** Mounts a tmpfs of `size`; returns its path, or why it cannot. */
-async function mountTmpfs(size: string): Promise<{ dir?: string; why?: string }> {
-  if (Deno.build.os !== "linux") return { why: "a tmpfs mount is Linux only" };
-  const dir = await Deno.makeTempDir({ prefix: "moses-coord-full-" });
+/** Mounts a tmpfs of `size` on `dir`; returns why it cannot, or undefined once mounted. */
+async function mountTmpfs(dir: string, size: string): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return "a tmpfs mount is Linux only";
   const r = await sh("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0700`, "tmpfs", dir]);
-  if (r.ok) return { dir };
-  await Deno.remove(dir);
-  return { why: `cannot mount a tmpfs to fill (${r.err || "mount failed"}); it needs root` };
+  if (r.ok) return undefined;
+  return `cannot mount a tmpfs to fill (${r.err || "mount failed"}); it needs root`;
 }
 
 /** Fills the file system holding `dir` until a write fails; returns the filler's path. */
@@ -52,7 +51,9 @@ async function fill(dir: string): Promise<string> {
 // The tmpfs is mounted inside the test, so that `--filter` for other tests mounts nothing;
 // where it cannot be, the step is skipped with the reason.
 Deno.test("a full disk, on a small tmpfs", async (t) => {
-  const { dir, why } = await mountTmpfs("4m");
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const why = await mountTmpfs(dir, "4m");
   try {
     await t.step({
       name:
@@ -65,33 +66,33 @@ Deno.test("a full disk, on a small tmpfs", async (t) => {
         let daemon: Daemon | undefined;
         try {
           daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
-            cwd: dir!,
+            cwd: dir,
             flags: sandboxFlags(gw.port),
           });
           await waitFor("the subscription", () => gw.subscribers.size === 1, 15_000);
           gw.send(LegacyGateway.update("before", "observer"));
-          await waitFor("the first line", async () => (await ledgerLines(dir!)).length >= 1);
-          await waitFor("a status file", async () => (await statusOf(dir!)) !== undefined);
+          await waitFor("the first line", async () => (await ledgerLines(dir)).length >= 1);
+          await waitFor("a status file", async () => (await statusOf(dir)) !== undefined);
 
-          const filler = await fill(dir!);
+          const filler = await fill(dir);
           for (let i = 0; i < 5; i++) gw.send(LegacyGateway.update(`full-${i}`, "observer"));
-          await waitFor("DEGRADED", async () => (await statusOf(dir!))?.state === "DEGRADED");
-          const s = (await statusOf(dir!))!;
+          await waitFor("DEGRADED", async () => (await statusOf(dir))?.state === "DEGRADED");
+          const s = (await statusOf(dir))!;
           assert(
             s.reasons.some((r) => r.includes("ledger not writable") && r.includes("No space left")),
             JSON.stringify(s.reasons),
           );
           assert(s.ledger.pending > 0, "nothing is waiting to be written");
           // What is in the ledger is whole lines that verify; the rest waits in memory.
-          const lines = await ledgerLines(dir!);
+          const lines = await ledgerLines(dir);
           assertEquals(lines.length - 1 + s.ledger.pending, 5);
-          assertEquals((await python(["verify", ledgerPath(dir!)])).code, 0);
+          assertEquals((await python(["verify", ledgerPath(dir)])).code, 0);
           assertEquals(daemon.child.pid > 0 && (await isRunning(daemon.child.pid)), true);
 
           await Deno.remove(filler);
-          await waitFor("every line", async () => (await ledgerLines(dir!)).length >= 6, 20_000);
-          await waitFor("CONNECTED", async () => (await statusOf(dir!))?.state === "CONNECTED");
-          assertEquals((await python(["verify", ledgerPath(dir!)])).stdout.trim(), "OK 6");
+          await waitFor("every line", async () => (await ledgerLines(dir)).length >= 6, 20_000);
+          await waitFor("CONNECTED", async () => (await statusOf(dir))?.state === "CONNECTED");
+          assertEquals((await python(["verify", ledgerPath(dir)])).stdout.trim(), "OK 6");
           assertEquals((await daemon.stop()).code, 0);
         } finally {
           await daemon?.stop("SIGKILL").catch(() => {});
@@ -100,10 +101,8 @@ Deno.test("a full disk, on a small tmpfs", async (t) => {
       },
     });
   } finally {
-    if (dir !== undefined) {
-      await sh("umount", [dir]);
-      await Deno.remove(dir, { recursive: true });
-    }
+    // Before the directory goes: what is removed is then the empty mount point.
+    if (why === undefined) await sh("umount", [dir]);
   }
 });
 

@@ -17,7 +17,7 @@ import {
   python,
   sandboxFlags,
   statusOf,
-  tempStateDir,
+  tempDir,
   waitFor,
 } from "../support/helpers.ts";
 
@@ -37,14 +37,14 @@ async function holdsFor(
 }
 
 Deno.test("legacy gateway faults: refused, cut mid-frame, slow, silent; each recovered and every violation sent while connected is recorded once", async (t) => {
-  const dir = await tempStateDir();
+  await using dir = await tempDir();
   const gw = new LegacyGateway().start();
   const proxy = new TcpProxy(gw.port, freePort()); // not listening yet: connecting is refused
   const daemon = new Daemon(
     ["--gateway", `ws://127.0.0.1:${proxy.port}`, "--protocol", "legacy"],
-    { cwd: dir, flags: sandboxFlags(proxy.port) },
+    { cwd: dir.path, flags: sandboxFlags(proxy.port) },
   );
-  const status = () => statusOf(dir);
+  const status = () => statusOf(dir.path);
   const connects = async () => (await status())?.gateway.connects ?? 0;
   const subscribes = () =>
     gw.received.filter((f) => {
@@ -60,7 +60,7 @@ Deno.test("legacy gateway faults: refused, cut mid-frame, slow, silent; each rec
     gw.send(update(conversation, "observer"));
   };
   const expectLines = async (expected: string[], timeoutMs = 20_000) => {
-    const lines = await expectViolationLines(dir, expected, timeoutMs);
+    const lines = await expectViolationLines(dir.path, expected, timeoutMs);
     // Expected secondary: the primary before each observer was seen too.
     for (const l of lines) {
       assertEquals((l.violation as { expected: string }).expected, "secondary");
@@ -233,7 +233,7 @@ Deno.test("legacy gateway faults: refused, cut mid-frame, slow, silent; each rec
       },
     );
 
-    assertEquals((await python(["verify", ledgerPath(dir)])).stdout.trim(), "OK 6");
+    assertEquals((await python(["verify", ledgerPath(dir.path)])).stdout.trim(), "OK 6");
     assertEquals((await daemon.stop()).code, 0, daemon.stderr);
     assertEquals((await status())?.state, "STOPPED");
     assert(!/ ERROR /.test(daemon.stderr), `errors logged:\n${daemon.stderr}`);
@@ -241,6 +241,5 @@ Deno.test("legacy gateway faults: refused, cut mid-frame, slow, silent; each rec
     await daemon.stop("SIGKILL").catch(() => {});
     proxy.close();
     await gw.stop();
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -16,7 +16,7 @@ import {
   sandboxFlags,
   settledStatus,
   statusOf,
-  tempStateDir,
+  tempDir,
   waitFor,
 } from "../support/helpers.ts";
 
@@ -278,44 +278,39 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
     await t.step(
       "a wrong token stops it with a message that says what to do, after one attempt",
       async () => {
-        const dir = await tempStateDir();
-        try {
-          const started = Date.now();
-          const wrong = new Daemon(["--gateway", gw.url], {
-            cwd: dir,
-            flags: sandboxFlags(gw.port),
-            env: { OPENCLAW_GATEWAY_TOKEN: "not-the-token" },
-          });
-          const st = await wrong.exited();
-          assertEquals(st.code, 0);
-          assert(Date.now() - started < 20_000, "it kept trying");
-          assertStringIncludes(wrong.stderr, "AUTH_TOKEN_MISMATCH");
-          assertStringIncludes(wrong.stderr, "set OPENCLAW_GATEWAY_TOKEN");
-          assertEquals(wrong.stderr.split("The gateway refused the coordinator").length - 1, 1);
-          assertEquals(wrong.stderr.includes("not-the-token"), false);
-          const s = await statusOf(dir);
-          assertEquals(s?.state, "STOPPED");
-          assertStringIncludes(s!.reasons.join(" "), "AUTH_TOKEN_MISMATCH");
-        } finally {
-          await Deno.remove(dir, { recursive: true });
-        }
+        await using dir = await tempDir();
+        const started = Date.now();
+        const wrong = new Daemon(["--gateway", gw.url], {
+          cwd: dir.path,
+          flags: sandboxFlags(gw.port),
+          env: { OPENCLAW_GATEWAY_TOKEN: "not-the-token" },
+        });
+        const st = await wrong.exited();
+        assertEquals(st.code, 0);
+        assert(Date.now() - started < 20_000, "it kept trying");
+        assertStringIncludes(wrong.stderr, "AUTH_TOKEN_MISMATCH");
+        assertStringIncludes(wrong.stderr, "set OPENCLAW_GATEWAY_TOKEN");
+        assertEquals(wrong.stderr.split("The gateway refused the coordinator").length - 1, 1);
+        assertEquals(wrong.stderr.includes("not-the-token"), false);
+        const s = await statusOf(dir.path);
+        assertEquals(s?.state, "STOPPED");
+        assertStringIncludes(s!.reasons.join(" "), "AUTH_TOKEN_MISMATCH");
       },
     );
 
     await t.step("a secret reference instead of a token is explained, not sent", async () => {
-      const dir = await tempStateDir();
-      try {
-        await Deno.writeTextFile(
-          join(dir, "openclaw.json"),
-          '{ gateway: { auth: { mode: "token", token: { source: "env", provider: "default", id: "GW_TOKEN" } } } }',
-        );
-        const ref = new Daemon(["--gateway", gw.url], { cwd: dir, flags: sandboxFlags(gw.port) });
-        assertEquals((await ref.exited()).code, 0);
-        assertStringIncludes(ref.stderr, "it is a secret reference");
-        assertStringIncludes(ref.stderr, "set OPENCLAW_GATEWAY_TOKEN");
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
+      await using dir = await tempDir();
+      await Deno.writeTextFile(
+        dir.join("openclaw.json"),
+        '{ gateway: { auth: { mode: "token", token: { source: "env", provider: "default", id: "GW_TOKEN" } } } }',
+      );
+      const ref = new Daemon(["--gateway", gw.url], {
+        cwd: dir.path,
+        flags: sandboxFlags(gw.port),
+      });
+      assertEquals((await ref.exited()).code, 0);
+      assertStringIncludes(ref.stderr, "it is a secret reference");
+      assertStringIncludes(ref.stderr, "set OPENCLAW_GATEWAY_TOKEN");
     });
 
     await t.step(

@@ -3,7 +3,6 @@
  * gateway on 127.0.0.1:18789 as the set allows, in a temporary state directory.
  */
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LegacyGateway } from "../support/legacy_gateway.ts";
 import {
@@ -16,7 +15,7 @@ import {
   runCli,
   sandboxFlags,
   statusOf,
-  tempStateDir,
+  tempDir,
   waitFor,
 } from "../support/helpers.ts";
 import type { PermissionAudit } from "../../lib/service/permissions.ts";
@@ -47,8 +46,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 Deno.test("under the declared set the ledger is written, and writing outside audits/moses, reading other files, other ports, processes and other env variables are denied and reported while the daemon keeps running", async () => {
-  const dir = await tempStateDir();
-  const outsideDir = await Deno.makeTempDir({ prefix: "moses-coord-outside-" });
+  await using dir = await tempDir();
+  await using outsideDir = await tempDir();
   const gw = startGateway();
   const other = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let otherConnections = 0;
@@ -58,9 +57,9 @@ Deno.test("under the declared set the ledger is written, and writing outside aud
       conn.close();
     }
   })();
-  await Deno.writeTextFile(join(dir, "unrelated.txt"), "not the coordinator's");
+  await Deno.writeTextFile(dir.join("unrelated.txt"), "not the coordinator's");
   const daemon = new Daemon(["--protocol", "legacy"], {
-    cwd: dir,
+    cwd: dir.path,
     flags: [...sandboxFlags(), `--preload=${PROBE}`],
   });
   try {
@@ -68,16 +67,16 @@ Deno.test("under the declared set the ledger is written, and writing outside aud
     gw.send(update("c1", "observer"));
     await waitFor(
       "the first violation in the ledger",
-      async () => (await ledgerLines(dir)).length === 1,
+      async () => (await ledgerLines(dir.path)).length === 1,
     );
 
     const probe = {
-      outside: join(outsideDir, "escaped.txt"),
-      unrelated: join(dir, "unrelated.txt"),
+      outside: outsideDir.join("escaped.txt"),
+      unrelated: dir.join("unrelated.txt"),
       port: (other.addr as Deno.NetAddr).port,
-      marker: join(outsideDir, "ran"),
+      marker: outsideDir.join("ran"),
     };
-    await Deno.writeTextFile(join(dir, "audits/moses/probe.json"), JSON.stringify(probe));
+    await Deno.writeTextFile(dir.join("audits/moses/probe.json"), JSON.stringify(probe));
     await waitFor(
       "five sandbox denials in the log",
       () => daemon.stderr.split("\n").filter((l) => l.includes("sandbox denied")).length === 5,
@@ -99,16 +98,16 @@ Deno.test("under the declared set the ledger is written, and writing outside aud
     assertEquals(otherConnections, 0, "a connection reached another port");
     await waitFor(
       "the status to count the denials",
-      async () => (await statusOf(dir))?.sandbox?.denials === 5,
+      async () => (await statusOf(dir.path))?.sandbox?.denials === 5,
     );
-    const s = await statusOf(dir);
+    const s = await statusOf(dir.path);
     assert(s!.reasons.some((r) => r.includes("the sandbox denied 5 operations")), `${s!.reasons}`);
 
     // Still watching, still writing.
     gw.send(update("c2", "secondary"));
     await waitFor(
       "the second violation in the ledger",
-      async () => (await ledgerLines(dir)).length === 2,
+      async () => (await ledgerLines(dir.path)).length === 2,
     );
 
     const signalled = performance.now();
@@ -116,141 +115,118 @@ Deno.test("under the declared set the ledger is written, and writing outside aud
     const tookMs = performance.now() - signalled;
     assertEquals(status.code, 0);
     assert(tookMs < 1_000, `SIGTERM took ${tookMs.toFixed(0)} ms to end run`);
-    const verified = await python(["verify", ledgerPath(dir)]);
+    const verified = await python(["verify", ledgerPath(dir.path)]);
     assertEquals(verified.code, 0, verified.stdout + verified.stderr);
-    assertEquals((await ledgerLines(dir)).length, 2);
+    assertEquals((await ledgerLines(dir.path)).length, 2);
   } finally {
     await daemon.stop("SIGKILL").catch(() => {});
     other.close();
     await accepting.catch(() => {});
     await gw.stop();
-    await Deno.remove(dir, { recursive: true });
-    await Deno.remove(outsideDir, { recursive: true });
   }
 });
 
 Deno.test("permissions shows each grant resolved in the working directory, and nothing else granted, under the declared set", async () => {
-  const dir = await tempStateDir();
-  try {
-    const ran = await runCli(["permissions", "--json"], { cwd: dir, flags: sandboxFlags() });
-    assertEquals(ran.code, 0, ran.stderr);
-    const audit: PermissionAudit = JSON.parse(ran.stdout);
-    const real = await Deno.realPath(dir);
-    assertEquals(audit.workingDirectory, real);
-    assertEquals(
-      audit.grants.map((g) => `${g.kind} ${g.resolved ?? g.declared} ${g.state}`),
-      [
-        `read ${real}/audits/moses granted`,
-        `read ${real}/governance/state.json granted`,
-        `read ${real}/governance/coordinator.jsonc granted`,
-        `read ${real}/openclaw.json granted`,
-        `write ${real}/audits/moses granted`,
-        "net 127.0.0.1:18789 granted",
-        "env OPENCLAW_GATEWAY_TOKEN granted",
-      ],
-    );
-    assertEquals(
-      audit.notGranted.map((k) => `${k.kind} ${k.granted}`),
-      [
-        "read false",
-        "write false",
-        "net false",
-        "env false",
-        "run false",
-        "sys false",
-        "ffi false",
-        "import false",
-      ],
-    );
-    assertEquals([audit.allGranted, audit.wholeKindsGranted], [true, []]);
+  await using dir = await tempDir();
+  const ran = await runCli(["permissions", "--json"], { cwd: dir.path, flags: sandboxFlags() });
+  assertEquals(ran.code, 0, ran.stderr);
+  const audit: PermissionAudit = JSON.parse(ran.stdout);
+  const real = await Deno.realPath(dir.path);
+  assertEquals(audit.workingDirectory, real);
+  assertEquals(
+    audit.grants.map((g) => `${g.kind} ${g.resolved ?? g.declared} ${g.state}`),
+    [
+      `read ${real}/audits/moses granted`,
+      `read ${real}/governance/state.json granted`,
+      `read ${real}/governance/coordinator.jsonc granted`,
+      `read ${real}/openclaw.json granted`,
+      `write ${real}/audits/moses granted`,
+      "net 127.0.0.1:18789 granted",
+      "env OPENCLAW_GATEWAY_TOKEN granted",
+    ],
+  );
+  assertEquals(
+    audit.notGranted.map((k) => `${k.kind} ${k.granted}`),
+    [
+      "read false",
+      "write false",
+      "net false",
+      "env false",
+      "run false",
+      "sys false",
+      "ffi false",
+      "import false",
+    ],
+  );
+  assertEquals([audit.allGranted, audit.wholeKindsGranted], [true, []]);
 
-    const text = await runCli(["permissions"], { cwd: dir, flags: sandboxFlags() });
-    assertStringIncludes(text.stdout, `write  ${real}/audits/moses`);
-    assertStringIncludes(text.stdout, "Every declared grant is live.");
-    assertStringIncludes(text.stdout, "No kind is granted as a whole.");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const text = await runCli(["permissions"], { cwd: dir.path, flags: sandboxFlags() });
+  assertStringIncludes(text.stdout, `write  ${real}/audits/moses`);
+  assertStringIncludes(text.stdout, "Every declared grant is live.");
+  assertStringIncludes(text.stdout, "No kind is granted as a whole.");
 });
 
 Deno.test("permissions tells a process with more than the declared set", async () => {
-  const dir = await tempStateDir();
-  try {
-    const ran = await runCli(["permissions", "--json"], { cwd: dir, flags: ["-A"] });
-    const audit: PermissionAudit = JSON.parse(ran.stdout);
-    assertEquals(audit.wholeKindsGranted, [
-      "read",
-      "write",
-      "net",
-      "env",
-      "run",
-      "sys",
-      "ffi",
-      "import",
-    ]);
-    assertStringIncludes(
-      (await runCli(["permissions"], { cwd: dir, flags: ["-A"] })).stdout,
-      "Granted as a whole, beyond the set: read, write, net, env, run, sys, ffi, import.",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const ran = await runCli(["permissions", "--json"], { cwd: dir.path, flags: ["-A"] });
+  const audit: PermissionAudit = JSON.parse(ran.stdout);
+  assertEquals(audit.wholeKindsGranted, [
+    "read",
+    "write",
+    "net",
+    "env",
+    "run",
+    "sys",
+    "ffi",
+    "import",
+  ]);
+  assertStringIncludes(
+    (await runCli(["permissions"], { cwd: dir.path, flags: ["-A"] })).stdout,
+    "Granted as a whole, beyond the set: read, write, net, env, run, sys, ffi, import.",
+  );
 });
 
 Deno.test("run started outside its state directory names the missing grant and why, and exits 0", async () => {
-  const cwd = await tempStateDir();
-  const stateDir = await tempStateDir();
-  try {
-    const ran = await runCli(["run", "--state-dir", stateDir, "--protocol", "legacy"], {
-      cwd,
-      flags: sandboxFlags(),
-    });
-    assertEquals(ran.code, 0);
-    assertStringIncludes(ran.stderr, `Access to the state directory ${stateDir} is not granted`);
-    assertStringIncludes(
-      ran.stderr,
-      `relative to the working directory (${await Deno.realPath(cwd)})`,
-    );
-    assertStringIncludes(ran.stderr, `start the coordinator in ${stateDir}`);
-    assertEquals(await exists(join(stateDir, "audits")), false);
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-    await Deno.remove(stateDir, { recursive: true });
-  }
+  await using work = await tempDir();
+  await using stateDir = await tempDir();
+  const ran = await runCli(["run", "--state-dir", stateDir.path, "--protocol", "legacy"], {
+    cwd: work.path,
+    flags: sandboxFlags(),
+  });
+  assertEquals(ran.code, 0);
+  assertStringIncludes(ran.stderr, `Access to the state directory ${stateDir.path} is not granted`);
+  assertStringIncludes(
+    ran.stderr,
+    `relative to the working directory (${await Deno.realPath(work.path)})`,
+  );
+  assertStringIncludes(ran.stderr, `start the coordinator in ${stateDir.path}`);
+  assertEquals(await exists(stateDir.join("audits")), false);
 });
 
 Deno.test("run with a gateway outside the net grant says which grant and how to fix it, and exits 0", async () => {
-  const dir = await tempStateDir();
-  try {
-    const ran = await runCli(["run", "--gateway", "ws://localhost:18789"], {
-      cwd: dir,
-      flags: sandboxFlags(),
-    });
-    assertEquals(ran.code, 0);
-    assertStringIncludes(ran.stderr, "Network access to localhost:18789 is not granted");
-    assertStringIncludes(ran.stderr, "use --gateway ws://127.0.0.1:18789");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const ran = await runCli(["run", "--gateway", "ws://localhost:18789"], {
+    cwd: dir.path,
+    flags: sandboxFlags(),
+  });
+  assertEquals(ran.code, 0);
+  assertStringIncludes(ran.stderr, "Network access to localhost:18789 is not granted");
+  assertStringIncludes(ran.stderr, "use --gateway ws://127.0.0.1:18789");
 });
 
 Deno.test("run with a ledger outside audits/moses names the grant it lacks, and exits 0", async () => {
-  const dir = await tempStateDir();
-  try {
-    const ran = await runCli(["run", "--ledger", "elsewhere/ledger.jsonl"], {
-      cwd: dir,
-      flags: sandboxFlags(),
-    });
-    assertEquals(ran.code, 0);
-    const real = await Deno.realPath(dir);
-    assertStringIncludes(
-      ran.stderr,
-      `Write access to ${real}/elsewhere is not granted: it is outside the set, which grants ` +
-        `write only to ${real}/audits/moses`,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const ran = await runCli(["run", "--ledger", "elsewhere/ledger.jsonl"], {
+    cwd: dir.path,
+    flags: sandboxFlags(),
+  });
+  assertEquals(ran.code, 0);
+  const real = await Deno.realPath(dir.path);
+  assertStringIncludes(
+    ran.stderr,
+    `Write access to ${real}/elsewhere is not granted: it is outside the set, which grants ` +
+      `write only to ${real}/audits/moses`,
+  );
 });
 
 /** Deno's cache directory, so a process with another HOME does not fetch npm packages again. */
@@ -294,16 +270,16 @@ function commandLine(pid: number): string[] {
 }
 
 Deno.test("deno task start runs the coordinator in ~/.openclaw with its V8 flags, writes the ledger there, and ends with exit 0 on SIGTERM", async () => {
-  const home = await Deno.makeTempDir({ prefix: "moses-coord-home-" });
+  await using home = await tempDir();
   const gw = startGateway();
   const task = new Deno.Command(Deno.execPath(), {
     args: ["task", "start", "--protocol", "legacy"],
     cwd: ROOT,
-    env: { HOME: home, NO_COLOR: "1", DENO_DIR: await denoDir() },
+    env: { HOME: home.path, NO_COLOR: "1", DENO_DIR: await denoDir() },
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const stateDir = join(home, ".openclaw");
+  const stateDir = home.join(".openclaw");
   try {
     await waitFor("the coordinator to subscribe", () => gw.subscribers.size === 1, 15_000);
     gw.send(update("c1", "observer"));
@@ -326,24 +302,23 @@ Deno.test("deno task start runs the coordinator in ~/.openclaw with its V8 flags
       task.kill("SIGKILL");
     } catch { /* exited */ }
     await gw.stop();
-    await Deno.remove(home, { recursive: true });
   }
 });
 
 Deno.test("signals repeated while stopping (a launcher and a service manager both passing one on) still end run cleanly with exit 0", async () => {
-  const dir = await tempStateDir();
+  await using dir = await tempDir();
   const gw = new LegacyGateway().start();
   const daemon = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
-    cwd: dir,
+    cwd: dir.path,
     flags: sandboxFlags(gw.port),
   });
   try {
     await waitFor("the coordinator to subscribe", () => gw.subscribers.size === 1, 15_000);
     gw.send(update("c1", "observer"));
-    await waitFor("the violation", async () => (await ledgerLines(dir)).length === 1);
+    await waitFor("the violation", async () => (await ledgerLines(dir.path)).length === 1);
     // Another writer holds the ledger: the shutdown waits for it, long enough to be signalled
     // again while it stops.
-    using held = await Deno.open(ledgerPath(dir), { read: true, write: true });
+    using held = await Deno.open(ledgerPath(dir.path), { read: true, write: true });
     await held.lock(true);
     gw.send(update("c2", "observer"));
     await waitFor("the second violation", () => daemon.stderr.includes("conversation c2"));
@@ -358,23 +333,20 @@ Deno.test("signals repeated while stopping (a launcher and a service manager bot
   } finally {
     await daemon.stop("SIGKILL").catch(() => {});
     await gw.stop();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("status and verify pointed at another state directory under the set say the grants follow the working directory", async () => {
-  const cwd = await tempStateDir();
-  const stateDir = await tempStateDir();
-  try {
-    for (const command of ["status", "verify"]) {
-      const ran = await runCli([command, "--state-dir", stateDir], { cwd, flags: sandboxFlags() });
-      assertEquals(ran.code, 77, ran.stderr);
-      assertStringIncludes(ran.stderr, "the permission set does not grant it");
-      assertStringIncludes(ran.stderr, "run this command in the OpenClaw state directory");
-      assert(!ran.stderr.includes("--allow-read"), ran.stderr);
-    }
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-    await Deno.remove(stateDir, { recursive: true });
+  await using work = await tempDir();
+  await using stateDir = await tempDir();
+  for (const command of ["status", "verify"]) {
+    const ran = await runCli([command, "--state-dir", stateDir.path], {
+      cwd: work.path,
+      flags: sandboxFlags(),
+    });
+    assertEquals(ran.code, 77, ran.stderr);
+    assertStringIncludes(ran.stderr, "the permission set does not grant it");
+    assertStringIncludes(ran.stderr, "run this command in the OpenClaw state directory");
+    assert(!ran.stderr.includes("--allow-read"), ran.stderr);
   }
 });

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type TempDir, tempDir } from "../support/helpers.ts";
 
 const INSTALL = fileURLToPath(new URL("../../launchd/install.sh", import.meta.url));
 const UNINSTALL = fileURLToPath(new URL("../../launchd/uninstall.sh", import.meta.url));
@@ -125,8 +126,10 @@ class Fixture {
   readonly stubState: string;
   readonly log: string;
   readonly env: Record<string, string> = {};
+  readonly #dir: TempDir;
 
-  constructor(root: string) {
+  constructor(dir: TempDir, root: string) {
+    this.#dir = dir;
     this.root = root;
     this.home = join(root, "home");
     this.state = join(root, "home", ".openclaw");
@@ -137,7 +140,9 @@ class Fixture {
   }
 
   static async create(): Promise<Fixture> {
-    const fx = new Fixture(await Deno.realPath(await Deno.makeTempDir({ prefix: "moses-svc-" })));
+    await using owned = new AsyncDisposableStack();
+    const tmp = owned.use(await tempDir());
+    const fx = new Fixture(tmp, await Deno.realPath(tmp.path));
     for (const dir of [fx.home, fx.state, dirname(fx.binary), fx.stubs, fx.stubState]) {
       await Deno.mkdir(dir, { recursive: true });
     }
@@ -145,6 +150,7 @@ class Fixture {
     await writeExecutable(join(fx.stubs, "launchctl"), LAUNCHCTL);
     await writeExecutable(join(fx.stubs, "systemctl"), SYSTEMCTL);
     await Deno.writeTextFile(fx.log, "");
+    owned.move(); // the fixture owns the directory now; a failure above removed it on the way out
     return fx;
   }
 
@@ -198,7 +204,7 @@ class Fixture {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await Deno.remove(this.root, { recursive: true });
+    await this.#dir[Symbol.asyncDispose]();
   }
 }
 

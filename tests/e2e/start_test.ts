@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { LegacyGateway } from "../support/legacy_gateway.ts";
-import { MAIN, ROOT, tempStateDir, waitFor } from "../support/helpers.ts";
+import { MAIN, ROOT, tempDir, waitFor } from "../support/helpers.ts";
 import { parseProcStat, type ProcStat } from "../../scripts/parent_watch.ts";
 
 const GATEWAY_PORT = 18789;
@@ -161,9 +161,9 @@ async function withStarted(
   argv: string[],
   body: (s: Started, gw: LegacyGateway) => Promise<void>,
 ): Promise<void> {
-  const dir = await tempStateDir();
+  await using dir = await tempDir();
   const gw = startGateway();
-  const started = new Started(argv, dir);
+  const started = new Started(argv, dir.path);
   try {
     await started.connected(gw);
     await body(started, gw);
@@ -171,7 +171,6 @@ async function withStarted(
     started.kill();
     await started.done();
     await gw.stop();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

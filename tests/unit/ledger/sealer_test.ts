@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { rng } from "../../support/rng.ts";
-import { python, tempStateDir } from "../../support/helpers.ts";
+import { python, tempDir } from "../../support/helpers.ts";
 import { appendSealed, GENESIS_HASH, sealEntry } from "../../../lib/ledger/append.ts";
 import type { GovernanceFields } from "../../../lib/rules/governance.ts";
 import type { Finding } from "../../../lib/rules/finding.ts";
@@ -14,7 +14,6 @@ import { findingSealer } from "../../../lib/ledger/sealer.ts";
 import { violationFinding } from "../../support/findings.ts";
 import { PyFloat } from "../../../lib/ledger/pyjson.ts";
 import { DEFAULT_GOVERNANCE } from "../../../lib/service/governance.ts";
-import { join } from "node:path";
 
 const SEED = 0x11_4e5;
 const CASES = 4_000;
@@ -164,21 +163,17 @@ Deno.test("a sequence finding of unexpected shape, or with more than the rule's 
 });
 
 Deno.test("lines the writer builds directly verify with the Python reference implementation", async () => {
-  const dir = await tempStateDir();
-  try {
-    const path = join(dir, "ledger.jsonl");
-    const gen = new Gen(SEED + 1, false);
-    for (let group = 0; group < 5; group++) {
-      const seal = findingSealer(gen.governance());
-      const sealers = Array.from(
-        { length: 40 },
-        () => seal(gen.violation(["primary", "secondary"])),
-      );
-      await appendSealed(path, sealers);
-    }
-    const out = await python(["verify", path]);
-    assertEquals(out.stdout.trim(), "OK 200", out.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
+  const gen = new Gen(SEED + 1, false);
+  for (let group = 0; group < 5; group++) {
+    const seal = findingSealer(gen.governance());
+    const sealers = Array.from(
+      { length: 40 },
+      () => seal(gen.violation(["primary", "secondary"])),
+    );
+    await appendSealed(path, sealers);
   }
+  const out = await python(["verify", path]);
+  assertEquals(out.stdout.trim(), "OK 200", out.stderr);
 });

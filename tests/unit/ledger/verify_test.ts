@@ -4,14 +4,31 @@ import { appendEntries, GENESIS_HASH, sealEntry } from "../../../lib/ledger/appe
 import { splitAtLines, verifyLedger, verifyTesting } from "../../../lib/ledger/verify.ts";
 import { canonicalJsonWithout } from "../../../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../../../lib/util/hash.ts";
-import { python, ROOT, runCli, sandboxFlags, tempStateDir } from "../../support/helpers.ts";
+import { python, ROOT, runCli, sandboxFlags, tempDir } from "../../support/helpers.ts";
 
-async function ledgerOf(n: number): Promise<{ dir: string; path: string; lines: string[] }> {
-  const dir = await tempStateDir();
-  const path = join(dir, "ledger.jsonl");
-  await appendEntries(path, Array.from({ length: n }, (_, i) => ({ detail: `entry ${i + 1}` })));
+/** A ledger in a temporary directory, removed with it when disposed: `await using`. */
+interface TempLedger extends AsyncDisposable {
+  /** The ledger file. */
+  path: string;
+  /** Its lines as written, without their newlines. */
+  lines: string[];
+}
+
+/** A temporary ledger holding `bodies`, sealed in order. */
+async function tempLedger(bodies: Record<string, unknown>[]): Promise<TempLedger> {
+  await using owned = new AsyncDisposableStack();
+  const dir = owned.use(await tempDir());
+  const path = dir.join("ledger.jsonl");
+  await appendEntries(path, bodies);
   const lines = (await Deno.readTextFile(path)).split("\n").slice(0, -1);
-  return { dir, path, lines };
+  // The caller owns the directory now; a failure above removed it on the way out.
+  const handedOver = owned.move();
+  return { path, lines, [Symbol.asyncDispose]: () => handedOver.disposeAsync() };
+}
+
+/** A temporary ledger of `n` entries, "entry 1" to "entry n". */
+function ledgerOf(n: number): Promise<TempLedger> {
+  return tempLedger(Array.from({ length: n }, (_, i) => ({ detail: `entry ${i + 1}` })));
 }
 
 async function rewrite(path: string, lines: string[], trailingNewline = true) {
@@ -19,25 +36,26 @@ async function rewrite(path: string, lines: string[], trailingNewline = true) {
 }
 
 Deno.test("an untouched ledger verifies, with its entry count and head", async () => {
-  const { dir, path, lines } = await ledgerOf(5);
+  await using ledger = await ledgerOf(5);
+  const { path, lines } = ledger;
   const r = await verifyLedger(path);
   assert(r.ok);
   assertEquals(r.entries, 5);
   assertEquals(r.head, JSON.parse(lines[4]!).hash);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify reports a changed line by its number as a hash mismatch", async () => {
-  const { dir, path, lines } = await ledgerOf(5);
+  await using ledger = await ledgerOf(5);
+  const { path, lines } = ledger;
   lines[2] = lines[2]!.replace("entry 3", "entry X");
   await rewrite(path, lines);
   const r = await verifyLedger(path);
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "hash_mismatch"]]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify reports a changed line whose hash was recomputed as a broken link on the next line", async () => {
-  const { dir, path, lines } = await ledgerOf(5);
+  await using ledger = await ledgerOf(5);
+  const { path, lines } = ledger;
   const e = JSON.parse(lines[1]!);
   e.detail = "forged";
   e.hash = sha256Hex(canonicalJsonWithout(e, "hash"));
@@ -46,20 +64,20 @@ Deno.test("verify reports a changed line whose hash was recomputed as a broken l
   const r = await verifyLedger(path);
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "broken_link"]]);
   assertStringIncludes(r.problems[0]!.message, "line 2");
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify reports a removed line at the line that no longer links", async () => {
-  const { dir, path, lines } = await ledgerOf(5);
+  await using ledger = await ledgerOf(5);
+  const { path, lines } = ledger;
   lines.splice(2, 1);
   await rewrite(path, lines);
   const r = await verifyLedger(path);
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "broken_link"]]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify reports an inserted line, and every problem rather than the first", async () => {
-  const { dir, path, lines } = await ledgerOf(6);
+  await using ledger = await ledgerOf(6);
+  const { path, lines } = ledger;
   const forged = sealEntry({ detail: "inserted" }, JSON.parse(lines[0]!).hash).line.trimEnd();
   lines.splice(1, 0, forged); // links correctly backwards, so line 3 breaks
   lines[5] = lines[5]!.replace("entry 5", "entry five"); // a second, separate problem
@@ -72,11 +90,11 @@ Deno.test("verify reports an inserted line, and every problem rather than the fi
     [7, "not_json"],
   ]);
   assertEquals(r.problemCount, 3);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify tells a torn last line apart from tampering", async () => {
-  const { dir, path, lines } = await ledgerOf(3);
+  await using ledger = await ledgerOf(3);
+  const { path, lines } = ledger;
   lines.push(lines[2]!.slice(0, 40));
   await rewrite(path, lines, false);
   const r = await verifyLedger(path);
@@ -84,12 +102,11 @@ Deno.test("verify tells a torn last line apart from tampering", async () => {
   // The same bytes with a newline after them were written whole: that is not a torn write.
   await rewrite(path, lines, true);
   assertEquals((await verifyLedger(path)).problems.map((p) => p.kind), ["not_json"]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify accepts lineage entries linked with prev_hash from a GENESIS root", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "ledger.jsonl");
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
   const l1: Record<string, unknown> = { kind: "lineage", prev_hash: "GENESIS", anchor: "abc" };
   l1.hash = sha256Hex(canonicalJsonWithout(l1, "hash"));
   const l2: Record<string, unknown> = { kind: "lineage", prev_hash: l1.hash, n: 2 };
@@ -101,12 +118,11 @@ Deno.test("verify accepts lineage entries linked with prev_hash from a GENESIS r
   assertEquals(r.entries, 3);
   assertEquals(r.notes, []);
   assertEquals((await python(["verify", path])).stdout.trim(), "OK 3");
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify accepts lines other writers made with floats, big ints and non-ASCII", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "ledger.jsonl");
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
   // Python writes these through the same flock-and-json.dumps path audit_stub uses.
   const script = `
 import json, hashlib, sys
@@ -123,11 +139,11 @@ with open(sys.argv[1], "w") as f:
   const r = await verifyLedger(path);
   assert(r.ok, JSON.stringify(r.problems));
   assertEquals(r.entries, 3);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify skips blank lines and reports bytes that are not UTF-8 on their own line", async () => {
-  const { dir, path, lines } = await ledgerOf(3);
+  await using ledger = await ledgerOf(3);
+  const { path, lines } = ledger;
   const enc = new TextEncoder();
   const bytes = [
     enc.encode(lines[0] + "\n\n"),
@@ -138,23 +154,22 @@ Deno.test("verify skips blank lines and reports bytes that are not UTF-8 on thei
   const r = await verifyLedger(path);
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "not_utf8"]]);
   assertEquals(r.blankLines, 1);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify notes a first line that does not start from a genesis value", async () => {
-  const { dir, path, lines } = await ledgerOf(3);
+  await using ledger = await ledgerOf(3);
+  const { path, lines } = ledger;
   await rewrite(path, lines.slice(1));
   const r = await verifyLedger(path);
   assert(r.ok);
   assertEquals(r.notes.length, 1);
   assertStringIncludes(r.notes[0]!.message, "not to a genesis value");
   assertEquals(JSON.parse(lines[0]!).previous_hash, GENESIS_HASH);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify finds lines across read-buffer boundaries in a large ledger", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "ledger.jsonl");
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
   // About 3 MiB: several 1 MiB reads, lines split across them.
   const bodies = Array.from(
     { length: 6000 },
@@ -167,12 +182,11 @@ Deno.test("verify finds lines across read-buffer boundaries in a large ledger", 
   const r = await verifyLedger(path);
   assertEquals(r.entries, 6000);
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[4322, "hash_mismatch"]]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a large ledger checked by workers gives the same report as one pass, links across parts included", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "ledger.jsonl");
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
   const bodies = Array.from(
     { length: 30_000 },
     (_, i) => ({ detail: `entry ${i} ${"x".repeat(500)}` }),
@@ -211,11 +225,11 @@ Deno.test("a large ledger checked by workers gives the same report as one pass, 
     single.problems.filter((p) => p.kind === "hash_mismatch").length,
     brokenLines.length + 1,
   );
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify reports an entry with a lone surrogate, which Python cannot hash", async () => {
-  const { dir, path, lines } = await ledgerOf(2);
+  await using ledger = await ledgerOf(2);
+  const { path, lines } = ledger;
   const e: Record<string, unknown> = {
     detail: "bad \ud800 here",
     previous_hash: JSON.parse(lines[1]!).hash,
@@ -229,22 +243,22 @@ Deno.test("verify reports an entry with a lone surrogate, which Python cannot ha
   lines[2] = JSON.stringify({ ...e, detail: "ok \ud83d\ude00" }).replace("😀", "\\ud83d\\ude00");
   await rewrite(path, lines);
   assertEquals((await verifyLedger(path)).problems.map((p) => p.kind), ["hash_mismatch"]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a byte-order mark is reported on whatever line it stands", async () => {
   for (const at of [0, 1]) {
-    const { dir, path, lines } = await ledgerOf(3);
+    await using ledger = await ledgerOf(3);
+    const { path, lines } = ledger;
     lines[at] = "\ufeff" + lines[at];
     await rewrite(path, lines);
     const r = await verifyLedger(path);
     assertEquals(r.problems.map((p) => [p.line, p.kind]), [[at + 1, "not_json"]]);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("verify waits for a writer that holds the lock mid-line rather than report a torn line", async () => {
-  const { dir, path, lines } = await ledgerOf(1);
+  await using ledger = await ledgerOf(1);
+  const { path, lines } = ledger;
   const next = sealEntry({ detail: "written in two halves" }, JSON.parse(lines[0]!).hash).line;
   // A writer that has written half a line under its exclusive lock, and finishes later.
   const script = `
@@ -268,17 +282,15 @@ with open(sys.argv[1], "a") as f:
   assertEquals((await writer.status).code, 0);
   assert(r.ok, JSON.stringify(r.problems));
   assertEquals(r.entries, 2);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a real U+FFFD in a line is text, not a decoding error", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "ledger.jsonl");
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
   await appendEntries(path, [{ detail: "replacement \ufffd character" }, { detail: "after" }]);
   const r = await verifyLedger(path);
   assert(r.ok, JSON.stringify(r.problems));
   assertEquals(r.entries, 2);
-  await Deno.remove(dir, { recursive: true });
 });
 
 // Runs `fn` with the parallel path taken for any ledger and, if given, a stand-in worker.
@@ -300,7 +312,8 @@ async function withWorkers<T>(stub: string | undefined, fn: () => Promise<T>): P
 }
 
 Deno.test("a worker that may not read the ledger makes verify exit 77, as one pass does", async () => {
-  const { dir, path } = await ledgerOf(40);
+  await using ledger = await ledgerOf(40);
+  const { path } = ledger;
   const driver = join(ROOT, "tests", "support", "verify_revoked.ts");
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", `--allow-read=${ROOT},${path}`, driver, path],
@@ -315,11 +328,11 @@ Deno.test("a worker that may not read the ledger makes verify exit 77, as one pa
     stderr,
     `Cannot verify ledger ${path}: the permission set does not grant it`,
   );
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a worker's read error keeps its class, and no worker outlives the verify", async () => {
-  const { dir, path } = await ledgerOf(40);
+  await using ledger = await ledgerOf(40);
+  const { path } = ledger;
   // The stub's first part never answers: only ending it makes the count fall to 0.
   const err = await withWorkers(
     "read",
@@ -327,11 +340,11 @@ Deno.test("a worker's read error keeps its class, and no worker outlives the ver
   );
   assertEquals(verifyTesting.liveWorkers, 0);
   assert(err instanceof Deno.errors.NotCapable, `expected NotCapable, got ${String(err)}`);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a worker that fails ends every worker before one pass does the work", async () => {
-  const { dir, path } = await ledgerOf(40);
+  await using ledger = await ledgerOf(40);
+  const { path } = ledger;
   const liveDuringOnePass: number[] = [];
   const r = await withWorkers("crash", () =>
     verifyLedger(path, {
@@ -343,24 +356,15 @@ Deno.test("a worker that fails ends every worker before one pass does the work",
   assert(liveDuringOnePass.length > 0, "one pass reported no progress");
   assertEquals(liveDuringOnePass.filter((n) => n > 0), []);
   assertEquals(verifyTesting.liveWorkers, 0);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("the real workers are all ended once a verify is done", async () => {
-  const { dir, path } = await ledgerOf(40);
+  await using ledger = await ledgerOf(40);
+  const { path } = ledger;
   const r = await withWorkers(undefined, () => verifyLedger(path, { workers: 3 }));
   assertEquals([r.ok, r.entries, verifyTesting.lastRun], [true, 40, "workers"]);
   assertEquals(verifyTesting.liveWorkers, 0);
-  await Deno.remove(dir, { recursive: true });
 });
-
-// Ids by line: `ids[n]` is the violation id on line n + 1 (or a body for that line).
-async function ledgerWithIds(bodies: Record<string, unknown>[]) {
-  const dir = await tempStateDir();
-  const path = join(dir, "ledger.jsonl");
-  await appendEntries(path, bodies);
-  return { dir, path };
-}
 
 Deno.test("verify lists an id on more than one line, in one pass and across workers alike", async () => {
   const bodies: Record<string, unknown>[] = Array.from(
@@ -382,7 +386,8 @@ Deno.test("verify lists an id on more than one line, in one pass and across work
   at(21, { violation: { id: 1 } });
   at(22, { outer: { inner: { id: "x" } } });
   at(23, { outer: { inner: { id: "x" } } });
-  const { dir, path } = await ledgerWithIds(bodies);
+  await using ledger = await tempLedger(bodies);
+  const { path } = ledger;
   const single = await verifyLedger(path, { workers: 1 });
   assertEquals(single.duplicateIds, [
     { field: "violation", id: "id-a", lines: [3, 40], count: 2 },
@@ -399,19 +404,18 @@ Deno.test("verify lists an id on more than one line, in one pass and across work
   const parallel = await withWorkers(undefined, () => verifyLedger(path, { workers: 3 }));
   assertEquals(verifyTesting.lastRun, "workers");
   assertEquals(parallel, single);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a ledger whose ids are all different has no duplicate ids", async () => {
-  const { dir, path } = await ledgerWithIds(
+  await using ledger = await tempLedger(
     Array.from({ length: 5000 }, (_, i) => ({ violation: { id: crypto.randomUUID() }, n: i })),
   );
+  const { path } = ledger;
   const r = await verifyLedger(path);
   assertEquals([r.ok, r.entries, r.duplicateIds, r.duplicateIdCount], [true, 5000, [], 0]);
   const parallel = await withWorkers(undefined, () => verifyLedger(path, { workers: 2 }));
   assertEquals(verifyTesting.lastRun, "workers");
   assertEquals(parallel, r);
-  await Deno.remove(dir, { recursive: true });
 });
 
 // Appends entries through the Python writer (tests/support/moses_ledger.py), each carrying
@@ -439,40 +443,38 @@ for vid in sys.argv[3:]:
 }
 
 Deno.test("verify notes a violation id the Python writer wrote twice, and the chain stays intact", async () => {
-  const dir = await tempStateDir();
-  await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
-  const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
+  await using dir = await tempDir();
+  await Deno.mkdir(dir.join("audits/moses"), { recursive: true });
+  const ledger = dir.join("audits/moses/audit_ledger.jsonl");
   const twice = crypto.randomUUID();
   await pythonViolations(ledger, ["-", twice, crypto.randomUUID(), twice, "-"]);
   assertEquals((await python(["verify", ledger])).stdout.trim(), "OK 5");
 
-  const text = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
+  const text = await runCli(["verify"], { cwd: dir.path, flags: sandboxFlags() });
   assertEquals(text.code, 0, text.stderr);
   assertStringIncludes(text.stdout, "Ledger intact: 5 entries");
   assertStringIncludes(
     text.stdout,
     `note: violation.id ${twice.slice(0, 8)}… is on 2 lines: 2 and 4`,
   );
-  const json = await runCli(["verify", "--json"], { cwd: dir, flags: sandboxFlags() });
+  const json = await runCli(["verify", "--json"], { cwd: dir.path, flags: sandboxFlags() });
   assertEquals(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout);
   assertEquals(report.ok, true);
   assertEquals(report.duplicateIds, [
     { field: "violation", id: twice, lines: [2, 4], count: 2 },
   ]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("verify of a Python-written ledger without a repeated id prints no duplicate note", async () => {
-  const dir = await tempStateDir();
-  await Deno.mkdir(join(dir, "audits/moses"), { recursive: true });
-  const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
+  await using dir = await tempDir();
+  await Deno.mkdir(dir.join("audits/moses"), { recursive: true });
+  const ledger = dir.join("audits/moses/audit_ledger.jsonl");
   await pythonViolations(ledger, ["-", crypto.randomUUID(), crypto.randomUUID(), "-"]);
-  const text = await runCli(["verify"], { cwd: dir, flags: sandboxFlags() });
+  const text = await runCli(["verify"], { cwd: dir.path, flags: sandboxFlags() });
   assertEquals(text.code, 0, text.stderr);
   assertStringIncludes(text.stdout, "Ledger intact: 4 entries");
   assert(!text.stdout.includes("note"), text.stdout);
-  const json = await runCli(["verify", "--json"], { cwd: dir, flags: sandboxFlags() });
+  const json = await runCli(["verify", "--json"], { cwd: dir.path, flags: sandboxFlags() });
   assertEquals(JSON.parse(json.stdout).duplicateIds, []);
-  await Deno.remove(dir, { recursive: true });
 });

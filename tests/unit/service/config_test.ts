@@ -1,23 +1,21 @@
 import { assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
-import { join } from "node:path";
 import {
   ConfigError,
   DEFAULT_CONFIG,
   loadConfig,
   parseConfig,
 } from "../../../lib/service/config.ts";
-import { tempStateDir } from "../../support/helpers.ts";
+import { tempDir } from "../../support/helpers.ts";
 
 Deno.test("a missing config file gives every default", async () => {
-  const dir = await tempStateDir();
-  const { config, found } = await loadConfig(join(dir, "governance", "coordinator.jsonc"));
+  await using dir = await tempDir();
+  const { config, found } = await loadConfig(dir.join("governance", "coordinator.jsonc"));
   assertEquals(found, false);
   assertEquals(config, {
     ...DEFAULT_CONFIG,
     sequence: ["primary", "secondary", "observer"],
     roles: {},
   });
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("JSONC and JSON5 are read: comments, unquoted keys, trailing commas", () => {
@@ -65,25 +63,21 @@ Deno.test("wrong types and unknown keys are refused with what to write instead",
 });
 
 Deno.test("a config that is a symbolic link or not a regular file is refused, naming the file and what to do", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const real = join(dir, "elsewhere.jsonc");
-    await Deno.writeTextFile(real, "{}");
-    const link = join(dir, "coordinator.jsonc");
-    await Deno.symlink(real, link);
-    const err = await assertRejects(() => loadConfig(link), ConfigError);
-    assertEquals(
-      (err as Error).message,
-      `Cannot read config ${link}: it is a symbolic link; put the file itself there`,
-    );
-    const asDir = join(dir, "dir.jsonc");
-    await Deno.mkdir(asDir);
-    await assertRejects(
-      () => loadConfig(asDir),
-      ConfigError,
-      `Cannot read config ${asDir}: it is not a regular file`,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const real = dir.join("elsewhere.jsonc");
+  await Deno.writeTextFile(real, "{}");
+  const link = dir.join("coordinator.jsonc");
+  await Deno.symlink(real, link);
+  const err = await assertRejects(() => loadConfig(link), ConfigError);
+  assertEquals(
+    (err as Error).message,
+    `Cannot read config ${link}: it is a symbolic link; put the file itself there`,
+  );
+  const asDir = dir.join("dir.jsonc");
+  await Deno.mkdir(asDir);
+  await assertRejects(
+    () => loadConfig(asDir),
+    ConfigError,
+    `Cannot read config ${asDir}: it is not a regular file`,
+  );
 });

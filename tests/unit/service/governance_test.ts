@@ -1,15 +1,14 @@
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { join } from "node:path";
 import {
   DEFAULT_GOVERNANCE,
   parseGovernance,
   readGovernance,
 } from "../../../lib/service/governance.ts";
-import { tempStateDir } from "../../support/helpers.ts";
+import { tempDir } from "../../support/helpers.ts";
 
 Deno.test("a missing state.json gives MO§ES's defaults and enforcement on", async () => {
-  const dir = await tempStateDir();
-  const r = await readGovernance(join(dir, "state.json"));
+  await using dir = await tempDir();
+  const r = await readGovernance(dir.join("state.json"));
   assertEquals(r.found, false);
   assertEquals(r.governance.fields, {
     mode: "high-integrity",
@@ -18,7 +17,6 @@ Deno.test("a missing state.json gives MO§ES's defaults and enforcement on", asy
     session_hash: null,
   });
   assertEquals(r.governance.broadcast, false);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("mode, posture, role and session_hash are copied from state.json", () => {
@@ -42,8 +40,8 @@ Deno.test("broadcast role switches enforcement off and says why", () => {
 });
 
 Deno.test("a malformed state.json keeps the last good state and reports the position", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "state.json");
+  await using dir = await tempDir();
+  const path = dir.join("state.json");
   await Deno.writeTextFile(path, '{"role": "broadcast"}');
   const good = await readGovernance(path);
   await Deno.writeTextFile(path, '{"role": "broadcast",,}');
@@ -57,7 +55,6 @@ Deno.test("a malformed state.json keeps the last good state and reports the posi
   const wrong = await readGovernance(path);
   assertEquals(wrong.governance, DEFAULT_GOVERNANCE);
   assertStringIncludes(wrong.error!, "must hold a JSON object");
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a malformed state.json's error gives the position without quoting the file", () => {
@@ -75,23 +72,19 @@ Deno.test("a malformed state.json's error gives the position without quoting the
 });
 
 Deno.test("a state.json that is a symbolic link is not followed: the last good state stays, with the reason", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = join(dir, "state.json");
-    await Deno.writeTextFile(path, JSON.stringify({ role: "broadcast" }));
-    const good = await readGovernance(path);
-    assertEquals(good.governance.broadcast, true);
-    const other = join(dir, "other.json");
-    await Deno.writeTextFile(other, JSON.stringify({ role: "primary" }));
-    await Deno.remove(path);
-    await Deno.symlink(other, path);
-    const read = await readGovernance(path, good.governance);
-    assertEquals(read.governance, good.governance);
-    assertEquals(
-      read.error,
-      `Cannot read ${path}: it is a symbolic link; put the file itself there`,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const path = dir.join("state.json");
+  await Deno.writeTextFile(path, JSON.stringify({ role: "broadcast" }));
+  const good = await readGovernance(path);
+  assertEquals(good.governance.broadcast, true);
+  const other = dir.join("other.json");
+  await Deno.writeTextFile(other, JSON.stringify({ role: "primary" }));
+  await Deno.remove(path);
+  await Deno.symlink(other, path);
+  const read = await readGovernance(path, good.governance);
+  assertEquals(read.governance, good.governance);
+  assertEquals(
+    read.error,
+    `Cannot read ${path}: it is a symbolic link; put the file itself there`,
+  );
 });

@@ -4,7 +4,6 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../../../support/assert.ts";
-import { join } from "node:path";
 import {
   describeTokenSource,
   resolveToken,
@@ -14,7 +13,7 @@ import {
 } from "../../../../lib/gateway/openclaw/token.ts";
 import { classifyConnectError } from "../../../../lib/gateway/openclaw/protocol.ts";
 import { GatewayRefused } from "../../../../lib/gateway/link.ts";
-import { tempStateDir } from "../../../support/helpers.ts";
+import { tempDir } from "../../../support/helpers.ts";
 
 Deno.test("gateway.auth.token as a string is the token", () => {
   assertEquals(tokenFromConfig({ gateway: { auth: { token: "s3cret" } } }, "openclaw.json"), {
@@ -46,8 +45,8 @@ Deno.test("no token anywhere means connecting without one, with a warning", () =
 });
 
 Deno.test("the environment wins over openclaw.json, which is read as JSON5", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "openclaw.json");
+  await using dir = await tempDir();
+  const path = dir.join("openclaw.json");
   await Deno.writeTextFile(path, "// JSON5\n{ gateway: { auth: { token: 'from-file', }, }, }\n");
   const saved = Deno.env.get("OPENCLAW_GATEWAY_TOKEN");
   try {
@@ -58,13 +57,12 @@ Deno.test("the environment wins over openclaw.json, which is read as JSON5", asy
   } finally {
     if (saved === undefined) Deno.env.delete("OPENCLAW_GATEWAY_TOKEN");
     else Deno.env.set("OPENCLAW_GATEWAY_TOKEN", saved);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("a malformed openclaw.json gives the position and not its contents", async () => {
-  const dir = await tempStateDir();
-  const path = join(dir, "openclaw.json");
+  await using dir = await tempDir();
+  const path = dir.join("openclaw.json");
   await Deno.writeTextFile(path, '{ gateway: { auth: { token: "tok-abc" } }\n  oops }');
   const saved = Deno.env.get("OPENCLAW_GATEWAY_TOKEN");
   Deno.env.delete("OPENCLAW_GATEWAY_TOKEN");
@@ -77,7 +75,6 @@ Deno.test("a malformed openclaw.json gives the position and not its contents", a
     assertEquals(err.message.includes("tok-abc"), false);
   } finally {
     if (saved !== undefined) Deno.env.set("OPENCLAW_GATEWAY_TOKEN", saved);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
