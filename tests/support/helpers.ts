@@ -13,16 +13,6 @@ export const MAIN: string = join(ROOT, "main.ts");
 /** The independent Python ledger implementation. */
 export const PY_LEDGER: string = join(ROOT, "tests", "support", "moses_ledger.py");
 
-/**
- * Creates an empty OpenClaw state directory; remove it with `Deno.remove(dir, {recursive: true})`.
- *
- * @deprecated Use {@link tempDir}, which removes itself even when an assertion fails; this stays
- * until tests/unit/service/snapshot_test.ts, its last user, moves over.
- */
-export async function tempStateDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "moses-coord-test-" });
-}
-
 /** A temporary state directory that removes itself: `await using dir = await tempDir();`. */
 export interface TempDir extends AsyncDisposable {
   /** Its path. */
