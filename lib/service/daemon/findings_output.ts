@@ -30,7 +30,9 @@ export class FindingsOutput {
   #tailReads = 0;
   // Accepted and not yet handed to the writer, oldest first: the snapshot lists them too, or
   // a crash while a catch-up waits for the ledger's end would lose them.
-  readonly #waiting: Finding[] = [];
+  // A queue with a moving head: shift() on a long array copies it, once per finding.
+  #waiting: Finding[] = [];
+  #head = 0;
 
   /** Creates the output. */
   constructor(opts: FindingsOutputOptions) {
@@ -77,19 +79,30 @@ export class FindingsOutput {
         }
       } finally {
         // Findings leave in the order they came: this one is the oldest waiting.
-        this.#waiting.shift();
+        this.#done();
       }
     });
   }
 
   /** The findings accepted and not yet handed to the writer, oldest first. */
   inFlight(): readonly Finding[] {
-    return this.#waiting;
+    return this.#waiting.slice(this.#head);
   }
 
   /** Resolves once every finding accepted so far has been queued or skipped. */
   settled(): Promise<void> {
     return this.#chain;
+  }
+
+  #done(): void {
+    this.#head++;
+    if (this.#head === this.#waiting.length) {
+      this.#waiting = [];
+      this.#head = 0;
+    } else if (this.#head >= 4096 && this.#head * 2 >= this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   #readTail(): Promise<Set<string>> {

@@ -100,3 +100,29 @@ Deno.test("a finding waiting for the ledger's end is listed in flight until it r
   assertEquals(out.inFlight(), []);
   assertEquals(queued, ["a", "b"]);
 });
+
+Deno.test("findings in flight stay listed in order while thousands pass through", async () => {
+  const total = 10_000;
+  const seen: string[] = [];
+  const out: FindingsOutput = new FindingsOutput({
+    writer: {
+      enqueue: (x) => {
+        // At the moment a finding reaches the writer it is the oldest still in flight.
+        const waiting = out.inFlight();
+        if (waiting[0]?.id !== x.id || waiting.length !== total - seen.length) {
+          throw new Error(`in flight: ${waiting[0]?.id} of ${waiting.length} at ${x.id}`);
+        }
+        seen.push(x.id);
+        return true;
+      },
+    },
+    logger: new Logger("json", () => {}),
+    readTailIds: () => Promise.resolve(new Set()),
+  });
+  for (let i = 0; i < total; i++) out.accept(f(`id${i}`), event("catch-up"));
+  await out.settled();
+  assertEquals(out.failures, 0);
+  assertEquals(seen.length, total);
+  assertEquals(seen[total - 1], `id${total - 1}`);
+  assertEquals(out.inFlight(), []);
+});
