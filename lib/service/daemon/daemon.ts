@@ -146,7 +146,7 @@ async function watchUntilStopped(
   }));
   const statusFile = new StatusFileWriter({
     path: paths.status,
-    report: (final) => status.report(final),
+    report: (o) => status.report(o),
     logger,
     clock,
   });

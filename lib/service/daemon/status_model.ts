@@ -124,7 +124,8 @@ export class StatusModel {
   }
 
   /** The report; `final` marks the daemon STOPPED. */
-  report(final = false): StatusReport {
+  report(opts: { final?: boolean } = {}): StatusReport {
+    const final = opts.final ?? false;
     const now = this.#clock.now();
     const { writer } = this.#src;
     const gov = this.#src.governance();

@@ -13,7 +13,7 @@ export const STATUS_COALESCE_MS = 50;
 /** Writes the status file from a report. */
 export class StatusFileWriter {
   readonly #path: string;
-  readonly #report: (final: boolean) => StatusReport;
+  readonly #report: (opts: { final: boolean }) => StatusReport;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #write: (path: string, report: StatusReport) => Promise<void>;
@@ -22,10 +22,10 @@ export class StatusFileWriter {
   #interval: TimerId | undefined;
   #stopped = false;
 
-  /** `report(final)` builds the report at write time; `write` is for tests. */
+  /** `report` builds the report at write time (`final` at stop); `write` is for tests. */
   constructor(opts: {
     path: string;
-    report: (final: boolean) => StatusReport;
+    report: (opts: { final: boolean }) => StatusReport;
     logger: Logger;
     clock?: Clock;
     write?: (path: string, report: StatusReport) => Promise<void>;
@@ -37,11 +37,15 @@ export class StatusFileWriter {
     this.#write = opts.write ?? writeStatus;
   }
 
-  /** Writes now (after any write under way); `final` marks the daemon STOPPED. */
-  flush(final = false): Promise<void> {
+  /** Writes now (after any write under way). */
+  flush(): Promise<void> {
+    return this.#flush(false);
+  }
+
+  #flush(final: boolean): Promise<void> {
     this.#writing = this.#writing.then(async () => {
       try {
-        await this.#write(this.#path, this.#report(final));
+        await this.#write(this.#path, this.#report({ final }));
       } catch (err) {
         this.#logger.warn(`Cannot write status file ${this.#path}: ${errorText(err)}`);
       }
@@ -73,6 +77,6 @@ export class StatusFileWriter {
     this.#clock.clearTimeout(this.#interval);
     this.#clock.clearTimeout(this.#queued);
     this.#queued = undefined;
-    await this.flush(true);
+    await this.#flush(true);
   }
 }

@@ -1,0 +1,68 @@
+import { assertEquals, assertStringIncludes } from "../../../support/assert.ts";
+import { FakeClock } from "../../../support/fake_clock.ts";
+import { StatusModel } from "../../../../lib/service/daemon/status_model.ts";
+import { LedgerWriter } from "../../../../lib/ledger/writer.ts";
+import { newIntakeCounters } from "../../../../lib/gateway/intake.ts";
+import { RuleEngine } from "../../../../lib/rules/engine.ts";
+import { DEFAULT_GOVERNANCE, type Governance } from "../../../../lib/rules/governance.ts";
+import { LEGACY_QUIET_MS } from "../../../../lib/service/status.ts";
+
+function model(governance: Governance = DEFAULT_GOVERNANCE) {
+  const clock = new FakeClock();
+  const writer = new LedgerWriter({
+    ledgerPath: "/nonexistent/ledger.jsonl",
+    maxPending: 10,
+    governance: () => governance.fields,
+    clock,
+  });
+  const status = new StatusModel({
+    gateway: "ws://127.0.0.1:18789",
+    protocol: "auto",
+    ledgerPath: "ledger.jsonl",
+    writer,
+    intake: newIntakeCounters,
+    rules: new RuleEngine([], { governance: () => governance, onFinding: () => {} }),
+    governance: () => ({ governance }),
+    sandbox: () => ({ denials: 0 }),
+    clock,
+  });
+  return { clock, status };
+}
+
+Deno.test("the link's state and reason, and STOPPED in the final report", () => {
+  const { status } = model();
+  assertEquals(status.report().state, "DISCONNECTED");
+  assertEquals(status.report().reasons, ["not connected yet"]);
+  status.linkUp({ protocol: "legacy" });
+  assertEquals(status.report().state, "CONNECTED");
+  assertEquals(status.linkDown("connection closed", 1500), true);
+  assertEquals(status.report().reasons, ["connection closed; retrying in 1.5 s"]);
+  assertEquals(status.report().gateway.disconnects, 1);
+  assertEquals(status.report({ final: true }).state, "STOPPED");
+});
+
+Deno.test("a legacy gateway quiet for ten minutes is said in the reasons, on the injected clock", async () => {
+  const { clock, status } = model();
+  status.linkUp({ protocol: "legacy" });
+  await clock.tick(LEGACY_QUIET_MS - 1);
+  assertEquals(status.report().reasons, []);
+  await clock.tick(1);
+  assertStringIncludes(status.report().reasons[0]!, "no frame from the gateway for 10 min");
+  status.legacyFrame();
+  assertEquals(status.report().reasons, []);
+});
+
+Deno.test("broadcast switches the sequence enforcement off in status, with the reason", () => {
+  const { status } = model({ ...DEFAULT_GOVERNANCE, broadcast: true, reason: "broadcast mode" });
+  const r = status.report();
+  assertEquals(r.enforcement, { enabled: false, reason: "broadcast mode" });
+  assertEquals(r.reasons.includes("broadcast mode"), true);
+});
+
+Deno.test("an OpenClaw link still catching up says so", () => {
+  const { status } = model();
+  status.linkUp({ protocol: "openclaw", protocolVersion: 4 });
+  assertEquals(status.report().reasons, ["catching up on missed messages"]);
+  status.caughtUp();
+  assertEquals(status.report().reasons, []);
+});
