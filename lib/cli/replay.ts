@@ -6,10 +6,9 @@
  * @module
  */
 import { FrameIntake, RecordingDecoder, RecordingLineIds } from "../gateway/mod.ts";
-import { appendEntries, findingEntry } from "../ledger/mod.ts";
+import { addFindingIds, appendEntries, findingEntry } from "../ledger/mod.ts";
 import { type Finding, type Governance, isSequenceFinding, type Protocol } from "../rules/mod.ts";
-import { buildRuleEngine, type Config } from "../service/mod.ts";
-import type { SkipReason } from "../rules/mod.ts";
+import { buildRuleEngine, type Config, type StatusCounters } from "../service/mod.ts";
 
 /** A finding made from a recording, with the line it came from. */
 export interface ReplayedFinding {
@@ -31,21 +30,8 @@ export interface ReplayedFinding {
   detail: string;
 }
 
-/** What replay counted (the counters `status` shows for `run`). */
-export interface ReplayCounters {
-  /** Frames taken in. */
-  frames: number;
-  /** Events they gave. */
-  observations: number;
-  /** Findings the rules made. */
-  violations: number;
-  /** Turns of agents that take no part in the sequence. */
-  unknownAgents: number;
-  /** Turns not checked because broadcast mode was on. */
-  notEnforced: number;
-  /** Frames that gave no event, by reason. */
-  skipped: Record<SkipReason, number>;
-}
+/** What replay counted: the counters `status` shows for `run`. */
+export type ReplayCounters = StatusCounters;
 
 /** What a replay found. */
 export interface ReplayResult {
@@ -151,19 +137,7 @@ export async function ledgerIds(path: string): Promise<Set<string>> {
     if (err instanceof Deno.errors.NotFound) return ids;
     throw err;
   }
-  for await (const line of readLines(file.readable)) {
-    let entry: unknown;
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      continue; // a torn or foreign line holds no finding's id
-    }
-    if (typeof entry !== "object" || entry === null) continue;
-    for (const value of Object.values(entry)) {
-      const id = (value as { id?: unknown } | null)?.id;
-      if (typeof value === "object" && typeof id === "string") ids.add(id);
-    }
-  }
+  for await (const line of readLines(file.readable)) addFindingIds(line, ids);
   return ids;
 }
 

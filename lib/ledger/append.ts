@@ -5,6 +5,7 @@
  */
 import { canonicalJsonWithout, parsePythonJson, pythonDumps } from "./pyjson.ts";
 import { sha256Hex } from "../util/mod.ts";
+import { ENTRY_KEYS } from "../rules/mod.ts";
 import type { EntryBody, TornTailCut } from "./entries.ts";
 export type { TornTailCut } from "./entries.ts";
 import {
@@ -22,18 +23,7 @@ import {
 export const GENESIS_HASH: string = "0".repeat(64);
 
 /** audit_stub's keys, in its order, before `previous_hash`. */
-export const AUDIT_KEYS: readonly string[] = [
-  "timestamp",
-  "agent",
-  "component",
-  "action",
-  "detail",
-  "outcome",
-  "mode",
-  "posture",
-  "role",
-  "session_hash",
-];
+export const AUDIT_KEYS: readonly string[] = ENTRY_KEYS;
 
 /** Why an append could not be made. */
 export type LedgerErrorCode =
@@ -474,19 +464,25 @@ export async function findingIdsInTail(
   }
   const first = windowStart === 0 ? 0 : bytes.indexOf(0x0a) + 1;
   if (first === 0 && windowStart > 0) return ids; // one line longer than the window
-  for (const line of decoder.decode(bytes.subarray(first)).split("\n")) {
-    // Most lines are not findings; a line without "id" need not be parsed.
-    if (!line.includes('"id"')) continue;
-    const entry = parseLine(line);
-    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) continue;
-    for (const value of Object.values(entry)) {
-      const id = (value as { id?: unknown } | null)?.id;
-      if (typeof value === "object" && !Array.isArray(value) && typeof id === "string") {
-        ids.add(id);
-      }
+  for (const line of decoder.decode(bytes.subarray(first)).split("\n")) addFindingIds(line, ids);
+  return ids;
+}
+
+/**
+ * Adds to `ids` the finding ids of one ledger line: the `id` of every top-level object value
+ * that has a string one. A line that is not whole JSON (torn, foreign) adds nothing.
+ */
+export function addFindingIds(line: string, ids: Set<string>): void {
+  // Most lines are not findings; a line without "id" need not be parsed.
+  if (!line.includes('"id"')) return;
+  const entry = parseLine(line);
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return;
+  for (const value of Object.values(entry)) {
+    const id = (value as { id?: unknown } | null)?.id;
+    if (typeof value === "object" && !Array.isArray(value) && typeof id === "string") {
+      ids.add(id);
     }
   }
-  return ids;
 }
 
 // A line's JSON, or undefined when it is not whole JSON (a torn write). Python writes NaN

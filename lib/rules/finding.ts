@@ -48,8 +48,8 @@ export function isFinding(x: unknown): x is Finding {
     typeof f.data === "object" && f.data !== null && !Array.isArray(f.data);
 }
 
-/** Ledger fields a rule's key must not take. */
-export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+/** The fields every MO§ES ledger entry has, in audit_stub's order (before the hashes). */
+export const ENTRY_KEYS: readonly string[] = [
   "timestamp",
   "agent",
   "component",
@@ -60,6 +60,11 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
   "posture",
   "role",
   "session_hash",
+];
+
+/** Ledger fields a rule's key must not take. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  ...ENTRY_KEYS,
   "previous_hash",
   "hash",
 ]);
