@@ -79,6 +79,9 @@ async function watchUntilStopped(
     ledgerPath: paths.ledger,
     maxPending: config.maxPendingViolations,
     governance: () => governance.governance.fields,
+    clock,
+    // A callback that throws must not reach stderr raw, past --log-format.
+    onCallbackError: (name, err) => logger.error(`The ${name} callback failed: ${errorText(err)}`),
     onError: (message, pending) => {
       status.noteError(message);
       logPolicy.writeError(message, pending);
