@@ -50,7 +50,7 @@ export function violationDetail(v: Violation): string {
  * order (as audit_stub writes them), whatever order `v` has them in.
  */
 export function sequenceFinding(v: Violation, at: number): SequenceFinding {
-  const data: Violation = {
+  return findingOf({
     id: v.id,
     conversation: v.conversation,
     agent: v.agent,
@@ -58,17 +58,21 @@ export function sequenceFinding(v: Violation, at: number): SequenceFinding {
     expected: v.expected,
     sequence: v.sequence,
     protocol: v.protocol,
-  };
+  }, at);
+}
+
+// The finding around `data`, whose fields are already in the ledger's order.
+function findingOf(data: Violation, at: number): SequenceFinding {
   return {
-    id: v.id,
+    id: data.id,
     rule: SEQUENCE_RULE,
     action: SEQUENCE_ACTION,
     at,
-    detail: violationDetail(v),
+    detail: violationDetail(data),
     // Nothing is blocked: the coordinator observes and records.
     outcome: "logged",
-    conversation: v.conversation,
-    agent: v.agent,
+    conversation: data.conversation,
+    agent: data.agent,
     key: SEQUENCE_KEY,
     data,
   };
@@ -137,7 +141,8 @@ export class SequenceRule implements Rule {
     }
     const v = this.#engine.observe(event.conversation, role, event.at);
     if (v === undefined) return undefined;
-    return sequenceFinding({
+    // Built in the ledger's order: no copy on the hot path.
+    return findingOf({
       id: event.id ?? ctx.newId(),
       conversation: event.conversation,
       agent: event.agent,
