@@ -19,7 +19,7 @@ import { appendEntries, GENESIS_HASH, sealEntry } from "../lib/ledger/append.ts"
 import { verifyLedger } from "../lib/ledger/verify.ts";
 import { findingEntry } from "../lib/ledger/entries.ts";
 import { type SequenceFinding, sequenceFinding } from "../lib/rules/sequence_rule.ts";
-import { DEFAULT_GOVERNANCE } from "../lib/service/governance.ts";
+import { DEFAULT_GOVERNANCE } from "../lib/rules/governance.ts";
 import { fmt, percentile } from "./load.ts";
 
 const { values } = parseArgs({

@@ -6,8 +6,6 @@
  */
 import { DEFAULT_GOVERNANCE, type Governance, type GovernanceFields } from "../rules/mod.ts";
 import { errorText, readRegularTextIfExists } from "../util/mod.ts";
-
-export { DEFAULT_GOVERNANCE, type Governance } from "../rules/mod.ts";
 import { parsePythonJson, PyJsonSyntaxError } from "../ledger/mod.ts";
 
 /** Interprets the text of state.json; throws with the position on malformed JSON. */

@@ -22,7 +22,7 @@ import { appendEntries } from "../../lib/ledger/append.ts";
 import { saveSnapshot } from "../../lib/service/snapshot.ts";
 import { findingEntry } from "../../lib/ledger/entries.ts";
 import { violationFinding } from "../support/findings.ts";
-import { DEFAULT_GOVERNANCE } from "../../lib/service/governance.ts";
+import { DEFAULT_GOVERNANCE } from "../../lib/rules/governance.ts";
 
 const update = LegacyGateway.update;
 

@@ -11,7 +11,7 @@ import {
 } from "../../../lib/ledger/append.ts";
 import { findingEntry } from "../../../lib/ledger/entries.ts";
 import { violationFinding } from "../../support/findings.ts";
-import { DEFAULT_GOVERNANCE } from "../../../lib/service/governance.ts";
+import { DEFAULT_GOVERNANCE } from "../../../lib/rules/governance.ts";
 import { canonicalJsonWithout } from "../../../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../../../lib/util/hash.ts";
 import { irregularFile, readRegularTextIfExists } from "../../../lib/util/fs.ts";

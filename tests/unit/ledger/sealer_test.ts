@@ -13,7 +13,7 @@ import { findingEntry } from "../../../lib/ledger/entries.ts";
 import { findingSealer } from "../../../lib/ledger/sealer.ts";
 import { violationFinding } from "../../support/findings.ts";
 import { PyFloat } from "../../../lib/ledger/pyjson.ts";
-import { DEFAULT_GOVERNANCE } from "../../../lib/service/governance.ts";
+import { DEFAULT_GOVERNANCE } from "../../../lib/rules/governance.ts";
 
 const SEED = 0x11_4e5;
 const CASES = 4_000;

@@ -7,7 +7,7 @@ import { appendEntries } from "../../../lib/ledger/append.ts";
 import { LedgerWriter, type WriterOptions } from "../../../lib/ledger/writer.ts";
 import type { SequenceFinding } from "../../../lib/rules/sequence_rule.ts";
 import { violationFinding } from "../../support/findings.ts";
-import { DEFAULT_GOVERNANCE } from "../../../lib/service/governance.ts";
+import { DEFAULT_GOVERNANCE } from "../../../lib/rules/governance.ts";
 import { readLedger, tempDir, waitFor } from "../../support/helpers.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 

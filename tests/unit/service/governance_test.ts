@@ -1,9 +1,6 @@
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import {
-  DEFAULT_GOVERNANCE,
-  parseGovernance,
-  readGovernance,
-} from "../../../lib/service/governance.ts";
+import { parseGovernance, readGovernance } from "../../../lib/service/governance.ts";
+import { DEFAULT_GOVERNANCE } from "../../../lib/rules/governance.ts";
 import { tempDir } from "../../support/helpers.ts";
 
 Deno.test("a missing state.json gives MO§ES's defaults and enforcement on", async () => {
