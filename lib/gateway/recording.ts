@@ -10,13 +10,18 @@ import type { Decoded } from "../rules/mod.ts";
 import { type ConversationFrom, type EventFrame, turnFromEvent } from "./openclaw/protocol.ts";
 import { TurnTracker } from "./openclaw/turn_tracker.ts";
 import { turnEvent } from "./openclaw/turn_event.ts";
+import { ToolCallAssembler } from "./openclaw/tool_calls.ts";
+import { toolCallEvent } from "./openclaw/tool_event.ts";
 
 /** Decodes the frames of one recording, in order. */
 export class RecordingDecoder {
   readonly #turns = new TurnTracker();
+  readonly #tools: ToolCallAssembler;
 
   /** `conversationFrom` names OpenClaw conversations as the config says. */
-  constructor(readonly conversationFrom: ConversationFrom = "rest") {}
+  constructor(readonly conversationFrom: ConversationFrom = "rest") {
+    this.#tools = new ToolCallAssembler(conversationFrom);
+  }
 
   /** Decodes one parsed frame seen at `at`, choosing the protocol by its shape. */
   decode(frame: unknown, at: number): Decoded {
@@ -33,6 +38,16 @@ export class RecordingDecoder {
   }
 
   #event(frame: EventFrame, at: number): Decoded {
+    if (frame.event === "session.tool") {
+      const item = this.#tools.onToolEvent(frame.payload);
+      if (item === "bad") return { kind: "skip", reason: "bad_type" };
+      if (item === "pending") return { kind: "skip", reason: "other_type" };
+      const fresh = this.#turns.isNew(item);
+      this.#turns.record(item);
+      if (!fresh) return { kind: "skip", reason: "duplicate" };
+      return { kind: "event", event: toolCallEvent(item, { at, source: "replay" }) };
+    }
+    if (frame.event === "session.message") this.#tools.noteMessage(frame.payload);
     const t = turnFromEvent(frame, this.conversationFrom);
     if (t === "not_a_turn") return { kind: "skip", reason: "other_type" };
     if (typeof t !== "object") return { kind: "skip", reason: t };

@@ -34,8 +34,53 @@ export interface TurnEvent {
   source: EventSource;
 }
 
+/**
+ * What became of a tool call: it ran (and succeeded or failed), the gateway blocked it or
+ * had no such tool, or its end was not seen.
+ */
+export type ToolStatus = "executed" | "failed" | "blocked" | "not_found" | "unknown";
+
+/** An agent called a tool (reported once, when its result is known). */
+export interface ToolCallEvent {
+  /** Always `"tool_call"`. */
+  kind: "tool_call";
+  /** The gateway protocol it came over. */
+  protocol: Protocol;
+  /** The conversation the call belongs to; never empty. */
+  conversation: string;
+  /** The agent that made the call (trimmed, bounded). */
+  agent: string;
+  /** When the coordinator saw it, ms since the epoch. */
+  at: number;
+  /** The call's identity (from session, run and tool call id): found twice, written once. */
+  id?: string;
+  /** The OpenClaw session key, when there is one. */
+  session?: string;
+  /** Live, caught up after a reconnect, or replayed from a recording. */
+  source: EventSource;
+  /** The run it was made in, when known. */
+  run?: string;
+  /** The tool call's id as the gateway gave it (bounded). */
+  call: string;
+  /** The tool's name (bounded); for a Tool Search call, the inner tool's. */
+  tool: string;
+  /**
+   * The arguments, for classification only: they never reach the ledger, the log or status
+   * (see {@link ToolCallEvent.argsHash}). `undefined` when they were not seen.
+   */
+  args: unknown;
+  /** SHA-256 (hex) of the canonical JSON of the arguments. */
+  argsHash: string;
+  /** What became of the call. */
+  status: ToolStatus;
+  /** Set when the call was made through Tool Search: the outer tool's name (`tool_call`). */
+  via?: string;
+  /** The session's OpenClaw permission mode when known (`null` in OpenClaw = default). */
+  permissionMode?: string;
+}
+
 /** Every event a rule can take. */
-export type RuleEvent = TurnEvent;
+export type RuleEvent = TurnEvent | ToolCallEvent;
 
 /** The kinds of event. */
 export type EventKind = RuleEvent["kind"];

@@ -10,3 +10,4 @@ export * from "./roles.ts";
 export * from "./rule.ts";
 export * from "./sequence.ts";
 export * from "./sequence_rule.ts";
+export * from "./tools/mod.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import JSON5 from "json5";
-import { DEFAULT_SEQUENCE } from "../rules/mod.ts";
+import { DEFAULT_SEQUENCE, isToolClass, TOOL_CLASSES, type ToolClass } from "../rules/mod.ts";
 import { normalise } from "../rules/mod.ts";
 import { readRegularTextIfExists } from "../util/mod.ts";
 import type { ConversationFrom } from "../gateway/mod.ts";
@@ -27,6 +27,8 @@ export interface Config {
    * conversation each have their own session), or the whole session key.
    */
   conversationFrom: ConversationFrom;
+  /** Tool name to class, overriding the built-in table for every call of that tool. */
+  tools: Record<string, ToolClass>;
 }
 
 /** Defaults for every key. */
@@ -37,6 +39,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxConversations: 100_000,
   maxPendingViolations: 100_000,
   conversationFrom: "rest",
+  tools: {},
 });
 
 /** A configuration that cannot be used; the message names the file and the place. */
@@ -79,6 +82,7 @@ export function parseConfig(text: string, source: string): Config {
     ...DEFAULT_CONFIG,
     sequence: [...DEFAULT_CONFIG.sequence],
     roles: {},
+    tools: {},
   };
 
   if (obj.sequence !== undefined) {
@@ -107,6 +111,19 @@ export function parseConfig(text: string, source: string): Config {
       }
       if (normalise(agent) === "") fail('"roles" has an empty agent id');
       config.roles[normalise(agent)] = normalise(role as string);
+    }
+  }
+
+  if (obj.tools !== undefined) {
+    if (typeof obj.tools !== "object" || obj.tools === null || Array.isArray(obj.tools)) {
+      fail('"tools" must be an object of tool name to class, like { "deploy": "destructive" }');
+    }
+    for (const [tool, cls] of Object.entries(obj.tools as Record<string, unknown>)) {
+      if (tool.trim() === "") fail('"tools" has an empty tool name');
+      if (!isToolClass(cls)) {
+        fail(`"tools.${tool}" must be one of ${TOOL_CLASSES.join(", ")}`);
+      }
+      config.tools[tool.trim().toLowerCase()] = cls as ToolClass;
     }
   }
 

@@ -6,11 +6,15 @@
 import {
   type Finding,
   type Governance,
+  ModeRule,
+  PostureRule,
   RoleMap,
+  RoleRule,
   RuleEngine,
   type RuleEvent,
   SequenceEngine,
   SequenceRule,
+  ToolClassifier,
 } from "../rules/mod.ts";
 import type { Config } from "./config.ts";
 
@@ -26,12 +30,19 @@ export interface RuleSetOptions {
 
 /** The rule engine over every rule the config asks for. */
 export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngine {
+  const roles = new RoleMap(config.roles, config.sequence);
   const sequence = new SequenceRule(
     new SequenceEngine(config.sequence, {
       ttlMs: config.conversationTtlSeconds * 1000,
       maxConversations: config.maxConversations,
     }),
-    new RoleMap(config.roles, config.sequence),
+    roles,
   );
-  return new RuleEngine([sequence], opts);
+  const classifier = new ToolClassifier(config.tools);
+  return new RuleEngine([
+    sequence,
+    new PostureRule(classifier),
+    new RoleRule(classifier, roles),
+    new ModeRule(classifier),
+  ], opts);
 }

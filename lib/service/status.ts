@@ -55,6 +55,8 @@ export interface StatusReport {
   openclaw?: WatchCounters & { sessionsTracked: number; caughtUpAt?: string };
   /** Whether the sequence rule is enforced (off in broadcast mode), and why not. */
   enforcement: { enabled: boolean; reason?: string };
+  /** The governance in force (from state.json, or MO§ES's defaults). */
+  governance?: { mode: unknown; posture: unknown; role: unknown };
   /** What the intake and the rules counted. */
   counters: StatusCounters;
   /** Each rule's counters, by rule id. */

@@ -3,6 +3,7 @@
  * @module
  */
 export * from "./backoff.ts";
+export * from "./canonical_json.ts";
 export * from "./clock.ts";
 export * from "./fs.ts";
 export * from "./hash.ts";

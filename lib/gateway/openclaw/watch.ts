@@ -14,6 +14,7 @@ import {
   turnsFromHistory,
 } from "./protocol.ts";
 import { orderTurns, type TurnTracker } from "./turn_tracker.ts";
+import { isToolCallItem, ToolCallAssembler, toolCallsFromHistory } from "./tool_calls.ts";
 
 /** Where a turn was learnt of. */
 export type TurnSource = "live" | "catch-up";
@@ -30,6 +31,12 @@ export interface WatchCounters {
   reconciles: number;
   /** Catch-up runs that failed. */
   reconcileFailures: number;
+  /** Tool calls reported (live and caught up). */
+  toolCalls: number;
+  /** Gaps in the event sequence (events the gateway dropped for a slow reader). */
+  eventGaps: number;
+  /** Events missing in those gaps. */
+  eventsMissed: number;
   /** Frames that were not valid protocol frames. */
   invalidFrames: number;
   /** The same, by reason: not_json, not_object, bad_type, too_large. */
@@ -44,6 +51,9 @@ export function newWatchCounters(): WatchCounters {
     caughtUp: 0,
     reconciles: 0,
     reconcileFailures: 0,
+    toolCalls: 0,
+    eventGaps: 0,
+    eventsMissed: 0,
     invalidFrames: 0,
     invalid: {},
   };
@@ -65,15 +75,17 @@ export interface WatchDeps {
   conn: OpenClawConnection;
   /** Which turns were counted already (kept across connections). */
   tracker: TurnTracker;
+  /** Tool calls between their start and their result (kept across connections; default: one for this connection). */
+  assembler?: ToolCallAssembler;
   /** Which session-key field names the conversation. */
   conversationFrom: ConversationFrom;
   /** Counters to add to (kept across connections). */
   counters: WatchCounters;
-  /** Receives each new turn, in order. */
+  /** Receives each new turn and each tool call (a tool-call item), in order. */
   onTurn(turn: Turn, source: TurnSource): void;
   /** Something worth a log line. */
   onNotice(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void;
-  /** Called when the catch-up is done and live events flow. */
+  /** Called when a catch-up is done and live events flow (at connect, and after a gap). */
   onLive?(): void;
   /** Messages recorded more than this long before the coordinator last caught up are not looked at again. */
   slackMs?: number;
@@ -92,18 +104,23 @@ const TRACKED_EVENTS = new Set([
   "tick",
   "shutdown",
   "agent",
+  "session.tool",
 ]);
 const HISTORY_PAGE = 200;
 
 /** Runs until the connection ends; resolves with why. */
 export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   const { conn, tracker, counters } = deps;
+  const assembler = deps.assembler ?? new ToolCallAssembler(deps.conversationFrom);
   const clock = deps.clock ?? systemClock;
   const now = deps.now ?? (() => clock.now());
   let live = false;
   const buffered: EventFrame[] = [];
   let planned: WatchEnd | undefined;
   let failure: string | undefined;
+  let lastSeq: number | undefined;
+  let syncing: Promise<void> | undefined;
+  let syncAgain = false;
 
   const feed = (t: Turn, source: TurnSource) => {
     if (!tracker.isNew(t)) {
@@ -113,7 +130,65 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     }
     tracker.record(t);
     if (source === "catch-up") counters.caughtUp++;
+    if (isToolCallItem(t)) counters.toolCalls++;
     deps.onTurn(t, source);
+  };
+  // The turn or tool call an event announces, if any.
+  const itemOf = (frame: EventFrame): Turn | undefined => {
+    if (frame.event === "session.tool") {
+      const item = assembler.onToolEvent(frame.payload);
+      return typeof item === "object" ? item : undefined;
+    }
+    const t = turnFromEvent(frame, deps.conversationFrom);
+    return typeof t === "object" ? t : undefined;
+  };
+
+  // Catch up (at connect, and after a gap), then feed what arrived meanwhile. Live events
+  // are held while it runs so that nothing is fed before something recorded earlier.
+  const sync = async () => {
+    live = false;
+    const catchUpFrom = now();
+    const found = await catchUp({ ...deps, assembler });
+    // Turns announced live while the catch-up ran go in with the ones it found, in the order
+    // they were recorded (orderTurns), so a turn is never fed after a later one.
+    const liveTurns = new Set<Turn>();
+    for (const f of buffered.splice(0)) {
+      const t = itemOf(f);
+      if (t !== undefined) liveTurns.add(t);
+    }
+    for (const t of orderTurns([...found, ...liveTurns])) {
+      feed(t, liveTurns.has(t) ? "live" : "catch-up");
+    }
+    counters.reconciles++;
+    if (tracker.caughtUpAt < catchUpFrom) tracker.caughtUpAt = catchUpFrom;
+    live = true;
+  };
+  const fail = (err: unknown) => {
+    if (conn.socket.isClosed) return;
+    // Going live without the catch-up would move the watermarks past the missed turns:
+    // reconnect (with backoff) and try again instead.
+    counters.reconcileFailures++;
+    failure = `catch-up failed: ${(err as Error).message}`;
+    deps.onNotice("warn", "catch-up failed; reconnecting to try again", {
+      error: (err as Error).message,
+    });
+    conn.close(1011, "catch-up failed");
+  };
+  // A gap in the event sequence: the gateway dropped events for this reader. Catch up again
+  // from history (once more if another gap comes meanwhile).
+  const syncLoop = async () => {
+    do {
+      syncAgain = false;
+      await sync();
+      deps.onLive?.();
+    } while (syncAgain && !conn.socket.isClosed);
+  };
+  const resync = () => {
+    if (syncing !== undefined) {
+      syncAgain = true;
+      return;
+    }
+    syncing = syncLoop().catch(fail).finally(() => syncing = undefined);
   };
 
   conn.onInvalid = (reason) => {
@@ -123,88 +198,97 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   conn.onEvent = (frame) => {
     const name = TRACKED_EVENTS.has(frame.event) ? frame.event : "other";
     counters.events[name] = (counters.events[name] ?? 0) + 1;
+    let gap = false;
+    if (typeof frame.seq === "number") {
+      if (lastSeq !== undefined && frame.seq > lastSeq + 1) {
+        counters.eventGaps++;
+        counters.eventsMissed += frame.seq - lastSeq - 1;
+        deps.onNotice("warn", "the gateway dropped events for the coordinator; catching up", {
+          missed: frame.seq - lastSeq - 1,
+        });
+        gap = true;
+      }
+      lastSeq = frame.seq;
+    }
     if (frame.event === "shutdown") {
-      const p = (frame.payload ?? {}) as { reason?: unknown; restartExpectedMs?: unknown };
-      planned = {
-        reason: `the gateway announced ${
-          typeof p.reason === "string" ? `"${p.reason}"` : "a shutdown"
-        }`,
-        planned: true,
-        ...(typeof p.restartExpectedMs === "number"
-          ? { plannedRestartMs: p.restartExpectedMs }
-          : {}),
-      };
+      planned = plannedEnd(frame);
       return;
     }
     // While live, everything recorded up to now has been seen (events arrive in order).
     // Until the catch-up has succeeded nothing moves: a failed one is retried from here.
-    if (live) tracker.caughtUpAt = now();
-    if (frame.event !== "chat" && frame.event !== "session.message") return;
+    if (live && !gap) tracker.caughtUpAt = now();
+    if (frame.event === "session.message") assembler.noteMessage(frame.payload);
+    const relevant = frame.event === "chat" || frame.event === "session.message" ||
+      frame.event === "session.tool";
+    if (gap) resync();
+    if (!relevant) return;
     if (!live) {
       buffered.push(frame);
       return;
     }
-    const t = turnFromEvent(frame, deps.conversationFrom);
-    if (typeof t === "object") feed(t, "live");
+    const t = itemOf(frame);
+    if (t !== undefined) feed(t, "live");
   };
 
-  // Liveness: the gateway ticks every tickIntervalMs; silence for two of them is a dead link.
-  const silenceMs = 2 * conn.hello.tickIntervalMs;
-  const checkEveryMs = Math.min(5_000, Math.max(100, Math.floor(silenceMs / 4)));
-  let silent = false;
-  let liveness: TimerId | undefined;
-  const checkLiveness = () => {
-    if (clock.now() - conn.socket.lastFrameAt > silenceMs) {
-      silent = true;
-      conn.close(4000, "tick timeout");
-      return;
-    }
-    liveness = clock.setTimeout(checkLiveness, checkEveryMs);
-  };
-  liveness = clock.setTimeout(checkLiveness, checkEveryMs);
+  const liveness = watchLiveness(conn, clock);
 
   try {
     await conn.request("sessions.subscribe", {});
-    const catchUpFrom = now();
-    const found = await catchUp(deps);
-    // Turns announced live while the catch-up ran go in with the ones it found, in the order
-    // they were recorded (orderTurns), so a turn is never fed after a later one.
-    const liveTurns = new Set<Turn>();
-    for (const f of buffered.splice(0)) {
-      const t = turnFromEvent(f, deps.conversationFrom);
-      if (typeof t === "object") liveTurns.add(t);
-    }
-    for (const t of orderTurns([...found, ...liveTurns])) {
-      feed(t, liveTurns.has(t) ? "live" : "catch-up");
-    }
-    counters.reconciles++;
-    if (tracker.caughtUpAt < catchUpFrom) tracker.caughtUpAt = catchUpFrom;
-    live = true;
-    deps.onLive?.();
+    syncing = syncLoop();
+    await syncing;
+    syncing = undefined;
   } catch (err) {
-    if (!conn.socket.isClosed) {
-      // Going live without the catch-up would move the watermarks past the missed turns:
-      // reconnect (with backoff) and try again instead.
-      counters.reconcileFailures++;
-      failure = `catch-up failed: ${(err as Error).message}`;
-      deps.onNotice("warn", "catch-up failed; reconnecting to try again", {
-        error: (err as Error).message,
-      });
-      conn.close(1011, "catch-up failed");
-    }
+    fail(err);
   }
 
   const closed = await conn.socket.closed;
-  clock.clearTimeout(liveness);
+  liveness.stop();
   if (planned) return planned;
-  if (silent) {
-    return { reason: `no frame from the gateway for ${silenceMs / 1000} s`, planned: false };
+  if (liveness.silent) {
+    return {
+      reason: `no frame from the gateway for ${liveness.silenceMs / 1000} s`,
+      planned: false,
+    };
   }
   if (failure) return { reason: failure, planned: false };
   return {
     reason: `connection closed (code ${closed.code}${closed.reason ? `: ${closed.reason}` : ""})`,
     planned: false,
   };
+}
+
+// Why the gateway said it is going away.
+function plannedEnd(frame: EventFrame): WatchEnd {
+  const p = (frame.payload ?? {}) as { reason?: unknown; restartExpectedMs?: unknown };
+  return {
+    reason: `the gateway announced ${
+      typeof p.reason === "string" ? `"${p.reason}"` : "a shutdown"
+    }`,
+    planned: true,
+    ...(typeof p.restartExpectedMs === "number" ? { plannedRestartMs: p.restartExpectedMs } : {}),
+  };
+}
+
+// Liveness: the gateway ticks every tickIntervalMs; silence for two of them is a dead link.
+function watchLiveness(conn: OpenClawConnection, clock: Clock) {
+  const silenceMs = 2 * conn.hello.tickIntervalMs;
+  const checkEveryMs = Math.min(5_000, Math.max(100, Math.floor(silenceMs / 4)));
+  const state = {
+    silent: false,
+    silenceMs,
+    stop: () => clock.clearTimeout(timer),
+  };
+  let timer: TimerId | undefined;
+  const check = () => {
+    if (clock.now() - conn.socket.lastFrameAt > silenceMs) {
+      state.silent = true;
+      conn.close(4000, "tick timeout");
+      return;
+    }
+    timer = clock.setTimeout(check, checkEveryMs);
+  };
+  timer = clock.setTimeout(check, checkEveryMs);
+  return state;
 }
 
 interface SessionRow {
@@ -220,7 +304,7 @@ interface SessionRow {
  * each oldest first, for {@link orderTurns} to order with the live ones. On the very first run there is nothing to catch up with: what happened before
  * the coordinator was installed is not its to judge.
  */
-async function catchUp(deps: WatchDeps): Promise<Turn[]> {
+async function catchUp(deps: WatchDeps & { assembler: ToolCallAssembler }): Promise<Turn[]> {
   const { conn, tracker } = deps;
   if (tracker.caughtUpAt < 0) return [];
   const since = tracker.caughtUpAt - (deps.slackMs ?? 5_000);
@@ -270,21 +354,32 @@ async function historySince(
   conn: OpenClawConnection,
   row: SessionRow,
   since: number,
-  deps: WatchDeps,
+  deps: WatchDeps & { assembler: ToolCallAssembler },
 ): Promise<Turn[]> {
+  const { assembler } = deps;
   const { tracker } = deps;
   const max = deps.maxCatchUpPerSession ?? 10_000;
   const known = tracker.knows(row.key);
   const pages: Turn[][] = [];
+  const rawPages: unknown[][] = [];
+  let sessionId = row.sessionId;
+  let permissionMode: string | undefined;
   let count = 0;
   for (let offset = 0;;) {
-    const page = await conn.request<
-      { messages?: unknown; hasMore?: boolean; nextOffset?: number; sessionId?: unknown }
-    >(
+    const page = await conn.request<{
+      messages?: unknown;
+      hasMore?: boolean;
+      nextOffset?: number;
+      sessionId?: unknown;
+      sessionInfo?: { permissionMode?: unknown };
+    }>(
       "chat.history",
       { sessionKey: row.key, limit: HISTORY_PAGE, ...(offset > 0 ? { offset } : {}) },
     );
-    const sessionId = typeof page.sessionId === "string" ? page.sessionId : row.sessionId;
+    if (typeof page.sessionId === "string") sessionId = page.sessionId;
+    const mode = page.sessionInfo?.permissionMode;
+    if (permissionMode === undefined && typeof mode === "string") permissionMode = mode;
+    if (Array.isArray(page.messages)) rawPages.unshift(page.messages);
     const turns = turnsFromHistory(
       row.key,
       row.agentId,
@@ -307,7 +402,28 @@ async function historySince(
     }
     offset = page.nextOffset;
   }
+  // Tool calls are paired with their results across pages, then placed among the turns by
+  // their position in the transcript.
+  const calls = toolCallsFromHistory(row.key, row.agentId, rawPages.flat(), {
+    from: deps.conversationFrom,
+    ...(sessionId !== undefined ? { sessionId } : {}),
+    ...(permissionMode !== undefined ? { permissionMode } : {}),
+  });
   // A session the coordinator knows: whatever it has not counted. One it does not know: what
   // was recorded since it last caught up.
-  return pages.flat().filter((t) => known ? tracker.isNew(t) : t.at === undefined || t.at >= since);
+  const wanted = (t: Turn) => known ? tracker.isNew(t) : t.at === undefined || t.at >= since;
+  for (const open of calls.open) if (wanted(open)) assembler.noteOpen(open);
+  return bySeq([...pages.flat(), ...calls.done]).filter(wanted);
+}
+
+// Items of one transcript in seq order (stable; an item without a seq keeps its place after
+// the one before it).
+function bySeq(items: Turn[]): Turn[] {
+  let carried = -Infinity;
+  const keyed = items.map((t, i) => {
+    if (t.seq !== undefined) carried = t.seq;
+    return { t, seq: t.seq ?? carried, i };
+  });
+  keyed.sort((a, b) => a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : a.i - b.i);
+  return keyed.map((k) => k.t);
 }

@@ -6,6 +6,7 @@
  */
 import {
   type DeviceIdentity,
+  isToolCallItem,
   loadOrCreateIdentity,
   newWatchCounters,
   type OpenClawSetup,
@@ -14,6 +15,8 @@ import {
   saveDeviceToken,
   SCOPES,
   TokenError,
+  ToolCallAssembler,
+  toolCallEvent,
   type Turn,
   turnEvent,
   type TurnSource,
@@ -22,7 +25,7 @@ import {
   withTokenSource,
 } from "../../gateway/mod.ts";
 import type { ConversationFrom } from "../../gateway/mod.ts";
-import type { TurnEvent } from "../../rules/mod.ts";
+import type { ToolCallEvent, TurnEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import type { Logger } from "../log.ts";
@@ -38,8 +41,8 @@ export interface OpenClawSourceOptions {
   conversationFrom: ConversationFrom;
   /** The token read at start (a token that cannot be read then stops the daemon). */
   token: ResolvedToken;
-  /** Receives each new turn as an event, in order. */
-  onEvent: (event: TurnEvent) => void;
+  /** Receives each new turn and tool call as an event, in order. */
+  onEvent: (event: TurnEvent | ToolCallEvent) => void;
   /** The catch-up is done and live events flow. */
   onLive: () => void;
   /** Time for the turns (default: the system clock). */
@@ -54,6 +57,8 @@ export class OpenClawSource {
   readonly tracker: TurnTracker = new TurnTracker();
   /** The watcher's counters, kept across connections. */
   readonly counters: WatchCounters = newWatchCounters();
+  /** Tool calls between start and result, kept across connections. */
+  readonly assembler: ToolCallAssembler;
   readonly #o: OpenClawSourceOptions;
   readonly #clock: Clock;
   readonly #readToken: (path: string) => Promise<ResolvedToken>;
@@ -67,6 +72,7 @@ export class OpenClawSource {
     this.#clock = opts.clock ?? systemClock;
     this.#readToken = opts.readToken ?? resolveToken;
     this.#token = opts.token;
+    this.assembler = new ToolCallAssembler(opts.conversationFrom);
   }
 
   /** Where the token in use came from (never the token). */
@@ -96,10 +102,13 @@ export class OpenClawSource {
       saveDeviceToken: (t) => this.#saveDeviceToken(t),
       watchDeps: () => ({
         tracker: this.tracker,
+        assembler: this.assembler,
         conversationFrom: this.#o.conversationFrom,
         counters: this.counters,
-        onTurn: (turn: Turn, source: TurnSource) =>
-          this.#o.onEvent(turnEvent(turn, { at: this.#clock.now(), source })),
+        onTurn: (turn: Turn, source: TurnSource) => {
+          const seen = { at: this.#clock.now(), source };
+          this.#o.onEvent(isToolCallItem(turn) ? toolCallEvent(turn, seen) : turnEvent(turn, seen));
+        },
         onNotice: (level, msg, fields) => this.#o.logger.log(level, msg, fields),
         onLive: () => this.#o.onLive(),
       }),

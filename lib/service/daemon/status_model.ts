@@ -203,6 +203,11 @@ export class StatusModel {
         enabled: !gov.governance.broadcast,
         ...(gov.governance.reason ? { reason: gov.governance.reason } : {}),
       },
+      governance: {
+        mode: gov.governance.fields.mode,
+        posture: gov.governance.fields.posture,
+        role: gov.governance.fields.role,
+      },
       counters: {
         frames: intake.frames,
         observations: intake.events,

@@ -4,7 +4,7 @@ import { Logger } from "../../../../lib/service/log.ts";
 import { OpenClawSource } from "../../../../lib/service/daemon/openclaw_source.ts";
 import { resolvePaths } from "../../../../lib/service/paths.ts";
 import { type ResolvedToken, TokenError } from "../../../../lib/gateway/openclaw/token.ts";
-import type { TurnEvent } from "../../../../lib/rules/event.ts";
+import type { RuleEvent } from "../../../../lib/rules/event.ts";
 import { FakeClock } from "../../../support/fake_clock.ts";
 import { ensurePrivateDir } from "../../../../lib/util/fs.ts";
 
@@ -38,7 +38,7 @@ Deno.test("an openclaw.json unreadable at a reconnect keeps the last good token;
 Deno.test("turns from the watcher become turn events, stamped by the clock and derived ids", async () => {
   await using dir = await tempDir();
   const clock = new FakeClock(5_000);
-  const events: TurnEvent[] = [];
+  const events: RuleEvent[] = [];
   const source = new OpenClawSource({
     paths: resolvePaths(dir.path),
     logger: new Logger("json", () => {}),

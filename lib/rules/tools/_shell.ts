@@ -1,0 +1,174 @@
+/**
+ * What a shell command given to `exec` does, as far as its text shows: OpenClaw's test for a
+ * plain read-only command (a few read-only programs, no `; & | < >`, no expansion, no escape),
+ * and, for the rest, the programs that delete, kill or reach the network. Pure.
+ * @module
+ */
+import type { ToolClass } from "./tool_class.ts";
+
+/** A class and why. */
+export interface ShellVerdict {
+  /** The class. */
+  class: ToolClass;
+  /** Why, in a few words (never the command itself). */
+  why: string;
+}
+
+const READ_ONLY = new Set(["cat", "grep", "head", "ls", "pwd", "rg", "stat", "tail", "wc"]);
+const UNSAFE_RG = ["--hostname-bin", "--pre", "--pre-glob", "--search-zip", "-z"];
+const GH_PR_READ = new Set(["checks", "diff", "list", "status", "view"]);
+const GH_ISSUE_READ = new Set(["list", "status", "view"]);
+// Characters that make a command more than one plain program run (OpenClaw's list).
+const COMPOUND = /[;&|<>\n\r`\\]/;
+const EXPANSION = /[$*?[\]{}~]/;
+
+const DESTRUCTIVE = new Set([
+  "rm",
+  "rmdir",
+  "unlink",
+  "shred",
+  "wipe",
+  "srm",
+  "kill",
+  "pkill",
+  "killall",
+  "truncate",
+  "dd",
+  "mkfs",
+  "wipefs",
+  "fdisk",
+  "shutdown",
+  "reboot",
+  "halt",
+  "poweroff",
+]);
+const EXTERNAL = new Set([
+  "curl",
+  "wget",
+  "ssh",
+  "scp",
+  "sftp",
+  "rsync",
+  "nc",
+  "ncat",
+  "netcat",
+  "telnet",
+  "ftp",
+  "http",
+  "https",
+  "aria2c",
+]);
+const OUTBOUND = new Set(["mail", "sendmail", "mailx", "mutt"]);
+
+/** Splits a simple command into words (quotes grouped); undefined when it is not simple. */
+export function simpleWords(command: string): string[] | undefined {
+  if (COMPOUND.test(command) || EXPANSION.test(command)) return undefined;
+  const words: string[] = [];
+  let word = "";
+  let quote: string | undefined;
+  for (const ch of command) {
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else word += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+    } else if (/\s/.test(ch)) {
+      if (word !== "") words.push(word);
+      word = "";
+    } else {
+      word += ch;
+    }
+  }
+  if (quote !== undefined) return undefined;
+  if (word !== "") words.push(word);
+  return words.length > 0 ? words : undefined;
+}
+
+function readOnlySed(words: string[]): boolean {
+  let quiet = false;
+  for (const w of words.slice(1)) {
+    if (w === "--quiet" || w === "--silent") {
+      quiet = true;
+      continue;
+    }
+    if (w === "-e" || w === "--expression" || w.startsWith("--in-place")) return false;
+    if (w.startsWith("-") && w !== "-") {
+      if (w.includes("i")) return false;
+      if (w.includes("n")) quiet = true;
+      continue;
+    }
+    return quiet && /^(\d+|\$)(,(\d+|\$))?p$/.test(w);
+  }
+  return false;
+}
+
+function readOnlyGh(words: string[]): boolean {
+  if (words.some((w) => /^--web(=|$)/i.test(w) || /^-[a-z]*w[a-z]*(=.*)?$/i.test(w))) return false;
+  const area = words[1]?.toLowerCase() ?? "";
+  const action = words[2]?.toLowerCase() ?? "";
+  if (area === "search") return action !== "";
+  if (area === "pr") return GH_PR_READ.has(action);
+  if (area === "issue") return GH_ISSUE_READ.has(action);
+  return false;
+}
+
+/** Whether OpenClaw counts `command` as a plain read-only shell command. */
+export function isPlainReadOnly(command: string): boolean {
+  const words = simpleWords(command.trim());
+  if (words === undefined) return false;
+  const program = words[0]!.toLowerCase();
+  if (
+    program === "rg" && words.some((w) => UNSAFE_RG.some((f) => w === f || w.startsWith(`${f}=`)))
+  ) {
+    return false;
+  }
+  if (READ_ONLY.has(program)) return true;
+  if (program === "sed") return readOnlySed(words);
+  if (program === "gh") return readOnlyGh(words);
+  return false;
+}
+
+// The program of each part of a compound command (split at ; & | and newlines, after
+// `sudo`, `env` and variable assignments), by basename.
+function programs(command: string): string[] {
+  const out: string[] = [];
+  for (const part of command.split(/[;&|\n\r()]+|\$\(|`/)) {
+    const words = part.trim().split(/\s+/).filter((w) => w !== "");
+    let i = 0;
+    while (
+      i < words.length &&
+      (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!) || ["sudo", "env", "nohup", "time", "xargs"]
+        .includes(words[i]!))
+    ) i++;
+    const w = words[i];
+    if (w !== undefined) out.push(w.replace(/^["']|["']$/g, "").split("/").pop()!.toLowerCase());
+  }
+  return out;
+}
+
+/** The class of an `exec` command, and why. */
+export function shellVerdict(command: string): ShellVerdict {
+  if (isPlainReadOnly(command)) return { class: "read", why: "a plain read-only command" };
+  const progs = programs(command);
+  const find = (set: Set<string>) => progs.find((p) => set.has(p));
+  const destructive = find(DESTRUCTIVE) ??
+    (/\bfind\b[^;&|]*\s-(delete|exec\s+rm)\b/.test(command) ? "find -delete" : undefined) ??
+    (/\bgit\s+(reset\s+--hard|clean\s+-[a-z]*f|push\s+[^;&|]*--force)/.test(command)
+      ? "git (discarding changes)"
+      : undefined);
+  if (destructive !== undefined) return { class: "destructive", why: `runs ${destructive}` };
+  const outbound = find(OUTBOUND) ?? (/\bgit\s+push\b/.test(command) ? "git push" : undefined);
+  if (outbound !== undefined) return { class: "outbound", why: `runs ${outbound}` };
+  const external = find(EXTERNAL) ??
+    (/\bgit\s+(clone|fetch|pull|ls-remote)\b/.test(command) ? "git (network)" : undefined);
+  if (external !== undefined) return { class: "external", why: `runs ${external}` };
+  if (/(^|[^>&0-9])>(?![>&]|\s*\/dev\/null\b)/.test(command)) {
+    return { class: "destructive", why: "overwrites a file (> redirect)" };
+  }
+  return {
+    class: "write",
+    why: COMPOUND.test(command) || EXPANSION.test(command)
+      ? "not a plain command (; & | < > or an expansion)"
+      : "not a read-only program",
+  };
+}
