@@ -28,6 +28,7 @@ import {
 import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
 import { type Paths, resolvePaths } from "../service/mod.ts";
 import { type AppendedReplay, appendReplayed, readLines, replayLines } from "./replay.ts";
+import { classifyCall } from "./classify.ts";
 import { formatStatus, parseStatus } from "../service/mod.ts";
 import { type DuplicateId, verifyLedger, type VerifyReport } from "../ledger/mod.ts";
 import { versionText } from "../version.ts";
@@ -75,6 +76,7 @@ Commands:
   status    Show what the running daemon last reported
   permissions
             Show the declared permission set and what this process is granted
+  classify  Show how a tool call is classified (read, write, outbound, ...) and why
 
 Options:
   -V, --version   Print the version, the Deno version and the target
@@ -171,6 +173,14 @@ problem with its line number. Exits 0 when the ledger is intact, 1 when not.`,
       "state-dir": STATE_DIR,
       json: { type: "boolean", help: "Print the status file as JSON" },
     },
+  },
+  classify: {
+    args: "TOOL [ARGS_JSON]",
+    about: `Shows the class the coordinator gives a call of TOOL with the arguments
+ARGS_JSON (a JSON object, default {}), and why: the built-in table with the
+config's "tools" overrides (governance/coordinator.jsonc in the state directory).
+Example: moses-coordinator classify exec '{"command":"rm -rf build"}'`,
+    options: { "state-dir": STATE_DIR, json: JSON_OUT },
   },
   permissions: {
     about: `Prints the permission set the coordinator is built and run with (deno.json,
@@ -321,6 +331,19 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
           stateDirGiven: givenStateDir !== undefined,
         });
       }
+      case "classify": {
+        if (positionals.length < 1 || positionals.length > 2) {
+          throw new UsageError("classify takes TOOL and, optionally, ARGS_JSON");
+        }
+        const problem = await stateDirUnusable();
+        if (problem !== undefined) return refuse(io, problem);
+        return await classifyCommand(io, {
+          tool: positionals[0]!,
+          args: positionals[1],
+          paths,
+          json: values.json === true,
+        });
+      }
       case "permissions": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const audit = auditPermissions(declaredSet(), Deno.cwd(), liveQuery);
@@ -387,6 +410,34 @@ function isSandboxDenial(err: unknown): boolean {
     if (e instanceof Deno.errors.NotCapable) return true;
   }
   return false;
+}
+
+/** Runs `classify`: the config's overrides apply; a bad config or argument is a usage error. */
+async function classifyCommand(
+  io: Io,
+  opts: { tool: string; args: string | undefined; paths: Paths; json: boolean },
+): Promise<number> {
+  let tools = {};
+  try {
+    tools = (await loadConfig(opts.paths.config)).config.tools;
+  } catch (err) {
+    io.err(errorText(err));
+    return EXIT_CONFIG;
+  }
+  let r;
+  try {
+    r = classifyCall(opts.tool, opts.args, tools);
+  } catch (err) {
+    throw new UsageError(errorText(err));
+  }
+  io.out(
+    opts.json
+      ? JSON.stringify(r)
+      : `${r.tool}: ${r.class} (${r.why})${
+        r.summary ? `; the ledger would show "${r.summary}"` : ""
+      }`,
+  );
+  return EXIT_OK;
 }
 
 /** What `replay` was asked to do. */

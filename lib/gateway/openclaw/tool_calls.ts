@@ -198,6 +198,11 @@ export class ToolCallAssembler {
     const status = toolStatusOf(data.isError, rec(data.result)?.details, rec(data.result)?.content);
     let tool = started?.tool ?? name;
     let args = started?.argsSeen ? started.args : undefined;
+    if (started?.argsSeen !== true && parent !== undefined) {
+      // An inner call whose start was missed: the outer call's arguments name it.
+      const inner = innerOf(this.#open.get(toolCallKey(runId, parent))?.args);
+      if (inner?.tool === name) args = inner.args;
+    }
     let via: string | undefined = parent !== undefined ? TOOL_SEARCH_CALL : undefined;
     if (tool === TOOL_SEARCH_CALL && parent === undefined) {
       if (this.#hadInner.take(k)) return "pending"; // judged as its inner call already

@@ -176,19 +176,29 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   };
   // A gap in the event sequence: the gateway dropped events for this reader. Catch up again
   // from history (once more if another gap comes meanwhile).
-  const syncLoop = async () => {
-    do {
-      syncAgain = false;
-      await sync();
-      deps.onLive?.();
-    } while (syncAgain && !conn.socket.isClosed);
+  // Runs catch-ups until no gap asks for another. `syncing` is cleared in the same step that
+  // decides to stop, so a gap seen right after the last one starts a new run.
+  const syncLoop = (): Promise<void> => {
+    const run = (async () => {
+      try {
+        do {
+          syncAgain = false;
+          await sync();
+          deps.onLive?.();
+        } while (syncAgain && !conn.socket.isClosed);
+      } finally {
+        syncing = undefined;
+      }
+    })();
+    syncing = run;
+    return run;
   };
   const resync = () => {
     if (syncing !== undefined) {
       syncAgain = true;
       return;
     }
-    syncing = syncLoop().catch(fail).finally(() => syncing = undefined);
+    syncLoop().catch(fail);
   };
 
   conn.onInvalid = (reason) => {
@@ -234,9 +244,7 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
 
   try {
     await conn.request("sessions.subscribe", {});
-    syncing = syncLoop();
-    await syncing;
-    syncing = undefined;
+    await syncLoop();
   } catch (err) {
     fail(err);
   }

@@ -134,17 +134,16 @@ export function defaultClass(tool: string, args: unknown): Classification {
   const action = actionOf(args);
   if (name === "exec" || name === "bash") {
     const command = commandOf(args);
-    if (command === undefined) return { class: "write", why: `${name} with no command seen` };
-    const v = shellVerdict(command);
-    return { class: v.class, why: `${name}: ${v.why}` };
+    if (command === undefined) return { class: "write", why: "no command seen" };
+    return shellVerdict(command);
   }
-  if (READ_TOOLS.has(name)) return { class: "read", why: `${name} only reads` };
-  if (WRITE_TOOLS.has(name)) return { class: "write", why: `${name} changes state` };
-  if (OUTBOUND_TOOLS.has(name)) return { class: "outbound", why: `${name} sends to someone` };
+  if (READ_TOOLS.has(name)) return { class: "read", why: "only reads" };
+  if (WRITE_TOOLS.has(name)) return { class: "write", why: "changes state" };
+  if (OUTBOUND_TOOLS.has(name)) return { class: "outbound", why: "sends to someone" };
   if (name === "browser" && action !== undefined && BROWSER_READ_ACTIONS.has(action)) {
     return { class: "read", why: `browser action ${action} only reads` };
   }
-  if (EXTERNAL_TOOLS.has(name)) return { class: "external", why: `${name} reaches outside` };
+  if (EXTERNAL_TOOLS.has(name)) return { class: "external", why: "reaches outside the machine" };
   switch (name) {
     case "message":
       if (action !== undefined && MESSAGE_READ_ACTIONS.has(action)) {
@@ -180,7 +179,7 @@ export function defaultClass(tool: string, args: unknown): Classification {
   if (name.startsWith("message_") || name.includes("send")) {
     return { class: "outbound", why: `${name} sends (by its name)` };
   }
-  return { class: "write", why: `${name} is not a known tool: counted as write` };
+  return { class: "write", why: "not a known tool: counted as write" };
 }
 
 /** Classifies calls with the built-in table and the config's per-tool overrides. */

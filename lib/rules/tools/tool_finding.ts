@@ -112,15 +112,26 @@ export function toolFinding(
     rule: verdict.rule,
     action: verdict.action,
     at: event.at,
-    detail: `${sentence(verdict.action)} in conversation ${event.conversation}: ${event.agent} ${
-      status === "executed" ? "ran" : "attempted"
-    } ${event.tool} (${c.class}: ${c.why}), which ${verdict.forbiddenBy} forbids`,
+    detail: toolDetail(event, verdict, status),
     outcome: "logged",
     conversation: event.conversation,
     agent: event.agent,
     key: TOOL_CALL_KEY,
     data,
   };
+}
+
+// One readable line: who did what, its class and why, and what forbids it.
+function toolDetail(
+  event: ToolCallEvent,
+  verdict: ToolVerdict,
+  status: "executed" | "attempted",
+): string {
+  const c = verdict.classification;
+  const verb = status === "executed" ? "ran" : "attempted";
+  const via = event.via ? ` (through ${event.via})` : "";
+  return `${sentence(verdict.action)} in conversation ${event.conversation}: ${event.agent} ` +
+    `${verb} ${event.tool}${via}, class ${c.class} (${c.why}), which ${verdict.forbiddenBy} forbids`;
 }
 
 // "posture_violation" -> "Posture violation".

@@ -8,6 +8,7 @@ import { newWatchCounters, watch, type WatchEnd } from "../../../../lib/gateway/
 import { TurnTracker } from "../../../../lib/gateway/openclaw/turn_tracker.ts";
 import type { OpenClawConnection } from "../../../../lib/gateway/openclaw/connection.ts";
 import type { Turn } from "../../../../lib/gateway/openclaw/protocol.ts";
+import { isToolCallItem } from "../../../../lib/gateway/openclaw/tool_calls.ts";
 import { FakeClock } from "../../../support/fake_clock.ts";
 
 type Handler = (
@@ -39,9 +40,9 @@ class FakeConnection {
     // As a gateway would: answers arrive later, and a failure is a rejection.
     return Promise.resolve().then(() => this.handler(method, params, this));
   }
-  emit(event: string, payload: unknown) {
+  emit(event: string, payload: unknown, seq?: number) {
     this.socket.lastFrameAt = this.clock.now();
-    this.onEvent?.({ type: "event", event, payload }, "");
+    this.onEvent?.({ type: "event", event, payload, ...(seq !== undefined ? { seq } : {}) }, "");
   }
   close(code = 1000) {
     if (this.socket.isClosed) return;
@@ -334,4 +335,80 @@ Deno.test("a gateway silent for two tick intervals is closed as dead, one that t
   assertEquals(conn.closedWith, 4000);
   const end = await done;
   assertEquals(end, { reason: "no frame from the gateway for 60 s", planned: false });
+});
+
+Deno.test("a gap in the event seq is counted and catches up from history, which finds the dropped tool call", async () => {
+  const clock = new FakeClock();
+  const T = clock.now();
+  const tracker = new TurnTracker();
+  tracker.caughtUpAt = T - 10_000;
+  const key = "agent:primary:g";
+  tracker.record({
+    sessionKey: key,
+    agentId: "primary",
+    conversation: "g",
+    key: "x",
+    seq: 1,
+    at: T - 20_000,
+  });
+  let dropped = false;
+  const historyMessages = () =>
+    dropped
+      ? [
+        {
+          role: "assistant",
+          content: [{ type: "toolCall", id: "c1", name: "write", arguments: { path: "a" } }],
+          __openclaw: { runId: "r1", id: "m2", seq: 2, recordTimestampMs: T + 1 },
+        },
+        {
+          role: "toolResult",
+          toolCallId: "c1",
+          toolName: "write",
+          isError: false,
+          content: [],
+          __openclaw: { runId: "r1", id: "m3", seq: 3, recordTimestampMs: T + 2 },
+        },
+      ]
+      : [];
+  const conn = new FakeConnection(clock, (method) => {
+    if (method === "sessions.subscribe") return { subscribed: true };
+    if (method === "sessions.list") {
+      return { sessions: [{ key, agentId: "primary", updatedAt: clock.now() }], hasMore: false };
+    }
+    return { sessionId: "s", messages: historyMessages(), hasMore: false };
+  });
+  const counters = newWatchCounters();
+  const fed: string[] = [];
+  let lives = 0;
+  let onLive: () => void = () => {};
+  const done = watch({
+    conn: conn as unknown as OpenClawConnection,
+    tracker,
+    conversationFrom: "rest",
+    counters,
+    clock,
+    onTurn: (t: Turn, source) => fed.push(`${isToolCallItem(t) ? t.call.tool : t.key}:${source}`),
+    onNotice: () => {},
+    onLive: () => {
+      lives++;
+      onLive();
+    },
+  });
+  const nextLive = () => new Promise<void>((r) => (onLive = r));
+  let live = nextLive();
+  await live;
+  conn.emit("tick", {}, 1);
+  conn.emit("tick", {}, 2);
+  assertEquals(counters.eventGaps, 0);
+  // The gateway dropped seq 3 (the write's session.tool result) for a slow reader.
+  dropped = true;
+  live = nextLive();
+  conn.emit("tick", {}, 4);
+  await live;
+  assertEquals([counters.eventGaps, counters.eventsMissed, counters.reconciles], [1, 1, 2]);
+  assertEquals(fed, ["run:r1:catch-up", "write:catch-up"]);
+  assertEquals(counters.toolCalls, 1);
+  assertEquals(lives, 2);
+  conn.close();
+  await done;
 });
