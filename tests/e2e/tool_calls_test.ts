@@ -190,6 +190,48 @@ Deno.test("tool calls against a real OpenClaw gateway with a scripted model", as
     );
 
     await t.step(
+      "defense: an exec a person approved in a guarded session is confirmed; an unconfirmed or denied rm is a posture_violation",
+      async () => {
+        await setGovernance({ mode: "high-integrity", posture: "defense" });
+        await governanceInForce({ mode: "high-integrity", posture: "defense" });
+        const approver = await gw.driver({
+          scopes: ["operator.approvals"],
+          caps: ["exec-approvals"],
+        });
+        try {
+          const before = (await status()).rules!.posture!;
+          const lines = toolLines(await ledgerLines(stateDir)).length;
+          await approver.permissionMode("primary", "guarded-1", "guarded");
+          approver.answerExecApprovals("allow-once");
+          await approver.run("primary", "guarded-1", 'CALL exec {"command":"rm -f gone.txt"}');
+          const after = await judged(before.evaluated + 1);
+          assertEquals(after.posture!.findings, before.findings);
+          // Denied by the person: attempted, unconfirmed.
+          approver.answerExecApprovals("deny");
+          await approver.run("primary", "guarded-1", 'CALL exec {"command":"rm -f gone.txt"}');
+          // No guard at all: unconfirmed.
+          await approver.run("primary", "plain-1", 'CALL exec {"command":"rm -f gone.txt"}');
+          await waitFor(
+            "two findings",
+            async () => toolLines(await ledgerLines(stateDir)).length === lines + 2,
+            30_000,
+          );
+          const [denied, plain] = toolLines(await ledgerLines(stateDir)).slice(-2).map(callOf);
+          assertEquals(
+            [denied!.conversation, denied!.status, denied!.result, denied!.confirmation],
+            ["guarded-1", "attempted", "blocked", "unconfirmed"],
+          );
+          assertEquals(
+            [plain!.conversation, plain!.class, plain!.status, plain!.confirmation],
+            ["plain-1", "destructive", "executed", "unconfirmed"],
+          );
+        } finally {
+          approver.close();
+        }
+      },
+    );
+
+    await t.step(
       "a violating call made while the coordinator is stopped is found after restart, once",
       async () => {
         await setGovernance({ mode: "high-integrity", posture: "scout" });

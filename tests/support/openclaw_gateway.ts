@@ -155,8 +155,8 @@ export class OpenClawGateway {
     await Deno.remove(this.home, { recursive: true }).catch(() => {});
   }
 
-  /** A driver connection with write and admin scopes (its own device). */
-  async driver(): Promise<Driver> {
+  /** A driver connection with write and admin scopes (its own device), plus any `extra` scopes and caps. */
+  async driver(extra: { scopes?: string[]; caps?: string[] } = {}): Promise<Driver> {
     const identity = await generateIdentity();
     for (let attempt = 0;; attempt++) {
       const socket = await FrameSocket.open(this.url, 10_000);
@@ -165,7 +165,8 @@ export class OpenClawGateway {
           identity,
           token: this.token,
           useDeviceToken: false,
-          scopes: ["operator.read", "operator.write", "operator.admin"],
+          scopes: ["operator.read", "operator.write", "operator.admin", ...(extra.scopes ?? [])],
+          ...(extra.caps ? { caps: extra.caps } : {}),
           version: "test",
           platform: "linux",
           timeoutMs: 10_000,
@@ -221,6 +222,19 @@ export class Driver {
   async permissionMode(agent: string, rest: string, mode: string): Promise<void> {
     const key = await this.session(agent, rest);
     await this.conn.request("sessions.patch", { key, permissionMode: mode });
+  }
+
+  /**
+   * Answers every exec approval this connection is asked for with `decision` (the driver
+   * needs scope operator.approvals and cap exec-approvals: see {@link OpenClawGateway.driver}).
+   */
+  answerExecApprovals(decision: "allow-once" | "deny"): void {
+    this.conn.onEvent = (f) => {
+      if (f.event !== "exec.approval.requested") return;
+      const id = (f.payload as { id?: unknown } | undefined)?.id;
+      if (typeof id !== "string") return;
+      this.conn.request("exec.approval.resolve", { id, decision }).catch(() => {});
+    };
   }
 
   /** Closes the driver's connection. */

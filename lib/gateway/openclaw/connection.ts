@@ -53,6 +53,8 @@ export interface ConnectOptions {
   timeoutMs: number;
   /** The challenge frame, if it was already read (protocol detection). */
   challenge?: string;
+  /** Client capabilities to declare (none by default). */
+  caps?: readonly string[];
 }
 
 /** The frame size limit when the gateway's hello names none (OpenClaw's own default). */
@@ -131,6 +133,7 @@ export class OpenClawConnection {
       version: opts.version,
       platform: opts.platform,
       scopes: opts.scopes,
+      ...(opts.caps !== undefined ? { caps: opts.caps } : {}),
       auth: deviceToken !== undefined
         ? { deviceToken }
         : opts.token !== undefined

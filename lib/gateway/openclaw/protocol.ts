@@ -125,6 +125,8 @@ export interface ConnectInput {
   auth: { token?: string; deviceToken?: string };
   /** The device's proof of identity. */
   device: DeviceProof;
+  /** Client capabilities (e.g. `exec-approvals`); none by default. */
+  caps?: readonly string[];
 }
 
 /**
@@ -177,6 +179,7 @@ export function connectParams(input: ConnectInput): Record<string, unknown> {
     },
     role: "operator",
     scopes: [...input.scopes],
+    ...(input.caps !== undefined && input.caps.length > 0 ? { caps: [...input.caps] } : {}),
     auth,
     device: input.device,
   };

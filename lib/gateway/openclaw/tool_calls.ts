@@ -74,10 +74,16 @@ export function toolStatusOf(isError: unknown, details: unknown, content: unknow
   if (isError !== true) return "executed";
   const d = rec(details);
   if (d?.status === "blocked" || d?.deniedReason !== undefined) return "blocked";
-  if (typeof d?.error === "string" && /\bdenied\b/i.test(d.error)) return "blocked";
   const text = firstText(content).trim();
   if (/^Tool \S+ not found$/.test(text)) return "not_found";
-  if (/^\{/.test(text) && /"error":\s*"[^"]*\bdenied\b/.test(text)) return "blocked";
+  // OpenClaw's refusals of exec: by policy ("exec denied: host=gateway security=deny", alone or
+  // in a JSON error) and by a person ("Exec denied (gateway id=…, user-denied): …").
+  const denied = /^exec denied\b/i;
+  if (
+    denied.test(text) || (typeof d?.error === "string" && denied.test(d.error)) ||
+    (typeof d?.aggregated === "string" && denied.test(d.aggregated)) ||
+    (/^\{/.test(text) && /"error":\s*"exec denied\b/i.test(text))
+  ) return "blocked";
   return "failed";
 }
 

@@ -125,6 +125,20 @@ Deno.test("the result's markers decide what became of a call", () => {
     "not_found",
   );
   assertEquals(toolStatusOf(true, {}, [{ type: "text", text: "ECONNREFUSED" }]), "failed");
+  // A person denied an exec in a guarded session (seen on openclaw@2026.9.6).
+  const userDenied = "Exec denied (gateway id=5ea5, user-denied): touch guarded.txt";
+  assertEquals(
+    toolStatusOf(true, { status: "failed", aggregated: userDenied }, [{
+      type: "text",
+      text: userDenied,
+    }]),
+    "blocked",
+  );
+  // A command that ran and failed on a file's mode was not refused by the gateway.
+  assertEquals(
+    toolStatusOf(true, { status: "failed" }, [{ type: "text", text: "cat: x: Permission denied" }]),
+    "failed",
+  );
 });
 
 Deno.test("heartbeat tool events and malformed ones give no call", () => {
