@@ -85,15 +85,22 @@ export function simpleWords(command: string): string[] | undefined {
 }
 
 function readOnlySed(words: string[]): boolean {
+  const args = words.slice(1);
+  // GNU sed takes options after the script too: `sed -n 5p -i f` edits f in place, and a
+  // script from -e or -f can write files.
+  if (
+    args.some((w) =>
+      w === "--expression" || w.startsWith("--in-place") || w.startsWith("--file") ||
+      (/^-[^-]/.test(w) && /[eif]/.test(w))
+    )
+  ) return false;
   let quiet = false;
-  for (const w of words.slice(1)) {
+  for (const w of args) {
     if (w === "--quiet" || w === "--silent") {
       quiet = true;
       continue;
     }
-    if (w === "-e" || w === "--expression" || w.startsWith("--in-place")) return false;
     if (w.startsWith("-") && w !== "-") {
-      if (w.includes("i")) return false;
       if (w.includes("n")) quiet = true;
       continue;
     }

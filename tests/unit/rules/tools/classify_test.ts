@@ -335,3 +335,15 @@ Deno.test("the reason never repeats the arguments: no secret from a command, a p
     assert(!c.why.includes("hunter2"), `${tool}: ${c.why}`);
   }
 });
+
+Deno.test("sed -n Np followed by -i or --in-place edits the file and is not read (as in OpenClaw)", () => {
+  // GNU sed takes options after the script: `sed -n 5p -i f` rewrites f to its fifth line.
+  assertClasses([
+    ["sed -n 5p -i f", "write"],
+    ["sed -n 5p --in-place f", "write"],
+    ["sed -n 5p --in-place=.bak f", "write"],
+    ["sed -n 5p -e 6p f", "write"],
+    ["sed -n 5p -f script.sed f", "write"],
+    ["sed -n 5p --file=script.sed f", "write"],
+  ], exec);
+});
