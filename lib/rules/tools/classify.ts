@@ -108,6 +108,12 @@ function commandOf(args: unknown): string | undefined {
   return typeof c === "string" && c.trim() !== "" ? c.trim() : undefined;
 }
 
+// session_status given a model switches the session to it (OpenClaw counts it as mutating).
+function hasModel(args: unknown): boolean {
+  const m = (args as Record<string, unknown> | null)?.model;
+  return typeof m === "string" && m.trim() !== "";
+}
+
 // The class of a tool whose calls are read-only for some actions only.
 function byAction(
   tool: string,
@@ -137,6 +143,9 @@ export function defaultClass(tool: string, args: unknown): Classification {
     if (command === undefined) return { class: "write", why: `${name} with no command seen` };
     const v = shellVerdict(command);
     return { class: v.class, why: `${name}: ${v.why}` };
+  }
+  if (name === "session_status" && hasModel(args)) {
+    return { class: "write", why: "session_status with a model changes the session's model" };
   }
   if (READ_TOOLS.has(name)) return { class: "read", why: `${name} only reads` };
   if (WRITE_TOOLS.has(name)) return { class: "write", why: `${name} changes state` };

@@ -347,3 +347,9 @@ Deno.test("sed -n Np followed by -i or --in-place edits the file and is not read
     ["sed -n 5p --file=script.sed f", "write"],
   ], exec);
 });
+
+Deno.test("session_status is read, but with a model given it changes the session's model and is write (as in OpenClaw)", () => {
+  assertEquals(defaultClass("session_status", {}).class, "read");
+  assertEquals(defaultClass("session_status", { model: "  " }).class, "read");
+  assertEquals(defaultClass("session_status", { model: "gpt-5" }).class, "write");
+});
