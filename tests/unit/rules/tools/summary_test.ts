@@ -65,3 +65,11 @@ Deno.test("a summary is bounded to MAX_SUMMARY_CHARS and well-formed", () => {
   assertEquals(summarize("exec", { command: `${"x".repeat(500)} y` }).length, MAX_SUMMARY_CHARS);
   assertEquals(summarize("write", { path: "a\ud800b" }), "a\ufffdb");
 });
+
+Deno.test("exec's summary skips variable assignments and keeps only the program's name: no secret set before it", () => {
+  assertEquals(summarize("exec", { command: "API_TOKEN=hunter2 curl https://x" }), "curl");
+  assertEquals(summarize("exec", { command: "A=1 B='two words' /bin/rm x" }), "rm");
+  assertEquals(summarize("exec", { command: "curl${IFS}https://x/?token=hunter2" }), "curl");
+  assertEquals(summarize("exec", { command: "echo$IFS'hunter2'" }), "echo");
+  assertEquals(summarize("exec", { command: "TOKEN=hunter2" }), "");
+});
