@@ -169,7 +169,9 @@ export function shellVerdict(command: string): ShellVerdict {
   const external = find(EXTERNAL) ??
     (/\bgit\s+(clone|fetch|pull|ls-remote)\b/.test(command) ? "git (network)" : undefined);
   if (external !== undefined) return { class: "external", why: `runs ${external}` };
-  if (/(^|[^>&0-9])>(?![>&]|\s*\/dev\/null\b)/.test(command)) {
+  // Any stream sent to a file (`> f`, `2> f`, `&> f`) truncates it; `>>`, `>&2` and
+  // /dev/null do not.
+  if (/(^|[^>])>(?![>&]|\s*\/dev\/null(?=$|[\s;&|)]))/.test(command)) {
     return { class: "destructive", why: "overwrites a file (> redirect)" };
   }
   return {

@@ -353,3 +353,14 @@ Deno.test("session_status is read, but with a model given it changes the session
   assertEquals(defaultClass("session_status", { model: "  " }).class, "read");
   assertEquals(defaultClass("session_status", { model: "gpt-5" }).class, "write");
 });
+
+Deno.test("a redirect of another stream to a file overwrites it too and is destructive (2>f, 1>f, &>f)", () => {
+  assertClasses([
+    ["ls 2>errors.txt", "destructive"],
+    ["ls 2> errors.txt", "destructive"],
+    ["ls 1>out.txt", "destructive"],
+    ["ls &>out.txt", "destructive"],
+    ["ls 2>/dev/null >out.txt", "destructive"],
+    ["ls >/dev/null.txt", "destructive"],
+  ], exec);
+});
