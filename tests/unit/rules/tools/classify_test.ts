@@ -364,3 +364,17 @@ Deno.test("a redirect of another stream to a file overwrites it too and is destr
     ["ls >/dev/null.txt", "destructive"],
   ], exec);
 });
+
+Deno.test("an action the classifier does not know is not repeated in the reason (it is argument text)", () => {
+  const action = `send ${"x".repeat(5000)} hunter2-SECRET\u0007`;
+  for (const tool of ["message", "process", "gateway", "cron", "canvas"]) {
+    const c = defaultClass(tool, { action });
+    assert(!c.why.includes("hunter2"), `${tool}: ${c.why}`);
+    assert(c.why.length < 100, `${tool}: ${c.why.length} characters`);
+  }
+  assertEquals(defaultClass("message", { action: "reply" }).why, "message action reply sends");
+  assertEquals(
+    defaultClass("process", { action: "send-keys" }).why,
+    "process action send_keys drives a process",
+  );
+});
