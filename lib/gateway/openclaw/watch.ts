@@ -133,15 +133,7 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     if (isToolCallItem(t)) counters.toolCalls++;
     deps.onTurn(t, source);
   };
-  // The turn or tool call an event announces, if any.
-  const itemOf = (frame: EventFrame): Turn | undefined => {
-    if (frame.event === "session.tool") {
-      const item = assembler.onToolEvent(frame.payload);
-      return typeof item === "object" ? item : undefined;
-    }
-    const t = turnFromEvent(frame, deps.conversationFrom);
-    return typeof t === "object" ? t : undefined;
-  };
+  const itemOf = (frame: EventFrame) => announced(frame, assembler, deps.conversationFrom);
 
   // Catch up (at connect, and after a gap), then feed what arrived meanwhile. Live events
   // are held while it runs so that nothing is fed before something recorded earlier.
@@ -263,6 +255,20 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     reason: `connection closed (code ${closed.code}${closed.reason ? `: ${closed.reason}` : ""})`,
     planned: false,
   };
+}
+
+// The turn or tool call an event announces, if any.
+function announced(
+  frame: EventFrame,
+  assembler: ToolCallAssembler,
+  from: ConversationFrom,
+): Turn | undefined {
+  if (frame.event === "session.tool") {
+    const item = assembler.onToolEvent(frame.payload);
+    return typeof item === "object" ? item : undefined;
+  }
+  const t = turnFromEvent(frame, from);
+  return typeof t === "object" ? t : undefined;
 }
 
 // Why the gateway said it is going away.

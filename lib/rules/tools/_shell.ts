@@ -85,15 +85,22 @@ export function simpleWords(command: string): string[] | undefined {
 }
 
 function readOnlySed(words: string[]): boolean {
+  const args = words.slice(1);
+  // GNU sed takes options after the script too: `sed -n 5p -i f` edits f in place, and a
+  // script from -e or -f can write files.
+  if (
+    args.some((w) =>
+      w === "--expression" || w.startsWith("--in-place") || w.startsWith("--file") ||
+      (/^-[^-]/.test(w) && /[eif]/.test(w))
+    )
+  ) return false;
   let quiet = false;
-  for (const w of words.slice(1)) {
+  for (const w of args) {
     if (w === "--quiet" || w === "--silent") {
       quiet = true;
       continue;
     }
-    if (w === "-e" || w === "--expression" || w.startsWith("--in-place")) return false;
     if (w.startsWith("-") && w !== "-") {
-      if (w.includes("i")) return false;
       if (w.includes("n")) quiet = true;
       continue;
     }
@@ -162,7 +169,9 @@ export function shellVerdict(command: string): ShellVerdict {
   const external = find(EXTERNAL) ??
     (/\bgit\s+(clone|fetch|pull|ls-remote)\b/.test(command) ? "git (network)" : undefined);
   if (external !== undefined) return { class: "external", why: `runs ${external}` };
-  if (/(^|[^>&0-9])>(?![>&]|\s*\/dev\/null\b)/.test(command)) {
+  // Any stream sent to a file (`> f`, `2> f`, `&> f`) truncates it; `>>`, `>&2` and
+  // /dev/null do not.
+  if (/(^|[^>])>(?![>&]|\s*\/dev\/null(?=$|[\s;&|)]))/.test(command)) {
     return { class: "destructive", why: "overwrites a file (> redirect)" };
   }
   return {

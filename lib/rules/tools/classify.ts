@@ -108,6 +108,40 @@ function commandOf(args: unknown): string | undefined {
   return typeof c === "string" && c.trim() !== "" ? c.trim() : undefined;
 }
 
+// session_status given a model switches the session to it (OpenClaw counts it as mutating).
+function hasModel(args: unknown): boolean {
+  const m = (args as Record<string, unknown> | null)?.model;
+  return typeof m === "string" && m.trim() !== "";
+}
+
+// Actions the reasons may name: any other action is the agent's text, of any length.
+const NAMED_ACTIONS: ReadonlySet<string> = new Set([
+  ...READ_ACTIONS,
+  ...MESSAGE_READ_ACTIONS,
+  ...PROCESS_READ_ACTIONS,
+  ...PROCESS_DESTRUCTIVE_ACTIONS,
+  ...DESTRUCTIVE_ACTIONS,
+  ...BROWSER_READ_ACTIONS,
+  ...GATEWAY_READ_ACTIONS,
+  "send",
+  "reply",
+  "react",
+  "edit",
+  "unsend",
+  "write",
+  "send_keys",
+  "submit",
+  "paste",
+  "add",
+  "update",
+  "run",
+  "steer",
+]);
+
+function shown(action: string): string {
+  return NAMED_ACTIONS.has(action) ? `action ${action}` : "with an unlisted action";
+}
+
 // The class of a tool whose calls are read-only for some actions only.
 function byAction(
   tool: string,
@@ -124,7 +158,7 @@ function byAction(
     class: "write",
     why: action === undefined
       ? `${tool} without a read-only action`
-      : `${tool} action ${action} changes state`,
+      : `${tool} ${shown(action)} changes state`,
   };
 }
 
@@ -136,6 +170,9 @@ export function defaultClass(tool: string, args: unknown): Classification {
     const command = commandOf(args);
     if (command === undefined) return { class: "write", why: "no command seen" };
     return shellVerdict(command);
+  }
+  if (name === "session_status" && hasModel(args)) {
+    return { class: "write", why: "session_status with a model changes the session's model" };
   }
   if (READ_TOOLS.has(name)) return { class: "read", why: "only reads" };
   if (WRITE_TOOLS.has(name)) return { class: "write", why: "changes state" };
@@ -152,7 +189,7 @@ export function defaultClass(tool: string, args: unknown): Classification {
       if (action === "delete" || action === "unsend") {
         return { class: "destructive", why: `message action ${action} deletes a message` };
       }
-      return { class: "outbound", why: `message${action ? ` action ${action}` : ""} sends` };
+      return { class: "outbound", why: `message${action ? ` ${shown(action)}` : ""} sends` };
     case "process":
       if (action !== undefined && PROCESS_DESTRUCTIVE_ACTIONS.has(action)) {
         return { class: "destructive", why: `process action ${action} stops or removes` };
@@ -160,7 +197,7 @@ export function defaultClass(tool: string, args: unknown): Classification {
       if (action === undefined || PROCESS_READ_ACTIONS.has(action)) {
         return { class: "read", why: `process ${action ? `action ${action}` : ""} only reads` };
       }
-      return { class: "write", why: `process action ${action} drives a process` };
+      return { class: "write", why: `process ${shown(action)} drives a process` };
     case "gateway":
       return byAction(name, action, GATEWAY_READ_ACTIONS);
     case "subagents":

@@ -15,6 +15,18 @@ function bounded(s: string): string {
   return clean.length <= MAX_SUMMARY_CHARS ? clean : `${clean.slice(0, MAX_SUMMARY_CHARS - 1)}…`;
 }
 
+// Variable assignments before a command's program (`TOKEN=… curl`): often secrets.
+const ASSIGNMENTS = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*=(?:"[^"]*"|'[^']*'|[^\s"'])*\s+)*/;
+
+// The basename of a command's program, cut at the first character that cannot be part of a
+// name (so `curl${IFS}https://…` gives `curl`); "" when there is none.
+function programName(command: string): string {
+  const rest = command.replace(ASSIGNMENTS, "").replace(/^["']/, "");
+  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(rest)) return "";
+  const path = /^[\w./+-]*/.exec(rest)![0];
+  return path.split("/").pop() ?? "";
+}
+
 /** The summary of a call of `tool` with `args` ("" when nothing safe can be said). */
 export function summarize(tool: string, args: unknown): string {
   if (typeof args !== "object" || args === null || Array.isArray(args)) return "";
@@ -23,8 +35,7 @@ export function summarize(tool: string, args: unknown): string {
   if (name === "exec" || name === "bash") {
     const c = a.command ?? a.cmd;
     if (typeof c !== "string") return "";
-    const first = c.trim().split(/\s+/)[0] ?? "";
-    return bounded(first.split("/").pop() ?? "");
+    return bounded(programName(c));
   }
   for (const k of PATH_KEYS) {
     if (typeof a[k] === "string" && a[k] !== "") return bounded(a[k] as string);

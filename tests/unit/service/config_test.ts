@@ -81,3 +81,49 @@ Deno.test("a config that is a symbolic link or not a regular file is refused, na
     `Cannot read config ${asDir}: it is not a regular file`,
   );
 });
+
+Deno.test("tools maps tool names, lower-cased and trimmed, to valid classes; none by default", () => {
+  assertEquals(parseConfig("{}", "c.jsonc").tools, {});
+  const c = parseConfig(
+    `{ tools: { Deploy: "destructive", " Notify ": "outbound", "my_read": "read",
+       w: "write", fetcher: "external" } }`,
+    "c.jsonc",
+  );
+  assertEquals(c.tools, {
+    deploy: "destructive",
+    notify: "outbound",
+    my_read: "read",
+    w: "write",
+    fetcher: "external",
+  });
+});
+
+Deno.test("tools refuses an unknown class, naming the key and the valid classes", () => {
+  assertThrows(
+    () => parseConfig('{ tools: { deploy: "dangerous" } }', "c.jsonc"),
+    ConfigError,
+    '"tools.deploy" must be one of read, write, outbound, destructive, external',
+  );
+  for (const bad of ['"READ"', "1", "null", '["read"]', "{}"]) {
+    assertThrows(
+      () => parseConfig(`{ tools: { deploy: ${bad} } }`, "c.jsonc"),
+      ConfigError,
+      '"tools.deploy" must be one of read, write, outbound, destructive, external',
+    );
+  }
+});
+
+Deno.test("tools that is not an object, or has an empty tool name, is refused with what to write", () => {
+  for (const bad of ['"read"', "[]", "null", "3"]) {
+    assertThrows(
+      () => parseConfig(`{ tools: ${bad} }`, "c.jsonc"),
+      ConfigError,
+      '"tools" must be an object of tool name to class, like { "deploy": "destructive" }',
+    );
+  }
+  assertThrows(
+    () => parseConfig('{ tools: { " ": "read" } }', "c.jsonc"),
+    ConfigError,
+    '"tools" has an empty tool name',
+  );
+});
