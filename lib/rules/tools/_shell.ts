@@ -135,20 +135,57 @@ export function isPlainReadOnly(command: string): boolean {
   return false;
 }
 
+// Words that run the word after them (with their own options): the program is further on.
+const WRAPPERS = new Set([
+  "sudo",
+  "doas",
+  "env",
+  "nohup",
+  "time",
+  "xargs",
+  "command",
+  "builtin",
+  "exec",
+  "nice",
+  "ionice",
+  "timeout",
+  "stdbuf",
+  "setsid",
+  "chroot",
+]);
+const SHELLS = new Set(["sh", "bash", "zsh", "dash", "ksh", "fish"]);
+
+function bareWord(w: string): string {
+  return w.replace(/^\\/, "").replace(/^["']+|["']+$/g, "").split("/").pop()!.toLowerCase();
+}
+
 // The program of each part of a compound command (split at ; & | and newlines, after
-// `sudo`, `env` and variable assignments), by basename.
-function programs(command: string): string[] {
+// wrappers such as `sudo`, `timeout 5` or `command`, and variable assignments), by
+// basename; a shell's `-c` script is looked into as well.
+function programs(command: string, depth = 0): string[] {
   const out: string[] = [];
   for (const part of command.split(/[;&|\n\r()]+|\$\(|`/)) {
     const words = part.trim().split(/\s+/).filter((w) => w !== "");
     let i = 0;
-    while (
-      i < words.length &&
-      (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!) || ["sudo", "env", "nohup", "time", "xargs"]
-        .includes(words[i]!))
-    ) i++;
+    while (i < words.length) {
+      const w = bareWord(words[i]!);
+      if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!)) i++;
+      else if (WRAPPERS.has(w)) {
+        i++;
+        // The wrapper's own options and values (timeout 5, nice -n 10, sudo -u bob).
+        while (i < words.length && (/^-/.test(words[i]!) || /^\d+[smhd]?$/.test(words[i]!))) {
+          i += /^-[a-z]$/i.test(words[i]!) && w !== "timeout" ? 2 : 1;
+        }
+      } else break;
+    }
     const w = words[i];
-    if (w !== undefined) out.push(w.replace(/^["']|["']$/g, "").split("/").pop()!.toLowerCase());
+    if (w === undefined) continue;
+    const program = bareWord(w);
+    out.push(program);
+    const c = words.indexOf("-c", i + 1);
+    if (SHELLS.has(program) && c > 0 && depth < 3) {
+      out.push(...programs(words.slice(c + 1).join(" ").replace(/^["']|["']$/g, ""), depth + 1));
+    }
   }
   return out;
 }
@@ -160,14 +197,18 @@ export function shellVerdict(command: string): ShellVerdict {
   const find = (set: Set<string>) => progs.find((p) => set.has(p));
   const destructive = find(DESTRUCTIVE) ??
     (/\bfind\b[^;&|]*\s-(delete|exec\s+rm)\b/.test(command) ? "find -delete" : undefined) ??
-    (/\bgit\s+(reset\s+--hard|clean\s+-[a-z]*f|push\s+[^;&|]*--force)/.test(command)
+    (/\bgit\b(\s+-C\s+\S+)*\s+(reset\s+--hard|clean\s+-[a-z]*f|push\b[^;&|]*(\s--force|\s-[a-z]*f\b))/
+        .test(command)
       ? "git (discarding changes)"
       : undefined);
   if (destructive !== undefined) return { class: "destructive", why: `runs ${destructive}` };
-  const outbound = find(OUTBOUND) ?? (/\bgit\s+push\b/.test(command) ? "git push" : undefined);
+  const outbound = find(OUTBOUND) ??
+    (/\bgit\b(\s+-C\s+\S+)*\s+push\b/.test(command) ? "git push" : undefined);
   if (outbound !== undefined) return { class: "outbound", why: `runs ${outbound}` };
   const external = find(EXTERNAL) ??
-    (/\bgit\s+(clone|fetch|pull|ls-remote)\b/.test(command) ? "git (network)" : undefined);
+    (/\bgit\b(\s+-C\s+\S+)*\s+(clone|fetch|pull|ls-remote)\b/.test(command)
+      ? "git (network)"
+      : undefined);
   if (external !== undefined) return { class: "external", why: `runs ${external}` };
   // Any stream sent to a file (`> f`, `2> f`, `&> f`) truncates it; `>>`, `>&2` and
   // /dev/null do not.

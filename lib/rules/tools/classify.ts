@@ -92,6 +92,8 @@ const MESSAGE_READ_ACTIONS = new Set([
 const PROCESS_READ_ACTIONS = new Set(["list", "log", "poll", "status"]);
 const PROCESS_DESTRUCTIVE_ACTIONS = new Set(["kill", "clear", "remove"]);
 const BROWSER_READ_ACTIONS = new Set(["console", "profiles", "snapshot", "status", "tabs"]);
+// OpenClaw counts every nodes action as mutating but these.
+const NODES_READ_ACTIONS = new Set(["status", "describe", "pending"]);
 const GATEWAY_READ_ACTIONS = new Set(["config.get", "config.schema.lookup"]);
 const DESTRUCTIVE_ACTIONS = new Set(["delete", "remove", "kill", "clear", "cancel", "purge"]);
 
@@ -207,9 +209,9 @@ export function defaultClass(tool: string, args: unknown): Classification {
       if (action === "steer") return { class: "write", why: "subagents action steer" };
       return { class: "read", why: "subagents listing" };
   }
+  if (name === "nodes") return byAction(name, action, NODES_READ_ACTIONS);
   if (
-    name === "nodes" || name === "canvas" || name === "cron" || name === "automations" ||
-    name.endsWith("_actions")
+    name === "canvas" || name === "cron" || name === "automations" || name.endsWith("_actions")
   ) {
     return byAction(name, action, READ_ACTIONS);
   }

@@ -7,7 +7,8 @@
 /** Longest summary kept. */
 export const MAX_SUMMARY_CHARS = 120;
 
-const PATH_KEYS = ["path", "file_path", "filePath", "file", "target", "dir", "directory"];
+// Not `target` or `to`: for a message those name a person.
+const PATH_KEYS = ["path", "file_path", "filePath", "file", "dir", "directory"];
 
 function bounded(s: string): string {
   // deno-lint-ignore no-control-regex

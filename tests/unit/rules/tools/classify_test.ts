@@ -378,3 +378,30 @@ Deno.test("an action the classifier does not know is not repeated in the reason 
     "process action send_keys drives a process",
   );
 });
+
+Deno.test("a destructive program behind a wrapper, an escape or a shell's -c is still destructive", () => {
+  for (
+    const c of [
+      "bash -c 'rm -rf x'",
+      "\\rm x",
+      "command rm x",
+      "timeout 5 rm x",
+      "sudo -u bob rm x",
+    ]
+  ) {
+    assertEquals(exec(c).class, "destructive", c);
+  }
+  assertEquals(exec("sh -c 'curl https://example.com'").class, "external");
+});
+
+Deno.test("git push: forced is destructive, with -C still outbound", () => {
+  assertEquals(exec("git push -f origin main").class, "destructive");
+  assertEquals(exec("git push --force-with-lease").class, "destructive");
+  assertEquals(exec("git -C repo push").class, "outbound");
+  assertEquals(exec("git -C repo fetch").class, "external");
+});
+
+Deno.test("nodes is read only for status, describe and pending, as OpenClaw counts it", () => {
+  assertEquals(defaultClass("nodes", { action: "status" }).class, "read");
+  assertEquals(defaultClass("nodes", { action: "list" }).class, "write");
+});

@@ -73,3 +73,10 @@ Deno.test("exec's summary skips variable assignments and keeps only the program'
   assertEquals(summarize("exec", { command: "echo$IFS'hunter2'" }), "echo");
   assertEquals(summarize("exec", { command: "TOKEN=hunter2" }), "");
 });
+
+Deno.test("a message's recipient is not a summary", () => {
+  assertEquals(
+    summarize("message", { action: "send", target: "+15550100", text: "hi" }),
+    "action send",
+  );
+});
