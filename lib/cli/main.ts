@@ -328,7 +328,8 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (format !== "text" && format !== "json") {
           throw new UsageError(`--log-format must be text or json, not ${format}`);
         }
-        const gateway = (values.gateway as string | undefined) ?? "ws://127.0.0.1:18789";
+        // A binary built with another net grant (compile --port) connects there by default.
+        const gateway = (values.gateway as string | undefined) ?? `ws://${declaredSet().net[0]}`;
         if (!/^wss?:\/\/[^/]+/.test(gateway)) {
           throw new UsageError(`--gateway must be a ws:// or wss:// URL, not ${gateway}`);
         }
