@@ -210,3 +210,43 @@ Deno.test("log: a missing ledger is an input that cannot be read; bad -n is usag
   assertStringIncludes(help.stdout, "-n, --lines N");
   assertStringIncludes(help.stdout, "-f, --follow");
 });
+
+/** Runs `log -n 1` with its stdout on a pseudo-terminal (util-linux `script`). */
+async function onTerminal(dir: string, env: Record<string, string>): Promise<string> {
+  const cmd = [Deno.execPath(), "run", ...sandboxFlags(), MAIN, "log", "-n", "1"]
+    .map((a) => `'${a}'`).join(" ");
+  const out = await new Deno.Command("script", {
+    args: ["-qec", cmd, "/dev/null"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+    // Only what is named: a NO_COLOR in the test's own environment must not leak in.
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", TERM: "xterm", ...env },
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "log colours on a terminal, and not with NO_COLOR",
+  ignore: !hasScript(),
+  fn: async () => {
+    await using tmp = await tempDir();
+    await interleaved(tmp.path);
+    const coloured = await onTerminal(tmp.path, {});
+    assertStringIncludes(coloured, "py last");
+    assert(coloured.includes("\x1b["), JSON.stringify(coloured));
+    const plain = await onTerminal(tmp.path, { NO_COLOR: "1" });
+    assertStringIncludes(plain, "py last");
+    assert(!plain.includes("\x1b["), JSON.stringify(plain));
+  },
+});
