@@ -154,7 +154,7 @@ Deno.test("report counts the interleaved ledger, computes the health figures and
   assertStringIncludes(bad.stderr, "moses-coordinator report --help");
 });
 
-Deno.test("log --follow shows a line the Python writer appends within a second, follows a truncation, and exits 0 on Ctrl-C", async () => {
+Deno.test("log --follow shows a line the Python writer appends within a second, follows a truncation and a rotation, and exits 0 on Ctrl-C", async () => {
   await using tmp = await tempDir();
   const ledger = await interleaved(tmp.path);
   const child = new Deno.Command(Deno.execPath(), {
@@ -189,6 +189,15 @@ Deno.test("log --follow shows a line the Python writer appends within a second, 
     assertEquals((await python(["log", ledger, "--detail", "after the cut"])).code, 0);
     await waitFor("the entry after the cut", () => stdout.includes("after the cut"), 30_000);
     assertStringIncludes(stderr, "was cut back");
+
+    await Deno.rename(ledger, `${ledger}.1`);
+    assertEquals((await python(["log", ledger, "--detail", "in the new file"])).code, 0);
+    await waitFor(
+      "the entry in the rotated-in file",
+      () => stdout.includes("in the new file"),
+      30_000,
+    );
+    assertStringIncludes(stderr, "was replaced (rotated)");
   } finally {
     child.kill("SIGINT");
   }
