@@ -4,6 +4,8 @@
  *   deno task bench            all benchmarks (builds a 1,000,000-line ledger, ~0.6 GB, in a temp dir)
  *   deno task bench --lines N  use an N-line ledger instead
  *   deno task bench --only sequence|ledger|verify|openclaw
+ *   deno task bench --only report  report and log -n 20, whole process, under the declared set,
+ *                                  over a --lines ledger of the coordinator's and audit_stub's lines
  *   deno task bench --only load    end to end, legacy protocol (bench/load.ts; --events N
  *                                  --conversations N --seconds S --rate R --violations N)
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
@@ -138,16 +140,17 @@ function stubBody(i: number): Record<string, unknown> {
 async function buildLedger(
   path: string,
   lines: number,
-  shape: "coordinator" | "audit_stub" = "coordinator",
+  shape: "coordinator" | "audit_stub" | "mixed" = "coordinator",
 ): Promise<void> {
   const file = await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
   const enc = new TextEncoder();
   let prev = GENESIS_HASH;
   let chunk = "";
   for (let i = 0; i < lines; i++) {
-    const body = shape === "coordinator"
+    // mixed: every third line audit_stub's, one in 50 of those a FAIL.
+    const body = shape === "coordinator" || (shape === "mixed" && i % 3 !== 0)
       ? findingEntry(violation(i), DEFAULT_GOVERNANCE.fields)
-      : stubBody(i);
+      : { ...stubBody(i), ...(i % 150 === 0 ? { outcome: "FAIL" } : {}) };
     const sealed = sealEntry(body, prev);
     prev = sealed.hash;
     chunk += sealed.line;
@@ -276,8 +279,58 @@ try {
       await Deno.remove(path);
     }
   }
+  if (!only || only === "report") await reportBench(dir);
 } finally {
   await Deno.remove(dir, { recursive: true });
+}
+
+/** `report` and `log -n 20` as a user runs them: a whole process under the declared set. */
+async function reportBench(dir: string): Promise<void> {
+  const { declaredSet, permissionFlags } = await import("../lib/service/permissions.ts");
+  const { v8FlagsArg } = await import("../lib/service/v8_flags.ts");
+  const main = join(import.meta.dirname!, "..", "main.ts");
+  const state = join(dir, "state");
+  await Deno.mkdir(join(state, "audits", "moses"), { recursive: true });
+  const path = join(state, "audits", "moses", "audit_ledger.jsonl");
+  await buildLedger(path, LINES, "mixed");
+  const mb = fmt((await Deno.stat(path)).size / 1e6);
+  const run = async (args: string[]): Promise<{ ms: number; stdout: string }> => {
+    const t0 = performance.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", v8FlagsArg(), ...permissionFlags(declaredSet()), main, ...args],
+      cwd: state,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const ms = performance.now() - t0;
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    return { ms, stdout: new TextDecoder().decode(out.stdout) };
+  };
+  await run(["--version"]); // module cache warm
+  const best = async (args: string[], times: number) => {
+    let min = Infinity;
+    let last = "";
+    for (let i = 0; i < times; i++) {
+      const r = await run(args);
+      min = Math.min(min, r.ms);
+      last = r.stdout;
+    }
+    return { ms: min, stdout: last };
+  };
+  const start = await best(["--version"], 5);
+  report("process start (--version), best of 5", `${fmt(start.ms)} ms`);
+  const rep = await best(["report", "--json"], 3);
+  const parsed = JSON.parse(rep.stdout);
+  if (parsed.entries !== LINES || !parsed.chain.ok) throw new Error("The report is wrong");
+  report(
+    `report, ${fmt(LINES)} mixed lines (${mb} MB), whole process, best of 3`,
+    `${fmt(rep.ms)} ms`,
+  );
+  report("report, same file: lines/s", fmt(LINES / (rep.ms / 1000)));
+  const tail = await best(["log", "-n", "20"], 5);
+  if (tail.stdout.trimEnd().split("\n").length !== 20) throw new Error("log -n 20 is wrong");
+  report("log -n 20, same file, whole process, best of 5", `${fmt(tail.ms)} ms`);
 }
 
 // Against a real OpenClaw gateway (installed by tests/support/setup.ts).

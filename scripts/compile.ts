@@ -3,7 +3,12 @@
  * `dist/`, under the declared permission set (deno.json, "coordinator") passed as flags so
  * its paths stay relative, with prompts off, and writes `dist/SHA256SUMS`.
  *
- * Usage: deno task compile [--target TRIPLE]... [--out DIR]
+ * Usage: deno task compile [--target TRIPLE]... [--out DIR] [--port N]
+ *
+ * `--port N` builds binaries whose net grant is 127.0.0.1:N instead of the declared one (for a
+ * gateway on another port), and nothing else different: their `run` connects there by
+ * default and their `permissions` shows it. They are named `moses-coordinator-<version>-portN-
+ * <target>`, so they are not mistaken for the release's.
  *
  * `deno compile` downloads the Deno runtime (denort) for each target from dl.deno.land.
  * Where that host cannot be reached, set DENORT_BIN to a denort binary and name its target
@@ -15,7 +20,7 @@ import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { declaredSet, permissionFlags } from "../lib/service/permissions.ts";
+import { declaredSet, permissionFlags, type PermissionSet } from "../lib/service/permissions.ts";
 import { v8FlagsArg } from "../lib/service/v8_flags.ts";
 import { differences, embeddedPermissions } from "./embedded_permissions.ts";
 import { VERSION } from "../lib/version.ts";
@@ -34,17 +39,58 @@ export const EXIT_RUNTIME_UNAVAILABLE = 69;
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-/** The file name of the binary for `target`. */
-export function binaryName(target: string): string {
-  return `moses-coordinator-${VERSION}-${target}${target.includes("windows") ? ".exe" : ""}`;
+/** The file name of the binary for `target` (and a net grant's `port` other than the declared). */
+export function binaryName(target: string, opts: { port?: number } = {}): string {
+  const port = opts.port !== undefined ? `port${opts.port}-` : "";
+  return `moses-coordinator-${VERSION}-${port}${target}${target.includes("windows") ? ".exe" : ""}`;
 }
 
-/** The `deno compile` arguments for `target` writing to `output`. */
-export function compileArgs(target: string, output: string): string[] {
+/** The net grant of a build: the declared one, or 127.0.0.1:`port`. */
+export function netGrant(port?: number): string[] {
+  return port === undefined ? declaredSet().net : [`127.0.0.1:${port}`];
+}
+
+/** The declared set with the net grant of a build for `port`. */
+export function buildSet(port?: number): PermissionSet {
+  return { ...declaredSet(), net: netGrant(port) };
+}
+
+/** `--port`'s value as a port number; undefined when it is not one. */
+export function parsePort(text: string): number | undefined {
+  if (!/^\d{1,5}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** Where the entry module of a build for `port` is written (and removed after the build). */
+export function portEntryPath(port: number): string {
+  return join(ROOT, "scripts", `.compile_entry_port${port}.ts`);
+}
+
+/**
+ * The entry module of a build for `port`: main.ts, with the net grant the binary is built with
+ * set first, so that `permissions` and `run` agree with the grant.
+ */
+export function portEntrySource(port: number): string {
+  return `// Written by scripts/compile.ts --port ${port} for one build, then removed.
+import { overrideNetGrant } from "../lib/service/mod.ts";
+import { main } from "../lib/cli/mod.ts";
+
+overrideNetGrant(${JSON.stringify(netGrant(port))});
+Deno.exit(await main(Deno.args));
+`;
+}
+
+/** The `deno compile` arguments for `target` writing to `output` (a net grant's `port`). */
+export function compileArgs(
+  target: string,
+  output: string,
+  opts: { port?: number } = {},
+): string[] {
   return [
     "compile",
     v8FlagsArg(),
-    ...permissionFlags(declaredSet()),
+    ...permissionFlags(declaredSet(), opts.port !== undefined ? netGrant(opts.port) : undefined),
     // verify's workers load this module by URL, so it must be in the binary.
     "--include",
     "lib/ledger/_verify_worker.ts",
@@ -52,7 +98,7 @@ export function compileArgs(target: string, output: string): string[] {
     target,
     "--output",
     output,
-    "main.ts",
+    opts.port !== undefined ? portEntryPath(opts.port) : "main.ts",
   ];
 }
 
@@ -74,18 +120,37 @@ async function main(args: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args,
-      options: { target: { type: "string", multiple: true }, out: { type: "string" } },
+      options: {
+        target: { type: "string", multiple: true },
+        out: { type: "string" },
+        port: { type: "string" },
+      },
       strict: true,
     }));
   } catch (err) {
     console.error(
       `Invalid arguments: ${(err as Error).message}; usage: deno task compile ` +
-        "[--target T]... [--out DIR]",
+        "[--target T]... [--out DIR] [--port N]",
     );
     return 2;
   }
+  const port = values.port !== undefined ? parsePort(values.port) : undefined;
+  if (values.port !== undefined && port === undefined) {
+    console.error(`Invalid --port ${values.port}: use a port number from 1 to 65535`);
+    return 2;
+  }
+  if (port !== undefined) await Deno.writeTextFile(portEntryPath(port), portEntrySource(port));
+  try {
+    return await build({ targets: values.target, out: values.out, port });
+  } finally {
+    if (port !== undefined) await Deno.remove(portEntryPath(port)).catch(() => {});
+  }
+}
+
+async function build(opts: { targets?: string[]; out?: string; port?: number }): Promise<number> {
+  const { port } = opts;
   const denort = Deno.env.get("DENORT_BIN");
-  let targets: string[] = values.target ?? (denort ? [Deno.build.target] : [...TARGETS]);
+  let targets: string[] = opts.targets ?? (denort ? [Deno.build.target] : [...TARGETS]);
   for (const t of targets) {
     if (!(TARGETS as readonly string[]).includes(t)) {
       console.error(`Unknown target ${t}: use one of ${TARGETS.join(", ")}`);
@@ -100,7 +165,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   targets = [...new Set(targets)];
-  const out = values.out ?? join(ROOT, "dist");
+  const out = opts.out ?? join(ROOT, "dist");
   await Deno.mkdir(out, { recursive: true });
   const sums = join(out, "SHA256SUMS");
   await Deno.remove(sums).catch(() => {});
@@ -111,10 +176,10 @@ async function main(args: string[]): Promise<number> {
 
   const built: string[] = [];
   for (const target of targets) {
-    const output = join(out, binaryName(target));
+    const output = join(out, binaryName(target, port !== undefined ? { port } : {}));
     console.error(`Building ${basename(output)}${denort ? ` with DENORT_BIN=${denort}` : ""}`);
     const result = await new Deno.Command(Deno.execPath(), {
-      args: compileArgs(target, output),
+      args: compileArgs(target, output, port !== undefined ? { port } : {}),
       cwd: ROOT,
       stdout: "inherit",
       stderr: "piped",
@@ -139,7 +204,7 @@ async function main(args: string[]): Promise<number> {
     const perms = embeddedPermissions(await Deno.readFile(output));
     const diff = perms === undefined
       ? ["no permission metadata found"]
-      : differences(perms, declaredSet());
+      : differences(perms, buildSet(port));
     if (diff.length > 0) {
       console.error(`${basename(output)} does not carry the declared set: ${diff.join("; ")}`);
       return 1;

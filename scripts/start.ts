@@ -1,7 +1,9 @@
 /**
  * `deno task start`: runs the coordinator from this checkout in the OpenClaw state
  * directory under the declared permission set (deno.json, "coordinator"), exactly as the
- * compiled binary runs under launchd or systemd.
+ * compiled binary runs under launchd or systemd. `deno task moses-coordinator COMMAND …`
+ * runs any other command (`status`, `verify`, `permissions`, `replay`, `log`, `report`) the
+ * same way; only `run` makes the state directory when it is missing.
  *
  * This launcher exists because the set's paths are relative to the working directory, and
  * Deno resolves a deno.json permission set's paths against deno.json's directory instead:
@@ -68,10 +70,21 @@ async function makeStateDir(dir: string): Promise<void> {
   }
 }
 
-const { dir, rest } = stateDirOf(Deno.args);
+/** The commands the launcher runs; with none named (`deno task start`), `run`. */
+const COMMANDS = ["run", "status", "verify", "permissions", "replay", "log", "report"];
+const named = COMMANDS.includes(Deno.args[0] ?? "");
+const command = named ? Deno.args[0]! : "run";
+const { dir, rest } = stateDirOf(named ? Deno.args.slice(1) : Deno.args);
 try {
   await Deno.stat(dir);
 } catch {
+  if (command !== "run") {
+    console.error(
+      `Cannot use state directory ${dir}: it does not exist; create it or pass the OpenClaw ` +
+        "state directory with --state-dir DIR (or OPENCLAW_STATE_DIR)",
+    );
+    Deno.exit(66);
+  }
   await makeStateDir(dir);
 }
 
@@ -103,7 +116,7 @@ const coordinator = [
   v8FlagsArg(),
   ...permissionFlags(declaredSet()),
   MAIN,
-  "run",
+  command,
   ...rest,
 ];
 const wrapper = await pdeathsigWrapper();
@@ -113,7 +126,8 @@ const argv = wrapper ? [wrapper, "--pdeathsig", "TERM", "--", ...coordinator] : 
 const child = new Deno.Command(argv[0]!, {
   args: argv.slice(1),
   cwd: dir,
-  stdin: "null",
+  // replay - reads a recording on standard input; the daemon reads nothing there.
+  stdin: command === "run" ? "null" : "inherit",
   stdout: "inherit",
   stderr: "inherit",
 }).spawn();

@@ -32,6 +32,9 @@ import { classifyCall } from "./classify.ts";
 import { formatStatus, parseStatus } from "../service/mod.ts";
 import { type DuplicateId, verifyLedger, type VerifyReport } from "../ledger/mod.ts";
 import { versionText } from "../version.ts";
+import { logCommand, reportCommand } from "./ledger_commands.ts";
+import { TIME_FORMS } from "./time_spec.ts";
+import { UsageError } from "./usage.ts";
 
 /** Where the CLI writes; replaceable in tests. */
 export interface Io {
@@ -45,6 +48,8 @@ export interface Io {
   errRaw(text: string): void;
   /** Standard input (for `replay -`). */
   stdin(): ReadableStream<Uint8Array>;
+  /** Whether to colour standard output (`log`, `report`): a terminal, NO_COLOR not set. */
+  colour?(): boolean;
 }
 
 const encoder = new TextEncoder();
@@ -62,6 +67,7 @@ export const PROCESS_IO: Io = {
   errIsTerminal: () => Deno.stderr.isTerminal(),
   errRaw: (t) => void Deno.stderr.writeSync(encoder.encode(t)),
   stdin: () => Deno.stdin.readable,
+  colour: () => Deno.stdout.isTerminal() && !Deno.noColor,
 };
 
 const MAIN_HELP = `moses-coordinator: watches an OpenClaw gateway for agents answering out of turn
@@ -74,6 +80,8 @@ Commands:
   replay    Feed recorded frames through the rule offline
   verify    Check every line of the ledger's hash chain
   status    Show what the running daemon last reported
+  log       Show the ledger's entries (every writer's); -n, --follow
+  report    Count the ledger's entries, its health and its chain
   permissions
             Show the declared permission set and what this process is granted
   classify  Show how a tool call is classified (read, write, outbound, ...) and why
@@ -88,6 +96,8 @@ or --state-dir DIR.`;
 /** One option: how the parser reads it and how `--help` shows it. */
 interface OptionSpec {
   type: "string" | "boolean";
+  /** A one-letter form (`-n`). */
+  short?: string;
   /** The value's name in the help, for a string option. */
   value?: string;
   /** The help text; lines after the first are indented under it. */
@@ -182,6 +192,56 @@ config's "tools" overrides (governance/coordinator.jsonc in the state directory)
 Example: moses-coordinator classify exec '{"command":"rm -rf build"}'`,
     options: { "state-dir": STATE_DIR, json: JSON_OUT },
   },
+  log: {
+    about: `Shows the ledger's entries, every writer's (the coordinator's and audit_stub.py's),
+oldest first: time (UTC), agent, action, outcome, detail, one line each; coloured
+on a terminal unless NO_COLOR is set. A line that is not a valid entry is shown as
+such with its line number. With -n, the file is read from its end: the head is
+not read (an invalid line among the last N is numbered by one count of the file's
+newlines). With --follow, new entries are shown as they are appended, until
+Ctrl-C (exit 0); a ledger cut back or replaced is said on stderr and followed on.
+Times for --since and --until: ${TIME_FORMS}.`,
+    options: {
+      "state-dir": STATE_DIR,
+      ledger: LEDGER,
+      lines: { type: "string", short: "n", value: "N", help: "Only the last N matching entries" },
+      since: { type: "string", value: "T", help: "Entries at or after T" },
+      until: { type: "string", value: "T", help: "Entries at or before T" },
+      action: { type: "string", value: "A", help: "Entries with this action" },
+      agent: { type: "string", value: "A", help: "Entries written by this agent" },
+      conversation: {
+        type: "string",
+        value: "C",
+        help: "Entries about this conversation (a finding's)",
+      },
+      outcome: { type: "string", value: "O", help: "Entries with this outcome (any case)" },
+      json: {
+        type: "boolean",
+        help: "One JSON object per line: each entry as written;\n" +
+          'an invalid line as {"line", "invalid", "text"}',
+      },
+      follow: { type: "boolean", short: "f", help: "Keep showing entries as they land" },
+    },
+  },
+  report: {
+    about: `Reads the ledger once: counts its entries by action, agent, conversation,
+outcome and day; lists posture changes; computes the MO§ES health figures as
+govern_loop.py resilience does (fault rate, fault clustering, verdict HEALTHY,
+CAUTION or DEGRADED); draws the coordinator's findings per day; and checks the
+hash chain on the way, as verify does. Exits 0 when it could read the ledger,
+whatever it found (verify is the check that fails).
+Times for --since: ${TIME_FORMS}.`,
+    options: {
+      "state-dir": STATE_DIR,
+      ledger: LEDGER,
+      since: {
+        type: "string",
+        value: "T",
+        help: "Count entries at or after T (the chain is\nchecked whole)",
+      },
+      json: JSON_OUT,
+    },
+  },
   permissions: {
     about: `Prints the permission set the coordinator is built and run with (deno.json,
 "coordinator"), each path resolved to the absolute path it grants in this
@@ -205,7 +265,9 @@ function helpText(name: string, spec: CommandSpec): string {
     "Options:",
   ];
   const entries: [string, string][] = Object.entries(spec.options).map(([flag, o]) => [
-    `--${flag}${o.value !== undefined ? ` ${o.value}` : ""}`,
+    `${o.short !== undefined ? `-${o.short}, ` : ""}--${flag}${
+      o.value !== undefined ? ` ${o.value}` : ""
+    }`,
     o.help,
   ]);
   entries.push(["-h, --help", "Print this help"]);
@@ -222,11 +284,11 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 
 function parserOptions(spec: CommandSpec): Options {
   const options: Options = { help: { type: "boolean", short: "h" } };
-  for (const [flag, o] of Object.entries(spec.options)) options[flag] = { type: o.type };
+  for (const [flag, o] of Object.entries(spec.options)) {
+    options[flag] = { type: o.type, ...(o.short !== undefined ? { short: o.short } : {}) };
+  }
   return options;
 }
-
-class UsageError extends Error {}
 
 function parse(command: string, args: string[]) {
   try {
@@ -276,7 +338,8 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (format !== "text" && format !== "json") {
           throw new UsageError(`--log-format must be text or json, not ${format}`);
         }
-        const gateway = (values.gateway as string | undefined) ?? "ws://127.0.0.1:18789";
+        // A binary built with another net grant (compile --port) connects there by default.
+        const gateway = (values.gateway as string | undefined) ?? `ws://${declaredSet().net[0]}`;
         if (!/^wss?:\/\/[^/]+/.test(gateway)) {
           throw new UsageError(`--gateway must be a ws:// or wss:// URL, not ${gateway}`);
         }
@@ -343,6 +406,18 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
           paths,
           json: values.json === true,
         });
+      }
+      case "log":
+      case "report": {
+        if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        const problem = await stateDirUnusable();
+        if (problem !== undefined) return refuse(io, problem);
+        const run = command === "log" ? logCommand : reportCommand;
+        return await run(
+          { out: io.out, err: io.err, colour: () => io.colour?.() ?? false },
+          values,
+          { path: paths.ledger, denial: denialText, now: Date.now() },
+        );
       }
       case "permissions": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);

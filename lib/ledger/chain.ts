@@ -54,6 +54,9 @@ function wellFormed(v: unknown): boolean {
   return Object.entries(v).every(([k, x]) => k.isWellFormed() && wellFormed(x));
 }
 
+/** Receives each entry that parses to an object, with its line (1-based). */
+export type EntryFn = (line: number, entry: Record<string, unknown>) => void;
+
 /** Feeds lines in order; collects problems and notes. */
 export class ChainChecker {
   /** Problems found so far. */
@@ -80,13 +83,17 @@ export class ChainChecker {
   #previous: EntryRef | undefined;
   readonly #maxKept: number;
   readonly #midChain: boolean;
+  readonly #onEntry: EntryFn | undefined;
 
   /**
    * `maxKept` caps how many problems are kept in memory (all are counted); `midChain`
    * says the lines start somewhere after the start of the ledger; `expectedIds` sizes the
-   * table of ids up front.
+   * table of ids up front; `onEntry` sees each entry as it is parsed (one parse serves both).
    */
-  constructor(opts: { maxKept?: number; midChain?: boolean; expectedIds?: number } = {}) {
+  constructor(
+    opts: { maxKept?: number; midChain?: boolean; expectedIds?: number; onEntry?: EntryFn } = {},
+  ) {
+    this.#onEntry = opts.onEntry;
     this.#maxKept = opts.maxKept ?? 10_000;
     this.#midChain = opts.midChain ?? false;
     this.ids = new IdTracker(opts.expectedIds);
@@ -154,6 +161,7 @@ export class ChainChecker {
       return;
     }
     const entry = value as Record<string, unknown>;
+    this.#onEntry?.(line, entry);
     this.ids.see(line, entry);
     if (LONE_SURROGATE_HINT.test(text) && !wellFormed(entry)) {
       this.#problem(

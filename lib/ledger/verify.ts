@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 import {
   ChainChecker,
+  type EntryFn,
   type EntryRef,
   genesisNote,
   linkProblem,
@@ -103,6 +104,8 @@ export interface RangeRequest {
   midChain: boolean;
   /** Whether to return each id's first line, for finding ids repeated across parts. */
   withIds?: boolean;
+  /** Sees each entry as it is checked (one pass only: a function does not go to a worker). */
+  onEntry?: EntryFn;
 }
 
 const CHUNK = 1 << 20;
@@ -121,6 +124,8 @@ export interface VerifyOptions {
   onProgress?: ProgressFn;
   /** Workers to use for a large ledger (default: one per core, at most 4; 1 = no workers). */
   workers?: number;
+  /** Sees each entry, in order, as it is checked; the ledger is then read in one pass. */
+  onEntry?: EntryFn;
 }
 
 /** Reads and checks every line of the ledger at `path`. Throws if the file cannot be read. */
@@ -130,11 +135,14 @@ export async function verifyLedger(path: string, opts: VerifyOptions = {}): Prom
   verifyTesting.lastRun = "one pass";
   const onePass = async () => [
     await checkRange(
-      { path, start: 0, end: size, midChain: false },
+      { path, start: 0, end: size, midChain: false, onEntry: opts.onEntry },
       (n) => opts.onProgress?.(n, size),
     ),
   ];
-  if (workers === 1 || size < verifyTesting.parallelMinBytes || !mayStartWorkers()) {
+  if (
+    workers === 1 || opts.onEntry !== undefined || size < verifyTesting.parallelMinBytes ||
+    !mayStartWorkers()
+  ) {
     return await merge(path, await onePass());
   }
   const bounds = await splitAtLines(path, size, workers);
@@ -478,6 +486,7 @@ export async function checkRange(
     maxKept: MAX_KEPT,
     midChain: req.midChain,
     expectedIds: Math.min((req.end - req.start) / BYTES_PER_ID, MAX_EXPECTED_IDS),
+    onEntry: req.onEntry,
   });
   // ignoreBOM keeps a byte-order mark in the text, so it is reported wherever it stands.
   const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -167,3 +167,21 @@ export async function loadConfig(path: string): Promise<{ config: Config; found:
   }
   return { config: parseConfig(text, path), found: true };
 }
+
+/** MO§ES's own roles: an agent named like one of them has it without a `roles` entry. */
+export const MOSES_ROLES: readonly string[] = ["primary", "secondary", "observer"];
+
+/**
+ * What in a valid config is likely a mistake: a role in `sequence` that no agent can hold
+ * (not a MO§ES role, and no `roles` entry maps an agent to it), so its turns never come and
+ * the agent meant for it is ignored.
+ */
+export function configWarnings(config: Config): string[] {
+  const held = new Set(Object.values(config.roles));
+  return config.sequence.filter((r) => !MOSES_ROLES.includes(r) && !held.has(r)).map((r) =>
+    `The sequence role "${r}" is held by no agent: it is not a MO§ES role ` +
+    `(${MOSES_ROLES.join(", ")}) and no entry in "roles" maps an agent to it, so only an ` +
+    `agent whose id is "${r}" would take that turn; if it is a typo, fix "sequence" in ` +
+    'governance/coordinator.jsonc, or map an agent to it in "roles"'
+  );
+}

@@ -37,8 +37,28 @@ export interface PermissionSet {
 /** The name of the set in deno.json. */
 export const SET_NAME = "coordinator";
 
-/** Reads and checks the set from a deno.json `permissions` object (deno.json's own by default). */
+let netGrantOverride: string[] | undefined;
+
+/**
+ * Replaces the net grant of deno.json's own set, for a binary built with another one
+ * (`deno task compile --port N`): what `permissions` shows, what `run` checks and connects
+ * to by default.
+ */
+export function overrideNetGrant(net: readonly string[]): void {
+  netGrantOverride = [...net];
+}
+
+/**
+ * Reads and checks the set from a deno.json `permissions` object (deno.json's own by default,
+ * with the net grant this build was made with).
+ */
 export function declaredSet(permissions: unknown = meta.permissions): PermissionSet {
+  const set = parseSet(permissions);
+  if (permissions === meta.permissions && netGrantOverride) set.net = [...netGrantOverride];
+  return set;
+}
+
+function parseSet(permissions: unknown): PermissionSet {
   const fail = (detail: string): never => {
     throw new Error(`Invalid permission set "${SET_NAME}" in deno.json: ${detail}`);
   };
@@ -335,10 +355,16 @@ export function missingGrants(
       grant: `net ${host}`,
       message: `Network access to ${host} is not granted: --gateway ${needs.gateway} is outside ` +
         `the net grant, which allows only ${set.net.join(", ")}${hint}; use --gateway ` +
-        `ws://${set.net[0]} or leave --gateway out`,
+        `ws://${set.net[0]} or leave --gateway out, or, for a gateway on another port, ` +
+        "build a binary whose grant names it (from a checkout: deno task compile --port " +
+        `${portOf(host) ?? "PORT"}; see the README, "Another gateway port")`,
     });
   }
   return missing;
+}
+
+function portOf(host: string): string | undefined {
+  return /:(\d+)$/.exec(host)?.[1];
 }
 
 /** Where a command runs and the state directory it was given, to explain a refused path. */

@@ -75,6 +75,8 @@ export interface StatusReport {
   sandbox?: { denials: number; last?: string };
   /** The last error, with when it happened (ISO 8601). */
   lastError?: { at: string; message: string };
+  /** Likely mistakes in the config (a sequence role no agent holds), said at start. */
+  warnings?: string[];
 }
 
 /** How long a legacy gateway may send nothing before status says so. */
@@ -225,5 +227,6 @@ export function formatStatus(report: StatusReport, now: number): string {
   if (report.lastError) {
     lines.push(`Last error:     ${report.lastError.at} ${report.lastError.message}`);
   }
+  for (const w of report.warnings ?? []) lines.push(`Warning:        ${w}`);
   return lines.join("\n");
 }

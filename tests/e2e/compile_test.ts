@@ -10,8 +10,12 @@ import { ledgerLines, ROOT, tempDir, waitFor } from "../support/helpers.ts";
 import { declaredSet, type PermissionAudit } from "../../lib/service/permissions.ts";
 import {
   binaryName,
+  buildSet,
   compileArgs,
   EXIT_RUNTIME_UNAVAILABLE,
+  parsePort,
+  portEntryPath,
+  portEntrySource,
   runtimeDownloadFailure,
   TARGETS,
 } from "../../scripts/compile.ts";
@@ -224,4 +228,131 @@ Deno.test("the release workflow builds with the compile task and checks each tar
   assert(!workflow.includes("deno compile"), "a second recipe: the workflow calls deno compile");
   const checked = [...workflow.matchAll(/target: ([\w-]+) \}/g)].map((m) => m[1]).sort();
   assertEquals(checked, [...TARGETS].sort());
+});
+
+Deno.test("compile --port N changes only the net grant and the entry, which sets that grant first", () => {
+  const plain = compileArgs(HOST, "dist/x");
+  const moved = compileArgs(HOST, "dist/x", { port: 18790 });
+  assertEquals(plain.length, moved.length);
+  const differing = plain.map((a, i) => [a, moved[i]]).filter(([a, b]) => a !== b);
+  assertEquals(differing, [
+    ["--allow-net=127.0.0.1:18789", "--allow-net=127.0.0.1:18790"],
+    ["main.ts", portEntryPath(18790)],
+  ]);
+  assertEquals(buildSet(18790), { ...declaredSet(), net: ["127.0.0.1:18790"] });
+  assertStringIncludes(portEntrySource(18790), 'overrideNetGrant(["127.0.0.1:18790"]);');
+  assertEquals(binaryName(HOST, { port: 18790 }), `moses-coordinator-0.1.0-port18790-${HOST}`);
+  for (const bad of ["0", "65536", "-1", "80a", "", "123456"]) {
+    assertEquals(parsePort(bad), undefined);
+  }
+  assertEquals([parsePort("1"), parsePort("65535")], [1, 65535]);
+});
+
+Deno.test("compile --port rejects what is not a port", async () => {
+  const ran = await compileTask(["--port", "http"]);
+  assertEquals(ran.code, 2);
+  assertStringIncludes(ran.stderr, "Invalid --port http: use a port number from 1 to 65535");
+});
+
+// The entry a --port build compiles, run under the flags that build bakes in: its
+// `permissions` and `run` follow the moved grant (no compile runtime is needed for this).
+Deno.test("the --port entry shows the moved net grant as live and run connects there by default", async () => {
+  await using dir = await tempDir();
+  const entry = portEntryPath(18790);
+  await Deno.writeTextFile(entry, portEntrySource(18790));
+  try {
+    const flags = compileArgs(HOST, "x", { port: 18790 }).filter((a) => a.startsWith("--"))
+      .filter((a) => !["--include", "--target", "--output"].includes(a));
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, entry, ...args],
+        cwd: dir.path,
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      });
+    const audit: PermissionAudit = JSON.parse(
+      new TextDecoder().decode((await run(["permissions", "--json"]).output()).stdout),
+    );
+    const net = audit.grants.filter((g) => g.kind === "net");
+    assertEquals(net.map((g) => [g.declared, g.granted]), [["127.0.0.1:18790", true]]);
+    assertEquals(audit.allGranted, true);
+
+    const daemon = run(["run", "--protocol", "legacy"]).spawn();
+    let stderr = "";
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const c of daemon.stderr) stderr += dec.decode(c, { stream: true });
+    })();
+    try {
+      await waitFor("the daemon's start line", () => stderr.includes("started"), 30_000);
+      assertStringIncludes(stderr, "ws://127.0.0.1:18790");
+      assert(!stderr.includes("not granted"), stderr);
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon.status;
+      await daemon.stdout.cancel();
+      await reading;
+    }
+  } finally {
+    await Deno.remove(entry);
+  }
+});
+
+Deno.test("compile --port N: the binary carries the set with only the net grant moved; the entry is removed", async () => {
+  await using out = await tempDir();
+  const ran = await compileTask(["--target", HOST, "--out", out.path, "--port", "18790"], {
+    DENORT_BIN: Deno.execPath(),
+  });
+  assertEquals(ran.code, 0, ran.stderr);
+  const path = out.join(binaryName(HOST, { port: 18790 }));
+  const perms = embeddedPermissions(await Deno.readFile(path))!;
+  assertEquals(differences(perms, buildSet(18790)), []);
+  assertEquals(perms.allow_net, ["127.0.0.1:18790"]);
+  assertEquals(perms.allow_read, declaredSet().read);
+  assertEquals(perms.allow_write, declaredSet().write);
+  assertEquals(perms.allow_env, declaredSet().env);
+  assertEquals(perms.prompt, false);
+  let left = true;
+  try {
+    await Deno.stat(portEntryPath(18790));
+  } catch {
+    left = false;
+  }
+  assertEquals(left, false);
+});
+
+// A runnable binary needs the real runtime (denort): DENORT_BIN, else the download; where
+// neither is to be had, the check is skipped with the reason.
+Deno.test("a binary built with --port shows its moved net grant in permissions", async (t) => {
+  await using out = await tempDir();
+  const denort = Deno.env.get("DENORT_BIN");
+  const built = await compileTask(
+    ["--target", HOST, "--out", out.path, "--port", "18790"],
+    denort ? { DENORT_BIN: denort } : {},
+  );
+  let skip: string | undefined;
+  if (built.code === EXIT_RUNTIME_UNAVAILABLE) {
+    skip = "no DENORT_BIN, and " +
+      (built.stderr.split("\n").find((l) => l.startsWith("Cannot build"))?.replace(/\.$/, "") ??
+        "the runtime cannot be downloaded");
+  }
+  await t.step({
+    name: `permissions --json of the binary${skip ? ` (skipped: ${skip})` : ""}`,
+    ignore: skip !== undefined,
+    fn: async () => {
+      assertEquals(built.code, 0, built.stderr);
+      await using dir = await tempDir();
+      const o = await new Deno.Command(out.join(binaryName(HOST, { port: 18790 })), {
+        args: ["permissions", "--json"],
+        cwd: dir.path,
+        stdout: "piped",
+      }).output();
+      const audit: PermissionAudit = JSON.parse(new TextDecoder().decode(o.stdout));
+      assertEquals(
+        audit.grants.filter((g) => g.kind === "net").map((g) => [g.declared, g.granted]),
+        [["127.0.0.1:18790", true]],
+      );
+    },
+  });
 });

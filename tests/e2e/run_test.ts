@@ -609,3 +609,21 @@ Deno.test("a flood of bad frames of every kind is counted by kind, and the coord
   assertEquals(s.state, "CONNECTED");
   assert(daemon.child.pid > 0);
 });
+
+Deno.test("a sequence role no agent can hold (a typo) is a warning at start and in status", async () => {
+  await using run = await setup([], {
+    "governance/coordinator.jsonc": '{ sequence: ["primary", "secondary", "obsrever"] }',
+  });
+  const { dir, daemon } = run;
+  await waitFor(
+    "the warning in status",
+    async () => ((await statusOf(dir))?.warnings ?? []).length > 0,
+  );
+  const s = (await statusOf(dir))!;
+  assertEquals(s.warnings!.length, 1);
+  assertStringIncludes(s.warnings![0]!, 'The sequence role "obsrever" is held by no agent');
+  const shown = await runCli(["status"], { cwd: dir, flags: sandboxFlags() });
+  assertStringIncludes(shown.stdout, 'Warning:        The sequence role "obsrever"');
+  assertStringIncludes(daemon.stderr, 'The sequence role "obsrever" is held by no agent');
+  assertEquals((await daemon.stop()).code, 0);
+});

@@ -214,6 +214,22 @@ Deno.test("run with a gateway outside the net grant says which grant and how to 
   assertStringIncludes(ran.stderr, "use --gateway ws://127.0.0.1:18789");
 });
 
+Deno.test("run with a gateway on another port names the cause and both fixes: the granted port, or a binary built for the port", async () => {
+  await using dir = await tempDir();
+  const ran = await runCli(["run", "--gateway", "ws://127.0.0.1:18790"], {
+    cwd: dir.path,
+    flags: sandboxFlags(),
+  });
+  assertEquals(ran.code, 0);
+  assertStringIncludes(
+    ran.stderr,
+    "Network access to 127.0.0.1:18790 is not granted: --gateway ws://127.0.0.1:18790 is " +
+      "outside the net grant, which allows only 127.0.0.1:18789",
+  );
+  assertStringIncludes(ran.stderr, "deno task compile --port 18790");
+  assertStringIncludes(ran.stderr, "restarting will not help until this is fixed");
+});
+
 Deno.test("run with a ledger outside audits/moses names the grant it lacks, and exits 0", async () => {
   await using dir = await tempDir();
   const ran = await runCli(["run", "--ledger", "elsewhere/ledger.jsonl"], {

@@ -278,3 +278,79 @@ Deno.test({
     );
   },
 });
+
+/** Runs `deno task moses-coordinator ARGS` from the checkout, as the README says. */
+async function task(args: string[], opts: { stateDir: string; stdin?: string }) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "moses-coordinator", ...args],
+    cwd: ROOT,
+    stdin: opts.stdin !== undefined ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", OPENCLAW_STATE_DIR: opts.stateDir },
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("deno task moses-coordinator runs every command from the checkout, in the state directory, under the declared set", async () => {
+  await using tmp = await tempDir();
+  const ledger = `${tmp.path}/audits/moses/audit_ledger.jsonl`;
+  await Deno.mkdir(`${tmp.path}/audits/moses`, { recursive: true });
+  const py = await new Deno.Command("python3", {
+    args: [`${ROOT}/tests/support/moses_ledger.py`, "log", ledger, "--detail", "from python"],
+  }).output();
+  assert(py.success);
+
+  const perms = await task(["permissions"], { stateDir: tmp.path });
+  assertEquals(perms.code, 0, perms.stderr);
+  assertStringIncludes(perms.stdout, `${tmp.path}/audits/moses`);
+  assertStringIncludes(perms.stdout, "Every declared grant is live.");
+  // Under the set, not -A: nothing is granted beyond it.
+  assert(!perms.stdout.includes("Granted beyond the set"), perms.stdout);
+
+  const replay = await task(["replay", "-", "--ledger", "audits/moses/audit_ledger.jsonl"], {
+    stateDir: tmp.path,
+    stdin: '{"type":"session_update","session_id":"s1","agent":"observer"}\n',
+  });
+  assertEquals(replay.code, 0, replay.stderr);
+  assertStringIncludes(replay.stdout, "observer responded, expected primary");
+
+  const verify = await task(["verify"], { stateDir: tmp.path });
+  assertEquals(verify.code, 0, verify.stdout + verify.stderr);
+  assertStringIncludes(verify.stdout, "Ledger intact: 2 entries");
+
+  const log = await task(["log", "-n", "2"], { stateDir: tmp.path });
+  assertEquals(log.code, 0, log.stderr);
+  assertStringIncludes(log.stdout, "from python");
+  assertStringIncludes(log.stdout, "sequence_violation");
+
+  const report = await task(["report", "--json"], { stateDir: tmp.path });
+  assertEquals(report.code, 0, report.stderr);
+  assertEquals(JSON.parse(report.stdout).chain.ok, true);
+
+  const status = await task(["status"], { stateDir: tmp.path });
+  assertEquals(status.code, 66);
+  assertStringIncludes(status.stderr, "No status file at audits/moses/coordinator/status.json");
+
+  const missing = await task(["log"], { stateDir: `${tmp.path}/nope` });
+  assertEquals(missing.code, 66);
+  assertStringIncludes(missing.stderr, "it does not exist");
+  await assertRejectsNotFound(`${tmp.path}/nope`);
+});
+
+async function assertRejectsNotFound(path: string): Promise<void> {
+  try {
+    await Deno.stat(path);
+  } catch (err) {
+    assert(err instanceof Deno.errors.NotFound);
+    return;
+  }
+  throw new Error(`${path} was made: only run makes the state directory`);
+}

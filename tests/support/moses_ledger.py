@@ -6,6 +6,7 @@ shared/reference/moses-ledger.md: it appends lines the way audit_stub.py does
 
   moses_ledger.py verify LEDGER
   moses_ledger.py log LEDGER --detail TEXT [--hold SECONDS] [--count N] [--tear 1]
+      [--agent A] [--action A] [--outcome O] [--posture P]
       (--tear 1: write the first half of the line, fsync, print "torn" and wait, holding
       the lock, to be killed mid-line)
   moses_ledger.py canonical            (reads JSON lines on stdin, prints canonical forms)
@@ -63,7 +64,8 @@ def last_hash(f):
     return json.loads(last)["hash"]
 
 
-def log(path, detail, hold, count, tear=False):
+def log(path, detail, hold, count, tear=False, fields=None):
+    fields = fields or {}
     with open(path, "a+", encoding="utf-8") as f:
         for i in range(count):
             fcntl.flock(f, fcntl.LOCK_EX)
@@ -73,13 +75,13 @@ def log(path, detail, hold, count, tear=False):
                     time.sleep(hold)
                 entry = {
                     "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    "agent": "python-writer",
+                    "agent": fields.get("agent", "python-writer"),
                     "component": "moses-governance",
-                    "action": "test",
+                    "action": fields.get("action", "test"),
                     "detail": f"{detail} {i}" if count > 1 else detail,
-                    "outcome": "logged",
+                    "outcome": fields.get("outcome", "logged"),
                     "mode": "high-integrity",
-                    "posture": "defense",
+                    "posture": fields.get("posture", "defense"),
                     "role": "primary",
                     "session_hash": None,
                     "previous_hash": last_hash(f),
@@ -116,8 +118,10 @@ def main(argv):
         opts = {"--detail": "python entry", "--hold": "0", "--count": "1", "--tear": "0"}
         for k, v in zip(args[::2], args[1::2]):
             opts[k] = v
+        fields = {k[2:]: v for k, v in opts.items() if k in ("--agent", "--action", "--outcome", "--posture")}
         return log(
-            path, opts["--detail"], float(opts["--hold"]), int(opts["--count"]), opts["--tear"] == "1"
+            path, opts["--detail"], float(opts["--hold"]), int(opts["--count"]), opts["--tear"] == "1",
+            fields,
         )
     print(f"unknown command {cmd}", file=sys.stderr)
     return 2

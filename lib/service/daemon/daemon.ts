@@ -10,6 +10,7 @@ import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
 import type { RuleEngine, RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
+import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
@@ -146,6 +147,7 @@ async function watchUntilStopped(
     openclaw,
     sandbox: () => handlers.denials(),
     clock,
+    config,
   }));
   const statusFile = new StatusFileWriter({
     path: paths.status,
@@ -182,6 +184,7 @@ async function watchUntilStopped(
       ledger: paths.ledger,
       sequence: config.sequence.join(","),
     });
+    for (const w of configWarnings(config)) logger.warn(w);
     link.start();
     await statusFile.flush();
     statusFile.start();
@@ -215,6 +218,7 @@ function statusSources(opts: RunOptions, p: {
   openclaw: OpenClawSource;
   sandbox: () => { denials: number; last?: string };
   clock: Clock;
+  config: Config;
 }): StatusSources {
   const { governance, openclaw } = p;
   return {
@@ -238,6 +242,7 @@ function statusSources(opts: RunOptions, p: {
       }
       : {}),
     sandbox: p.sandbox,
+    warnings: configWarnings(p.config),
     clock: p.clock,
   };
 }

@@ -41,6 +41,8 @@ export interface StatusSources {
   sandbox: () => { denials: number; last?: string };
   /** Time for uptimes and ages (default: the system clock). */
   clock?: Clock;
+  /** Likely mistakes in the config, shown as they are. */
+  warnings?: readonly string[];
 }
 
 /** The link's state and the status report. */
@@ -231,6 +233,7 @@ export class StatusModel {
       },
       sandbox: { denials: sandbox.denials, ...(sandbox.last ? { last: sandbox.last } : {}) },
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      ...(this.#src.warnings?.length ? { warnings: [...this.#src.warnings] } : {}),
     };
   }
 }

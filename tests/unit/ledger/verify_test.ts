@@ -478,3 +478,21 @@ Deno.test("verify of a Python-written ledger without a repeated id prints no dup
   const json = await runCli(["verify", "--json"], { cwd: dir.path, flags: sandboxFlags() });
   assertEquals(JSON.parse(json.stdout).duplicateIds, []);
 });
+
+Deno.test("onEntry sees every entry with its line, in order, in the one pass that checks the chain", async () => {
+  await using tmp = await tempDir();
+  const path = join(tmp.path, "ledger.jsonl");
+  await appendEntries(path, [{ detail: "a" }, { detail: "b" }]);
+  await Deno.writeTextFile(path, "not json\n\n", { append: true });
+  await Deno.writeTextFile(path, JSON.stringify({ detail: "c", hash: "x" }) + "\n", {
+    append: true,
+  });
+  const seen: [number, unknown][] = [];
+  const r = await withWorkers(
+    undefined,
+    () => verifyLedger(path, { onEntry: (line, e) => seen.push([line, e.detail]) }),
+  );
+  assertEquals(seen, [[1, "a"], [2, "b"], [5, "c"]]);
+  assertEquals(verifyTesting.lastRun, "one pass");
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "not_json"], [5, "hash_mismatch"]]);
+});

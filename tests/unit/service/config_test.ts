@@ -1,6 +1,12 @@
-import { assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
+import {
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "../../support/assert.ts";
 import {
   ConfigError,
+  configWarnings,
   DEFAULT_CONFIG,
   loadConfig,
   parseConfig,
@@ -126,4 +132,20 @@ Deno.test("tools that is not an object, or has an empty tool name, is refused wi
     ConfigError,
     '"tools" has an empty tool name',
   );
+});
+
+Deno.test("a sequence role that is not a MO§ES role and that no roles entry maps to is warned about", () => {
+  const typo = parseConfig('{ sequence: ["primary", "secondary", "obsrever"] }', "c.jsonc");
+  const w = configWarnings(typo);
+  assertEquals(w.length, 1);
+  assertStringIncludes(w[0]!, '"obsrever" is held by no agent');
+  assertEquals(configWarnings(parseConfig("{}", "c.jsonc")), []);
+  // A custom role some agent is mapped to is held.
+  const mapped = parseConfig(
+    '{ sequence: ["lead", "critic"], roles: { ann: "lead", bo: "critic" } }',
+    "c.jsonc",
+  );
+  assertEquals(configWarnings(mapped), []);
+  const half = parseConfig('{ sequence: ["lead", "critic"], roles: { ann: "lead" } }', "c.jsonc");
+  assertEquals(configWarnings(half).map((s) => s.split('"')[1]), ["critic"]);
 });
