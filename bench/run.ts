@@ -8,6 +8,8 @@
  *                                  over a --lines ledger of the coordinator's and audit_stub's lines
  *   deno task bench --only load    end to end, legacy protocol (bench/load.ts; --events N
  *                                  --conversations N --seconds S --rate R --violations N)
+ *   deno task bench --only tools   tool calls judged per second in process, and the time from
+ *                                  a real gateway's session.tool result to the ledger line
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
  */
 import { parseArgs } from "node:util";
@@ -164,6 +166,10 @@ async function buildLedger(
 }
 
 if (!only || only === "openclaw") await openclawBench();
+if (!only || only === "tools") {
+  const { toolsBench } = await import("./tools.ts");
+  await toolsBench(report);
+}
 if (!only || only === "load") {
   const { loadBench, loadOptions } = await import("./load.ts");
   await loadBench(loadOptions(values), report);
