@@ -190,6 +190,13 @@ export function formatStatus(report: StatusReport, now: number): string {
     `Connections:    ${report.gateway.connects} made, ${report.gateway.disconnects} lost` +
       (report.gateway.tokenSource ? `; token from ${report.gateway.tokenSource}` : ""),
     `Enforcement:    ${report.enforcement.enabled ? "on" : `off: ${report.enforcement.reason}`}`,
+    ...(report.governance
+      ? [
+        `Governance:     mode ${String(report.governance.mode)}, posture ${
+          String(report.governance.posture)
+        }, role ${String(report.governance.role)}`,
+      ]
+      : []),
     `Frames:         ${c.frames} (observations ${c.observations}, skipped: ${skipped})`,
     `Violations:     ${c.violations} detected, ${report.ledger.written} written, ` +
       `${report.ledger.pending} pending, ${report.ledger.dropped} dropped`,
@@ -211,7 +218,10 @@ export function formatStatus(report: StatusReport, now: number): string {
     lines.push(
       `OpenClaw:       events: ${events}; ${o.duplicates} repeated announcements of a turn` +
         (invalid ? `; invalid frames: ${invalid}` : ""),
-      `Catch-up:       ${o.reconciles} done, ${o.reconcileFailures} failed, ${o.caughtUp} turns found; ` +
+      `Tool calls:     ${o.toolCalls ?? 0} judged; event gaps ${o.eventGaps ?? 0} (${
+        o.eventsMissed ?? 0
+      } events dropped by the gateway, each gap caught up)`,
+      `Catch-up:       ${o.reconciles} done, ${o.reconcileFailures} failed, ${o.caughtUp} turns and tool calls found; ` +
         `${o.sessionsTracked} sessions tracked${
           o.caughtUpAt ? `; caught up to ${o.caughtUpAt}` : ""
         }`,

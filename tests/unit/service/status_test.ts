@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { LEGACY_QUIET_MS, legacyQuietReason } from "../../../lib/service/status.ts";
+import {
+  formatStatus,
+  LEGACY_QUIET_MS,
+  legacyQuietReason,
+  type StatusReport,
+} from "../../../lib/service/status.ts";
+import { newWatchCounters } from "../../../lib/gateway/openclaw/watch.ts";
+import { newIntakeCounters } from "../../../lib/gateway/intake.ts";
 
 Deno.test("a legacy gateway quiet for ten minutes or more gets a status reason saying how long", () => {
   const t0 = 1_795_000_000_000;
@@ -10,4 +17,38 @@ Deno.test("a legacy gateway quiet for ten minutes or more gets a status reason s
   assertStringIncludes(at, "no frame from the gateway for 10 min");
   assertStringIncludes(legacyQuietReason(t0, t0 + 3 * 3_600_000)!, "for 180 min");
   assertStringIncludes(at, "no heartbeat");
+});
+
+Deno.test("the status text shows the governance in force, tool calls judged and event gaps", () => {
+  const report: StatusReport = {
+    version: "0.1.0",
+    pid: 1,
+    startedAt: "2026-12-01T00:00:00.000Z",
+    updatedAt: "2026-12-01T00:00:01.000Z",
+    state: "CONNECTED",
+    reasons: [],
+    gateway: { url: "ws://127.0.0.1:18789", protocol: "openclaw", connects: 1, disconnects: 0 },
+    openclaw: {
+      ...newWatchCounters(),
+      toolCalls: 7,
+      eventGaps: 2,
+      eventsMissed: 5,
+      sessionsTracked: 3,
+    },
+    enforcement: { enabled: true },
+    governance: { mode: "high-security", posture: "scout", role: "primary" },
+    counters: {
+      frames: 0,
+      observations: 0,
+      violations: 0,
+      unknownAgents: 0,
+      notEnforced: 0,
+      skipped: newIntakeCounters().skipped,
+    },
+    conversations: { tracked: 0, evictedIdle: 0, evictedOverCap: 0 },
+    ledger: { path: "l", written: 0, pending: 0, dropped: 0 },
+  };
+  const text = formatStatus(report, Date.parse(report.updatedAt));
+  assertStringIncludes(text, "Governance:     mode high-security, posture scout, role primary");
+  assertStringIncludes(text, "Tool calls:     7 judged; event gaps 2 (5 events dropped");
 });
