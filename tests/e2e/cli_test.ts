@@ -376,3 +376,39 @@ Deno.test("each command's --help, the README's command table and the options the
     }
   }
 });
+
+Deno.test("replay judges the tool calls of the OpenClaw example under the state directory's posture", async () => {
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const example = join(ROOT, "examples", "openclaw-tool-calls.jsonl");
+  await Deno.mkdir(join(dir, "governance"));
+  await Deno.writeTextFile(
+    join(dir, "governance/state.json"),
+    JSON.stringify({ mode: "high-integrity", posture: "scout", role: "primary" }),
+  );
+  const r = await runCli(
+    ["replay", example, "--json", "--ledger", "audits/moses/audit_ledger.jsonl"],
+    { cwd: dir, flags: sandboxFlags().concat(`--allow-read=${example}`) },
+  );
+  assertEquals(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { violations: { detail: string }[] };
+  // exec ls is read; the Tool Search write and web_fetch, exec rm, and the two calls the
+  // read-only session refused are not.
+  assertEquals(out.violations.length, 5);
+  assert(out.violations.every((v) => v.detail.startsWith("Posture violation")));
+  const ledger = join(dir, "audits/moses/audit_ledger.jsonl");
+  assertEquals((await python(["verify", ledger])).stdout.trim(), "OK 5");
+  const lines = (await Deno.readTextFile(ledger)).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(
+    lines.map((l) => [l.tool_call.tool, l.tool_call.status]),
+    [
+      ["write", "executed"],
+      ["web_fetch", "executed"],
+      ["exec", "executed"],
+      ["write", "attempted"],
+      ["exec", "attempted"],
+    ],
+  );
+  // Replayed findings say so, as sequence findings do.
+  assert(lines.every((l) => l.tool_call.replay?.line > 0));
+});
