@@ -101,9 +101,29 @@ export class RuleEngine {
     return made;
   }
 
-  /** Lets every rule's time-bounded state expire. */
-  expire(now: number): void {
-    for (const r of this.rules) r.expire?.(now);
+  /** Lets every rule's time-bounded state expire; hands on the findings whose deadline passed. */
+  expire(now: number): number {
+    let made = 0;
+    this.rules.forEach((r, i) => {
+      const due = r.expire?.(now);
+      if (!due) return;
+      for (const d of due) {
+        this.#findings[i]!++;
+        made++;
+        this.#opts.onFinding(d.finding, d.event);
+      }
+    });
+    return made;
+  }
+
+  /** The earliest deadline of any rule (ms), if one has any. */
+  nextDue(): number | undefined {
+    let next: number | undefined;
+    for (const r of this.rules) {
+      const t = r.nextDue?.();
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    }
+    return next;
   }
 
   /** Each rule's counters, by rule id. */

@@ -79,8 +79,52 @@ export interface ToolCallEvent {
   permissionMode?: string;
 }
 
+/** An agent run began, or gave its final answer (OpenClaw). */
+export interface RunEvent {
+  /** Always `"run"`. */
+  kind: "run";
+  /** The gateway protocol it came over. */
+  protocol: Protocol;
+  /** The conversation the run belongs to; never empty. */
+  conversation: string;
+  /** The agent that runs (trimmed, bounded). */
+  agent: string;
+  /** When the coordinator saw it, ms since the epoch. */
+  at: number;
+  /** The run's identity (from session and run id): a finding about it keeps it. */
+  id?: string;
+  /** The OpenClaw session key. */
+  session?: string;
+  /** Live, caught up after a reconnect, or replayed from a recording. */
+  source: EventSource;
+  /** The run id (bounded). */
+  run: string;
+  /** It began, or it gave its final answer. */
+  phase: "start" | "answered";
+  /** When the gateway recorded it, ms since the epoch (the gateway's clock). */
+  recordedAt: number;
+}
+
+/** A line another writer (an agent's `audit_stub.py log`, another MO§ES tool) appended to the ledger. */
+export interface LedgerEntryEvent {
+  /** Always `"ledger_entry"`. */
+  kind: "ledger_entry";
+  /** The entry's `agent` (bounded). */
+  agent: string;
+  /** The entry's `action` (bounded). */
+  action: string;
+  /** The entry's `timestamp`, ms since the epoch (the writer's clock). */
+  recordedAt: number;
+  /** When the coordinator read it, ms since the epoch. */
+  at: number;
+  /** Read as it landed, or read back at start. */
+  source: EventSource;
+  /** The entry's `hash`, where it has one. */
+  id?: string;
+}
+
 /** Every event a rule can take. */
-export type RuleEvent = TurnEvent | ToolCallEvent;
+export type RuleEvent = TurnEvent | ToolCallEvent | RunEvent | LedgerEntryEvent;
 
 /** The kinds of event. */
 export type EventKind = RuleEvent["kind"];

@@ -15,6 +15,14 @@ export interface RuleContext {
   newId(): string;
 }
 
+/** A finding a rule makes after its event (a deadline passed), with the event it concerns. */
+export interface DeferredFinding {
+  /** The finding. */
+  finding: Finding;
+  /** The event it was made from. */
+  event: RuleEvent;
+}
+
 /** A rule's counters, for status. */
 export type RuleStats = Record<string, number>;
 
@@ -38,6 +46,11 @@ export interface Rule {
    * (the rule then starts afresh); returns a warning when it chose to start afresh.
    */
   restoreState?(state: unknown, now: number): string | undefined;
-  /** Lets time-bounded state expire (called every few seconds while anything is kept). */
-  expire?(now: number): void;
+  /**
+   * Lets time-bounded state expire; returns the findings whose deadline has passed (called
+   * every few seconds while anything is kept, and at {@link Rule.nextDue}).
+   */
+  expire?(now: number): DeferredFinding[] | void;
+  /** The earliest time (ms) at which {@link Rule.expire} has a deadline to act on, if any. */
+  nextDue?(): number | undefined;
 }

@@ -5,6 +5,7 @@
 export * from "./connection.ts";
 export * from "./device_identity.ts";
 export * from "./protocol.ts";
+export * from "./run_events.ts";
 export * from "./token.ts";
 export * from "./tool_calls.ts";
 export * from "./tool_event.ts";

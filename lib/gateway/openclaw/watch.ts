@@ -15,6 +15,7 @@ import {
 } from "./protocol.ts";
 import { orderTurns, type TurnTracker } from "./turn_tracker.ts";
 import { isToolCallItem, ToolCallAssembler, toolCallsFromHistory } from "./tool_calls.ts";
+import { runItemFromEvent, runItemsFromHistory } from "./run_events.ts";
 
 /** Where a turn was learnt of. */
 export type TurnSource = "live" | "catch-up";
@@ -144,10 +145,7 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     // Turns announced live while the catch-up ran go in with the ones it found, in the order
     // they were recorded (orderTurns), so a turn is never fed after a later one.
     const liveTurns = new Set<Turn>();
-    for (const f of buffered.splice(0)) {
-      const t = itemOf(f);
-      if (t !== undefined) liveTurns.add(t);
-    }
+    for (const f of buffered.splice(0)) for (const t of itemOf(f)) liveTurns.add(t);
     for (const t of orderTurns([...found, ...liveTurns])) {
       feed(t, liveTurns.has(t) ? "live" : "catch-up");
     }
@@ -221,15 +219,14 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     if (live && !gap) tracker.caughtUpAt = now();
     if (frame.event === "session.message") assembler.noteMessage(frame.payload);
     const relevant = frame.event === "chat" || frame.event === "session.message" ||
-      frame.event === "session.tool";
+      frame.event === "session.tool" || frame.event === "agent";
     if (gap) resync();
     if (!relevant) return;
     if (!live) {
       buffered.push(frame);
       return;
     }
-    const t = itemOf(frame);
-    if (t !== undefined) feed(t, "live");
+    for (const t of itemOf(frame)) feed(t, "live");
   };
 
   const liveness = watchLiveness(conn, clock);
@@ -257,18 +254,24 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
   };
 }
 
-// The turn or tool call an event announces, if any.
+// The turns, tool calls and run starts and answers an event announces (most announce none).
 function announced(
   frame: EventFrame,
   assembler: ToolCallAssembler,
   from: ConversationFrom,
-): Turn | undefined {
+): Turn[] {
   if (frame.event === "session.tool") {
     const item = assembler.onToolEvent(frame.payload);
-    return typeof item === "object" ? item : undefined;
+    return typeof item === "object" ? [item] : [];
   }
-  const t = turnFromEvent(frame, from);
-  return typeof t === "object" ? t : undefined;
+  const out: Turn[] = [];
+  if (frame.event !== "agent") {
+    const t = turnFromEvent(frame, from);
+    if (typeof t === "object") out.push(t);
+  }
+  const run = runItemFromEvent(frame, from);
+  if (run !== undefined) out.push(run);
+  return out;
 }
 
 // Why the gateway said it is going away.
@@ -427,7 +430,11 @@ async function historySince(
   // was recorded since it last caught up.
   const wanted = (t: Turn) => known ? tracker.isNew(t) : t.at === undefined || t.at >= since;
   for (const open of calls.open) if (wanted(open)) assembler.noteOpen(open);
-  return bySeq([...pages.flat(), ...calls.done]).filter(wanted);
+  const runs = runItemsFromHistory(row.key, row.agentId, rawPages.flat(), {
+    from: deps.conversationFrom,
+    ...(sessionId !== undefined ? { sessionId } : {}),
+  });
+  return bySeq([...pages.flat(), ...calls.done, ...runs]).filter(wanted);
 }
 
 // Items of one transcript in seq order (stable; an item without a seq keeps its place after

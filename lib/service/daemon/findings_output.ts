@@ -58,7 +58,9 @@ export class FindingsOutput {
   accept(f: Finding, event: RuleEvent): void {
     let written: Promise<Set<string>> | undefined;
     if (event.source === "catch-up") {
-      this.#o.logger.info("violation found while catching up", { session: event.session });
+      this.#o.logger.info("violation found while catching up", {
+        session: "session" in event ? event.session : undefined,
+      });
       written = this.#tailIds ??= this.#readTail();
     }
     this.#waiting.push(f);

@@ -6,12 +6,14 @@
  */
 import {
   type DeviceIdentity,
+  isRunItem,
   isToolCallItem,
   loadOrCreateIdentity,
   newWatchCounters,
   type OpenClawSetup,
   type ResolvedToken,
   resolveToken,
+  runEvent,
   saveDeviceToken,
   SCOPES,
   TokenError,
@@ -25,7 +27,7 @@ import {
   withTokenSource,
 } from "../../gateway/mod.ts";
 import type { ConversationFrom } from "../../gateway/mod.ts";
-import type { ToolCallEvent, TurnEvent } from "../../rules/mod.ts";
+import type { RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import type { Logger } from "../log.ts";
@@ -42,7 +44,7 @@ export interface OpenClawSourceOptions {
   /** The token read at start (a token that cannot be read then stops the daemon). */
   token: ResolvedToken;
   /** Receives each new turn and tool call as an event, in order. */
-  onEvent: (event: TurnEvent | ToolCallEvent) => void;
+  onEvent: (event: RuleEvent) => void;
   /** The catch-up is done and live events flow. */
   onLive: () => void;
   /** Time for the turns (default: the system clock). */
@@ -107,7 +109,13 @@ export class OpenClawSource {
         counters: this.counters,
         onTurn: (turn: Turn, source: TurnSource) => {
           const seen = { at: this.#clock.now(), source };
-          this.#o.onEvent(isToolCallItem(turn) ? toolCallEvent(turn, seen) : turnEvent(turn, seen));
+          this.#o.onEvent(
+            isToolCallItem(turn)
+              ? toolCallEvent(turn, seen)
+              : isRunItem(turn)
+              ? runEvent(turn, seen)
+              : turnEvent(turn, seen),
+          );
         },
         onNotice: (level, msg, fields) => this.#o.logger.log(level, msg, fields),
         onLive: () => this.#o.onLive(),

@@ -25,7 +25,7 @@ Deno.test("a session_update becomes a turn event with the agent name trimmed, at
 
 Deno.test("a numeric session id is accepted as a conversation id", () => {
   const d = decodeLegacyFrame({ type: "session_update", session_id: 42, agent: "observer" }, 0);
-  assertEquals(d.kind === "event" && d.event.conversation, "42");
+  assertEquals(d.kind === "event" && d.event.kind === "turn" && d.event.conversation, "42");
 });
 
 Deno.test("frames without a conversation id are rejected, never merged", () => {

@@ -1,0 +1,291 @@
+/**
+ * Audit before response (the coordinator SKILL's third check): every run of a governed agent
+ * that gives a final answer must have the agent's own ledger entry (`audit_stub.py log
+ * --agent <agent>`), written by another writer between the run's start and its answer.
+ * Runs come from the gateway, entries from the ledger as they land; the two arrive in either
+ * order, so a run whose entry is not there yet waits, up to the slack, for it.
+ * @module
+ */
+import { sha256Hex } from "../../util/mod.ts";
+import type { LedgerEntryEvent, Protocol, RuleEvent, RunEvent } from "../event.ts";
+import type { Finding } from "../finding.ts";
+import { normalise } from "../roles.ts";
+import type { DeferredFinding, Rule, RuleContext, RuleStats } from "../rule.ts";
+
+/** The id of the audit rule. */
+export const AUDIT_RULE = "audit";
+/** The ledger action of its findings. */
+export const AUDIT_ACTION = "audit_missing";
+/** The ledger key of its structured object. */
+export const AUDIT_KEY = "audit";
+
+/** The structured object of an audit finding, in the ledger under `audit`. */
+export interface AuditRecord {
+  /** The finding's id. */
+  id: string;
+  /** The conversation of the run. */
+  conversation: string;
+  /** The agent that answered. */
+  agent: string;
+  /** The name its entry was looked for under in the ledger. */
+  ledger_agent: string;
+  /** The run. */
+  run: string;
+  /** When the run started (gateway clock), ISO 8601. */
+  started: string;
+  /** When it gave its final answer (gateway clock), ISO 8601. */
+  answered: string;
+  /** The slack allowed between the clocks, ms. */
+  slack_ms: number;
+  /** The gateway protocol. */
+  protocol: Protocol;
+}
+
+/** How the audit rule is set up. */
+export interface AuditRuleOptions {
+  /** Whether an agent is governed (its runs are judged). */
+  governed: (agent: string) => boolean;
+  /** The name an agent writes its entries under (default: its id). */
+  ledgerName?: (agent: string) => string;
+  /** Allowed difference between the gateway's and the writers' clocks, ms (default 2,000). */
+  slackMs?: number;
+  /** Entries remembered per agent (default 256). */
+  entriesPerAgent?: number;
+  /** Runs remembered between start and answer (default 10,000). */
+  maxRuns?: number;
+  /** A run not answered within this long is forgotten, ms (default 6 h). */
+  runTtlMs?: number;
+}
+
+interface Started {
+  agent: string;
+  conversation: string;
+  session: string | undefined;
+  startedAt: number;
+  seenAt: number;
+}
+
+interface Waiting {
+  event: RunEvent;
+  ledgerAgent: string;
+  startedAt: number;
+  /** When the coordinator stops waiting for the entry (its clock). */
+  deadline: number;
+}
+
+/** The audit-before-response rule. */
+export class AuditRule implements Rule {
+  /** Always {@link AUDIT_RULE}. */
+  readonly id: typeof AUDIT_RULE = AUDIT_RULE;
+  readonly accepts = ["run", "ledger_entry"] as const;
+  readonly #o: Required<AuditRuleOptions>;
+  // Ledger name -> entry times (writer's clock), ascending, bounded.
+  readonly #entries = new Map<string, number[]>();
+  // Run key (session + run) -> its start; oldest first.
+  readonly #started = new Map<string, Started>();
+  // Answered runs whose entry has not been seen yet, by run key.
+  readonly #waiting = new Map<string, Waiting>();
+  #judged = 0;
+  #audited = 0;
+  #unjudged = 0;
+  #entriesSeen = 0;
+
+  /** Creates the rule. */
+  constructor(opts: AuditRuleOptions) {
+    this.#o = {
+      ledgerName: (a) => a,
+      slackMs: 2_000,
+      entriesPerAgent: 256,
+      maxRuns: 10_000,
+      runTtlMs: 6 * 3_600_000,
+      ...opts,
+    };
+  }
+
+  evaluate(event: RuleEvent, _ctx: RuleContext): Finding | undefined {
+    if (event.kind === "ledger_entry") {
+      this.#entry(event);
+      return undefined;
+    }
+    if (event.kind !== "run" || !this.#o.governed(event.agent)) return undefined;
+    const key = `${event.session ?? event.conversation}\n${event.run}`;
+    if (event.phase === "start") {
+      this.#started.delete(key);
+      this.#started.set(key, {
+        agent: event.agent,
+        conversation: event.conversation,
+        session: event.session,
+        startedAt: event.recordedAt,
+        seenAt: event.at,
+      });
+      while (this.#started.size > this.#o.maxRuns) {
+        this.#started.delete(this.#started.keys().next().value as string);
+      }
+      return undefined;
+    }
+    const start = this.#started.get(key);
+    this.#started.delete(key);
+    if (start === undefined) {
+      // The start was not seen (the coordinator came up mid-run): nothing to measure from.
+      this.#unjudged++;
+      return undefined;
+    }
+    this.#judged++;
+    const ledgerAgent = normalise(this.#o.ledgerName(event.agent));
+    if (this.#hasEntry(ledgerAgent, start.startedAt, event.recordedAt)) {
+      this.#audited++;
+      return undefined;
+    }
+    // Not there yet: the agent's line may still be on its way (the ledger is read as it lands).
+    this.#waiting.set(key, {
+      event,
+      ledgerAgent,
+      startedAt: start.startedAt,
+      deadline: Math.max(event.at, event.recordedAt) + this.#o.slackMs,
+    });
+    return undefined;
+  }
+
+  #entry(e: LedgerEntryEvent): void {
+    this.#entriesSeen++;
+    const name = normalise(e.agent);
+    let list = this.#entries.get(name);
+    if (list === undefined) this.#entries.set(name, list = []);
+    // Entries land in ledger order, which is nearly time order: insert in place.
+    let i = list.length;
+    while (i > 0 && list[i - 1]! > e.recordedAt) i--;
+    list.splice(i, 0, e.recordedAt);
+    if (list.length > this.#o.entriesPerAgent) list.shift();
+    for (const [key, w] of this.#waiting) {
+      if (w.ledgerAgent === name && this.#inWindow(e.recordedAt, w.startedAt, w.event.recordedAt)) {
+        this.#waiting.delete(key);
+        this.#audited++;
+      }
+    }
+  }
+
+  #inWindow(t: number, from: number, to: number): boolean {
+    return t >= from - this.#o.slackMs && t <= to + this.#o.slackMs;
+  }
+
+  #hasEntry(name: string, from: number, to: number): boolean {
+    const list = this.#entries.get(name);
+    return list !== undefined && list.some((t) => this.#inWindow(t, from, to));
+  }
+
+  expire(now: number): DeferredFinding[] {
+    const out: DeferredFinding[] = [];
+    for (const [key, w] of this.#waiting) {
+      if (w.deadline > now) continue;
+      this.#waiting.delete(key);
+      out.push({ finding: this.#finding(w), event: w.event });
+    }
+    for (const [key, s] of this.#started) {
+      if (now - s.seenAt < this.#o.runTtlMs) break;
+      this.#started.delete(key);
+    }
+    return out;
+  }
+
+  nextDue(): number | undefined {
+    let next: number | undefined;
+    for (const w of this.#waiting.values()) {
+      if (next === undefined || w.deadline < next) next = w.deadline;
+    }
+    return next;
+  }
+
+  #finding(w: Waiting): Finding<AuditRecord> {
+    const e = w.event;
+    const id = findingId(e.id ?? `${e.session ?? e.conversation}\n${e.run}`);
+    const data: AuditRecord = {
+      id,
+      conversation: e.conversation,
+      agent: e.agent,
+      ledger_agent: w.ledgerAgent,
+      run: e.run,
+      started: new Date(w.startedAt).toISOString(),
+      answered: new Date(e.recordedAt).toISOString(),
+      slack_ms: this.#o.slackMs,
+      protocol: e.protocol,
+    };
+    return {
+      id,
+      rule: AUDIT_RULE,
+      action: AUDIT_ACTION,
+      at: w.deadline,
+      detail:
+        `Audit missing in conversation ${e.conversation}: ${e.agent} answered (run ${e.run}) ` +
+        `with no ledger entry of its own (agent "${w.ledgerAgent}") since the run started`,
+      outcome: "logged",
+      conversation: e.conversation,
+      agent: e.agent,
+      key: AUDIT_KEY,
+      data,
+    };
+  }
+
+  stats(): RuleStats {
+    return {
+      judged: this.#judged,
+      audited: this.#audited,
+      waiting: this.#waiting.size,
+      unjudged: this.#unjudged,
+      entriesSeen: this.#entriesSeen,
+      runsOpen: this.#started.size,
+    };
+  }
+
+  /** `{"entries":{agent:[t,…]},"started":[[key,agent,conversation,session,startedAt,seenAt],…]}`. */
+  saveState(write: (json: string) => void): void {
+    const entries: Record<string, number[]> = {};
+    for (const [k, v] of this.#entries) entries[k] = v;
+    write(`{"entries":${JSON.stringify(entries)},"started":[`);
+    let first = true;
+    for (const [k, s] of this.#started) {
+      write(
+        `${first ? "" : ","}${
+          JSON.stringify([k, s.agent, s.conversation, s.session ?? null, s.startedAt, s.seenAt])
+        }`,
+      );
+      first = false;
+    }
+    write("]}");
+  }
+
+  restoreState(state: unknown): string | undefined {
+    const s = state as { entries?: unknown; started?: unknown } | null;
+    if (typeof s !== "object" || s === null || Array.isArray(s)) throw new Error("not an object");
+    if (typeof s.entries !== "object" || s.entries === null || Array.isArray(s.entries)) {
+      throw new Error('"entries" must be an object');
+    }
+    if (!Array.isArray(s.started)) throw new Error('"started" must be a list');
+    for (const [agent, times] of Object.entries(s.entries as Record<string, unknown>)) {
+      if (!Array.isArray(times) || !times.every((t) => typeof t === "number")) {
+        throw new Error(`entries of "${agent}" are not a list of times`);
+      }
+      this.#entries.set(agent, (times as number[]).slice(-this.#o.entriesPerAgent));
+    }
+    for (const [i, r] of (s.started as unknown[]).entries()) {
+      if (
+        !Array.isArray(r) || typeof r[0] !== "string" || typeof r[1] !== "string" ||
+        typeof r[2] !== "string" || typeof r[4] !== "number" || typeof r[5] !== "number"
+      ) throw new Error(`started run ${i} is malformed`);
+      this.#started.set(r[0], {
+        agent: r[1],
+        conversation: r[2],
+        session: typeof r[3] === "string" ? r[3] : undefined,
+        startedAt: r[4],
+        seenAt: r[5],
+      });
+    }
+    return undefined;
+  }
+}
+
+function findingId(key: string): string {
+  const h = sha256Hex(`audit\n${key}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-d${h.slice(17, 20)}-${
+    h.slice(20, 32)
+  }`;
+}

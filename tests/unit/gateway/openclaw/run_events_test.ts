@@ -1,0 +1,78 @@
+/**
+ * Run starts and answers from what a real gateway sent: the live events of
+ * examples/openclaw-tool-calls.jsonl and the chat.history of the same session
+ * (tests/fixtures/openclaw/tool_history.json): six runs, each one tool call then "done".
+ */
+import { assertEquals } from "../../../support/assert.ts";
+import {
+  runEvent,
+  runItemFromEvent,
+  runItemsFromHistory,
+} from "../../../../lib/gateway/openclaw/run_events.ts";
+import type { EventFrame } from "../../../../lib/gateway/openclaw/protocol.ts";
+
+const ROOT = new URL("../../../../", import.meta.url);
+const frames: EventFrame[] = (await Deno.readTextFile(
+  new URL("examples/openclaw-tool-calls.jsonl", ROOT),
+)).trim().split("\n").map((l) => JSON.parse(l));
+const history = JSON.parse(
+  await Deno.readTextFile(new URL("tests/fixtures/openclaw/tool_history.json", ROOT)),
+);
+
+Deno.test("live: each run's lifecycle start and chat final, in order, for the same six runs", () => {
+  const items = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? []);
+  assertEquals(items.length, 12);
+  const runs = [...new Set(items.map((i) => i.run.runId))];
+  assertEquals(runs.length, 6);
+  for (const r of runs) {
+    const [start, end] = items.filter((i) => i.run.runId === r);
+    assertEquals([start!.run.phase, end!.run.phase], ["start", "answered"]);
+    assertEquals(start!.at! <= end!.at!, true);
+    assertEquals([start!.agentId, start!.conversation], ["primary", "c1"]);
+  }
+});
+
+Deno.test("history: the person's message starts a run, its last assistant message answers", () => {
+  const items = runItemsFromHistory(history.sessionKey, "primary", history.messages, {
+    from: "rest",
+    sessionId: history.sessionId,
+  });
+  const live = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? []);
+  assertEquals(items.map((i) => i.key), live.map((i) => i.key));
+  for (const i of items) assertEquals(typeof i.seq, "number");
+});
+
+Deno.test("injected messages and heartbeat runs are not runs", () => {
+  const inject = {
+    type: "event",
+    event: "chat",
+    payload: {
+      runId: "inject-1",
+      sessionKey: "agent:primary:c",
+      state: "final",
+      message: { role: "assistant", timestamp: 1 },
+    },
+  } as EventFrame;
+  assertEquals(runItemFromEvent(inject, "rest"), undefined);
+  const heartbeat = {
+    type: "event",
+    event: "agent",
+    payload: {
+      runId: "r",
+      sessionKey: "agent:primary:main",
+      stream: "lifecycle",
+      isHeartbeat: true,
+      data: { phase: "start", startedAt: 1 },
+    },
+  } as EventFrame;
+  assertEquals(runItemFromEvent(heartbeat, "rest"), undefined);
+});
+
+Deno.test("the run event carries the gateway's time and an id the run keeps", () => {
+  const [start, end] = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? []);
+  const a = runEvent(start!, { at: 9, source: "live" });
+  const b = runEvent(end!, { at: 10, source: "catch-up" });
+  assertEquals([a.kind, a.phase, a.recordedAt, a.at], ["run", "start", start!.at, 9]);
+  assertEquals(b.phase, "answered");
+  assertEquals(a.id, b.id);
+});
