@@ -29,7 +29,16 @@ export interface Config {
   conversationFrom: ConversationFrom;
   /** Tool name to class, overriding the built-in table for every call of that tool. */
   tools: Record<string, ToolClass>;
+  /** Rules turned off (`false`) or on (`true`, the default for every rule), by rule id. */
+  rules: Record<string, boolean>;
+  /** OpenClaw agent id to the name it writes its own ledger entries under (default: its id). */
+  auditAgents: Record<string, string>;
+  /** How far the agents' clocks may differ from the gateway's, in seconds (audit rule). */
+  auditSlackSeconds: number;
 }
+
+/** The ids of the rules, as `rules` in the config names them. */
+export const RULE_IDS: readonly string[] = ["sequence", "posture", "role", "mode", "audit"];
 
 /** Defaults for every key. */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
@@ -40,6 +49,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxPendingViolations: 100_000,
   conversationFrom: "rest",
   tools: {},
+  rules: {},
+  auditAgents: {},
+  auditSlackSeconds: 2,
 });
 
 /** A configuration that cannot be used; the message names the file and the place. */
@@ -83,6 +95,8 @@ export function parseConfig(text: string, source: string): Config {
     sequence: [...DEFAULT_CONFIG.sequence],
     roles: {},
     tools: {},
+    rules: {},
+    auditAgents: {},
   };
 
   if (obj.sequence !== undefined) {
@@ -125,6 +139,42 @@ export function parseConfig(text: string, source: string): Config {
       }
       config.tools[tool.trim().toLowerCase()] = cls as ToolClass;
     }
+  }
+
+  if (obj.rules !== undefined) {
+    if (typeof obj.rules !== "object" || obj.rules === null || Array.isArray(obj.rules)) {
+      fail('"rules" must be an object of rule id to true or false, like { "audit": false }');
+    }
+    for (const [id, on] of Object.entries(obj.rules as Record<string, unknown>)) {
+      if (!RULE_IDS.includes(id)) {
+        fail(`"rules.${id}": no such rule; the rules are ${RULE_IDS.join(", ")}`);
+      }
+      if (typeof on !== "boolean") fail(`"rules.${id}" must be true or false`);
+      config.rules[id] = on as boolean;
+    }
+  }
+
+  if (obj.auditAgents !== undefined) {
+    if (
+      typeof obj.auditAgents !== "object" || obj.auditAgents === null ||
+      Array.isArray(obj.auditAgents)
+    ) {
+      fail('"auditAgents" must be an object of agent id to ledger name, like { "main": "alice" }');
+    }
+    for (const [agent, name] of Object.entries(obj.auditAgents as Record<string, unknown>)) {
+      if (normalise(agent) === "") fail('"auditAgents" has an empty agent id');
+      if (typeof name !== "string" || name.trim() === "") {
+        fail(`"auditAgents.${agent}" must be the name the agent logs under (a non-empty string)`);
+      }
+      config.auditAgents[normalise(agent)] = (name as string).trim();
+    }
+  }
+  if (obj.auditSlackSeconds !== undefined) {
+    const v = obj.auditSlackSeconds;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 3600) {
+      fail('"auditSlackSeconds" must be a number of seconds from 0 to 3600');
+    }
+    config.auditSlackSeconds = v as number;
   }
 
   if (obj.conversationFrom !== undefined) {

@@ -4,12 +4,15 @@
  * @module
  */
 import {
+  AuditRule,
   type Finding,
   type Governance,
   ModeRule,
+  normalise,
   PostureRule,
   RoleMap,
   RoleRule,
+  type Rule,
   RuleEngine,
   type RuleEvent,
   SequenceEngine,
@@ -26,23 +29,43 @@ export interface RuleSetOptions {
   onFinding: (finding: Finding, event: RuleEvent) => void;
   /** Ids for findings whose event has none (default: random UUIDs). */
   newId?: () => string;
+  /**
+   * Whether the caller feeds the other writers' ledger entries (the daemon does; a replay
+   * does not): without them the audit rule would find every run unaudited, so it is left out.
+   */
+  ledgerEntries?: boolean;
 }
 
 /** The rule engine over every rule the config asks for. */
 export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngine {
+  const on = (id: string) => config.rules[id] !== false;
   const roles = new RoleMap(config.roles, config.sequence);
-  const sequence = new SequenceRule(
-    new SequenceEngine(config.sequence, {
-      ttlMs: config.conversationTtlSeconds * 1000,
-      maxConversations: config.maxConversations,
-    }),
-    roles,
-  );
   const classifier = new ToolClassifier(config.tools);
-  return new RuleEngine([
-    sequence,
-    new PostureRule(classifier),
-    new RoleRule(classifier, roles),
-    new ModeRule(classifier),
-  ], opts);
+  const auditAgents = new Map(Object.entries(config.auditAgents));
+  const rules: Rule[] = [];
+  if (on("sequence")) {
+    rules.push(
+      new SequenceRule(
+        new SequenceEngine(config.sequence, {
+          ttlMs: config.conversationTtlSeconds * 1000,
+          maxConversations: config.maxConversations,
+        }),
+        roles,
+      ),
+    );
+  }
+  if (on("posture")) rules.push(new PostureRule(classifier));
+  if (on("role")) rules.push(new RoleRule(classifier, roles));
+  if (on("mode")) rules.push(new ModeRule(classifier));
+  if (on("audit") && opts.ledgerEntries === true) {
+    rules.push(
+      new AuditRule({
+        // Governed: the agents that take part in the sequence, and those named for the audit.
+        governed: (a) => roles.resolve(a) !== undefined || auditAgents.has(normalise(a)),
+        ledgerName: (a) => auditAgents.get(normalise(a)) ?? a,
+        slackMs: config.auditSlackSeconds * 1000,
+      }),
+    );
+  }
+  return new RuleEngine(rules, opts);
 }

@@ -149,3 +149,33 @@ Deno.test("a sequence role that is not a MO§ES role and that no roles entry map
   const half = parseConfig('{ sequence: ["lead", "critic"], roles: { ann: "lead" } }', "c.jsonc");
   assertEquals(configWarnings(half).map((s) => s.split('"')[1]), ["critic"]);
 });
+
+Deno.test("rules turns rules off by id; an unknown id or a non-boolean is refused", () => {
+  assertEquals(parseConfig("{}", "c.jsonc").rules, {});
+  assertEquals(parseConfig("{ rules: { audit: false, posture: true } }", "c.jsonc").rules, {
+    audit: false,
+    posture: true,
+  });
+  assertThrows(
+    () => parseConfig("{ rules: { auditt: false } }", "c.jsonc"),
+    ConfigError,
+    '"rules.auditt": no such rule; the rules are sequence, posture, role, mode, audit',
+  );
+  assertThrows(
+    () => parseConfig('{ rules: { audit: "off" } }', "c.jsonc"),
+    ConfigError,
+    '"rules.audit" must be true or false',
+  );
+});
+
+Deno.test("auditAgents maps agent ids to ledger names; auditSlackSeconds is bounded", () => {
+  const c = parseConfig('{ auditAgents: { Main: " alice " }, auditSlackSeconds: 0.5 }', "c");
+  assertEquals([c.auditAgents, c.auditSlackSeconds], [{ main: "alice" }, 0.5]);
+  assertEquals(parseConfig("{}", "c").auditSlackSeconds, 2);
+  assertThrows(
+    () => parseConfig('{ auditAgents: { main: "" } }', "c"),
+    ConfigError,
+    "auditAgents.main",
+  );
+  assertThrows(() => parseConfig("{ auditSlackSeconds: -1 }", "c"), ConfigError, "from 0 to 3600");
+});
