@@ -92,11 +92,13 @@ export class RuleEngine {
     let made = 0;
     for (const i of indexes) {
       this.#evaluated[i]!++;
-      const finding = this.rules[i]!.evaluate(event, this.#ctx);
-      if (finding === undefined) continue;
-      this.#findings[i]!++;
-      made++;
-      this.#opts.onFinding(finding, event);
+      const found = this.rules[i]!.evaluate(event, this.#ctx);
+      if (found === undefined) continue;
+      for (const finding of Array.isArray(found) ? found : [found as Finding]) {
+        this.#findings[i]!++;
+        made++;
+        this.#opts.onFinding(finding, event);
+      }
     }
     return made;
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import { sha256Hex } from "../util/mod.ts";
+import type { GovernanceFields } from "./governance.ts";
 
 /** Which gateway protocol an event came from. */
 export type Protocol = "legacy" | "openclaw";
@@ -123,8 +124,24 @@ export interface LedgerEntryEvent {
   id?: string;
 }
 
+/** The governance in `governance/state.json` changed (or was found changed at start). */
+export interface GovernanceEvent {
+  /** Always `"governance"`. */
+  kind: "governance";
+  /** What it was. */
+  from: GovernanceFields;
+  /** What it is now. */
+  to: GovernanceFields;
+  /** When the coordinator saw the change, ms since the epoch. */
+  at: number;
+  /** Seen as it happened (`live`), or found at start (`catch-up`). */
+  source: EventSource;
+  /** The change's identity, where it has one. */
+  id?: string;
+}
+
 /** Every event a rule can take. */
-export type RuleEvent = TurnEvent | ToolCallEvent | RunEvent | LedgerEntryEvent;
+export type RuleEvent = TurnEvent | ToolCallEvent | RunEvent | LedgerEntryEvent | GovernanceEvent;
 
 /** The kinds of event. */
 export type EventKind = RuleEvent["kind"];

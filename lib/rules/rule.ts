@@ -32,8 +32,8 @@ export interface Rule {
   readonly id: string;
   /** The event kinds it takes. */
   readonly accepts: readonly EventKind[];
-  /** Judges one event; returns a finding, or undefined when all is well. */
-  evaluate(event: RuleEvent, ctx: RuleContext): Finding | undefined;
+  /** Judges one event; returns its findings (one, several), or undefined when all is well. */
+  evaluate(event: RuleEvent, ctx: RuleContext): Finding | readonly Finding[] | undefined;
   /** Its counters. */
   stats(): RuleStats;
   /**

@@ -11,6 +11,7 @@ import type { LedgerEntryEvent, Protocol, RuleEvent, RunEvent } from "../event.t
 import type { Finding } from "../finding.ts";
 import { normalise } from "../roles.ts";
 import type { DeferredFinding, Rule, RuleContext, RuleStats } from "../rule.ts";
+import { OpenRuns, runKey } from "../open_runs.ts";
 
 /** The id of the audit rule. */
 export const AUDIT_RULE = "audit";
@@ -57,14 +58,6 @@ export interface AuditRuleOptions {
   runTtlMs?: number;
 }
 
-interface Started {
-  agent: string;
-  conversation: string;
-  session: string | undefined;
-  startedAt: number;
-  seenAt: number;
-}
-
 interface Waiting {
   event: RunEvent;
   ledgerAgent: string;
@@ -81,8 +74,7 @@ export class AuditRule implements Rule {
   readonly #o: Required<AuditRuleOptions>;
   // Ledger name -> entry times (writer's clock), ascending, bounded.
   readonly #entries = new Map<string, number[]>();
-  // Run key (session + run) -> its start; oldest first.
-  readonly #started = new Map<string, Started>();
+  readonly #started: OpenRuns;
   // Answered runs whose entry has not been seen yet, by run key.
   readonly #waiting = new Map<string, Waiting>();
   #judged = 0;
@@ -100,6 +92,7 @@ export class AuditRule implements Rule {
       runTtlMs: 6 * 3_600_000,
       ...opts,
     };
+    this.#started = new OpenRuns(this.#o.maxRuns);
   }
 
   evaluate(event: RuleEvent, _ctx: RuleContext): Finding | undefined {
@@ -108,23 +101,12 @@ export class AuditRule implements Rule {
       return undefined;
     }
     if (event.kind !== "run" || !this.#o.governed(event.agent)) return undefined;
-    const key = `${event.session ?? event.conversation}\n${event.run}`;
+    const key = runKey(event);
     if (event.phase === "start") {
-      this.#started.delete(key);
-      this.#started.set(key, {
-        agent: event.agent,
-        conversation: event.conversation,
-        session: event.session,
-        startedAt: event.recordedAt,
-        seenAt: event.at,
-      });
-      while (this.#started.size > this.#o.maxRuns) {
-        this.#started.delete(this.#started.keys().next().value as string);
-      }
+      this.#started.start(event);
       return undefined;
     }
-    const start = this.#started.get(key);
-    this.#started.delete(key);
+    const start = this.#started.end(event);
     if (start === undefined) {
       // The start was not seen (the coordinator came up mid-run): nothing to measure from.
       this.#unjudged++;
@@ -180,10 +162,7 @@ export class AuditRule implements Rule {
       this.#waiting.delete(key);
       out.push({ finding: this.#finding(w), event: w.event });
     }
-    for (const [key, s] of this.#started) {
-      if (now - s.seenAt < this.#o.runTtlMs) break;
-      this.#started.delete(key);
-    }
+    this.#started.expire(now, this.#o.runTtlMs);
     return out;
   }
 
@@ -197,7 +176,7 @@ export class AuditRule implements Rule {
 
   #finding(w: Waiting): Finding<AuditRecord> {
     const e = w.event;
-    const id = findingId(e.id ?? `${e.session ?? e.conversation}\n${e.run}`);
+    const id = findingId(e.id ?? runKey(e));
     const data: AuditRecord = {
       id,
       conversation: e.conversation,
@@ -236,21 +215,11 @@ export class AuditRule implements Rule {
     };
   }
 
-  /** `{"entries":{agent:[t,…]},"started":[[key,agent,conversation,session,startedAt,seenAt],…]}`. */
+  /** `{"entries":{agent:[t,…]},"started":[[run,agent,conversation,session,startedAt,seenAt],…]}`. */
   saveState(write: (json: string) => void): void {
     const entries: Record<string, number[]> = {};
     for (const [k, v] of this.#entries) entries[k] = v;
-    write(`{"entries":${JSON.stringify(entries)},"started":[`);
-    let first = true;
-    for (const [k, s] of this.#started) {
-      write(
-        `${first ? "" : ","}${
-          JSON.stringify([k, s.agent, s.conversation, s.session ?? null, s.startedAt, s.seenAt])
-        }`,
-      );
-      first = false;
-    }
-    write("]}");
+    write(JSON.stringify({ entries, started: this.#started.toJSON() }));
   }
 
   restoreState(state: unknown): string | undefined {
@@ -259,26 +228,13 @@ export class AuditRule implements Rule {
     if (typeof s.entries !== "object" || s.entries === null || Array.isArray(s.entries)) {
       throw new Error('"entries" must be an object');
     }
-    if (!Array.isArray(s.started)) throw new Error('"started" must be a list');
     for (const [agent, times] of Object.entries(s.entries as Record<string, unknown>)) {
       if (!Array.isArray(times) || !times.every((t) => typeof t === "number")) {
         throw new Error(`entries of "${agent}" are not a list of times`);
       }
       this.#entries.set(agent, (times as number[]).slice(-this.#o.entriesPerAgent));
     }
-    for (const [i, r] of (s.started as unknown[]).entries()) {
-      if (
-        !Array.isArray(r) || typeof r[0] !== "string" || typeof r[1] !== "string" ||
-        typeof r[2] !== "string" || typeof r[4] !== "number" || typeof r[5] !== "number"
-      ) throw new Error(`started run ${i} is malformed`);
-      this.#started.set(r[0], {
-        agent: r[1],
-        conversation: r[2],
-        session: typeof r[3] === "string" ? r[3] : undefined,
-        startedAt: r[4],
-        seenAt: r[5],
-      });
-    }
+    this.#started.restore(s.started);
     return undefined;
   }
 }

@@ -25,7 +25,7 @@ class AgentRule implements Rule {
   constructor(readonly id: string, readonly agent: string) {}
   evaluate(e: RuleEvent, ctx: RuleContext): Finding | undefined {
     this.seen++;
-    if (e.agent !== this.agent) return undefined;
+    if (e.kind !== "turn" || e.agent !== this.agent) return undefined;
     const id = e.id ?? ctx.newId();
     return {
       id,
