@@ -63,7 +63,12 @@ async function watchUntilStopped(
 ): Promise<number> {
   const { paths, logger } = opts;
   const { config, clock } = ready;
-  const governance = new GovernanceSource({ path: paths.governanceState, logger, clock });
+  const governance = new GovernanceSource({
+    path: paths.governanceState,
+    logger,
+    clock,
+    onChange: () => statusFile.schedule(),
+  });
   await governance.refresh();
   // Parts refer to parts built after them only in callbacks, and nothing calls back before
   // every part is built: events flow once the link starts, the writer acts once `recover` runs.
@@ -72,6 +77,7 @@ async function watchUntilStopped(
     onFinding: (f, e) => {
       output.accept(f, e);
       persister.changed();
+      statusFile.countersMoved();
     },
   });
   const intake = new FrameIntake({ onEvent: (e: RuleEvent) => rules.handle(e) });
@@ -88,7 +94,10 @@ async function watchUntilStopped(
       statusFile.schedule();
     },
     // The snapshot must stop listing these as pending soon, or a crash would rewrite them.
-    onWritten: () => persister.changed(),
+    onWritten: () => {
+      persister.changed();
+      statusFile.countersMoved();
+    },
     onRecovered: () => {
       logger.info("ledger writable again");
       statusFile.schedule();
@@ -120,6 +129,7 @@ async function watchUntilStopped(
     onEvent: (e) => {
       intake.handleDecoded({ kind: "event", event: e });
       persister.changed();
+      statusFile.countersMoved();
     },
     onLive: () => {
       output.catchUpDone();
@@ -137,6 +147,8 @@ async function watchUntilStopped(
     tracker: openclaw.tracker,
     logger,
     clock,
+    ttlMs: config.conversationTtlSeconds * 1000,
+    onExpired: () => statusFile.countersMoved(),
   });
   const status = new StatusModel(statusSources(opts, {
     writer,
@@ -150,6 +162,7 @@ async function watchUntilStopped(
   const statusFile = new StatusFileWriter({
     path: paths.status,
     report: (o) => status.report(o),
+    changesAt: (now) => status.changesAt(now),
     logger,
     clock,
   });
@@ -184,7 +197,6 @@ async function watchUntilStopped(
     });
     link.start();
     await statusFile.flush();
-    statusFile.start();
     governance.start();
     persister.start();
 
@@ -265,6 +277,7 @@ function openLink(opts: RunOptions, p: {
       status.legacyFrame();
       intake.handleText(text, clock.now());
       persister.markDirty();
+      statusFile.countersMoved();
     },
     onConnected: (info) => {
       status.linkUp(info);
