@@ -41,10 +41,11 @@ export class GovernanceSource {
   #watcher: FileWatcher | undefined;
   #watchError: string | undefined;
   #timer: TimerId | undefined;
+  #started = false;
   #stopped = false;
 
   /**
-   * `onChange` is called when a read changed the governance or its error; `read` and `watch`
+   * `onChange` is called, once started, when a read changed the governance or its error; `read` and `watch`
    * are for tests (default: readGovernance, Deno.watchFs).
    */
   constructor(opts: {
@@ -106,11 +107,12 @@ export class GovernanceSource {
       } else this.#logger.info("sequence enforcement on");
     }
     this.#governance = read.governance;
-    if (changed) this.#onChange();
+    if (changed && this.#started) this.#onChange();
   }
 
   /** Watches state.json: each change (a burst of them) is read once. */
   start(): void {
+    this.#started = true;
     this.#arm();
   }
 
