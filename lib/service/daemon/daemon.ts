@@ -63,21 +63,19 @@ async function watchUntilStopped(
 ): Promise<number> {
   const { paths, logger } = opts;
   const { config, clock } = ready;
-  const governance = new GovernanceSource({
-    path: paths.governanceState,
-    logger,
-    clock,
-    onChange: () => statusFile.schedule(),
-  });
-  await governance.refresh();
+  const governance = await governanceSource(opts, { clock, onChange: () => statusFile.schedule() });
+  // State and counters moved: the snapshot and the status file follow, each at its pace.
+  const moved = () => {
+    persister.changed();
+    statusFile.countersMoved();
+  };
   // Parts refer to parts built after them only in callbacks, and nothing calls back before
   // every part is built: events flow once the link starts, the writer acts once `recover` runs.
   const rules: RuleEngine = buildRuleEngine(config, {
     governance: () => governance.governance,
     onFinding: (f, e) => {
       output.accept(f, e);
-      persister.changed();
-      statusFile.countersMoved();
+      moved();
     },
   });
   const intake = new FrameIntake({ onEvent: (e: RuleEvent) => rules.handle(e) });
@@ -94,21 +92,12 @@ async function watchUntilStopped(
       statusFile.schedule();
     },
     // The snapshot must stop listing these as pending soon, or a crash would rewrite them.
-    onWritten: () => {
-      persister.changed();
-      statusFile.countersMoved();
-    },
+    onWritten: moved,
     onRecovered: () => {
       logger.info("ledger writable again");
       statusFile.schedule();
     },
-    onTornTail: (cut) => {
-      logger.warn("the ledger's last line was torn (an interrupted write): cut and recorded", {
-        bytes: cut.bytes,
-        offset: cut.offset,
-        keptIn: cut.keptIn,
-      });
-    },
+    onTornTail: (cut) => logTornTail(logger, cut),
     onDropped: (f) => {
       logPolicy.dropped(f);
       statusFile.schedule();
@@ -128,8 +117,7 @@ async function watchUntilStopped(
     clock,
     onEvent: (e) => {
       intake.handleDecoded({ kind: "event", event: e });
-      persister.changed();
-      statusFile.countersMoved();
+      moved();
     },
     onLive: () => {
       output.catchUpDone();
@@ -216,6 +204,25 @@ async function watchUntilStopped(
     handlers.dispose();
     if (opts.stopSignal) handlers.removeSignalListeners();
   }
+}
+
+/** The governance source, state.json read once. */
+async function governanceSource(
+  opts: RunOptions,
+  p: { clock: Clock; onChange: () => void },
+): Promise<GovernanceSource> {
+  const { paths, logger } = opts;
+  const governance = new GovernanceSource({ path: paths.governanceState, logger, ...p });
+  await governance.refresh();
+  return governance;
+}
+
+function logTornTail(logger: Logger, cut: { bytes: number; offset: number; keptIn: string }) {
+  logger.warn("the ledger's last line was torn (an interrupted write): cut and recorded", {
+    bytes: cut.bytes,
+    offset: cut.offset,
+    keptIn: cut.keptIn,
+  });
 }
 
 /** Where status takes its figures from. */
