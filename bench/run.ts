@@ -7,6 +7,9 @@
  *   deno task bench --only load    end to end, legacy protocol (bench/load.ts; --events N
  *                                  --conversations N --seconds S --rate R --violations N)
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
+ *   deno task bench --only idle    what an idle daemon costs, next to its gateway and the seed's
+ *                                  Python coordinator (bench/idle.ts; --window S, default 60;
+ *                                  --settle S after start-up, default 60)
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -36,6 +39,8 @@ const { values } = parseArgs({
     live: { type: "string" },
     churn: { type: "string" },
     step: { type: "string" },
+    window: { type: "string" },
+    settle: { type: "string" },
   },
 });
 const LINES = Number(values.lines);
@@ -164,6 +169,10 @@ if (!only || only === "openclaw") await openclawBench();
 if (!only || only === "load") {
   const { loadBench, loadOptions } = await import("./load.ts");
   await loadBench(loadOptions(values), report);
+}
+if (!only || only === "idle") {
+  const { idleBench, idleOptions } = await import("./idle.ts");
+  await idleBench(idleOptions(values), report);
 }
 if (!only || only === "memory") {
   const { memoryBench, memoryOptions } = await import("./memory.ts");
