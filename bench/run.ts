@@ -7,6 +7,8 @@
  *   deno task bench --only load    end to end, legacy protocol (bench/load.ts; --events N
  *                                  --conversations N --seconds S --rate R --violations N)
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
+ *   deno task bench --only verify-process   verify, whole process against whole process
+ *                                  (bench/verify_process.ts; --process-lines N, default 200,000)
  *   deno task bench --only idle    what an idle daemon costs, next to its gateway and the seed's
  *                                  Python coordinator (bench/idle.ts; --window S, default 60;
  *                                  --settle S after start-up, default 60)
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     step: { type: "string" },
     window: { type: "string" },
     settle: { type: "string" },
+    "process-lines": { type: "string", default: "200000" },
   },
 });
 const LINES = Number(values.lines);
@@ -169,6 +172,10 @@ if (!only || only === "openclaw") await openclawBench();
 if (!only || only === "load") {
   const { loadBench, loadOptions } = await import("./load.ts");
   await loadBench(loadOptions(values), report);
+}
+if (!only || only === "verify" || only === "verify-process") {
+  const { verifyProcessBench } = await import("./verify_process.ts");
+  await verifyProcessBench({ lines: Number(values["process-lines"]), build: buildLedger, report });
 }
 if (!only || only === "idle") {
   const { idleBench, idleOptions } = await import("./idle.ts");
