@@ -9,6 +9,8 @@
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
  *   deno task bench --only verify-process   verify, whole process against whole process
  *                                  (bench/verify_process.ts; --process-lines N, default 200,000)
+ *   deno task bench --only compiled    the compiled binary's start-up and memory (bench/compiled.ts;
+ *                                  needs DENORT_BIN here)
  *   deno task bench --only idle    what an idle daemon costs, next to its gateway and the seed's
  *                                  Python coordinator (bench/idle.ts; --window S, default 60;
  *                                  --settle S after start-up, default 60)
@@ -176,6 +178,10 @@ if (!only || only === "load") {
 if (!only || only === "verify" || only === "verify-process") {
   const { verifyProcessBench } = await import("./verify_process.ts");
   await verifyProcessBench({ lines: Number(values["process-lines"]), build: buildLedger, report });
+}
+if (!only || only === "compiled") {
+  const { compiledBench } = await import("./compiled.ts");
+  await compiledBench(report);
 }
 if (!only || only === "idle") {
   const { idleBench, idleOptions } = await import("./idle.ts");
