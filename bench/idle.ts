@@ -168,6 +168,7 @@ export async function idleBench(
       { name: "coordinator, legacy gateway", pid: onLegacy.child.pid },
       ...(seed ? [{ name: "seed Python coordinator, legacy gateway", pid: seed.pid }] : []),
     ];
+    report("idle: load average before the window", Deno.loadavg().map((l) => fmt(l, 2)).join(" "));
     for (const r of rows) r.before = await sample(r.pid);
     await new Promise((r) => setTimeout(r, opts.windowS * 1000));
     for (const r of rows) r.after = await sample(r.pid);

@@ -23,15 +23,27 @@ export interface VerifyProcessOptions {
   report: (name: string, value: string) => void;
 }
 
-async function timed(cmd: string, args: string[], cwd: string): Promise<number> {
+// GNU time, where there is one, gives the CPU time too: on a busy machine it moves less
+// than the wall time.
+const GNU_TIME = (() => {
+  try {
+    return Deno.statSync("/usr/bin/time").isFile ? "/usr/bin/time" : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Wall and CPU (user + system) time of one run, in ms; CPU is NaN without GNU time. */
+async function timed(cmd: string, args: string[], cwd: string): Promise<[number, number]> {
+  const [c, a] = GNU_TIME ? [GNU_TIME, ["-f", "cpu %U %S", cmd, ...args]] : [cmd, args];
   const t0 = performance.now();
-  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command(c, { args: a, cwd, stdout: "piped", stderr: "piped" })
     .output();
   const ms = performance.now() - t0;
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return ms;
+  const err = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${err}`);
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(err);
+  return [ms, m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN];
 }
 
 /** Runs the bench in a temporary state directory. */
@@ -50,11 +62,14 @@ export async function verifyProcessBench(opts: VerifyProcessOptions): Promise<vo
         sandbox: () => timed(Deno.execPath(), ["run", ...sandboxFlags(), MAIN, "verify"], dir),
       };
       const times: Record<keyof typeof runs, number[]> = { python: [], all: [], sandbox: [] };
+      const cpu: Record<keyof typeof runs, number[]> = { python: [], all: [], sandbox: [] };
       for (let round = 0; round < 6; round++) {
         for (const [name, run] of Object.entries(runs)) {
-          const ms = await run();
+          const [ms, cpuMs] = await run();
           // The first round warms the caches (the module cache, the file's pages).
-          if (round > 0) times[name as keyof typeof runs].push(ms);
+          if (round === 0) continue;
+          times[name as keyof typeof runs].push(ms);
+          cpu[name as keyof typeof runs].push(cpuMs);
         }
       }
       const med = (xs: number[]) => percentile(xs.sort((a, b) => a - b), 0.5);
@@ -71,6 +86,18 @@ export async function verifyProcessBench(opts: VerifyProcessOptions): Promise<vo
         `${what}: speed-up over Python (-A / own set)`,
         `${fmt(py / all, 2)}x / ${fmt(py / sandbox, 2)}x`,
       );
+      if (GNU_TIME) {
+        const [cp, ca, cs] = [med(cpu.python), med(cpu.all), med(cpu.sandbox)];
+        opts.report(
+          `${what}: CPU ms, Python / coordinator -A / own set`,
+          `${fmt(cp)} / ${fmt(ca)} / ${fmt(cs)}`,
+        );
+        opts.report(
+          `${what}: CPU time, Python over coordinator (-A / own set)`,
+          `${fmt(cp / ca, 2)}x / ${fmt(cp / cs, 2)}x`,
+        );
+      }
+      opts.report(`${what}: load average before`, Deno.loadavg().map((l) => fmt(l, 2)).join(" "));
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
