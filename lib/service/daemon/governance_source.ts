@@ -45,8 +45,8 @@ export class GovernanceSource {
   #stopped = false;
 
   /**
-   * `onChange` is called, once started, when a read changed the governance or its error; `read` and `watch`
-   * are for tests (default: readGovernance, Deno.watchFs).
+   * `onChange` is called, once started, when a read changed the governance or its error;
+   * `read` and `watch` are for tests (default: readGovernance, Deno.watchFs).
    */
   constructor(opts: {
     path: string;
