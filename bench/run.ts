@@ -11,6 +11,13 @@
  *   deno task bench --only tools   tool calls judged per second in process, and the time from
  *                                  a real gateway's session.tool result to the ledger line
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
+ *   deno task bench --only verify-process   verify, whole process against whole process
+ *                                  (bench/verify_process.ts; --process-lines N, default 200,000)
+ *   deno task bench --only compiled    the compiled binary's start-up and memory (bench/compiled.ts;
+ *                                  needs DENORT_BIN here)
+ *   deno task bench --only idle    what an idle daemon costs, next to its gateway and the seed's
+ *                                  Python coordinator (bench/idle.ts; --window S, default 60;
+ *                                  --settle S after start-up, default 60)
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -40,6 +47,9 @@ const { values } = parseArgs({
     live: { type: "string" },
     churn: { type: "string" },
     step: { type: "string" },
+    window: { type: "string" },
+    settle: { type: "string" },
+    "process-lines": { type: "string", default: "200000" },
   },
 });
 const LINES = Number(values.lines);
@@ -173,6 +183,18 @@ if (!only || only === "tools") {
 if (!only || only === "load") {
   const { loadBench, loadOptions } = await import("./load.ts");
   await loadBench(loadOptions(values), report);
+}
+if (!only || only === "verify" || only === "verify-process") {
+  const { verifyProcessBench } = await import("./verify_process.ts");
+  await verifyProcessBench({ lines: Number(values["process-lines"]), build: buildLedger, report });
+}
+if (!only || only === "compiled") {
+  const { compiledBench } = await import("./compiled.ts");
+  await compiledBench(report);
+}
+if (!only || only === "idle") {
+  const { idleBench, idleOptions } = await import("./idle.ts");
+  await idleBench(idleOptions(values), report);
 }
 if (!only || only === "memory") {
   const { memoryBench, memoryOptions } = await import("./memory.ts");

@@ -29,7 +29,18 @@ import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
 import { type Paths, resolvePaths } from "../service/mod.ts";
 import { type AppendedReplay, appendReplayed, readLines, replayLines } from "./replay.ts";
 import { classifyCall } from "./classify.ts";
-import { formatStatus, parseStatus } from "../service/mod.ts";
+import {
+  daemonLiveness,
+  EXIT_STATUS_DEGRADED,
+  EXIT_STATUS_DISCONNECTED,
+  EXIT_STATUS_GONE,
+  EXIT_STATUS_STOPPED,
+  formatStatus,
+  type Liveness,
+  livenessOf,
+  parseStatus,
+  type StatusReport,
+} from "../service/mod.ts";
 import { type DuplicateId, verifyLedger, type VerifyReport } from "../ledger/mod.ts";
 import { versionText } from "../version.ts";
 import { logCommand, reportCommand } from "./ledger_commands.ts";
@@ -79,7 +90,7 @@ Commands:
   run       Watch the gateway and record violations (the daemon)
   replay    Feed recorded frames through the rule offline
   verify    Check every line of the ledger's hash chain
-  status    Show what the running daemon last reported
+  status    Show the daemon's state (a health check: exit 0 when connected)
   log       Show the ledger's entries (every writer's); -n, --follow
   report    Count the ledger's entries, its health and its chain
   permissions
@@ -178,7 +189,11 @@ problem with its line number. Exits 0 when the ledger is intact, 1 when not.`,
     options: { "state-dir": STATE_DIR, ledger: LEDGER, json: JSON_OUT },
   },
   status: {
-    about: "Shows what the running daemon last wrote to its status file.",
+    about: `Shows the daemon's state and counters, as it last wrote them (on each change;
+counters at most every 2 s while they move), and whether it runs (by its lock).
+A health check: exits 0 when the daemon runs and is connected; 10 when it runs
+DEGRADED, 11 when it runs but is not connected, 12 when it stopped, 13 when it is
+gone without a last report (killed, crashed); 66 when it never ran here.`,
     options: {
       "state-dir": STATE_DIR,
       json: { type: "boolean", help: "Print the status file as JSON" },
@@ -389,7 +404,7 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const problem = await stateDirUnusable();
         if (problem !== undefined) return refuse(io, problem);
-        return await statusCommand(io, paths.status, {
+        return await statusCommand(io, paths, {
           json: values.json === true,
           stateDirGiven: givenStateDir !== undefined,
         });
@@ -693,15 +708,27 @@ function duplicateText(d: DuplicateId): string {
 
 async function statusCommand(
   io: Io,
-  path: string,
+  paths: Paths,
   opts: { json: boolean; stateDirGiven: boolean },
 ): Promise<number> {
   const { json } = opts;
-  let text: string;
+  const path = paths.status;
+  let lockHeld: boolean;
+  try {
+    lockHeld = (await daemonLiveness(paths.lock)) === "running";
+  } catch (err) {
+    io.err(`Cannot tell whether the daemon runs: ${denialText(err)}`);
+    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
+  }
+  let text: string | undefined;
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      io.err(`Cannot read status file ${path}: ${denialText(err)}`);
+      return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
+    }
+    if (!lockHeld) {
       io.err(
         `No status file at ${path}: the coordinator has not run in this state directory ` +
           (opts.stateDirGiven
@@ -710,18 +737,33 @@ async function statusCommand(
       );
       return EXIT_NO_INPUT;
     }
-    io.err(`Cannot read status file ${path}: ${denialText(err)}`);
-    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
   }
-  let report;
+  let report: StatusReport | undefined;
   try {
-    report = parseStatus(text, path);
+    report = text === undefined ? undefined : parseStatus(text, path);
   } catch (err) {
     io.err(errorText(err));
     return EXIT_NO_INPUT;
   }
-  io.out(json ? JSON.stringify(report, null, 2) : formatStatus(report, Date.now()));
-  return EXIT_OK;
+  const liveness = livenessOf(report, lockHeld);
+  if (report === undefined) {
+    io.out(json ? JSON.stringify({ daemon: liveness }) : "State:          STARTING");
+    return EXIT_STATUS_DISCONNECTED;
+  }
+  io.out(
+    json
+      ? JSON.stringify({ ...report, daemon: liveness }, null, 2)
+      : formatStatus(report, { liveness }),
+  );
+  return statusExitCode(report, liveness);
+}
+
+/** `status` as a health check: 0 only when the daemon runs and is connected. */
+function statusExitCode(report: StatusReport, liveness: Liveness): number {
+  if (liveness === "gone") return EXIT_STATUS_GONE;
+  if (liveness === "stopped") return EXIT_STATUS_STOPPED;
+  if (report.state === "CONNECTED") return EXIT_OK;
+  return report.state === "DEGRADED" ? EXIT_STATUS_DEGRADED : EXIT_STATUS_DISCONNECTED;
 }
 
 /**

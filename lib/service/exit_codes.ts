@@ -22,3 +22,11 @@ export const EXIT_NO_INPUT = 66;
 export const EXIT_NO_PERMISSION = 77;
 /** The configuration is invalid: restarting will not help until it is fixed. */
 export const EXIT_CONFIG = 78;
+/** status: the daemon runs, but DEGRADED (the ledger cannot be written, violations dropped). */
+export const EXIT_STATUS_DEGRADED = 10;
+/** status: the daemon runs, but is not connected to the gateway (or not yet). */
+export const EXIT_STATUS_DISCONNECTED = 11;
+/** status: the daemon stopped, and said so in its last report. */
+export const EXIT_STATUS_STOPPED = 12;
+/** status: the daemon is gone without a last report (killed, crashed, the machine stopped). */
+export const EXIT_STATUS_GONE = 13;

@@ -95,9 +95,6 @@ export function legacyQuietReason(lastFrameAt: number, now: number): string | un
     "(the legacy protocol has no heartbeat: a quiet gateway and a broken link look alike)";
 }
 
-/** How often `run` rewrites the status file, in ms; `status` calls a file stale after 3 of these. */
-export const STATUS_INTERVAL_MS = 2_000;
-
 /** The status file is padded with spaces to a multiple of this many bytes. */
 export const STATUS_BLOCK = 16 * 1024;
 
@@ -163,22 +160,34 @@ export function parseStatus(text: string, source: string): StatusReport {
   return r as StatusReport;
 }
 
-/** Whether the daemon that wrote `report` seems to have stopped updating it. */
-export function isStale(report: StatusReport, now: number): boolean {
-  if (report.state === "STOPPED") return false;
-  return now - Date.parse(report.updatedAt) > 3 * STATUS_INTERVAL_MS + 1_000;
+/** Whether the daemon runs: by its instance lock, not by the status file's age. */
+export type Liveness = "running" | "stopped" | "gone";
+
+/**
+ * Whether the daemon runs, from its report and whether its instance lock is held: not
+ * running, it stopped if its last report says so, else it is gone (killed, crashed).
+ */
+export function livenessOf(report: StatusReport | undefined, lockHeld: boolean): Liveness {
+  if (lockHeld) return "running";
+  return report?.state === "STOPPED" ? "stopped" : "gone";
 }
 
-/** Formats a status report for people. */
-export function formatStatus(report: StatusReport, now: number): string {
+/**
+ * Formats a status report for people; `liveness` says whether the daemon runs (default:
+ * as the report says).
+ */
+export function formatStatus(
+  report: StatusReport,
+  opts: { liveness?: Liveness } = {},
+): string {
   const c = report.counters;
   const skipped = Object.entries(c.skipped).filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`).join(", ") || "none";
-  const age = Math.max(0, Math.round((now - Date.parse(report.updatedAt)) / 1000));
   const lines = [
-    `State:          ${report.state}${
-      isStale(report, now) ? ` (stale: no update for ${age} s; is the daemon running?)` : ""
-    }`,
+    opts.liveness === "gone"
+      ? `State:          GONE (the daemon is not running; its last report, at ${report.updatedAt}, ` +
+        `said ${report.state})`
+      : `State:          ${report.state}`,
   ];
   for (const r of report.reasons) lines.push(`                ${r}`);
   lines.push(

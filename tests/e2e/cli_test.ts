@@ -188,9 +188,11 @@ Deno.test("status explains a missing status file and shows a written one", async
     conversations: { tracked: 3, evictedIdle: 0, evictedOverCap: 0 },
     ledger: { path: "audits/moses/audit_ledger.jsonl", written: 1, pending: 1, dropped: 0 },
   });
+  // No daemon holds the lock and the report is not a last one: the daemon is gone.
   const text = await runCli(["status"], { cwd: dir, flags: sandboxFlags() });
-  assertEquals(text.code, 0);
-  assertStringIncludes(text.stdout, "State:          DEGRADED (stale");
+  assertEquals(text.code, 13);
+  assertStringIncludes(text.stdout, "State:          GONE");
+  assertStringIncludes(text.stdout, "said DEGRADED");
   assertStringIncludes(text.stdout, "ledger not writable: disk full");
   assertStringIncludes(text.stdout, "2 detected, 1 written, 1 pending");
   const json = await runCli(["status", "--json"], { cwd: dir, flags: sandboxFlags() });

@@ -10,6 +10,7 @@ import {
   ledgerLines,
   ledgerPath,
   python,
+  runCli,
   sandboxFlags,
   statusOf,
   tempDir,
@@ -83,6 +84,9 @@ Deno.test("a full disk, on a small tmpfs", async (t) => {
             JSON.stringify(s.reasons),
           );
           assert(s.ledger.pending > 0, "nothing is waiting to be written");
+          // The health check says so too, with the disk still full.
+          const health = await runCli(["status"], { cwd: dir, flags: sandboxFlags() });
+          assertEquals(health.code, 10, health.stdout + health.stderr);
           // What is in the ledger is whole lines that verify; the rest waits in memory.
           const lines = await ledgerLines(dir);
           assertEquals(lines.length - 1 + s.ledger.pending, 5);

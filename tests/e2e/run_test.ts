@@ -242,6 +242,58 @@ Deno.test("broadcast mode in state.json switches the rule off and status says wh
   await waitFor("a ledger line", async () => (await ledgerLines(dir)).length >= 1);
   assertEquals(conversations(await ledgerLines(dir)), ["g2"]);
   assertEquals((await ledgerLines(dir))[0]!.mode, "research");
+  // Replaced the way editors and MO§ES do (a temporary file renamed over it): seen too,
+  // under the permission set, which grants the file and not governance/.
+  const state = join(dir, "governance/state.json");
+  await Deno.writeTextFile(`${state}.tmp`, '{"role": "broadcast", "mode": "creative"}');
+  await Deno.rename(`${state}.tmp`, state);
+  await waitFor(
+    "enforcement off",
+    async () => (await statusOf(dir))?.enforcement.enabled === false,
+  );
+  await Deno.writeTextFile(`${state}.tmp`, '{"role": "primary", "mode": "research"}');
+  await Deno.rename(`${state}.tmp`, state);
+  await waitFor(
+    "enforcement on again",
+    async () => (await statusOf(dir))?.enforcement.enabled === true,
+  );
+});
+
+Deno.test("status is a health check: 0 connected, 11 not connected, 12 stopped, 13 gone", async () => {
+  await using run = await setup();
+  const { dir, gw, daemon } = run;
+  const status = () => runCli(["status"], { cwd: dir, flags: sandboxFlags() });
+  await waitFor("CONNECTED", async () => (await statusOf(dir))?.state === "CONNECTED");
+  const connected = await status();
+  assertEquals(connected.code, 0, connected.stdout + connected.stderr);
+  assertStringIncludes(connected.stdout, "State:          CONNECTED");
+  await gw.stop();
+  await waitFor("DISCONNECTED", async () => (await statusOf(dir))?.state === "DISCONNECTED");
+  assertEquals((await status()).code, 11);
+  assertEquals((await daemon.stop()).code, 0);
+  const stopped = await status();
+  assertEquals(stopped.code, 12);
+  assertStringIncludes(stopped.stdout, "State:          STOPPED");
+  // A daemon killed without its last report: gone, known by its lock, not by the file's age.
+  const again = new Daemon(["--gateway", gw.url, "--protocol", "legacy"], {
+    cwd: dir,
+    flags: sandboxFlags(gw.port),
+  });
+  try {
+    await waitFor(
+      "the new daemon's report",
+      async () => (await statusOf(dir))?.state === "DISCONNECTED",
+    );
+    assertEquals((await status()).code, 11);
+  } finally {
+    await again.stop("SIGKILL");
+  }
+  const gone = await status();
+  assertEquals(gone.code, 13);
+  assertStringIncludes(gone.stdout, "State:          GONE");
+  const json = await runCli(["status", "--json"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(json.code, 13);
+  assertEquals(JSON.parse(json.stdout).daemon, "gone");
 });
 
 Deno.test("an unwritable ledger shows DEGRADED, keeps the violation, and writes it once it can", async () => {
@@ -254,6 +306,10 @@ Deno.test("an unwritable ledger shows DEGRADED, keeps the violation, and writes 
   const s = (await statusOf(dir))!;
   assertEquals(s.ledger.pending, 1);
   assert(s.reasons.some((r) => r.startsWith("ledger not writable")), JSON.stringify(s.reasons));
+  // status as a health check: running, DEGRADED.
+  const degraded = await runCli(["status"], { cwd: dir, flags: sandboxFlags() });
+  assertEquals(degraded.code, 10, degraded.stdout + degraded.stderr);
+  assertStringIncludes(degraded.stdout, "State:          DEGRADED");
   await Deno.remove(ledgerPath(dir));
   await waitFor("the line", async () => (await ledgerLines(dir)).length >= 1, 15_000);
   await waitFor("CONNECTED again", async () => (await statusOf(dir))?.state === "CONNECTED");

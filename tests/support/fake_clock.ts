@@ -16,6 +16,8 @@ export class FakeClock implements Clock {
   #now: number;
   #nextId = 1;
   #timers: Pending[] = [];
+  /** Timers fired so far (each a wake-up of the code under test). */
+  fired = 0;
 
   /** Starts at `start` ms since the epoch. */
   constructor(start = 1_700_000_000_000) {
@@ -63,6 +65,7 @@ export class FakeClock implements Clock {
       if (next === undefined) break;
       this.#timers = this.#timers.filter((t) => t !== next);
       this.#now = Math.max(this.#now, next.at);
+      this.fired++;
       next.fn();
     }
     this.#now = end;

@@ -122,6 +122,11 @@ export class OpenClawGateway {
     return this.log.replace(/\x1b\[[0-9;]*m/g, "").split("[gateway] ready").length - 1;
   }
 
+  /** The gateway's process id (its Node process), once started. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** The gateway's WebSocket URL. */
   get url(): string {
     return `ws://127.0.0.1:${this.port}`;

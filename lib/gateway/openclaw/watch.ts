@@ -287,24 +287,29 @@ function plannedEnd(frame: EventFrame): WatchEnd {
 }
 
 // Liveness: the gateway ticks every tickIntervalMs; silence for two of them is a dead link.
+// One timer, armed for the moment the silence would be too long counted from the last
+// frame: it wakes about once per tick interval, not on a fixed short period.
 function watchLiveness(conn: OpenClawConnection, clock: Clock) {
   const silenceMs = 2 * conn.hello.tickIntervalMs;
-  const checkEveryMs = Math.min(5_000, Math.max(100, Math.floor(silenceMs / 4)));
   const state = {
     silent: false,
     silenceMs,
     stop: () => clock.clearTimeout(timer),
   };
   let timer: TimerId | undefined;
+  const arm = () => {
+    const due = conn.socket.lastFrameAt + silenceMs + 1 - clock.now();
+    timer = clock.setTimeout(check, Math.max(1, due));
+  };
   const check = () => {
     if (clock.now() - conn.socket.lastFrameAt > silenceMs) {
       state.silent = true;
       conn.close(4000, "tick timeout");
       return;
     }
-    timer = clock.setTimeout(check, checkEveryMs);
+    arm();
   };
-  timer = clock.setTimeout(check, checkEveryMs);
+  arm();
   return state;
 }
 

@@ -64,15 +64,19 @@ async function watchUntilStopped(
 ): Promise<number> {
   const { paths, logger } = opts;
   const { config, clock } = ready;
-  const governance = new GovernanceSource({ path: paths.governanceState, logger, clock });
-  await governance.refresh();
+  const governance = await governanceSource(opts, { clock, onChange: () => statusFile.schedule() });
+  // State and counters moved: the snapshot and the status file follow, each at its pace.
+  const moved = () => {
+    persister.changed();
+    statusFile.countersMoved();
+  };
   // Parts refer to parts built after them only in callbacks, and nothing calls back before
   // every part is built: events flow once the link starts, the writer acts once `recover` runs.
   const rules: RuleEngine = buildRuleEngine(config, {
     governance: () => governance.governance,
     onFinding: (f, e) => {
       output.accept(f, e);
-      persister.changed();
+      moved();
     },
   });
   const intake = new FrameIntake({ onEvent: (e: RuleEvent) => rules.handle(e) });
@@ -89,18 +93,12 @@ async function watchUntilStopped(
       statusFile.schedule();
     },
     // The snapshot must stop listing these as pending soon, or a crash would rewrite them.
-    onWritten: () => persister.changed(),
+    onWritten: moved,
     onRecovered: () => {
       logger.info("ledger writable again");
       statusFile.schedule();
     },
-    onTornTail: (cut) => {
-      logger.warn("the ledger's last line was torn (an interrupted write): cut and recorded", {
-        bytes: cut.bytes,
-        offset: cut.offset,
-        keptIn: cut.keptIn,
-      });
-    },
+    onTornTail: (cut) => logTornTail(logger, cut),
     onDropped: (f) => {
       logPolicy.dropped(f);
       statusFile.schedule();
@@ -120,7 +118,7 @@ async function watchUntilStopped(
     clock,
     onEvent: (e) => {
       intake.handleDecoded({ kind: "event", event: e });
-      persister.changed();
+      moved();
     },
     onLive: () => {
       output.catchUpDone();
@@ -138,6 +136,8 @@ async function watchUntilStopped(
     tracker: openclaw.tracker,
     logger,
     clock,
+    ttlMs: config.conversationTtlSeconds * 1000,
+    onExpired: () => statusFile.countersMoved(),
   });
   const status = new StatusModel(statusSources(opts, {
     writer,
@@ -152,6 +152,7 @@ async function watchUntilStopped(
   const statusFile = new StatusFileWriter({
     path: paths.status,
     report: (o) => status.report(o),
+    changesAt: (now) => status.changesAt(now),
     logger,
     clock,
   });
@@ -187,7 +188,6 @@ async function watchUntilStopped(
     for (const w of configWarnings(config)) logger.warn(w);
     link.start();
     await statusFile.flush();
-    statusFile.start();
     governance.start();
     persister.start();
 
@@ -207,6 +207,25 @@ async function watchUntilStopped(
     handlers.dispose();
     if (opts.stopSignal) handlers.removeSignalListeners();
   }
+}
+
+/** The governance source, state.json read once. */
+async function governanceSource(
+  opts: RunOptions,
+  p: { clock: Clock; onChange: () => void },
+): Promise<GovernanceSource> {
+  const { paths, logger } = opts;
+  const governance = new GovernanceSource({ path: paths.governanceState, logger, ...p });
+  await governance.refresh();
+  return governance;
+}
+
+function logTornTail(logger: Logger, cut: { bytes: number; offset: number; keptIn: string }) {
+  logger.warn("the ledger's last line was torn (an interrupted write): cut and recorded", {
+    bytes: cut.bytes,
+    offset: cut.offset,
+    keptIn: cut.keptIn,
+  });
 }
 
 /** Where status takes its figures from. */
@@ -270,6 +289,7 @@ function openLink(opts: RunOptions, p: {
       status.legacyFrame();
       intake.handleText(text, clock.now());
       persister.markDirty();
+      statusFile.countersMoved();
     },
     onConnected: (info) => {
       status.linkUp(info);

@@ -37,9 +37,14 @@ export async function takeInstanceLock(
   me: { pid: number; startedAt: string },
 ): Promise<InstanceLock> {
   const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
-  let locked: boolean;
+  let locked = false;
   try {
-    locked = await file.tryLock(true);
+    // `status` holds a shared lock for an instant to see whether a daemon runs: try again
+    // shortly before calling the lock taken.
+    for (let attempt = 0; attempt < 3 && !locked; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 25));
+      locked = await file.tryLock(true);
+    }
   } catch (err) {
     file.close();
     throw new Error(`Cannot lock ${path}: ${errorText(err)}`, { cause: err });
@@ -72,6 +77,27 @@ export async function takeInstanceLock(
       }
     },
   };
+}
+
+/**
+ * Whether a daemon holds the lock at `path` now: "running", "not running" (no lock file, or
+ * nobody holds it), without taking it for more than an instant, and with read access only.
+ */
+export async function daemonLiveness(path: string): Promise<"running" | "not running"> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "not running";
+    throw err;
+  }
+  try {
+    if (!(await file.tryLock(false))) return "running";
+    await file.unlock();
+    return "not running";
+  } finally {
+    file.close();
+  }
 }
 
 function readAll(file: Deno.FsFile): Uint8Array {

@@ -5,3 +5,4 @@
  * @module
  */
 export { runDaemon, type RunOptions } from "./daemon.ts";
+export { daemonLiveness } from "./instance_lock.ts";

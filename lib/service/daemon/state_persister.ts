@@ -1,6 +1,7 @@
 /**
  * The daemon's state across restarts: restored from the snapshot at start, saved soon
- * after it changes (throttled while a burst waits to be written) and at stop.
+ * after it changes (throttled while a burst waits to be written) and at stop, and only then:
+ * an idle daemon neither saves nor wakes, but once, when its conversations have all expired.
  * @module
  */
 import type { TurnTracker } from "../../gateway/mod.ts";
@@ -9,7 +10,7 @@ import { type Clock, errorText, systemClock, type TimerId } from "../../util/mod
 import type { Logger } from "../log.ts";
 import { keepAside, loadSnapshot, type RejectedEntry, saveSnapshot } from "../snapshot.ts";
 
-/** How often idle conversations expire and a changed state is saved, in ms. */
+/** While events come, how often idle conversations expire and a changed state is saved, in ms. */
 export const SNAPSHOT_INTERVAL_MS = 5_000;
 /** The shortest wait before saving after a change, in ms. */
 export const SAVE_DELAY_MS = 200;
@@ -28,7 +29,17 @@ export interface StatePersisterOptions {
   logger: Logger;
   /** Time for the save throttle (default: the system clock). */
   clock?: Clock;
+  /**
+   * How long the rules keep an idle conversation, in ms: once events stop, one timer at the
+   * last event plus this lets them all expire. Left out: they expire at the next event.
+   */
+  ttlMs?: number;
+  /** Called after the rules' state expired (their counters may have moved). */
+  onExpired?: () => void;
 }
+
+// The longest delay a timer takes (setTimeout's limit).
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Restores and saves the snapshot. */
 export class StatePersister {
@@ -39,6 +50,11 @@ export class StatePersister {
   #lastSaveMs = 0;
   #saveTimer: TimerId | undefined;
   #interval: TimerId | undefined;
+  #expiry: TimerId | undefined;
+  #started = false;
+  // Events since the last tick; when the last one came.
+  #active = false;
+  #lastActivityAt = 0;
   // Saved states of rules not running now: written back as they were.
   #carried: Record<string, unknown> = {};
   #saves = 0;
@@ -113,12 +129,60 @@ export class StatePersister {
   /** The state changed; the next periodic save (or any sooner one) takes it. */
   markDirty(): void {
     this.#dirty = true;
+    this.#activity();
   }
 
   /** The state changed: save soon (after {@link stop}, only the caller's last save). */
   changed(): void {
     this.#dirty = true;
+    this.#activity();
     if (!this.#stopped) this.#schedule();
+  }
+
+  // The periodic tick runs while events come, and stops at the first tick with none.
+  #activity(): void {
+    this.#active = true;
+    this.#lastActivityAt = this.#clock.now();
+    this.#clock.clearTimeout(this.#expiry);
+    this.#expiry = undefined;
+    if (this.#started && !this.#stopped && this.#interval === undefined) this.#tickIn();
+  }
+
+  #tickIn(): void {
+    this.#clock.clearTimeout(this.#interval);
+    this.#interval = this.#clock.setTimeout(() => this.#tick(), SNAPSHOT_INTERVAL_MS);
+  }
+
+  #tick(): void {
+    this.#interval = undefined;
+    this.#expire();
+    if (this.#dirty) void this.save();
+    if (this.#active) {
+      this.#active = false;
+      this.#tickIn();
+      return;
+    }
+    this.#expiryTimer();
+  }
+
+  #expire(): void {
+    this.#o.rules.expire(this.#clock.now());
+    this.#o.onExpired?.();
+  }
+
+  // Idle: one timer, when every conversation kept has expired.
+  #expiryTimer(): void {
+    const ttl = this.#o.ttlMs;
+    if (ttl === undefined) return;
+    const wait = this.#lastActivityAt + ttl - this.#clock.now();
+    if (wait < 0) return;
+    this.#expiry = this.#clock.setTimeout(() => {
+      this.#expiry = undefined;
+      this.#expire();
+      if (this.#dirty) void this.save();
+      // Again only if the wait was longer than a timer takes.
+      if (this.#clock.now() < this.#lastActivityAt + ttl) this.#expiryTimer();
+    }, Math.min(MAX_TIMER_MS, wait));
   }
 
   /**
@@ -156,20 +220,22 @@ export class StatePersister {
     return this.#saving;
   }
 
-  /** Every {@link SNAPSHOT_INTERVAL_MS}: idle state expires, and a changed state is saved. */
+  /**
+   * Every {@link SNAPSHOT_INTERVAL_MS} while events come: idle state expires, and a changed
+   * state is saved. Nothing runs while nothing happens.
+   */
   start(): void {
-    const tick = () => {
-      this.#interval = this.#clock.setTimeout(tick, SNAPSHOT_INTERVAL_MS);
-      this.#o.rules.expire(this.#clock.now());
-      if (this.#dirty) void this.save();
-    };
-    this.#interval = this.#clock.setTimeout(tick, SNAPSHOT_INTERVAL_MS);
+    this.#started = true;
+    if (this.#dirty || this.#active) this.#tickIn();
   }
 
   /** Stops the timers (a last save is the caller's). */
   stop(): void {
     this.#stopped = true;
     this.#clock.clearTimeout(this.#interval);
+    this.#clock.clearTimeout(this.#expiry);
+    this.#interval = undefined;
+    this.#expiry = undefined;
     this.#clock.clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
   }

@@ -14,7 +14,12 @@ import type { LedgerWriter } from "../../ledger/mod.ts";
 import type { Governance, RuleEngine, SequenceRuleStats } from "../../rules/mod.ts";
 import { type Clock, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
-import { legacyQuietReason, type LinkState, type StatusReport } from "../status.ts";
+import {
+  LEGACY_QUIET_MS,
+  legacyQuietReason,
+  type LinkState,
+  type StatusReport,
+} from "../status.ts";
 
 /** An append blocked this long makes the state DEGRADED. */
 export const BLOCKED_APPEND_MS = 2_000;
@@ -118,6 +123,22 @@ export class StatusModel {
   /** A legacy frame arrived. */
   legacyFrame(): void {
     this.#lastLegacyFrameAt = this.#clock.now();
+  }
+
+  /**
+   * When time alone will next change the report's state or reasons, if it will: an append
+   * that becomes blocked (then every few seconds while it is), a legacy link that becomes
+   * quiet (then every minute while it is). Otherwise nothing is due and no timer runs.
+   */
+  changesAt(now: number): number | undefined {
+    const due: number[] = [];
+    const busy = this.#src.writer.busyFor(now);
+    if (busy > 0) due.push(busy < BLOCKED_APPEND_MS ? now + BLOCKED_APPEND_MS - busy : now + 5_000);
+    if (this.#linkState === "CONNECTED" && this.#connected?.protocol === "legacy") {
+      const quietAt = this.#lastLegacyFrameAt + LEGACY_QUIET_MS;
+      due.push(quietAt > now ? quietAt : now + 60_000);
+    }
+    return due.length > 0 ? Math.min(...due) : undefined;
   }
 
   /** Remembers an error for status (the log has it too). */

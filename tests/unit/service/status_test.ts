@@ -48,7 +48,7 @@ Deno.test("the status text shows the governance in force, tool calls judged and 
     conversations: { tracked: 0, evictedIdle: 0, evictedOverCap: 0 },
     ledger: { path: "l", written: 0, pending: 0, dropped: 0 },
   };
-  const text = formatStatus(report, Date.parse(report.updatedAt));
+  const text = formatStatus(report, {});
   assertStringIncludes(text, "Governance:     mode high-security, posture scout, role primary");
   assertStringIncludes(text, "Tool calls:     7 judged; event gaps 2 (5 events dropped");
 });

@@ -412,3 +412,25 @@ Deno.test("a gap in the event seq is counted and catches up from history, which 
   conn.close();
   await done;
 });
+
+Deno.test("the liveness check wakes about once per tick of the gateway, not on a short period", async () => {
+  const clock = new FakeClock();
+  const conn = new FakeConnection(
+    clock,
+    (method) =>
+      method === "sessions.subscribe" ? { subscribed: true } : { sessions: [], hasMore: false },
+  );
+  const { done, live } = start(conn, new TurnTracker());
+  await live;
+  const before = clock.fired;
+  for (let i = 0; i < 20; i++) { // ten minutes of ticks every 30 s
+    await clock.tick(30_000);
+    conn.emit("tick", { ts: clock.now() });
+  }
+  assertEquals(conn.closedWith, undefined);
+  // Armed for 60 s after the last frame: at most one wake-up per tick interval.
+  const wakes = clock.fired - before;
+  assertEquals(wakes <= 20, true, `${wakes} wake-ups in ten minutes`);
+  conn.close();
+  await done;
+});

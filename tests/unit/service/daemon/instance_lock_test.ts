@@ -1,6 +1,10 @@
 import { assert, assertEquals, assertStringIncludes } from "../../../support/assert.ts";
 import { tempDir } from "../../../support/helpers.ts";
-import { InstanceLocked, takeInstanceLock } from "../../../../lib/service/daemon/instance_lock.ts";
+import {
+  daemonLiveness,
+  InstanceLocked,
+  takeInstanceLock,
+} from "../../../../lib/service/daemon/instance_lock.ts";
 
 Deno.test("a second lock on one state directory is refused, naming the process that holds it", async () => {
   await using dir = await tempDir();
@@ -53,4 +57,16 @@ Deno.test("a lock held by another process refuses this one, and a killed holder 
   await holder.stdout.cancel().catch(() => {});
   const lock = await takeInstanceLock(path, { pid: Deno.pid, startedAt: "x" });
   lock.release();
+});
+
+Deno.test("daemonLiveness tells a held lock from a free or a missing one, and leaves it free", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("daemon.lock");
+  assertEquals(await daemonLiveness(path), "not running");
+  const held = await takeInstanceLock(path, { pid: 1, startedAt: "x" });
+  assertEquals(await daemonLiveness(path), "running");
+  held.release();
+  assertEquals(await daemonLiveness(path), "not running");
+  // Looking did not keep the lock: a daemon takes it.
+  (await takeInstanceLock(path, { pid: 2, startedAt: "y" })).release();
 });

@@ -3,7 +3,11 @@ import { tempDir } from "../../../support/helpers.ts";
 import { FakeClock } from "../../../support/fake_clock.ts";
 import { violationFinding } from "../../../support/findings.ts";
 import { Logger } from "../../../../lib/service/log.ts";
-import { SAVE_DELAY_MS, StatePersister } from "../../../../lib/service/daemon/state_persister.ts";
+import {
+  SAVE_DELAY_MS,
+  SNAPSHOT_INTERVAL_MS,
+  StatePersister,
+} from "../../../../lib/service/daemon/state_persister.ts";
 import { loadSnapshot } from "../../../../lib/service/snapshot.ts";
 import { RuleEngine } from "../../../../lib/rules/engine.ts";
 import { SequenceRule } from "../../../../lib/rules/sequence_rule.ts";
@@ -13,8 +17,8 @@ import { DEFAULT_GOVERNANCE } from "../../../../lib/rules/governance.ts";
 import { TurnTracker } from "../../../../lib/gateway/openclaw/turn_tracker.ts";
 import type { Finding } from "../../../../lib/rules/finding.ts";
 
-function parts(path: string, clock = new FakeClock()) {
-  const seq = new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 1e15, maxConversations: 100 });
+function parts(path: string, clock = new FakeClock(), ttlMs?: number) {
+  const seq = new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: ttlMs ?? 1e15, maxConversations: 100 });
   const rules = new RuleEngine([new SequenceRule(seq, new RoleMap({}, DEFAULT_SEQUENCE))], {
     governance: () => DEFAULT_GOVERNANCE,
     onFinding: () => {},
@@ -29,6 +33,7 @@ function parts(path: string, clock = new FakeClock()) {
     tracker,
     logger: new Logger("json", (l) => lines.push(l)),
     clock,
+    ...(ttlMs !== undefined ? { ttlMs } : {}),
   });
   return { seq, rules, queue, lines, tracker, persister, clock };
 }
@@ -147,4 +152,42 @@ Deno.test("findings on their way to the writer are in the snapshot too", async (
   });
   await persister.save();
   assertEquals((await loadSnapshot(path, 0)).snapshot!.pending, [pendingFinding]);
+});
+
+Deno.test("an idle daemon saves no snapshot and keeps no timer; a change is saved, once", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  const p = parts(path);
+  p.persister.start();
+  for (let i = 0; i < 3_600; i++) await p.clock.tick(1_000);
+  assertEquals(p.persister.saves, 0);
+  assertEquals(p.clock.pending, 0);
+  p.seq.observe("g", "primary", p.clock.now());
+  p.persister.changed();
+  await p.clock.tick(SAVE_DELAY_MS);
+  await p.persister.save();
+  const saves = p.persister.saves;
+  // The periodic tick stops at the first one with no event, with nothing left to save.
+  for (let i = 0; i < 600; i++) await p.clock.tick(1_000);
+  assertEquals(p.persister.saves, saves);
+  assertEquals(p.clock.pending, 0);
+  p.persister.stop();
+});
+
+Deno.test("once events stop, one timer lets every conversation expire when its time is up", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("snapshot.json");
+  const ttlMs = 60 * 60_000;
+  const p = parts(path, new FakeClock(), ttlMs);
+  p.persister.start();
+  p.seq.observe("g", "primary", p.clock.now());
+  p.persister.markDirty();
+  assertEquals(p.seq.stats().tracked, 1);
+  await p.clock.tick(SNAPSHOT_INTERVAL_MS * 2);
+  // Idle now: one timer, at the conversation's end.
+  assertEquals(p.clock.pending, 1);
+  await p.clock.tick(ttlMs - SNAPSHOT_INTERVAL_MS * 2);
+  assertEquals(p.seq.stats().tracked, 0);
+  assertEquals(p.clock.pending, 0);
+  p.persister.stop();
 });

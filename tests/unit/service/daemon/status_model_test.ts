@@ -66,3 +66,20 @@ Deno.test("an OpenClaw link still catching up says so", () => {
   status.caughtUp();
   assertEquals(status.report().reasons, []);
 });
+
+Deno.test("changesAt: nothing is due while nothing can change by time alone; a legacy link's quiet is", async () => {
+  const { clock, status } = model();
+  assertEquals(status.changesAt(clock.now()), undefined);
+  status.linkUp({ protocol: "openclaw", protocolVersion: 4 });
+  status.caughtUp();
+  assertEquals(status.changesAt(clock.now()), undefined);
+  status.linkDown("closed", 500);
+  status.linkUp({ protocol: "legacy" });
+  const quietAt = clock.now() + LEGACY_QUIET_MS;
+  assertEquals(status.changesAt(clock.now()), quietAt);
+  await clock.tick(LEGACY_QUIET_MS);
+  // Quiet now: the minutes in the reason move, once a minute.
+  assertEquals(status.changesAt(clock.now()), clock.now() + 60_000);
+  status.linkDown("closed", 500);
+  assertEquals(status.changesAt(clock.now()), undefined);
+});
