@@ -124,19 +124,20 @@ export interface LedgerEntryEvent {
   id?: string;
 }
 
-/** The governance in `governance/state.json` changed (or was found changed at start). */
+/**
+ * The governance in `governance/state.json` as read: at start, and after each change. A rule
+ * that follows changes compares it with the one before.
+ */
 export interface GovernanceEvent {
   /** Always `"governance"`. */
   kind: "governance";
-  /** What it was. */
-  from: GovernanceFields;
-  /** What it is now. */
+  /** The governance read. */
   to: GovernanceFields;
   /** When the coordinator saw the change, ms since the epoch. */
   at: number;
-  /** Seen as it happened (`live`), or found at start (`catch-up`). */
+  /** Read after a change (`live`), or at start (`catch-up`). */
   source: EventSource;
-  /** The change's identity, where it has one. */
+  /** The read's identity (e.g. from the file's content and time): a change found twice is one. */
   id?: string;
 }
 

@@ -38,7 +38,14 @@ export interface Config {
 }
 
 /** The ids of the rules, as `rules` in the config names them. */
-export const RULE_IDS: readonly string[] = ["sequence", "posture", "role", "mode", "audit"];
+export const RULE_IDS: readonly string[] = [
+  "sequence",
+  "posture",
+  "role",
+  "mode",
+  "audit",
+  "governance",
+];
 
 /** Defaults for every key. */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({

@@ -7,6 +7,7 @@ import {
   AuditRule,
   type Finding,
   type Governance,
+  GovernanceChangeRule,
   ModeRule,
   normalise,
   PostureRule,
@@ -57,15 +58,17 @@ export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngin
   if (on("posture")) rules.push(new PostureRule(classifier));
   if (on("role")) rules.push(new RoleRule(classifier, roles));
   if (on("mode")) rules.push(new ModeRule(classifier));
+  // Governed: the agents that take part in the sequence, and those named for the audit.
+  const governed = (a: string) => roles.resolve(a) !== undefined || auditAgents.has(normalise(a));
   if (on("audit") && opts.ledgerEntries === true) {
     rules.push(
       new AuditRule({
-        // Governed: the agents that take part in the sequence, and those named for the audit.
-        governed: (a) => roles.resolve(a) !== undefined || auditAgents.has(normalise(a)),
+        governed,
         ledgerName: (a) => auditAgents.get(normalise(a)) ?? a,
         slackMs: config.auditSlackSeconds * 1000,
       }),
     );
   }
+  if (on("governance")) rules.push(new GovernanceChangeRule({ governed }));
   return new RuleEngine(rules, opts);
 }

@@ -239,9 +239,16 @@ Deno.test("broadcast mode in state.json switches the rule off and status says wh
   );
   await waitFor("enforcement on", async () => (await statusOf(dir))?.enforcement.enabled === true);
   gw.send(update("g2", "observer"));
-  await waitFor("a ledger line", async () => (await ledgerLines(dir)).length >= 1);
-  assertEquals(conversations(await ledgerLines(dir)), ["g2"]);
-  assertEquals((await ledgerLines(dir))[0]!.mode, "research");
+  const violations = async () => (await ledgerLines(dir)).filter((l) => l.violation);
+  await waitFor("a violation", async () => (await violations()).length >= 1);
+  assertEquals(conversations(await violations()), ["g2"]);
+  assertEquals((await violations())[0]!.mode, "research");
+  // The change itself is in the ledger: one governance_change, from and to.
+  const changes = async () =>
+    (await ledgerLines(dir)).filter((l) => l.action === "governance_change");
+  const [change] = await changes();
+  const c = change!.governance_change as { from: { role: string }; to: { role: string } };
+  assertEquals([c.from.role, c.to.role], ["broadcast", "primary"]);
   // Replaced the way editors and MO§ES do (a temporary file renamed over it): seen too,
   // under the permission set, which grants the file and not governance/.
   const state = join(dir, "governance/state.json");
@@ -257,6 +264,7 @@ Deno.test("broadcast mode in state.json switches the rule off and status says wh
     "enforcement on again",
     async () => (await statusOf(dir))?.enforcement.enabled === true,
   );
+  await waitFor("three changes recorded", async () => (await changes()).length === 3);
 });
 
 Deno.test("status is a health check: 0 connected, 11 not connected, 12 stopped, 13 gone", async () => {

@@ -59,6 +59,12 @@ Deno.test("tool calls against a real OpenClaw gateway with a scripted model", as
     new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
 
   await setGovernance({ mode: "high-integrity", posture: "scout" });
+  // This file is about the tool-call rules: the audit and governance-change rules, which would
+  // add their own lines for every run and change here, have their own tests.
+  await Deno.writeTextFile(
+    join(stateDir, "governance/coordinator.jsonc"),
+    "{ rules: { audit: false, governance: false } }",
+  );
   let daemon = start();
   const logs: string[] = [];
   try {

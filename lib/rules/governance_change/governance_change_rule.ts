@@ -94,6 +94,8 @@ export class GovernanceChangeRule implements Rule {
   readonly #ttl: number;
   #changes = 0;
   #drifts = 0;
+  // The governance last seen; undefined until the first read (a baseline, not a change).
+  #last: GovernanceFields | undefined;
 
   /** Creates the rule. */
   constructor(opts: GovernanceChangeOptions) {
@@ -110,23 +112,30 @@ export class GovernanceChangeRule implements Rule {
       return undefined;
     }
     if (event.kind !== "governance") return undefined;
-    const changes = governanceChanges(event.from, event.to);
+    const from = this.#last;
+    this.#last = { ...event.to };
+    if (from === undefined) return undefined;
+    const changes = governanceChanges(from, event.to);
     if (changes.length === 0) return undefined;
     this.#changes++;
-    const out: Finding[] = [this.#change(event, changes)];
+    const out: Finding[] = [this.#change(event, from, changes)];
     // A change found at start happened while the coordinator was away: when is not known,
     // so no run can be said to have been in progress then.
     if (event.source === "live") {
       for (const r of this.#runs.list()) {
         this.#drifts++;
-        out.push(this.#drift(event, changes, r));
+        out.push(this.#drift(event, from, changes, r));
       }
     }
     return out;
   }
 
-  #change(e: GovernanceEvent, changes: FieldChange[]): Finding<GovernanceChangeRecord> {
-    const id = e.id ?? uuidFrom(`governance\n${e.at}\n${JSON.stringify(changes)}`);
+  #change(
+    e: GovernanceEvent,
+    from: GovernanceFields,
+    changes: FieldChange[],
+  ): Finding<GovernanceChangeRecord> {
+    const id = uuidFrom(`governance\n${e.id ?? e.at}\n${JSON.stringify(changes)}`);
     return {
       id,
       rule: GOVERNANCE_CHANGE_RULE,
@@ -136,16 +145,17 @@ export class GovernanceChangeRule implements Rule {
         (e.source === "live" ? "" : " (while the coordinator was not running)"),
       outcome: "logged",
       key: GOVERNANCE_CHANGE_KEY,
-      data: { id, changes, from: pick(e.from), to: pick(e.to) },
+      data: { id, changes, from: pick(from), to: pick(e.to) },
     };
   }
 
   #drift(
     e: GovernanceEvent,
+    from: GovernanceFields,
     changes: FieldChange[],
     r: OpenRun,
   ): Finding<GovernanceChangeRecord> {
-    const id = uuidFrom(`drift\n${e.at}\n${r.session ?? r.conversation}\n${r.run}`);
+    const id = uuidFrom(`drift\n${e.id ?? e.at}\n${r.session ?? r.conversation}\n${r.run}`);
     return {
       id,
       rule: GOVERNANCE_CHANGE_RULE,
@@ -160,7 +170,7 @@ export class GovernanceChangeRule implements Rule {
       data: {
         id,
         changes,
-        from: pick(e.from),
+        from: pick(from),
         to: pick(e.to),
         run: r.run,
         conversation: r.conversation,
@@ -176,5 +186,24 @@ export class GovernanceChangeRule implements Rule {
 
   stats(): RuleStats {
     return { changes: this.#changes, drifts: this.#drifts, runsOpen: this.#runs.size };
+  }
+
+  /** `{"last":{mode,posture,role,session_hash},"started":[…]}`: what a restart compares with. */
+  saveState(write: (json: string) => void): void {
+    write(JSON.stringify({ last: this.#last ?? null, started: this.#runs.toJSON() }));
+  }
+
+  restoreState(state: unknown): string | undefined {
+    const s = state as { last?: unknown; started?: unknown } | null;
+    if (typeof s !== "object" || s === null || Array.isArray(s)) throw new Error("not an object");
+    if (s.last !== null && (typeof s.last !== "object" || Array.isArray(s.last))) {
+      throw new Error('"last" must be an object or null');
+    }
+    if (s.last !== null && s.last !== undefined) {
+      const l = s.last as Record<string, unknown>;
+      this.#last = { mode: l.mode, posture: l.posture, role: l.role, session_hash: l.session_hash };
+    }
+    this.#runs.restore(s.started ?? []);
+    return undefined;
   }
 }

@@ -7,7 +7,7 @@
  */
 import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
-import type { RuleEngine, RuleEvent } from "../../rules/mod.ts";
+import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
@@ -22,6 +22,8 @@ import { preflight, type Ready, stopForGood } from "./preflight.ts";
 import { installProcessHandlers, type ProcessHandlers } from "./process_handlers.ts";
 import { buildRuleEngine } from "../rule_set.ts";
 import { StatePersister } from "./state_persister.ts";
+import { LedgerSource } from "./ledger_source.ts";
+import { RuleDeadlines } from "./rule_deadlines.ts";
 import { StatusModel, type StatusSources } from "./status_model.ts";
 import { StatusFileWriter } from "./status_writer.ts";
 
@@ -64,7 +66,19 @@ async function watchUntilStopped(
 ): Promise<number> {
   const { paths, logger } = opts;
   const { config, clock } = ready;
-  const governance = await governanceSource(opts, { clock, onChange: () => statusFile.schedule() });
+  const governance = await governanceSource(opts, {
+    clock,
+    onChange: () => {
+      statusFile.schedule();
+      void governanceRead(opts.paths.governanceState, governance, clock).then(judge);
+    },
+  });
+  // Every event the rules take goes through here, so that a rule's new deadline arms a timer.
+  const judge = (e: RuleEvent | undefined) => {
+    if (e === undefined) return;
+    rules.handle(e);
+    deadlines.check();
+  };
   // State and counters moved: the snapshot and the status file follow, each at its pace.
   const moved = () => {
     persister.changed();
@@ -73,36 +87,23 @@ async function watchUntilStopped(
   // Parts refer to parts built after them only in callbacks, and nothing calls back before
   // every part is built: events flow once the link starts, the writer acts once `recover` runs.
   const rules: RuleEngine = buildRuleEngine(config, {
+    ledgerEntries: true,
     governance: () => governance.governance,
     onFinding: (f, e) => {
       output.accept(f, e);
       moved();
     },
   });
-  const intake = new FrameIntake({ onEvent: (e: RuleEvent) => rules.handle(e) });
-  const writer: LedgerWriter = new LedgerWriter({
-    ledgerPath: paths.ledger,
-    maxPending: config.maxPendingViolations,
-    governance: () => governance.governance.fields,
+  const deadlines = new RuleDeadlines(rules, clock);
+  const intake = new FrameIntake({ onEvent: judge });
+  const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: judge });
+  const writer = ledgerWriter(opts, {
+    config,
+    governance,
     clock,
-    // A callback that throws must not reach stderr raw, past --log-format.
-    onCallbackError: (name, err) => logger.error(`The ${name} callback failed: ${errorText(err)}`),
-    onError: (message, pending) => {
-      status.noteError(message);
-      logPolicy.writeError(message, pending);
-      statusFile.schedule();
-    },
-    // The snapshot must stop listing these as pending soon, or a crash would rewrite them.
-    onWritten: moved,
-    onRecovered: () => {
-      logger.info("ledger writable again");
-      statusFile.schedule();
-    },
-    onTornTail: (cut) => logTornTail(logger, cut),
-    onDropped: (f) => {
-      logPolicy.dropped(f);
-      statusFile.schedule();
-    },
+    moved,
+    // Parts built below: called only once the writer acts, when every part exists.
+    late: () => ({ status, logPolicy, statusFile }),
   });
   const logPolicy = new LogPolicy({ logger, clock, droppedInAll: () => writer.dropped });
   const output = new FindingsOutput({
@@ -166,6 +167,10 @@ async function watchUntilStopped(
   try {
     // Every part exists: now the ledger and the snapshot may call back into them.
     await recover({ writer, persister, logger, ledgerPath: paths.ledger });
+    // The governance now, against the one the rules last saw (a change made while stopped),
+    // and the other writers' recent entries, before the first catch-up is judged.
+    judge(await governanceRead(paths.governanceState, governance, clock, "catch-up"));
+    await ledgerSource.start();
 
     const link = openLink(opts, {
       clock,
@@ -178,20 +183,15 @@ async function watchUntilStopped(
       handlers,
     });
 
-    logger.info("started", {
-      version: VERSION,
-      gateway: opts.gateway,
-      protocol: opts.protocol,
-      ledger: paths.ledger,
-      sequence: config.sequence.join(","),
-    });
-    for (const w of configWarnings(config)) logger.warn(w);
+    logStarted(opts, config);
     link.start();
     await statusFile.flush();
     governance.start();
     persister.start();
 
     await handlers.stopped;
+    ledgerSource.stop();
+    deadlines.stop();
     return await shutdown({
       logger,
       governance,
@@ -209,6 +209,32 @@ async function watchUntilStopped(
   }
 }
 
+/**
+ * The governance just read, as an event for the rules. Its identity is the file's time of
+ * change and content, so a change found again after a restart is the same change.
+ */
+async function governanceRead(
+  path: string,
+  source: GovernanceSource,
+  clock: Clock,
+  from: "live" | "catch-up" = "live",
+): Promise<GovernanceEvent> {
+  let mtime = "";
+  try {
+    mtime = String((await Deno.stat(path)).mtime?.getTime() ?? "");
+  } catch {
+    // No file: MO§ES's defaults are in force.
+  }
+  const to = { ...source.governance.fields };
+  return {
+    kind: "governance",
+    to,
+    at: clock.now(),
+    source: from,
+    id: `${mtime}\n${JSON.stringify(to)}`,
+  };
+}
+
 /** The governance source, state.json read once. */
 async function governanceSource(
   opts: RunOptions,
@@ -218,6 +244,53 @@ async function governanceSource(
   const governance = new GovernanceSource({ path: paths.governanceState, logger, ...p });
   await governance.refresh();
   return governance;
+}
+
+function logStarted(opts: RunOptions, config: Config): void {
+  opts.logger.info("started", {
+    version: VERSION,
+    gateway: opts.gateway,
+    protocol: opts.protocol,
+    ledger: opts.paths.ledger,
+    sequence: config.sequence.join(","),
+  });
+  for (const w of configWarnings(config)) opts.logger.warn(w);
+}
+
+/** The ledger writer, its problems reported through the status, the log policy and the log. */
+function ledgerWriter(opts: RunOptions, p: {
+  config: Config;
+  governance: GovernanceSource;
+  clock: Clock;
+  moved: () => void;
+  late: () => { status: StatusModel; logPolicy: LogPolicy; statusFile: StatusFileWriter };
+}): LedgerWriter {
+  const { logger, paths } = opts;
+  return new LedgerWriter({
+    ledgerPath: paths.ledger,
+    maxPending: p.config.maxPendingViolations,
+    governance: () => p.governance.governance.fields,
+    clock: p.clock,
+    // A callback that throws must not reach stderr raw, past --log-format.
+    onCallbackError: (name, err) => logger.error(`The ${name} callback failed: ${errorText(err)}`),
+    onError: (message, pending) => {
+      const { status, logPolicy, statusFile } = p.late();
+      status.noteError(message);
+      logPolicy.writeError(message, pending);
+      statusFile.schedule();
+    },
+    // The snapshot must stop listing these as pending soon, or a crash would rewrite them.
+    onWritten: p.moved,
+    onRecovered: () => {
+      logger.info("ledger writable again");
+      p.late().statusFile.schedule();
+    },
+    onTornTail: (cut) => logTornTail(logger, cut),
+    onDropped: (f) => {
+      p.late().logPolicy.dropped(f);
+      p.late().statusFile.schedule();
+    },
+  });
 }
 
 function logTornTail(logger: Logger, cut: { bytes: number; offset: number; keptIn: string }) {

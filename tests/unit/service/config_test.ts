@@ -159,7 +159,7 @@ Deno.test("rules turns rules off by id; an unknown id or a non-boolean is refuse
   assertThrows(
     () => parseConfig("{ rules: { auditt: false } }", "c.jsonc"),
     ConfigError,
-    '"rules.auditt": no such rule; the rules are sequence, posture, role, mode, audit',
+    '"rules.auditt": no such rule; the rules are sequence, posture, role, mode, audit, governance',
   );
   assertThrows(
     () => parseConfig('{ rules: { audit: "off" } }', "c.jsonc"),

@@ -12,15 +12,19 @@ Deno.test("every rule runs by default; the audit rule only where ledger entries 
     "posture",
     "role",
     "mode",
+    "governance",
   ]);
   assertEquals(
     buildRuleEngine(config, { ...opts, ledgerEntries: true }).rules.map((r) => r.id),
-    ["sequence", "posture", "role", "mode", "audit"],
+    ["sequence", "posture", "role", "mode", "audit", "governance"],
   );
 });
 
 Deno.test("rules in the config turns rules off", () => {
-  const config = parseConfig("{ rules: { sequence: false, audit: false, mode: true } }", "c");
+  const config = parseConfig(
+    "{ rules: { sequence: false, audit: false, governance: false, mode: true } }",
+    "c",
+  );
   assertEquals(
     buildRuleEngine(config, { ...opts, ledgerEntries: true }).rules.map((r) => r.id),
     ["posture", "role", "mode"],
