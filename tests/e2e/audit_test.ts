@@ -45,6 +45,12 @@ Deno.test("audit before response against a real OpenClaw gateway", async (t) => 
     }, 30_000);
   };
   await Deno.mkdir(join(stateDir, "audits/moses"), { recursive: true });
+  // state.json exists from the start, so it is watched (a missing one is looked for every 5 s).
+  await Deno.mkdir(join(stateDir, "governance"), { recursive: true });
+  await Deno.writeTextFile(
+    join(stateDir, "governance/state.json"),
+    '{"mode": "high-integrity", "posture": "defense"}',
+  );
   const start = () =>
     new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
   let daemon = start();
@@ -97,6 +103,29 @@ Deno.test("audit before response against a real OpenClaw gateway", async (t) => 
       await waitFor("the finding", async () => (await missing()).length === 2, 30_000);
       assertEquals(auditOf((await missing())[1]!).run, runId);
     });
+
+    await t.step(
+      "a posture change during a run is a governance_change and a posture_drift naming the run",
+      async () => {
+        await Deno.mkdir(join(stateDir, "governance"), { recursive: true });
+        const state = join(stateDir, "governance/state.json");
+        const runId = await runWhile("primary", "d1", async () => {
+          await Deno.writeTextFile(state, '{"mode": "high-integrity", "posture": "scout"}');
+          await waitFor(
+            "the drift",
+            async () => (await ledgerLines(stateDir)).some((l) => l.action === "posture_drift"),
+            30_000,
+          );
+        });
+        const lines = await ledgerLines(stateDir);
+        const change = lines.find((l) => l.action === "governance_change")!;
+        const drift = lines.find((l) => l.action === "posture_drift")!;
+        const d = drift.governance_change as Record<string, unknown>;
+        assertEquals([d.run, d.agent, d.conversation], [runId, "primary", "d1"]);
+        assertEquals((change.governance_change as { to: { posture: string } }).to.posture, "scout");
+        assertEquals(drift.posture, "scout");
+      },
+    );
 
     await t.step(
       "a run missed while the coordinator was down is judged after the catch-up, once",
