@@ -70,15 +70,17 @@ async function watchUntilStopped(
     clock,
     onChange: () => {
       statusFile.schedule();
-      void governanceRead(opts.paths.governanceState, governance, clock).then(judge);
+      void governanceRead(opts.paths.governanceState, governance, clock).then(feed);
     },
   });
-  // Every event the rules take goes through here, so that a rule's new deadline arms a timer.
+  // Every event the rules take goes through here, so that a rule's new deadline arms a timer;
+  // events from outside the link (ledger entries, governance reads) also mark the state moved.
   const judge = (e: RuleEvent | undefined) => {
     if (e === undefined) return;
     rules.handle(e);
     deadlines.check();
   };
+  const feed = (e: RuleEvent | undefined) => (judge(e), moved());
   // State and counters moved: the snapshot and the status file follow, each at its pace.
   const moved = () => {
     persister.changed();
@@ -96,7 +98,7 @@ async function watchUntilStopped(
   });
   const deadlines = new RuleDeadlines(rules, clock);
   const intake = new FrameIntake({ onEvent: judge });
-  const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: judge });
+  const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: feed });
   const writer = ledgerWriter(opts, {
     config,
     governance,
