@@ -11,3 +11,4 @@ export * from "./rule.ts";
 export * from "./sequence.ts";
 export * from "./sequence_rule.ts";
 export * from "./tools/mod.ts";
+export * from "./drift/mod.ts";
