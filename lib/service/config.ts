@@ -5,7 +5,15 @@
  * @module
  */
 import JSON5 from "json5";
-import { DEFAULT_SEQUENCE, isToolClass, TOOL_CLASSES, type ToolClass } from "../rules/mod.ts";
+import {
+  DEFAULT_DRIFT_OPTIONS,
+  DEFAULT_SEQUENCE,
+  DRIFT_SCORERS,
+  type DriftOptions,
+  isToolClass,
+  TOOL_CLASSES,
+  type ToolClass,
+} from "../rules/mod.ts";
 import { normalise } from "../rules/mod.ts";
 import { readRegularTextIfExists } from "../util/mod.ts";
 import type { ConversationFrom } from "../gateway/mod.ts";
@@ -29,6 +37,8 @@ export interface Config {
   conversationFrom: ConversationFrom;
   /** Tool name to class, overriding the built-in table for every call of that tool. */
   tools: Record<string, ToolClass>;
+  /** The commitment drift rule: scorer, level, and the bounds of its history. */
+  drift: DriftOptions;
 }
 
 /** Defaults for every key. */
@@ -40,6 +50,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxPendingViolations: 100_000,
   conversationFrom: "rest",
   tools: {},
+  drift: DEFAULT_DRIFT_OPTIONS,
 });
 
 /** A configuration that cannot be used; the message names the file and the place. */
@@ -83,6 +94,7 @@ export function parseConfig(text: string, source: string): Config {
     sequence: [...DEFAULT_CONFIG.sequence],
     roles: {},
     tools: {},
+    drift: { ...DEFAULT_DRIFT_OPTIONS },
   };
 
   if (obj.sequence !== undefined) {
@@ -127,6 +139,8 @@ export function parseConfig(text: string, source: string): Config {
     }
   }
 
+  if (obj.drift !== undefined) config.drift = parseDrift(obj.drift, fail);
+
   if (obj.conversationFrom !== undefined) {
     if (obj.conversationFrom !== "rest" && obj.conversationFrom !== "session") {
       fail('"conversationFrom" must be "rest" or "session"');
@@ -139,6 +153,43 @@ export function parseConfig(text: string, source: string): Config {
   config.maxPendingViolations = positiveInt(obj, "maxPendingViolations", fail) ??
     config.maxPendingViolations;
   return config;
+}
+
+const DRIFT_THRESHOLDS = ["yellow", "orange", "red"];
+
+// The `drift` object: every key optional, unknown keys refused.
+function parseDrift(raw: unknown, fail: (what: string) => never): DriftOptions {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return fail('"drift" must be an object, like { "scorer": "tfidf", "level": "red" }');
+  }
+  const d = raw as Record<string, unknown>;
+  const out: DriftOptions = { ...DEFAULT_DRIFT_OPTIONS };
+  for (const key of Object.keys(d)) {
+    if (!(key in out)) {
+      fail(`unknown key "drift.${key}"; the keys are ${Object.keys(out).join(", ")}`);
+    }
+  }
+  if (d.scorer !== undefined) {
+    if (!DRIFT_SCORERS.includes(d.scorer as DriftOptions["scorer"])) {
+      fail(`"drift.scorer" must be one of ${DRIFT_SCORERS.join(", ")}`);
+    }
+    out.scorer = d.scorer as DriftOptions["scorer"];
+  }
+  if (d.level !== undefined) {
+    if (!DRIFT_THRESHOLDS.includes(d.level as string)) {
+      fail(
+        `"drift.level" must be one of ${
+          DRIFT_THRESHOLDS.join(", ")
+        } (the level from which a turn is recorded)`,
+      );
+    }
+    out.level = d.level as DriftOptions["level"];
+  }
+  for (const key of ["historyTurns", "maxHistoryBytes", "maxConversations"] as const) {
+    const v = positiveInt(d, key, (what) => fail(what.replace(`"${key}"`, `"drift.${key}"`)));
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 function positiveInt(

@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  CommitmentDriftRule,
   type Finding,
   type Governance,
   ModeRule,
@@ -44,5 +45,6 @@ export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngin
     new PostureRule(classifier),
     new RoleRule(classifier, roles),
     new ModeRule(classifier),
+    new CommitmentDriftRule(config.drift),
   ], opts);
 }

@@ -6,3 +6,4 @@
 export * from "./score.ts";
 export * from "./stop_words.ts";
 export * from "./tokenize.ts";
+export * from "./drift_rule.ts";

@@ -149,3 +149,37 @@ Deno.test("a sequence role that is not a MO§ES role and that no roles entry map
   const half = parseConfig('{ sequence: ["lead", "critic"], roles: { ann: "lead" } }', "c.jsonc");
   assertEquals(configWarnings(half).map((s) => s.split('"')[1]), ["critic"]);
 });
+
+Deno.test("drift: defaults, every key settable, and clear errors", () => {
+  assertEquals(parseConfig("{}", "c.jsonc").drift, {
+    scorer: "tfidf",
+    level: "red",
+    historyTurns: 20,
+    maxHistoryBytes: 16_384,
+    maxConversations: 10_000,
+  });
+  const c = parseConfig(
+    '{ drift: { scorer: "jaccard", level: "orange", historyTurns: 5, maxHistoryBytes: 4096, maxConversations: 10 } }',
+    "c.jsonc",
+  );
+  assertEquals(c.drift, {
+    scorer: "jaccard",
+    level: "orange",
+    historyTurns: 5,
+    maxHistoryBytes: 4096,
+    maxConversations: 10,
+  });
+  assertEquals(parseConfig('{ drift: { level: "yellow" } }', "c.jsonc").drift.scorer, "tfidf");
+  const cases: [string, string][] = [
+    ["{ drift: 1 }", '"drift" must be an object'],
+    ["{ drift: { threshold: 40 } }", 'unknown key "drift.threshold"'],
+    ['{ drift: { scorer: "bm25" } }', '"drift.scorer" must be one of tfidf, jaccard'],
+    ['{ drift: { level: "green" } }', '"drift.level" must be one of yellow, orange, red'],
+    ["{ drift: { historyTurns: 0 } }", '"drift.historyTurns" must be a whole number of at least 1'],
+    ['{ drift: { maxHistoryBytes: "1k" } }', '"drift.maxHistoryBytes" must be a whole number'],
+    ["{ drift: { maxConversations: 2.5 } }", '"drift.maxConversations" must be a whole number'],
+  ];
+  for (const [text, msg] of cases) {
+    assertThrows(() => parseConfig(text, "c.jsonc"), ConfigError, msg);
+  }
+});
