@@ -41,13 +41,13 @@ export interface DriftOptions {
   maxConversations: number;
 }
 
-/** The defaults: red (≥ 40) by TF-IDF, the last 20 turns, 16 KiB each, 10,000 conversations. */
+/** The defaults: red (≥ 40) by TF-IDF, the last 20 turns up to 128 KiB, 2,000 conversations. */
 export const DEFAULT_DRIFT_OPTIONS: Readonly<DriftOptions> = Object.freeze({
   scorer: "tfidf",
   level: "red",
   historyTurns: 20,
-  maxHistoryBytes: 16_384,
-  maxConversations: 10_000,
+  maxHistoryBytes: 131_072,
+  maxConversations: 2_000,
 });
 
 /** The structured object of a drift finding, in the ledger under `drift`. */

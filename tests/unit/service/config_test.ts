@@ -155,8 +155,8 @@ Deno.test("drift: defaults, every key settable, and clear errors", () => {
     scorer: "tfidf",
     level: "red",
     historyTurns: 20,
-    maxHistoryBytes: 16_384,
-    maxConversations: 10_000,
+    maxHistoryBytes: 131_072,
+    maxConversations: 2_000,
   });
   const c = parseConfig(
     '{ drift: { scorer: "jaccard", level: "orange", historyTurns: 5, maxHistoryBytes: 4096, maxConversations: 10 } }',
