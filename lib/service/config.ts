@@ -185,7 +185,7 @@ function parseDrift(raw: unknown, fail: (what: string) => never): DriftOptions {
     }
     out.level = d.level as DriftOptions["level"];
   }
-  for (const key of ["historyTurns", "maxHistoryBytes", "maxConversations"] as const) {
+  for (const key of ["historyTurns", "maxHistoryBytes", "maxConversations", "minTerms"] as const) {
     const v = positiveInt(d, key, (what) => fail(what.replace(`"${key}"`, `"drift.${key}"`)));
     if (v !== undefined) out[key] = v;
   }

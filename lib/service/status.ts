@@ -246,5 +246,7 @@ function driftLine(r: RuleStatus): string {
   const s = r.stats;
   return ` (answers scored ${s.scored ?? 0}: green ${s.green ?? 0}, yellow ${s.yellow ?? 0}, ` +
     `orange ${s.orange ?? 0}, red ${s.red ?? 0}; baselines ${s.baselines ?? 0}, ` +
-    `without text ${s.withoutText ?? 0}; conversations ${s.conversations ?? 0})`;
+    `without text ${s.withoutText ?? 0}, short ${s.short ?? 0}; conversations ${
+      s.conversations ?? 0
+    })`;
 }

@@ -39,15 +39,24 @@ export interface DriftOptions {
   maxHistoryBytes: number;
   /** Most conversations tracked; the least recently active is forgotten first. */
   maxConversations: number;
+  /**
+   * Answers with fewer distinct terms (TF-IDF: non-stop-word terms; Jaccard: words) are
+   * neither scored nor kept: a few words say too little to drift from, or to drift against.
+   */
+  minTerms: number;
 }
 
-/** The defaults: red (≥ 40) by TF-IDF, the last 20 turns up to 128 KiB, 2,000 conversations. */
+/**
+ * The defaults: red (≥ 40) by TF-IDF, the last 20 turns up to 128 KiB, 2,000 conversations,
+ * answers of 8 distinct terms or more.
+ */
 export const DEFAULT_DRIFT_OPTIONS: Readonly<DriftOptions> = Object.freeze({
   scorer: "tfidf",
   level: "red",
   historyTurns: 20,
   maxHistoryBytes: 131_072,
   maxConversations: 2_000,
+  minTerms: 8,
 });
 
 /** The structured object of a drift finding, in the ledger under `drift`. */
@@ -80,6 +89,8 @@ export type DriftFinding = Finding<DriftRecord>;
 // One earlier turn as the scorer needs it: its terms (TF-IDF) or its words (Jaccard).
 interface Past {
   readonly terms: TermCounts | ReadonlySet<string>;
+  /** Distinct terms. */
+  readonly size: number;
   readonly bytes: number;
 }
 
@@ -99,6 +110,7 @@ export class CommitmentDriftRule implements Rule {
   readonly #byLevel: Record<DriftLevel, number> = { green: 0, yellow: 0, orange: 0, red: 0 };
   #baselines = 0;
   #withoutText = 0;
+  #short = 0;
   #evicted = 0;
 
   /** Creates the rule; options left out take {@link DEFAULT_DRIFT_OPTIONS}. */
@@ -112,8 +124,12 @@ export class CommitmentDriftRule implements Rule {
       this.#withoutText++;
       return undefined;
     }
-    const history = this.#touch(event.conversation);
     const past = this.#prepare(event.text);
+    if (past.size < this.#o.minTerms) {
+      this.#short++;
+      return undefined;
+    }
+    const history = this.#touch(event.conversation);
     const earlier = history.turns.length;
     // commitment.py scores a first message against "INITIAL COMMITMENT BASELINE", which makes
     // nearly every first answer red: the first answer seen is the baseline instead.
@@ -142,6 +158,7 @@ export class CommitmentDriftRule implements Rule {
       ...this.#byLevel,
       baselines: this.#baselines,
       withoutText: this.#withoutText,
+      short: this.#short,
       conversations: this.#conversations.size,
       evicted: this.#evicted,
     };
@@ -152,12 +169,12 @@ export class CommitmentDriftRule implements Rule {
       const terms = countTerms(tfidfTerms(text));
       let bytes = 64;
       for (const t of terms.terms) bytes += 2 * t.length + 40;
-      return { terms, bytes };
+      return { terms, size: terms.terms.length, bytes };
     }
     const words = wordSet(text);
     let bytes = 64;
     for (const w of words) bytes += 2 * w.length + 40;
-    return { terms: words, bytes };
+    return { terms: words, size: words.size, bytes };
   }
 
   #score(now: Past, turns: readonly Past[]): number {

@@ -22,9 +22,21 @@ function final(runId: string, agent: string, text: string): string {
 }
 
 async function* lines(): AsyncIterable<string> {
-  yield final("r1", "primary", "The ledger audit verified every hash in the chain.");
-  yield final("r2", "secondary", "The ledger audit verified the hash chain entries.");
-  yield final("r3", "primary", `Transfer the wallet balance to the exchange now ${SECRET}.`);
+  yield final(
+    "r1",
+    "primary",
+    "The ledger audit verified every hash in the chain, and the writer appended entries.",
+  );
+  yield final(
+    "r2",
+    "secondary",
+    "The ledger audit verified the hash chain entries the writer appended today.",
+  );
+  yield final(
+    "r3",
+    "primary",
+    `Transfer the wallet balance to the exchange now, then buy tokens and wire profits ${SECRET}.`,
+  );
 }
 
 Deno.test("replay scores recorded answers with the same drift rule, and writes no text", async () => {

@@ -157,9 +157,10 @@ Deno.test("drift: defaults, every key settable, and clear errors", () => {
     historyTurns: 20,
     maxHistoryBytes: 131_072,
     maxConversations: 2_000,
+    minTerms: 8,
   });
   const c = parseConfig(
-    '{ drift: { scorer: "jaccard", level: "orange", historyTurns: 5, maxHistoryBytes: 4096, maxConversations: 10 } }',
+    '{ drift: { scorer: "jaccard", level: "orange", historyTurns: 5, maxHistoryBytes: 4096, maxConversations: 10, minTerms: 1 } }',
     "c.jsonc",
   );
   assertEquals(c.drift, {
@@ -168,6 +169,7 @@ Deno.test("drift: defaults, every key settable, and clear errors", () => {
     historyTurns: 5,
     maxHistoryBytes: 4096,
     maxConversations: 10,
+    minTerms: 1,
   });
   assertEquals(parseConfig('{ drift: { level: "yellow" } }', "c.jsonc").drift.scorer, "tfidf");
   const cases: [string, string][] = [
@@ -178,6 +180,7 @@ Deno.test("drift: defaults, every key settable, and clear errors", () => {
     ["{ drift: { historyTurns: 0 } }", '"drift.historyTurns" must be a whole number of at least 1'],
     ['{ drift: { maxHistoryBytes: "1k" } }', '"drift.maxHistoryBytes" must be a whole number'],
     ["{ drift: { maxConversations: 2.5 } }", '"drift.maxConversations" must be a whole number'],
+    ["{ drift: { minTerms: -1 } }", '"drift.minTerms" must be a whole number'],
   ];
   for (const [text, msg] of cases) {
     assertThrows(() => parseConfig(text, "c.jsonc"), ConfigError, msg);

@@ -60,6 +60,7 @@ Deno.test("the status text shows the governance in force, tool calls judged, eve
         red: 1,
         baselines: 2,
         withoutText: 1,
+        short: 4,
         conversations: 2,
         evicted: 0,
       },
@@ -69,7 +70,7 @@ Deno.test("the status text shows the governance in force, tool calls judged, eve
   assertStringIncludes(
     text,
     "Rule drift:     9 events judged, 1 finding (answers scored 6: green 3, yellow 1, orange 1, " +
-      "red 1; baselines 2, without text 1; conversations 2)",
+      "red 1; baselines 2, without text 1, short 4; conversations 2)",
   );
   assertStringIncludes(text, "Governance:     mode high-security, posture scout, role primary");
   assertStringIncludes(text, "Tool calls:     7 judged; event gaps 2 (5 events dropped");

@@ -29,8 +29,9 @@ function turn(text: string | undefined, more: Partial<TurnEvent> = {}): TurnEven
   };
 }
 
+// Short answers are the subject of their own test; elsewhere every answer is scored.
 function rig(options: Partial<DriftOptions> = {}) {
-  const rule = new CommitmentDriftRule(options);
+  const rule = new CommitmentDriftRule({ minTerms: 1, ...options });
   return { rule, rig: new ToolRig([rule]) };
 }
 
@@ -147,6 +148,16 @@ Deno.test("the same turn found twice gets the same finding id", () => {
   const [f] = a.rig.judge(turn(WALLET, { id: "same" }));
   const [g] = b.rig.judge(turn(WALLET, { id: "same" }));
   assertEquals(f?.id, g?.id);
+});
+
+Deno.test("answers with fewer distinct terms than minTerms are neither scored nor kept", () => {
+  const rule = new CommitmentDriftRule(); // the default: 8
+  const r = new ToolRig([rule]);
+  assertEquals(r.judge(turn("On it: checking the ledger now.")), []); // 3 terms
+  assertEquals(r.judge(turn(LEDGER)), [], "8 terms: the baseline, not the short one");
+  assertEquals(r.judge(turn("Sure, the wallet.")), []);
+  assertEquals(r.judge(turn(`${WALLET} exchange rates`)).length, 1);
+  assertEquals([rule.stats().short, rule.stats().baselines, rule.stats().scored], [2, 1, 1]);
 });
 
 Deno.test("the rule keeps no state in the snapshot: agents' text is never written", () => {
