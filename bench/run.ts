@@ -10,6 +10,8 @@
  *                                  --conversations N --seconds S --rate R --violations N)
  *   deno task bench --only tools   tool calls judged per second in process, and the time from
  *                                  a real gateway's session.tool result to the ledger line
+ *   deno task bench --only drift   commitment drift: cost per answer vs one ledger append, and
+ *                                  memory with 100,000 conversations carrying history
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
  *   deno task bench --only verify-process   verify, whole process against whole process
  *                                  (bench/verify_process.ts; --process-lines N, default 200,000)
@@ -179,6 +181,10 @@ if (!only || only === "openclaw") await openclawBench();
 if (!only || only === "tools") {
   const { toolsBench } = await import("./tools.ts");
   await toolsBench(report);
+}
+if (!only || only === "drift") {
+  const { driftBench } = await import("./drift.ts");
+  await driftBench(report);
 }
 if (!only || only === "load") {
   const { loadBench, loadOptions } = await import("./load.ts");

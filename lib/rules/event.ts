@@ -33,6 +33,11 @@ export interface TurnEvent {
   session?: string;
   /** Live, caught up after a reconnect, or replayed from a recording. */
   source: EventSource;
+  /**
+   * The answer's text where the gateway shows it (OpenClaw), for the drift rule only: kept in
+   * memory, never written to the ledger, the log, status or the snapshot.
+   */
+  text?: string;
 }
 
 /**

@@ -14,3 +14,4 @@ export * from "./sequence_rule.ts";
 export * from "./tools/mod.ts";
 export * from "./audit/mod.ts";
 export * from "./governance_change/mod.ts";
+export * from "./drift/mod.ts";

@@ -5,7 +5,15 @@
  * @module
  */
 import JSON5 from "json5";
-import { DEFAULT_SEQUENCE, isToolClass, TOOL_CLASSES, type ToolClass } from "../rules/mod.ts";
+import {
+  DEFAULT_DRIFT_OPTIONS,
+  DEFAULT_SEQUENCE,
+  DRIFT_SCORERS,
+  type DriftOptions,
+  isToolClass,
+  TOOL_CLASSES,
+  type ToolClass,
+} from "../rules/mod.ts";
 import { normalise } from "../rules/mod.ts";
 import { readRegularTextIfExists } from "../util/mod.ts";
 import type { ConversationFrom } from "../gateway/mod.ts";
@@ -35,6 +43,8 @@ export interface Config {
   auditAgents: Record<string, string>;
   /** How far the agents' clocks may differ from the gateway's, in seconds (audit rule). */
   auditSlackSeconds: number;
+  /** The commitment drift rule: scorer, level, and the bounds of its history. */
+  drift: DriftOptions;
 }
 
 /** The ids of the rules, as `rules` in the config names them. */
@@ -45,6 +55,7 @@ export const RULE_IDS: readonly string[] = [
   "mode",
   "audit",
   "governance",
+  "drift",
 ];
 
 /** Defaults for every key. */
@@ -59,6 +70,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   rules: {},
   auditAgents: {},
   auditSlackSeconds: 2,
+  drift: DEFAULT_DRIFT_OPTIONS,
 });
 
 /** A configuration that cannot be used; the message names the file and the place. */
@@ -104,6 +116,7 @@ export function parseConfig(text: string, source: string): Config {
     tools: {},
     rules: {},
     auditAgents: {},
+    drift: { ...DEFAULT_DRIFT_OPTIONS },
   };
 
   if (obj.sequence !== undefined) {
@@ -183,6 +196,7 @@ export function parseConfig(text: string, source: string): Config {
     }
     config.auditSlackSeconds = v as number;
   }
+  if (obj.drift !== undefined) config.drift = parseDrift(obj.drift, fail);
 
   if (obj.conversationFrom !== undefined) {
     if (obj.conversationFrom !== "rest" && obj.conversationFrom !== "session") {
@@ -196,6 +210,43 @@ export function parseConfig(text: string, source: string): Config {
   config.maxPendingViolations = positiveInt(obj, "maxPendingViolations", fail) ??
     config.maxPendingViolations;
   return config;
+}
+
+const DRIFT_THRESHOLDS = ["yellow", "orange", "red"];
+
+// The `drift` object: every key optional, unknown keys refused.
+function parseDrift(raw: unknown, fail: (what: string) => never): DriftOptions {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return fail('"drift" must be an object, like { "scorer": "tfidf", "level": "red" }');
+  }
+  const d = raw as Record<string, unknown>;
+  const out: DriftOptions = { ...DEFAULT_DRIFT_OPTIONS };
+  for (const key of Object.keys(d)) {
+    if (!(key in out)) {
+      fail(`unknown key "drift.${key}"; the keys are ${Object.keys(out).join(", ")}`);
+    }
+  }
+  if (d.scorer !== undefined) {
+    if (!DRIFT_SCORERS.includes(d.scorer as DriftOptions["scorer"])) {
+      fail(`"drift.scorer" must be one of ${DRIFT_SCORERS.join(", ")}`);
+    }
+    out.scorer = d.scorer as DriftOptions["scorer"];
+  }
+  if (d.level !== undefined) {
+    if (!DRIFT_THRESHOLDS.includes(d.level as string)) {
+      fail(
+        `"drift.level" must be one of ${
+          DRIFT_THRESHOLDS.join(", ")
+        } (the level from which a turn is recorded)`,
+      );
+    }
+    out.level = d.level as DriftOptions["level"];
+  }
+  for (const key of ["historyTurns", "maxHistoryBytes", "maxConversations", "minTerms"] as const) {
+    const v = positiveInt(d, key, (what) => fail(what.replace(`"${key}"`, `"drift.${key}"`)));
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 function positiveInt(

@@ -5,6 +5,7 @@
  */
 import {
   AuditRule,
+  CommitmentDriftRule,
   type Finding,
   type Governance,
   GovernanceChangeRule,
@@ -69,6 +70,7 @@ export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngin
       }),
     );
   }
+  if (on("drift")) rules.push(new CommitmentDriftRule(config.drift));
   if (on("governance")) rules.push(new GovernanceChangeRule({ governed }));
   return new RuleEngine(rules, opts);
 }

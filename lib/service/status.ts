@@ -212,7 +212,7 @@ export function formatStatus(
     `Agents ignored: ${c.unknownAgents} observations of agents outside the sequence`,
     ...Object.entries(report.rules ?? {}).map(([id, r]) =>
       `Rule ${id}:${" ".repeat(Math.max(1, 10 - id.length))}${r.evaluated} events judged, ` +
-      `${r.findings} finding${r.findings === 1 ? "" : "s"}`
+      `${r.findings} finding${r.findings === 1 ? "" : "s"}${id === "drift" ? driftLine(r) : ""}`
     ),
     `Conversations:  ${report.conversations.tracked} tracked ` +
       `(expired ${report.conversations.evictedIdle}, evicted over cap ${report.conversations.evictedOverCap})`,
@@ -248,4 +248,14 @@ export function formatStatus(
   }
   for (const w of report.warnings ?? []) lines.push(`Warning:        ${w}`);
   return lines.join("\n");
+}
+
+// The drift rule's answers scored, by level.
+function driftLine(r: RuleStatus): string {
+  const s = r.stats;
+  return ` (answers scored ${s.scored ?? 0}: green ${s.green ?? 0}, yellow ${s.yellow ?? 0}, ` +
+    `orange ${s.orange ?? 0}, red ${s.red ?? 0}; baselines ${s.baselines ?? 0}, ` +
+    `without text ${s.withoutText ?? 0}, short ${s.short ?? 0}; conversations ${
+      s.conversations ?? 0
+    })`;
 }

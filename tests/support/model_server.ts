@@ -5,6 +5,8 @@
  * - after a tool result (the last message has role `tool`): the text `done`;
  * - a user message holding `CALL <tool> <json args>`: one call of that tool;
  * - `SLOW <n>`: n chunks of text, one every 250 ms (a run that stays open);
+ * - `SAY <text>`: the text (the rest of the line: OpenClaw appends its runtime context to a
+ *   session's first message);
  * - anything else: the text `ok`.
  */
 
@@ -34,6 +36,8 @@ export const defaultScript: ModelScript = (req) => {
   if (call) return { tool: call[1]!, args: JSON.parse(call[2]!) };
   const slow = /SLOW (\d+)/.exec(req.lastUser);
   if (slow) return { slow: Number(slow[1]) };
+  const say = /SAY ([^\n]+)/.exec(req.lastUser);
+  if (say) return { text: say[1]!.trim() };
   return { text: "ok" };
 };
 

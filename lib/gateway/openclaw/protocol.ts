@@ -306,6 +306,33 @@ export interface Turn {
   at: number | undefined;
   /** The session's transcript id; a new one means the session was reset and seqs start over. */
   sessionId?: string;
+  /**
+   * The answer's text (the message's text parts; from history, the run's last message with
+   * text), for the drift rule only: in memory, never written anywhere.
+   */
+  text?: string;
+}
+
+/** The text parts of an assistant message, joined by newlines; undefined when it has none. */
+export function assistantText(msg: Record<string, unknown>): string | undefined {
+  const c = msg.content;
+  if (typeof c === "string") return c === "" ? undefined : c;
+  if (!Array.isArray(c)) return undefined;
+  const parts: string[] = [];
+  for (const p of c) {
+    const part = p as Record<string, unknown> | null;
+    if (typeof part === "object" && part !== null && part.type === "text") {
+      if (typeof part.text === "string" && part.text !== "") parts.push(part.text);
+    }
+  }
+  return parts.length === 0 ? undefined : parts.join("\n");
+}
+
+function withText(t: Turn | NotATurn, msg: Record<string, unknown>): Turn | NotATurn {
+  if (typeof t !== "object") return t;
+  const text = assistantText(msg);
+  if (text !== undefined) t.text = text;
+  return t;
 }
 
 /** Why an event is not a turn. */
@@ -371,7 +398,10 @@ export function turnFromEvent(frame: EventFrame, from: ConversationFrom): Turn |
     const msg = p.message as Record<string, unknown> | undefined;
     if (typeof msg !== "object" || msg === null || msg.role !== "assistant") return "not_a_turn";
     if (typeof p.runId !== "string" || p.runId === "") return "bad_type";
-    return turnFrom(p.sessionKey, p.agentId, runTurnKey(p.runId), undefined, msg.timestamp, from);
+    return withText(
+      turnFrom(p.sessionKey, p.agentId, runTurnKey(p.runId), undefined, msg.timestamp, from),
+      msg,
+    );
   }
   if (frame.event === "session.message") {
     const msg = p.message as Record<string, unknown> | null;
@@ -390,7 +420,7 @@ export function turnFromEvent(frame: EventFrame, from: ConversationFrom): Turn |
       from,
     );
     if (typeof t === "object" && typeof p.sessionId === "string") t.sessionId = p.sessionId;
-    return t;
+    return withText(t, msg);
   }
   return "not_a_turn";
 }
@@ -425,9 +455,21 @@ export function turnsFromHistory(
     );
     if (typeof t !== "object") continue;
     if (sessionId !== undefined) t.sessionId = sessionId;
-    out.push(t);
+    out.push(withText(t, msg) as Turn);
   }
-  return out;
+  return finalTexts(out);
+}
+
+// One run is one turn however many messages it holds, and the first one found is the one
+// counted: each of a run's turns takes the text of its last message with text (the answer).
+function finalTexts(turns: Turn[]): Turn[] {
+  const last = new Map<string, string>();
+  for (const t of turns) if (t.text !== undefined) last.set(t.key, t.text);
+  for (const t of turns) {
+    const text = last.get(t.key);
+    if (text !== undefined) t.text = text;
+  }
+  return turns;
 }
 
 /**

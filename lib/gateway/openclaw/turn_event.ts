@@ -22,5 +22,6 @@ export function turnEvent(
     id: turnViolationId(turn.sessionKey, turn.key, sha256Hex),
     session: turn.sessionKey,
     source,
+    ...(turn.text !== undefined ? { text: turn.text } : {}),
   };
 }

@@ -32,7 +32,8 @@ function findingsOf(lines: string[]): Finding[] {
     { ...DEFAULT_CONFIG, roles: ROLES, conversationTtlSeconds: 1e9, maxConversations: 1000 },
     {
       governance: () => ({ fields: GOV, broadcast: false }),
-      onFinding: (f) => found.push(f),
+      // The drift rule came after these files (its findings are tested on their own).
+      onFinding: (f) => f.rule !== "drift" && found.push(f),
       newId: () => `legacy-${++n}`,
     },
   );

@@ -179,3 +179,40 @@ Deno.test("auditAgents maps agent ids to ledger names; auditSlackSeconds is boun
   );
   assertThrows(() => parseConfig("{ auditSlackSeconds: -1 }", "c"), ConfigError, "from 0 to 3600");
 });
+
+Deno.test("drift: defaults, every key settable, and clear errors", () => {
+  assertEquals(parseConfig("{}", "c.jsonc").drift, {
+    scorer: "tfidf",
+    level: "red",
+    historyTurns: 20,
+    maxHistoryBytes: 131_072,
+    maxConversations: 2_000,
+    minTerms: 8,
+  });
+  const c = parseConfig(
+    '{ drift: { scorer: "jaccard", level: "orange", historyTurns: 5, maxHistoryBytes: 4096, maxConversations: 10, minTerms: 1 } }',
+    "c.jsonc",
+  );
+  assertEquals(c.drift, {
+    scorer: "jaccard",
+    level: "orange",
+    historyTurns: 5,
+    maxHistoryBytes: 4096,
+    maxConversations: 10,
+    minTerms: 1,
+  });
+  assertEquals(parseConfig('{ drift: { level: "yellow" } }', "c.jsonc").drift.scorer, "tfidf");
+  const cases: [string, string][] = [
+    ["{ drift: 1 }", '"drift" must be an object'],
+    ["{ drift: { threshold: 40 } }", 'unknown key "drift.threshold"'],
+    ['{ drift: { scorer: "bm25" } }', '"drift.scorer" must be one of tfidf, jaccard'],
+    ['{ drift: { level: "green" } }', '"drift.level" must be one of yellow, orange, red'],
+    ["{ drift: { historyTurns: 0 } }", '"drift.historyTurns" must be a whole number of at least 1'],
+    ['{ drift: { maxHistoryBytes: "1k" } }', '"drift.maxHistoryBytes" must be a whole number'],
+    ["{ drift: { maxConversations: 2.5 } }", '"drift.maxConversations" must be a whole number'],
+    ["{ drift: { minTerms: -1 } }", '"drift.minTerms" must be a whole number'],
+  ];
+  for (const [text, msg] of cases) {
+    assertThrows(() => parseConfig(text, "c.jsonc"), ConfigError, msg);
+  }
+});

@@ -12,17 +12,18 @@ Deno.test("every rule runs by default; the audit rule only where ledger entries 
     "posture",
     "role",
     "mode",
+    "drift",
     "governance",
   ]);
   assertEquals(
     buildRuleEngine(config, { ...opts, ledgerEntries: true }).rules.map((r) => r.id),
-    ["sequence", "posture", "role", "mode", "audit", "governance"],
+    ["sequence", "posture", "role", "mode", "audit", "drift", "governance"],
   );
 });
 
 Deno.test("rules in the config turns rules off", () => {
   const config = parseConfig(
-    "{ rules: { sequence: false, audit: false, governance: false, mode: true } }",
+    "{ rules: { sequence: false, audit: false, governance: false, drift: false, mode: true } }",
     "c",
   );
   assertEquals(

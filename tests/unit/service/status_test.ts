@@ -19,7 +19,7 @@ Deno.test("a legacy gateway quiet for ten minutes or more gets a status reason s
   assertStringIncludes(at, "no heartbeat");
 });
 
-Deno.test("the status text shows the governance in force, tool calls judged and event gaps", () => {
+Deno.test("the status text shows the governance in force, tool calls judged, event gaps and answers scored for drift", () => {
   const report: StatusReport = {
     version: "0.1.0",
     pid: 1,
@@ -48,7 +48,30 @@ Deno.test("the status text shows the governance in force, tool calls judged and 
     conversations: { tracked: 0, evictedIdle: 0, evictedOverCap: 0 },
     ledger: { path: "l", written: 0, pending: 0, dropped: 0 },
   };
+  report.rules = {
+    drift: {
+      evaluated: 9,
+      findings: 1,
+      stats: {
+        scored: 6,
+        green: 3,
+        yellow: 1,
+        orange: 1,
+        red: 1,
+        baselines: 2,
+        withoutText: 1,
+        short: 4,
+        conversations: 2,
+        evicted: 0,
+      },
+    },
+  };
   const text = formatStatus(report, {});
+  assertStringIncludes(
+    text,
+    "Rule drift:     9 events judged, 1 finding (answers scored 6: green 3, yellow 1, orange 1, " +
+      "red 1; baselines 2, without text 1, short 4; conversations 2)",
+  );
   assertStringIncludes(text, "Governance:     mode high-security, posture scout, role primary");
   assertStringIncludes(text, "Tool calls:     7 judged; event gaps 2 (5 events dropped");
 });

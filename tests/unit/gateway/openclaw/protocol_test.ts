@@ -232,3 +232,69 @@ Deno.test("a command reply without a run id is named by its idempotency key, lik
   assertEquals(messageTurnKey({ id: "m9", idempotencyKey: "run-42" }), runTurnKey("run-42"));
   assertEquals(messageTurnKey({ id: "m9" }), "msg:m9");
 });
+
+Deno.test("a turn carries its message's text parts (not thinking, not tool calls) for the drift rule", () => {
+  const final = turnFromEvent({
+    type: "event",
+    event: "chat",
+    payload: {
+      runId: "run-9",
+      sessionKey: "agent:primary:d",
+      state: "final",
+      message: {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "private" },
+          { type: "text", text: "First part." },
+          { type: "toolCall", id: "c", name: "read", arguments: {} },
+          { type: "text", text: "Second part." },
+        ],
+      },
+    },
+  }, "rest");
+  assertEquals(typeof final === "object" && final.text, "First part.\nSecond part.");
+  const plain = turnFromEvent({
+    type: "event",
+    event: "session.message",
+    payload: {
+      sessionKey: "agent:primary:d",
+      message: { role: "assistant", content: "Plain string.", __openclaw: { runId: "run-9" } },
+    },
+  }, "rest");
+  assertEquals(typeof plain === "object" && plain.text, "Plain string.");
+  const toolOnly = turnFromEvent({
+    type: "event",
+    event: "session.message",
+    payload: {
+      sessionKey: "agent:primary:d",
+      message: {
+        role: "assistant",
+        content: [{ type: "toolCall", id: "c", name: "read", arguments: {} }],
+        __openclaw: { runId: "run-9" },
+      },
+    },
+  }, "rest");
+  assertEquals(typeof toolOnly === "object" && "text" in toolOnly, false);
+});
+
+Deno.test("from history, each of a run's turns takes the text of the run's last answer", () => {
+  const turns = turnsFromHistory("agent:primary:g", "primary", [
+    {
+      role: "assistant",
+      content: [{ type: "toolCall", id: "c", name: "read", arguments: {} }],
+      __openclaw: { seq: 2, runId: "r1" },
+    },
+    { role: "toolResult", __openclaw: { seq: 3, runId: "r1" } },
+    {
+      role: "assistant",
+      content: [{ type: "text", text: "The answer." }],
+      __openclaw: { seq: 4, runId: "r1" },
+    },
+    { role: "assistant", content: "Another run.", __openclaw: { seq: 6, runId: "r2" } },
+  ], "rest");
+  assertEquals(turns.map((t) => [t.key, t.text]), [
+    ["run:r1", "The answer."],
+    ["run:r1", "The answer."],
+    ["run:r2", "Another run."],
+  ]);
+});
