@@ -30,6 +30,7 @@ import {
   SEEN_TWICE,
 } from "./_ids.ts";
 import { parsePythonJson } from "./pyjson.ts";
+import { LineScanner } from "./_scan.ts";
 
 export type { DuplicateId, IdList } from "./_ids.ts";
 
@@ -490,6 +491,8 @@ export async function checkRange(
   });
   // ignoreBOM keeps a byte-order mark in the text, so it is reported wherever it stands.
   const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  // onEntry needs each entry as an object: only the exact path makes one.
+  const scanner = req.onEntry === undefined ? new LineScanner() : undefined;
   let lineNo = 0;
   let bytesRead = 0;
   let lastByte = NEWLINE;
@@ -516,7 +519,7 @@ export async function checkRange(
         carry = data.slice();
         continue;
       }
-      lineNo = checkLines(checker, strict, data.subarray(0, cut), lineNo);
+      lineNo = checkLines({ checker, strict, scanner }, data.subarray(0, cut), lineNo);
       carry = data.slice(cut + 1);
       onProgress?.(bytesRead);
     }
@@ -547,39 +550,30 @@ export async function checkRange(
 }
 
 const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+const CR = 0x0d;
 
-// Decodes a block of whole lines at once (fast), falling back to line by line when
-// the block holds bytes that are not UTF-8, so that only the bad lines are reported.
+// Checks a block of whole lines, each on the bytes where the scanner can write its
+// canonical form (most lines: no strings, no JSON.parse), else decoded and parsed.
 function checkLines(
-  checker: ChainChecker,
-  strict: TextDecoder,
+  how: { checker: ChainChecker; strict: TextDecoder; scanner: LineScanner | undefined },
   block: Uint8Array,
   lineNo: number,
 ): number {
-  // The lenient decoder is twice as fast as the strict one; a replacement character in
-  // its output sends the block to the strict, line-by-line path (which also keeps any
-  // U+FFFD that was really there).
-  const text = lenient.decode(block);
-  if (text.includes("\ufffd")) {
-    let start = 0;
-    while (start <= block.length) {
-      let end = block.indexOf(NEWLINE, start);
-      if (end < 0) end = block.length;
-      checkOne(checker, strict, block.subarray(start, end), ++lineNo, false);
-      start = end + 1;
-    }
-    return lineNo;
-  }
+  const { checker, strict, scanner } = how;
   let start = 0;
-  while (true) {
-    const end = text.indexOf("\n", start);
-    if (end < 0) {
-      checker.check(++lineNo, stripCr(text.slice(start)));
-      return lineNo;
+  while (start <= block.length) {
+    let end = block.indexOf(NEWLINE, start);
+    if (end < 0) end = block.length;
+    lineNo++;
+    const last = end > start && block[end - 1] === CR ? end - 1 : end;
+    if (scanner !== undefined && scanner.scan(block, start, last)) {
+      checker.checkScanned(lineNo, scanner);
+    } else {
+      checkOne(checker, strict, block.subarray(start, end), lineNo, false);
     }
-    checker.check(++lineNo, stripCr(text.slice(start, end)));
     start = end + 1;
   }
+  return lineNo;
 }
 
 function checkOne(
