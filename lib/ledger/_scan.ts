@@ -25,8 +25,16 @@ const LOWER_E = 0x65;
 const UPPER_E = 0x45;
 // Deeper lines are left to the exact path (which allows 1,000 levels).
 const MAX_DEPTH = 32;
-// A member on the stack: key start, key end (its closing quote), value start, value end.
-const STRIDE = 4;
+// A member on the stack: key start, key end (its closing quote), value start, value end,
+// and 1 if the value is a string with escapes.
+const STRIDE = 5;
+const NEWLINE = 0x0a;
+// Bytes that end the plain run of a string: the quote, the backslash, control characters
+// and anything beyond ASCII.
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  STRING_STOP[c] = c === QUOTE || c === BACKSLASH || c < 0x20 || c > 0x7f ? 1 : 0;
+}
 
 const HASH_KEY = bytesOf("hash");
 const PREVIOUS_HASH_KEY = bytesOf("previous_hash");
@@ -91,10 +99,12 @@ export class LineScanner {
   #escaped = false;
 
   /**
-   * Scans `src[start, end)`, one line without its newline. True when its canonical form
-   * is ready in {@link canonical}; false when the exact path must check the line.
+   * Scans the line at `start` in `src[start, end)` (lines end with a newline, or at `end`).
+   * Returns the line's end (its newline, or `end`) when its canonical form is ready in
+   * {@link canonical}; -1 when the exact path must check the line (then where the line
+   * ends is for the caller to find).
    */
-  scan(src: Uint8Array, start: number, end: number): boolean {
+  scan(src: Uint8Array, start: number, end: number): number {
     this.src = src;
     this.#end = end;
     this.hashStart =
@@ -105,14 +115,17 @@ export class LineScanner {
     this.idCount = 0;
     this.#len = 0;
     this.#top = 0;
-    // The canonical form is never longer than the line: values are copied, spaces dropped.
+    // The canonical form is never longer than the line (values are copied, spaces dropped),
+    // and the line is not longer than the rest of the block.
     if (this.#out.length < end - start) {
       this.#out = Buffer.allocUnsafe(Math.max(end - start, this.#out.length * 2));
     }
     let i = this.#ws(start);
-    if (src[i] !== OPEN_BRACE) return false;
+    if (src[i] !== OPEN_BRACE) return -1;
     i = this.#object(i, 0);
-    return i >= 0 && this.#ws(i) === end;
+    if (i < 0) return -1;
+    i = this.#ws(i);
+    return i === end || src[i] === NEWLINE ? i : -1;
   }
 
   /** The canonical form of the last line scanned (valid until the next scan). */
@@ -125,7 +138,8 @@ export class LineScanner {
     const end = this.#end;
     while (i < end) {
       const c = src[i];
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
+      // Not the newline: it ends the line.
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0d) break;
       i++;
     }
     return i;
@@ -139,6 +153,10 @@ export class LineScanner {
     this.#escaped = false;
     while (j < end) {
       const c = src[j]!;
+      if (STRING_STOP[c] === 0) {
+        j++;
+        continue;
+      }
       if (c === QUOTE) return j + 1;
       // Raw control characters are not JSON; other bytes are left to the exact path.
       if (c < 0x20 || c > 0x7f) return -1;
@@ -305,7 +323,7 @@ export class LineScanner {
       const vs = i;
       i = this.#skip(i, depth + 1);
       if (i < 0) return -1;
-      this.#push(ks, afterKey - 1, vs, i);
+      this.#push(ks, afterKey - 1, vs, i, src[vs] === QUOTE && this.#escaped ? 1 : 0);
       i = this.#ws(i);
       const c = src[i];
       if (c === CLOSE_BRACE) return i + 1;
@@ -314,7 +332,7 @@ export class LineScanner {
     }
   }
 
-  #push(ks: number, ke: number, vs: number, ve: number): void {
+  #push(ks: number, ke: number, vs: number, ve: number, escaped: number): void {
     if (this.#top + STRIDE > this.#stack.length) {
       const grown = new Int32Array(this.#stack.length * 2);
       grown.set(this.#stack);
@@ -326,6 +344,7 @@ export class LineScanner {
     s[t + 1] = ke;
     s[t + 2] = vs;
     s[t + 3] = ve;
+    s[t + 4] = escaped;
     this.#top = t + STRIDE;
   }
 
@@ -338,6 +357,7 @@ export class LineScanner {
       const ke = s[m + 1]!;
       const vs = s[m + 2]!;
       const ve = s[m + 3]!;
+      const escaped = s[m + 4]!;
       let k = m - STRIDE;
       let cmp = 0;
       while (k >= base && (cmp = this.#compareKeys(s[k]!, s[k + 1]!, ks, ke)) > 0) {
@@ -345,6 +365,7 @@ export class LineScanner {
         s[k + STRIDE + 1] = s[k + 1]!;
         s[k + STRIDE + 2] = s[k + 2]!;
         s[k + STRIDE + 3] = s[k + 3]!;
+        s[k + STRIDE + 4] = s[k + 4]!;
         k -= STRIDE;
       }
       if (k >= base && cmp === 0) return false;
@@ -352,6 +373,7 @@ export class LineScanner {
       s[k + STRIDE + 1] = ke;
       s[k + STRIDE + 2] = vs;
       s[k + STRIDE + 3] = ve;
+      s[k + STRIDE + 4] = escaped;
     }
     return true;
   }
@@ -382,7 +404,7 @@ export class LineScanner {
       const ks = s[m]!;
       const ke = s[m + 1]!;
       if (this.#keyIs(ks, ke, HASH_KEY)) {
-        if (!this.#plainString(s[m + 2]!, s[m + 3]!)) return false;
+        if (!this.#plainString(m)) return false;
         this.hashStart = s[m + 2]! + 1;
         this.hashEnd = s[m + 3]! - 1;
       } else if (this.#keyIs(ks, ke, PREVIOUS_HASH_KEY)) previous = m;
@@ -390,17 +412,15 @@ export class LineScanner {
     }
     const link = previous >= 0 ? previous : prev;
     if (link < 0) return true;
-    if (!this.#plainString(s[link + 2]!, s[link + 3]!)) return false;
+    if (!this.#plainString(link)) return false;
     this.linkStart = s[link + 2]! + 1;
     this.linkEnd = s[link + 3]! - 1;
     return true;
   }
 
-  #plainString(vs: number, ve: number): boolean {
-    const src = this.src;
-    if (src[vs] !== QUOTE) return false;
-    for (let k = vs + 1; k < ve; k++) if (src[k] === BACKSLASH) return false;
-    return true;
+  // Whether the member on the stack at `m` has a string value without escapes.
+  #plainString(m: number): boolean {
+    return this.src[this.#stack[m + 2]!] === QUOTE && this.#stack[m + 4] === 0;
   }
 
   // Notes the `id` of the object at depth 1 whose members are on the stack, if it has a
@@ -410,7 +430,7 @@ export class LineScanner {
     for (let m = base; m < top; m += STRIDE) {
       if (!this.#keyIs(s[m]!, s[m + 1]!, ID_KEY)) continue;
       if (this.src[s[m + 2]!] !== QUOTE) return true;
-      if (!this.#plainString(s[m + 2]!, s[m + 3]!)) return false;
+      if (!this.#plainString(m)) return false;
       this.#idStart = s[m + 2]! + 1;
       this.#idEnd = s[m + 3]! - 1;
       return true;
