@@ -26,8 +26,13 @@ const UPPER_E = 0x45;
 // Deeper lines are left to the exact path (which allows 1,000 levels).
 const MAX_DEPTH = 32;
 // A member on the stack: key start, key end (its closing quote), value start, value end,
-// and 1 if the value is a string with escapes.
+// and flags. A top-level object or array is written as soon as it is read, to the second
+// half of the output buffer: its span there stands for its value.
 const STRIDE = 5;
+/** Flag: the value is a string with escapes. */
+const ESCAPED = 1;
+/** Flag: the value is written already; its span is in the output buffer. */
+const WRITTEN = 2;
 const NEWLINE = 0x0a;
 // Bytes that end the plain run of a string: the quote, the backslash, control characters
 // and anything beyond ASCII.
@@ -88,8 +93,10 @@ export class LineScanner {
   idCount = 0;
 
   #end = 0;
-  #out: Buffer = Buffer.allocUnsafe(4096);
+  #out: Buffer = Buffer.allocUnsafe(8192);
   #len = 0;
+  // Where the next top-level object or array is written, in the second half of #out.
+  #aside = 0;
   #stack = new Int32Array(STRIDE * 256);
   #top = 0;
   // The id of the object just written at depth 1: start and end of its text, or -1.
@@ -116,10 +123,11 @@ export class LineScanner {
     this.#len = 0;
     this.#top = 0;
     // The canonical form is never longer than the line (values are copied, spaces dropped),
-    // and the line is not longer than the rest of the block.
-    if (this.#out.length < end - start) {
-      this.#out = Buffer.allocUnsafe(Math.max(end - start, this.#out.length * 2));
+    // and the line is not longer than the rest of the block; nor are the values set aside.
+    if (this.#out.length < 2 * (end - start)) {
+      this.#out = Buffer.allocUnsafe(Math.max(2 * (end - start), this.#out.length * 2));
     }
+    this.#aside = this.#out.length >> 1;
     let i = this.#ws(start);
     if (src[i] !== OPEN_BRACE) return -1;
     i = this.#object(i, 0);
@@ -295,9 +303,14 @@ export class LineScanner {
       first = false;
       this.#copy(ks - 1, ke + 1);
       out[this.#len++] = COLON;
-      if (depth === 0) this.#idStart = -1;
-      if (this.#value(this.#stack[m + 2]!, depth + 1) < 0) return -1;
-      if (depth === 0 && this.#idStart >= 0) this.#addId(ks, ke);
+      if (this.#stack[m + 4] === WRITTEN) {
+        const from = this.#stack[m + 2]!;
+        const to = this.#stack[m + 3]!;
+        out.copyWithin(this.#len, from, to);
+        this.#len += to - from;
+      } else if (this.#value(this.#stack[m + 2]!, depth + 1) < 0) {
+        return -1;
+      }
     }
     out[this.#len++] = CLOSE_BRACE;
     this.#top = base;
@@ -321,13 +334,27 @@ export class LineScanner {
       if (src[i] !== COLON) return -1;
       i = this.#ws(i + 1);
       const vs = i;
-      i = this.#skip(i, depth + 1);
-      if (i < 0) return -1;
-      this.#push(ks, afterKey - 1, vs, i, src[vs] === QUOTE && this.#escaped ? 1 : 0);
-      i = this.#ws(i);
       const c = src[i];
-      if (c === CLOSE_BRACE) return i + 1;
-      if (c !== COMMA) return -1;
+      if (depth === 0 && (c === OPEN_BRACE || c === OPEN_BRACKET)) {
+        // Written now, to be copied into place: read once, not skipped and read again.
+        const len = this.#len;
+        this.#len = this.#aside;
+        this.#idStart = -1;
+        i = this.#value(i, 1);
+        if (i < 0) return -1;
+        this.#push(ks, afterKey - 1, this.#aside, this.#len, WRITTEN);
+        this.#aside = this.#len;
+        this.#len = len;
+        if (this.#idStart >= 0) this.#addId(ks, afterKey - 1);
+      } else {
+        i = this.#skip(i, depth + 1);
+        if (i < 0) return -1;
+        this.#push(ks, afterKey - 1, vs, i, c === QUOTE && this.#escaped ? ESCAPED : 0);
+      }
+      i = this.#ws(i);
+      const next = src[i];
+      if (next === CLOSE_BRACE) return i + 1;
+      if (next !== COMMA) return -1;
       i = this.#ws(i + 1);
     }
   }
@@ -420,7 +447,7 @@ export class LineScanner {
 
   // Whether the member on the stack at `m` has a string value without escapes.
   #plainString(m: number): boolean {
-    return this.src[this.#stack[m + 2]!] === QUOTE && this.#stack[m + 4] === 0;
+    return this.#stack[m + 4] === 0 && this.src[this.#stack[m + 2]!] === QUOTE;
   }
 
   // Notes the `id` of the object at depth 1 whose members are on the stack, if it has a
@@ -429,7 +456,7 @@ export class LineScanner {
     const s = this.#stack;
     for (let m = base; m < top; m += STRIDE) {
       if (!this.#keyIs(s[m]!, s[m + 1]!, ID_KEY)) continue;
-      if (this.src[s[m + 2]!] !== QUOTE) return true;
+      if (s[m + 4] === WRITTEN || this.src[s[m + 2]!] !== QUOTE) return true;
       if (!this.#plainString(m)) return false;
       this.#idStart = s[m + 2]! + 1;
       this.#idEnd = s[m + 3]! - 1;
@@ -438,7 +465,7 @@ export class LineScanner {
     return true;
   }
 
-  // Records a top-level field's id, keeping line order (members are written sorted).
+  // Records a top-level field's id (members are read in line order).
   #addId(ks: number, ke: number): void {
     if (this.idCount * 4 + 4 > this.ids.length) {
       const grown = new Int32Array(this.ids.length * 2);
@@ -446,11 +473,7 @@ export class LineScanner {
       this.ids = grown;
     }
     const ids = this.ids;
-    let k = this.idCount * 4;
-    while (k > 0 && ids[k - 4]! > ks) {
-      ids.copyWithin(k, k - 4, k);
-      k -= 4;
-    }
+    const k = this.idCount * 4;
     ids[k] = ks;
     ids[k + 1] = ke;
     ids[k + 2] = this.#idStart;

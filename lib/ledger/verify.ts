@@ -498,21 +498,32 @@ export async function checkRange(
   let lastByte = NEWLINE;
   try {
     await file.seek(req.start, Deno.SeekMode.Start);
-    // One buffer for the whole read: the part of a line left at the end of a read moves to
-    // the front and the next read goes after it (a fresh 1 MiB array a read cost more in
-    // page faults and zeroing than the copy).
+    // The part of a line left at the end of a read stays at the front of `buf` and the next
+    // read is copied in after it (a fresh 1 MiB array a read cost more in page faults and
+    // zeroing than the copy). The next read goes on while this one's lines are checked.
     let buf = new Uint8Array(2 * CHUNK);
+    const spare = new Uint8Array(CHUNK);
     let have = 0;
     const total = req.end - req.start;
-    while (bytesRead < total) {
-      if (buf.length - have < CHUNK) {
+    const readNext = (): Promise<number | null> => {
+      if (bytesRead >= total) return Promise.resolve(null);
+      const p = file.read(spare.subarray(0, Math.min(CHUNK, total - bytesRead)));
+      // Handled where it is awaited; if checking throws first, the file closes under it.
+      p.catch(() => {});
+      return p;
+    };
+    let pending = readNext();
+    while (true) {
+      const n = await pending;
+      if (n === null) break;
+      bytesRead += n;
+      if (buf.length - have < n) {
         const bigger = new Uint8Array(buf.length * 2);
         bigger.set(buf.subarray(0, have));
         buf = bigger;
       }
-      const n = await file.read(buf.subarray(have, have + Math.min(CHUNK, total - bytesRead)));
-      if (n === null) break;
-      bytesRead += n;
+      buf.set(spare.subarray(0, n), have);
+      pending = readNext();
       const len = have + n;
       lastByte = buf[len - 1]!;
       const cut = buf.lastIndexOf(NEWLINE, len - 1);
