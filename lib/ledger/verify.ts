@@ -123,7 +123,10 @@ const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 export interface VerifyOptions {
   /** Called now and then with the bytes read so far. */
   onProgress?: ProgressFn;
-  /** Workers to use for a large ledger (default: one per core, at most 4; 1 = no workers). */
+  /**
+   * Workers to use for a large ledger (default: one per idle core, that is the cores less
+   * the load average where it may be read, at most 4; 1 = no workers).
+   */
   workers?: number;
   /** Sees each entry, in order, as it is checked; the ledger is then read in one pass. */
   onEntry?: EntryFn;
@@ -132,7 +135,7 @@ export interface VerifyOptions {
 /** Reads and checks every line of the ledger at `path`. Throws if the file cannot be read. */
 export async function verifyLedger(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const size = await committedSize(path);
-  const workers = Math.max(1, opts.workers ?? Math.min(4, navigator.hardwareConcurrency || 1));
+  const workers = Math.max(1, opts.workers ?? Math.min(4, verifyTesting.idleCores()));
   verifyTesting.lastRun = "one pass";
   const onePass = async () => [
     await checkRange(
@@ -196,11 +199,34 @@ export const verifyTesting = {
   beforeWorkers: undefined as (() => void | Promise<void>) | undefined,
   /** How the last verify read the ledger. */
   lastRun: undefined as "one pass" | "workers" | undefined,
+  /** Cores with nothing else to do, for the default number of workers. */
+  idleCores,
+  /** The cores idle out of `cores` under a load average of `load`. */
+  idleCoresOf,
   /** Workers started and not yet ended. */
   get liveWorkers(): number {
     return liveWorkers;
   },
 };
+
+// Each worker has to start and compile its module: on cores already busy they cost more
+// than they save (two workers on two cores with a load of 2 took twice as long as one pass,
+// bench/RESULTS.md). Without leave to read the load average, every core counts as idle.
+function idleCores(): number {
+  const cores = navigator.hardwareConcurrency || 1;
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state !== "granted") {
+      return cores;
+    }
+    return idleCoresOf(cores, Deno.loadavg()[0]!);
+  } catch {
+    return cores;
+  }
+}
+
+function idleCoresOf(cores: number, load: number): number {
+  return Math.max(1, Math.round(cores - load));
+}
 
 // Loading a worker's module needs read access to it, which the coordinator's own sandbox
 // does not grant (it reads only the audits directory); then one pass does the work.
