@@ -201,9 +201,13 @@ export class ChainChecker {
 
   /**
    * Checks a line that `scan` has just read and written canonically (verify's fast path):
-   * the same as {@link check} with the line's text, without parsing it.
+   * the same as {@link check} with the line's text, without parsing it. Not for a checker
+   * with `onEntry`, which needs each entry as an object.
    */
   checkScanned(line: number, scan: LineScanner): void {
+    if (this.#onEntry) {
+      throw new Error("Cannot check a scanned line: onEntry needs the parsed entry");
+    }
     this.entries++;
     const src = scan.src;
     const ids = scan.ids;
