@@ -68,6 +68,42 @@ function hashKey(field: string, id: string): void {
   HASH[1] = fmix(b ^ (b >>> 15));
 }
 
+// hashKey over ASCII bytes: the same hash as hashKey gives for the same text, since each
+// ASCII byte is its UTF-16 unit.
+function hashKeyBytes(src: Uint8Array, fs: number, fe: number, is: number, ie: number): void {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x9747b28c | 0;
+  let i = fs;
+  for (; i + 1 < fe; i += 2) {
+    const c = src[i]! | (src[i + 1]! << 16);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  let c = i < fe ? src[i]! | 0x1f0000 : 0x2f0000;
+  a = Math.imul(a ^ c, 0x01000193);
+  b = Math.imul(b ^ c, 0x5bd1e995);
+  b ^= b >>> 15;
+  for (i = is; i + 1 < ie; i += 2) {
+    c = src[i]! | (src[i + 1]! << 16);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  c = i < ie ? src[i]! | 0x1f0000 : 0x2f0000;
+  a = Math.imul(a ^ c, 0x01000193);
+  b = Math.imul(b ^ c, 0x5bd1e995);
+  HASH[0] = fmix(a);
+  HASH[1] = fmix(b ^ (b >>> 15));
+}
+
+/** The text of ASCII bytes `src[start, end)`. */
+export function asciiText(src: Uint8Array, start: number, end: number): string {
+  let out = "";
+  for (let i = start; i < end; i++) out += String.fromCharCode(src[i]!);
+  return out;
+}
+
 function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -172,6 +208,20 @@ export interface PendingDuplicate {
   count: number;
 }
 
+/** Where an id and its field are in a line's ASCII bytes. */
+export interface IdBytes {
+  /** The line's bytes. */
+  src: Uint8Array;
+  /** The field's name (between its quotes). */
+  fieldStart: number;
+  /** The end of the field's name. */
+  fieldEnd: number;
+  /** The id's text (between its quotes). */
+  idStart: number;
+  /** The end of the id's text. */
+  idEnd: number;
+}
+
 /** Collects the ids of a run of lines, and the ids seen on more than one of them. */
 export class IdTracker {
   /** Each id's first line. */
@@ -192,27 +242,54 @@ export class IdTracker {
       const value = entry[field];
       if (typeof value !== "object" || value === null) continue;
       const id = (value as { id?: unknown }).id;
-      if (typeof id === "string") this.#see(line, field, id);
+      if (typeof id === "string") {
+        hashKey(field, id);
+        const dup = this.#record(line);
+        if (dup) {
+          dup.field = field;
+          dup.id = id;
+        }
+      }
     }
   }
 
-  #see(line: number, field: string, id: string): void {
-    hashKey(field, id);
+  /**
+   * Records that the id in ASCII bytes `src[idStart, idEnd)` of the object in top-level
+   * field `src[fieldStart, fieldEnd)` is on `line`: the same as {@link see} for it.
+   */
+  seeBytes(line: number, at: IdBytes): void {
+    const src = at.src;
+    hashKeyBytes(src, at.fieldStart, at.fieldEnd, at.idStart, at.idEnd);
+    const dup = this.#record(line);
+    if (dup) {
+      dup.field = asciiText(src, at.fieldStart, at.fieldEnd);
+      dup.id = asciiText(src, at.idStart, at.idEnd);
+    }
+  }
+
+  // Records the id just hashed; returns a duplicate newly listed, whose text the caller fills in.
+  #record(line: number): PendingDuplicate | undefined {
     const hi = HASH[0]!;
     const lo = HASH[1]!;
     const slot = this.table.slot(hi, lo);
     const first = this.table.lineAt(slot);
-    if (first === 0) return this.table.insert(slot, hi, lo, line);
+    if (first === 0) {
+      this.table.insert(slot, hi, lo, line);
+      return undefined;
+    }
     const key = `${hi}:${lo}`;
+    let added: PendingDuplicate | undefined;
     if ((first & SEEN_TWICE) === 0) {
       this.table.setLine(slot, first | SEEN_TWICE);
       this.duplicateCount++;
       if (this.duplicates.size < MAX_DUPLICATES) {
-        this.duplicates.set(key, { field, id, lines: [first], count: 1 });
+        added = { field: undefined, id: undefined, lines: [first], count: 1 };
+        this.duplicates.set(key, added);
       }
     }
     const dup = this.duplicates.get(key);
     if (dup) addLine(dup, line);
+    return added;
   }
 }
 

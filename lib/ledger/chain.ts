@@ -10,9 +10,11 @@ import {
   PyJsonSyntaxError,
 } from "./pyjson.ts";
 import { sha256Hex } from "../util/mod.ts";
-import { IdTracker } from "./_ids.ts";
+import { asciiText, type IdBytes, IdTracker } from "./_ids.ts";
+import type { LineScanner } from "./_scan.ts";
 
 export type { IdTable, IdTracker, PendingDuplicate } from "./_ids.ts";
+export type { LineScanner } from "./_scan.ts";
 
 /** The kinds of problem verification reports. */
 export type ProblemKind =
@@ -84,6 +86,13 @@ export class ChainChecker {
   readonly #maxKept: number;
   readonly #midChain: boolean;
   readonly #onEntry: EntryFn | undefined;
+  readonly #idBytes: IdBytes = {
+    src: new Uint8Array(0),
+    fieldStart: 0,
+    fieldEnd: 0,
+    idStart: 0,
+    idEnd: 0,
+  };
 
   /**
    * `maxKept` caps how many problems are kept in memory (all are counted); `midChain`
@@ -185,9 +194,59 @@ export class ChainChecker {
         );
       }
     }
-    this.#checkLink(line, entry);
+    this.#checkLink(line, entryLink(entry));
     this.#previous = { line, hash: typeof stated === "string" ? stated : undefined };
     this.head = typeof stated === "string" ? stated : undefined;
+  }
+
+  /**
+   * Checks a line that `scan` has just read and written canonically (verify's fast path):
+   * the same as {@link check} with the line's text, without parsing it. Not for a checker
+   * with `onEntry`, which needs each entry as an object.
+   */
+  checkScanned(line: number, scan: LineScanner): void {
+    if (this.#onEntry) {
+      throw new Error("Cannot check a scanned line: onEntry needs the parsed entry");
+    }
+    this.entries++;
+    const src = scan.src;
+    const ids = scan.ids;
+    for (let k = 0; k < scan.idCount * 4; k += 4) {
+      this.#idBytes.src = src;
+      this.#idBytes.fieldStart = ids[k]!;
+      this.#idBytes.fieldEnd = ids[k + 1]!;
+      this.#idBytes.idStart = ids[k + 2]!;
+      this.#idBytes.idEnd = ids[k + 3]!;
+      this.ids.seeBytes(line, this.#idBytes);
+    }
+    let stated: string | undefined;
+    if (scan.hashStart < 0) {
+      this.#problem(line, "missing_hash", "the entry has no hash");
+    } else {
+      const actual = sha256Hex(scan.canonical());
+      if (sameText(src, scan.hashStart, scan.hashEnd, actual)) {
+        stated = actual;
+      } else {
+        stated = asciiText(src, scan.hashStart, scan.hashEnd);
+        this.#problem(
+          line,
+          "hash_mismatch",
+          `the hash does not match the content (stated ${stated}, computed ${actual})`,
+        );
+      }
+    }
+    const prev = this.#previous;
+    // The usual case, a link to the hash before it, needs no string.
+    const linked = prev?.hash !== undefined && scan.linkStart >= 0 &&
+      sameText(src, scan.linkStart, scan.linkEnd, prev.hash);
+    if (!linked) {
+      this.#checkLink(
+        line,
+        scan.linkStart < 0 ? undefined : asciiText(src, scan.linkStart, scan.linkEnd),
+      );
+    }
+    this.#previous = { line, hash: stated };
+    this.head = stated;
   }
 
   // A line with no usable content: the next line's link cannot be judged against it.
@@ -198,8 +257,7 @@ export class ChainChecker {
     this.#previous = { line, hash: undefined };
   }
 
-  #checkLink(line: number, entry: Record<string, unknown>): void {
-    const link = entryLink(entry);
+  #checkLink(line: number, link: unknown): void {
     const prev = this.#previous;
     if (prev === undefined) {
       if (this.#midChain) {
@@ -213,6 +271,13 @@ export class ChainChecker {
     const problem = linkProblem(line, link, prev);
     if (problem) this.#problem(problem.line, problem.kind, problem.message);
   }
+}
+
+// Whether ASCII bytes src[start, end) spell `text`.
+function sameText(src: Uint8Array, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = 0; i < text.length; i++) if (src[start + i] !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 /** A line and the hash stated on it (undefined when it has none). */

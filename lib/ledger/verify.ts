@@ -30,6 +30,7 @@ import {
   SEEN_TWICE,
 } from "./_ids.ts";
 import { parsePythonJson } from "./pyjson.ts";
+import { LineScanner } from "./_scan.ts";
 
 export type { DuplicateId, IdList } from "./_ids.ts";
 
@@ -122,7 +123,10 @@ const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 export interface VerifyOptions {
   /** Called now and then with the bytes read so far. */
   onProgress?: ProgressFn;
-  /** Workers to use for a large ledger (default: one per core, at most 4; 1 = no workers). */
+  /**
+   * Workers to use for a large ledger (default: one per idle core, that is the cores less
+   * the load average where it may be read, at most 4; 1 = no workers).
+   */
   workers?: number;
   /** Sees each entry, in order, as it is checked; the ledger is then read in one pass. */
   onEntry?: EntryFn;
@@ -131,7 +135,7 @@ export interface VerifyOptions {
 /** Reads and checks every line of the ledger at `path`. Throws if the file cannot be read. */
 export async function verifyLedger(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const size = await committedSize(path);
-  const workers = Math.max(1, opts.workers ?? Math.min(4, navigator.hardwareConcurrency || 1));
+  const workers = Math.max(1, opts.workers ?? Math.min(4, verifyTesting.idleCores()));
   verifyTesting.lastRun = "one pass";
   const onePass = async () => [
     await checkRange(
@@ -195,11 +199,34 @@ export const verifyTesting = {
   beforeWorkers: undefined as (() => void | Promise<void>) | undefined,
   /** How the last verify read the ledger. */
   lastRun: undefined as "one pass" | "workers" | undefined,
+  /** Cores with nothing else to do, for the default number of workers. */
+  idleCores,
+  /** The cores idle out of `cores` under a load average of `load`. */
+  idleCoresOf,
   /** Workers started and not yet ended. */
   get liveWorkers(): number {
     return liveWorkers;
   },
 };
+
+// Each worker has to start and compile its module: on cores already busy they cost more
+// than they save (two workers on two cores with a load of 2 took twice as long as one pass,
+// bench/RESULTS.md). Without leave to read the load average, every core counts as idle.
+function idleCores(): number {
+  const cores = navigator.hardwareConcurrency || 1;
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state !== "granted") {
+      return cores;
+    }
+    return idleCoresOf(cores, Deno.loadavg()[0]!);
+  } catch {
+    return cores;
+  }
+}
+
+function idleCoresOf(cores: number, load: number): number {
+  return Math.max(1, Math.round(cores - load));
+}
 
 // Loading a worker's module needs read access to it, which the coordinator's own sandbox
 // does not grant (it reads only the audits directory); then one pass does the work.
@@ -490,39 +517,54 @@ export async function checkRange(
   });
   // ignoreBOM keeps a byte-order mark in the text, so it is reported wherever it stands.
   const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  // onEntry needs each entry as an object: only the exact path makes one.
+  const scanner = req.onEntry === undefined ? new LineScanner() : undefined;
   let lineNo = 0;
   let bytesRead = 0;
   let lastByte = NEWLINE;
   try {
     await file.seek(req.start, Deno.SeekMode.Start);
-    let carry = new Uint8Array(0);
-    const buf = new Uint8Array(CHUNK);
+    // The part of a line left at the end of a read stays at the front of `buf` and the next
+    // read is copied in after it (a fresh 1 MiB array a read cost more in page faults and
+    // zeroing than the copy). The next read goes on while this one's lines are checked.
+    let buf = new Uint8Array(2 * CHUNK);
+    const spare = new Uint8Array(CHUNK);
+    let have = 0;
     const total = req.end - req.start;
-    while (bytesRead < total) {
-      const n = await file.read(buf.subarray(0, Math.min(CHUNK, total - bytesRead)));
+    const readNext = (): Promise<number | null> => {
+      if (bytesRead >= total) return Promise.resolve(null);
+      const p = file.read(spare.subarray(0, Math.min(CHUNK, total - bytesRead)));
+      // Handled where it is awaited; if checking throws first, the file closes under it.
+      p.catch(() => {});
+      return p;
+    };
+    let pending = readNext();
+    while (true) {
+      const n = await pending;
       if (n === null) break;
       bytesRead += n;
-      lastByte = buf[n - 1]!;
-      let data: Uint8Array;
-      if (carry.length > 0) {
-        data = new Uint8Array(carry.length + n);
-        data.set(carry, 0);
-        data.set(buf.subarray(0, n), carry.length);
-      } else {
-        data = buf.subarray(0, n);
+      if (buf.length - have < n) {
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf.subarray(0, have));
+        buf = bigger;
       }
-      const cut = data.lastIndexOf(NEWLINE);
+      buf.set(spare.subarray(0, n), have);
+      pending = readNext();
+      const len = have + n;
+      lastByte = buf[len - 1]!;
+      const cut = buf.lastIndexOf(NEWLINE, len - 1);
       if (cut < 0) {
-        carry = data.slice();
+        have = len;
         continue;
       }
-      lineNo = checkLines(checker, strict, data.subarray(0, cut), lineNo);
-      carry = data.slice(cut + 1);
+      lineNo = checkLines({ checker, strict, scanner }, buf.subarray(0, cut), lineNo);
+      buf.copyWithin(0, cut + 1, len);
+      have = len - cut - 1;
       onProgress?.(bytesRead);
     }
-    if (carry.length > 0) {
+    if (have > 0) {
       lineNo++;
-      checkOne(checker, strict, carry, lineNo, lastByte !== NEWLINE);
+      checkOne(checker, strict, buf.subarray(0, have), lineNo, lastByte !== NEWLINE);
       if (lastByte !== NEWLINE && checker.problems.at(-1)?.line !== lineNo) {
         checker.notes.push({ line: lineNo, message: "the last line has no newline at its end" });
       }
@@ -548,38 +590,29 @@ export async function checkRange(
 
 const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 
-// Decodes a block of whole lines at once (fast), falling back to line by line when
-// the block holds bytes that are not UTF-8, so that only the bad lines are reported.
+// Checks a block of whole lines, each on the bytes where the scanner can write its
+// canonical form (most lines: no strings, no JSON.parse), else decoded and parsed.
 function checkLines(
-  checker: ChainChecker,
-  strict: TextDecoder,
+  how: { checker: ChainChecker; strict: TextDecoder; scanner: LineScanner | undefined },
   block: Uint8Array,
   lineNo: number,
 ): number {
-  // The lenient decoder is twice as fast as the strict one; a replacement character in
-  // its output sends the block to the strict, line-by-line path (which also keeps any
-  // U+FFFD that was really there).
-  const text = lenient.decode(block);
-  if (text.includes("\ufffd")) {
-    let start = 0;
-    while (start <= block.length) {
-      let end = block.indexOf(NEWLINE, start);
-      if (end < 0) end = block.length;
-      checkOne(checker, strict, block.subarray(start, end), ++lineNo, false);
-      start = end + 1;
-    }
-    return lineNo;
-  }
+  const { checker, strict, scanner } = how;
   let start = 0;
-  while (true) {
-    const end = text.indexOf("\n", start);
-    if (end < 0) {
-      checker.check(++lineNo, stripCr(text.slice(start)));
-      return lineNo;
+  while (start <= block.length) {
+    lineNo++;
+    // The scanner finds where the line ends as it reads it.
+    let end = scanner === undefined ? -1 : scanner.scan(block, start, block.length);
+    if (end >= 0) {
+      checker.checkScanned(lineNo, scanner!);
+    } else {
+      end = block.indexOf(NEWLINE, start);
+      if (end < 0) end = block.length;
+      checkOne(checker, strict, block.subarray(start, end), lineNo, false);
     }
-    checker.check(++lineNo, stripCr(text.slice(start, end)));
     start = end + 1;
   }
+  return lineNo;
 }
 
 function checkOne(

@@ -311,6 +311,25 @@ async function withWorkers<T>(stub: string | undefined, fn: () => Promise<T>): P
   }
 }
 
+Deno.test("by default verify starts workers only on idle cores", async () => {
+  assertEquals(verifyTesting.idleCoresOf(2, 2.1), 1);
+  assertEquals(verifyTesting.idleCoresOf(2, 0.7), 1);
+  assertEquals(verifyTesting.idleCoresOf(4, 0.3), 4);
+  assertEquals(verifyTesting.idleCoresOf(4, 9), 1);
+  await using ledger = await ledgerOf(40);
+  const saved = verifyTesting.idleCores;
+  try {
+    verifyTesting.idleCores = () => 1;
+    await withWorkers(undefined, () => verifyLedger(ledger.path));
+    assertEquals(verifyTesting.lastRun, "one pass");
+    verifyTesting.idleCores = () => 2;
+    await withWorkers(undefined, () => verifyLedger(ledger.path));
+    assertEquals(verifyTesting.lastRun, "workers");
+  } finally {
+    verifyTesting.idleCores = saved;
+  }
+});
+
 Deno.test("a worker that may not read the ledger makes verify exit 77, as one pass does", async () => {
   await using ledger = await ledgerOf(40);
   const { path } = ledger;
