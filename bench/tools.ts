@@ -92,6 +92,11 @@ async function gatewayLatency(report: Report): Promise<void> {
     `${stateDir}/governance/state.json`,
     JSON.stringify({ mode: "high-integrity", posture: "scout", role: "primary" }),
   );
+  // Only the tool-call rules: the others would add lines of their own for every run.
+  await Deno.writeTextFile(
+    `${stateDir}/governance/coordinator.jsonc`,
+    "{ rules: { audit: false, governance: false, drift: false } }",
+  );
   const daemon = new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
   const socket = await FrameSocket.open(gw.url, 10_000);
   const watcher = await OpenClawConnection.connect(socket, {
@@ -141,6 +146,8 @@ async function gatewayLatency(report: Report): Promise<void> {
       });
       // Polling the file at 1 ms is the bench's clock, not the coordinator's way.
       while ((await lines()) <= before) await new Promise((r) => setTimeout(r, 1));
+      const last = (await Deno.readTextFile(ledger)).trimEnd().split("\n").at(-1)!;
+      if (JSON.parse(last).tool_call?.run !== runId) throw new Error("Not this run's line");
       const seenAt = performance.now();
       const at = resultAt.get(runId);
       if (at !== undefined) lat.push(seenAt - at);
