@@ -79,6 +79,10 @@ export class FrameIntake {
     this.counters.frames++;
     this.counters.events++;
     this.#onEvent(decoded.event);
+    for (const e of decoded.more ?? []) {
+      this.counters.events++;
+      this.#onEvent(e);
+    }
     return true;
   }
 

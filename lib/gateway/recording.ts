@@ -7,7 +7,13 @@
 import { createHash, type Hash } from "node:crypto";
 import { decodeLegacyFrame } from "./legacy.ts";
 import type { Decoded } from "../rules/mod.ts";
-import { type ConversationFrom, type EventFrame, turnFromEvent } from "./openclaw/protocol.ts";
+import {
+  type ConversationFrom,
+  type EventFrame,
+  type Turn,
+  turnFromEvent,
+} from "./openclaw/protocol.ts";
+import { runEvent, runItemFromEvent } from "./openclaw/run_events.ts";
 import { TurnTracker } from "./openclaw/turn_tracker.ts";
 import { turnEvent } from "./openclaw/turn_event.ts";
 import { ToolCallAssembler } from "./openclaw/tool_calls.ts";
@@ -48,13 +54,29 @@ export class RecordingDecoder {
       return { kind: "event", event: toolCallEvent(item, { at, source: "replay" }) };
     }
     if (frame.event === "session.message") this.#tools.noteMessage(frame.payload);
-    const t = turnFromEvent(frame, this.conversationFrom);
-    if (t === "not_a_turn") return { kind: "skip", reason: "other_type" };
-    if (typeof t !== "object") return { kind: "skip", reason: t };
+    // A run's start or final answer, beside (or instead of) a turn.
+    const run = runItemFromEvent(frame, this.conversationFrom);
+    const runEvents = run !== undefined && this.#fresh(run)
+      ? [runEvent(run, { at, source: "replay" })]
+      : [];
+    const t = frame.event === "agent" ? "not_a_turn" : turnFromEvent(frame, this.conversationFrom);
+    if (typeof t !== "object" || !this.#fresh(t)) {
+      const [first, ...more] = runEvents;
+      if (first !== undefined) {
+        return { kind: "event", event: first, ...(more.length ? { more } : {}) };
+      }
+      if (t === "not_a_turn") return { kind: "skip", reason: "other_type" };
+      return { kind: "skip", reason: typeof t === "object" ? "duplicate" : t };
+    }
+    const event = turnEvent(t, { at, source: "replay" });
+    return { kind: "event", event, ...(runEvents.length ? { more: runEvents } : {}) };
+  }
+
+  // Whether an item is new (each counts once); records it either way.
+  #fresh(t: Turn): boolean {
     const fresh = this.#turns.isNew(t);
     this.#turns.record(t);
-    if (!fresh) return { kind: "skip", reason: "duplicate" };
-    return { kind: "event", event: turnEvent(t, { at, source: "replay" }) };
+    return fresh;
   }
 }
 

@@ -38,6 +38,11 @@ export interface TurnEvent {
    * memory, never written to the ledger, the log, status or the snapshot.
    */
   text?: string;
+  /**
+   * The OpenClaw run the answer belongs to, when it has one: the run's final answer is also
+   * a `run` event (`answered`), with the final text.
+   */
+  run?: string;
 }
 
 /**
@@ -109,6 +114,8 @@ export interface RunEvent {
   phase: "start" | "answered";
   /** When the gateway recorded it, ms since the epoch (the gateway's clock). */
   recordedAt: number;
+  /** The final answer's text (`answered`), for the drift rule only: kept in memory, never written. */
+  text?: string;
 }
 
 /** A line another writer (an agent's `audit_stub.py log`, another MO§ES tool) appended to the ledger. */
@@ -165,7 +172,7 @@ export type SkipReason =
 
 /** The outcome of decoding one frame. */
 export type Decoded =
-  | { kind: "event"; event: RuleEvent }
+  | { kind: "event"; event: RuleEvent; more?: RuleEvent[] }
   | { kind: "skip"; reason: SkipReason };
 
 /** Longest id kept as it is; longer ones are shortened (see {@link boundedId}). */

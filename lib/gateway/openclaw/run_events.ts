@@ -8,6 +8,7 @@
 import { boundedId, type EventSource, type RunEvent } from "../../rules/mod.ts";
 import { sha256Hex } from "../../util/mod.ts";
 import {
+  assistantText,
   type ConversationFrom,
   type EventFrame,
   type Turn,
@@ -76,11 +77,14 @@ export function runItemFromEvent(frame: EventFrame, from: ConversationFrom): Run
   if (frame.event === "chat" && p.state === "final") {
     const msg = rec(p.message);
     if (msg?.role !== "assistant") return undefined;
-    return item(
+    const it = item(
       { sessionKey: p.sessionKey, agentId: p.agentId, at: msg.timestamp ?? p.ts },
       { runId: p.runId, phase: "answered" },
       from,
     );
+    const text = assistantText(msg);
+    if (it !== undefined && text !== undefined) it.text = text;
+    return it;
   }
   return undefined;
 }
@@ -122,6 +126,8 @@ export function runItemsFromHistory(
         opts.from,
       );
       if (it === undefined) continue;
+      const text = assistantText(msg);
+      if (text !== undefined) it.text = text;
       // The run's last answer counts: an earlier one of the same run gives way.
       const before = answers.get(runId);
       if (before !== undefined) out.splice(out.indexOf(before), 1);
@@ -147,5 +153,6 @@ export function runEvent(item: RunItem, seen: { at: number; source: EventSource 
     run: boundedId(item.run.runId),
     phase: item.run.phase,
     recordedAt: item.at!,
+    ...(item.run.phase === "answered" && item.text !== undefined ? { text: item.text } : {}),
   };
 }

@@ -23,5 +23,6 @@ export function turnEvent(
     session: turn.sessionKey,
     source,
     ...(turn.text !== undefined ? { text: turn.text } : {}),
+    ...(turn.key.startsWith("run:") ? { run: boundedId(turn.key.slice(4)) } : {}),
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { sha256Hex } from "../../util/mod.ts";
-import type { Protocol, RuleEvent, TurnEvent } from "../event.ts";
+import type { Protocol, RuleEvent, RunEvent, TurnEvent } from "../event.ts";
 import type { Finding } from "../finding.ts";
 import type { Rule, RuleContext, RuleStats } from "../rule.ts";
 import {
@@ -103,7 +103,7 @@ interface History {
 export class CommitmentDriftRule implements Rule {
   /** Always {@link DRIFT_RULE}. */
   readonly id: typeof DRIFT_RULE = DRIFT_RULE;
-  readonly accepts = ["turn"] as const;
+  readonly accepts = ["turn", "run"] as const;
   readonly #o: DriftOptions;
   // Insertion order is activity order: a conversation is moved to the end when it answers.
   readonly #conversations = new Map<string, History>();
@@ -119,7 +119,11 @@ export class CommitmentDriftRule implements Rule {
   }
 
   evaluate(event: RuleEvent, ctx: RuleContext): DriftFinding | undefined {
-    if (event.kind !== "turn") return undefined;
+    // An OpenClaw run's answer is scored once, at its end, on its final text: its first
+    // announcement may be a tool call's message, with little or no text.
+    if (event.kind === "turn" && event.run !== undefined) return undefined;
+    if (event.kind === "run" && event.phase !== "answered") return undefined;
+    if (event.kind !== "turn" && event.kind !== "run") return undefined;
     if (event.text === undefined) {
       this.#withoutText++;
       return undefined;
@@ -212,7 +216,7 @@ export class CommitmentDriftRule implements Rule {
   }
 
   #finding(
-    event: TurnEvent,
+    event: TurnEvent | RunEvent,
     s: { score: number; level: DriftLevel; earlier: number; textSha256: string },
     ctx: RuleContext,
   ): DriftFinding {

@@ -10,6 +10,7 @@ import {
   runItemsFromHistory,
 } from "../../../../lib/gateway/openclaw/run_events.ts";
 import type { EventFrame } from "../../../../lib/gateway/openclaw/protocol.ts";
+import { RecordingDecoder } from "../../../../lib/gateway/recording.ts";
 
 const ROOT = new URL("../../../../", import.meta.url);
 const frames: EventFrame[] = (await Deno.readTextFile(
@@ -75,4 +76,19 @@ Deno.test("the run event carries the gateway's time and an id the run keeps", ()
   assertEquals([a.kind, a.phase, a.recordedAt, a.at], ["run", "start", start!.at, 9]);
   assertEquals(b.phase, "answered");
   assertEquals(a.id, b.id);
+});
+
+Deno.test("a recording gives the same run starts and answers, with the final answer's text", () => {
+  const decoder = new RecordingDecoder("rest");
+  const events = frames.map((f) => decoder.decode(f, 0)).flatMap((d) =>
+    d.kind === "event" ? [d.event, ...(d.more ?? [])] : []
+  );
+  const runs = events.filter((e) => e.kind === "run");
+  assertEquals(runs.length, 12);
+  const answers = runs.filter((e) => e.kind === "run" && e.phase === "answered");
+  assertEquals(answers.map((e) => e.kind === "run" && e.text), Array(6).fill("done"));
+  // Each run's turn is announced too, and says which run it belongs to.
+  const turns = events.filter((e) => e.kind === "turn");
+  assertEquals(turns.length, 6);
+  assertEquals(turns.every((e) => e.kind === "turn" && e.run !== undefined), true);
 });

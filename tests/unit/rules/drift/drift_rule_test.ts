@@ -164,3 +164,29 @@ Deno.test("the rule keeps no state in the snapshot: agents' text is never writte
   const { rule } = rig();
   assertEquals("saveState" in rule, false);
 });
+
+Deno.test("an OpenClaw run is scored once, at its final answer, on the final text", () => {
+  const { rule, rig: r } = rig();
+  assertEquals(r.judge(turn(LEDGER)), []); // the baseline (a turn without a run)
+  // The run's first announcement is its tool call's message: not scored, whatever its text.
+  assertEquals(r.judge(turn(`${WALLET} ${SECRET}`, { run: "r1" })), []);
+  assertEquals(rule.stats().scored, 0);
+  const answered = {
+    kind: "run" as const,
+    protocol: "openclaw" as const,
+    conversation: "c1",
+    agent: "primary",
+    at: 5_000,
+    id: "run-r1",
+    source: "live" as const,
+    run: "r1",
+    phase: "answered" as const,
+    recordedAt: 5_000,
+    text: `${WALLET} ${SECRET}`,
+  };
+  assertEquals(r.judge({ ...answered, phase: "start", text: undefined }), []);
+  const found = r.judge(answered);
+  assertEquals(found.map((f) => f.action), ["commitment_drift"]);
+  assertEquals(rule.stats().scored, 1);
+  assert(!JSON.stringify(found).includes(SECRET));
+});
