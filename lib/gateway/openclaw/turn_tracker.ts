@@ -92,10 +92,12 @@ export class TurnTracker {
       s.lastAt = 0;
     }
     if (turn.sessionId !== undefined) s.sessionId = turn.sessionId;
-    if (!s.keys.includes(turn.key)) {
-      s.keys.push(turn.key);
-      if (s.keys.length > KEYS_PER_SESSION) s.keys.shift();
-    }
+    // A key seen again moves to the newest place: a run announced by many messages (one per
+    // tool call) keeps its key however many tool calls push keys of their own.
+    const known = s.keys.indexOf(turn.key);
+    if (known >= 0) s.keys.splice(known, 1);
+    s.keys.push(turn.key);
+    if (s.keys.length > KEYS_PER_SESSION) s.keys.shift();
     if (turn.seq === undefined) return;
     if (turn.seq > s.lastSeq || startedOver(s, turn)) s.lastSeq = turn.seq;
     // Only message records carry a seq; their time is the record time the watermark needs.

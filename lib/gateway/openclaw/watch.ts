@@ -219,7 +219,7 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     if (live && !gap) tracker.caughtUpAt = now();
     if (frame.event === "session.message") assembler.noteMessage(frame.payload);
     const relevant = frame.event === "chat" || frame.event === "session.message" ||
-      frame.event === "session.tool" || frame.event === "agent";
+      frame.event === "session.tool" || (frame.event === "agent" && isLifecycle(frame));
     if (gap) resync();
     if (!relevant) return;
     if (!live) {
@@ -233,7 +233,8 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
 
   try {
     await conn.request("sessions.subscribe", {});
-    await syncLoop();
+    // A gap seen while subscribing may have started one already.
+    await (syncing ?? syncLoop());
   } catch (err) {
     fail(err);
   }
@@ -252,6 +253,12 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     reason: `connection closed (code ${closed.code}${closed.reason ? `: ${closed.reason}` : ""})`,
     planned: false,
   };
+}
+
+// An agent frame of the run's lifecycle (the rest, text deltas and command output, announce
+// nothing and are not held while a catch-up runs).
+function isLifecycle(frame: EventFrame): boolean {
+  return (frame.payload as { stream?: unknown } | undefined)?.stream === "lifecycle";
 }
 
 // The turns, tool calls and run starts and answers an event announces (most announce none).

@@ -123,3 +123,18 @@ Deno.test("the comparator is total: unknown times compare by position, never NaN
   assertEquals(compareTurnPlaces(places[0]!, places[0]!), 0);
   assertEquals(compareTurnPlaces({ at: 1, index: 9 }, { at: 2, index: 0 }) < 0, true);
 });
+
+Deno.test("a run announced again after many tool calls is still known: its key is refreshed", () => {
+  const tracker = new TurnTracker();
+  const base = { sessionKey: "agent:secondary:g", agentId: "secondary", conversation: "g" };
+  const run = { ...base, key: "run:R", seq: 1, at: 1 };
+  assertEquals(tracker.isNew(run), true);
+  tracker.record(run);
+  for (let i = 0; i < 100; i++) {
+    tracker.record({ ...base, key: `tool:R:c${i}`, seq: undefined, at: undefined });
+    // Each tool call is followed by another assistant message of the same run.
+    const again = { ...base, key: "run:R", seq: 2 + 2 * i, at: 2 + i };
+    assertEquals(tracker.isNew(again), false, `announcement ${i} taken for a new turn`);
+    tracker.record(again);
+  }
+});
