@@ -116,8 +116,8 @@ function hasModel(args: unknown): boolean {
   return typeof m === "string" && m.trim() !== "";
 }
 
-// Actions the reasons may name: any other action is the agent's text, of any length.
-const NAMED_ACTIONS: ReadonlySet<string> = new Set([
+/** Actions a reason or a summary may name: any other action is the agent's text, of any length. */
+export const NAMED_ACTIONS: ReadonlySet<string> = new Set([
   ...READ_ACTIONS,
   ...MESSAGE_READ_ACTIONS,
   ...PROCESS_READ_ACTIONS,

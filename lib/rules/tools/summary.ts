@@ -3,6 +3,7 @@
  * first word, a URL's host, or an action. Never the arguments themselves. Pure.
  * @module
  */
+import { NAMED_ACTIONS } from "./classify.ts";
 
 /** Longest summary kept. */
 export const MAX_SUMMARY_CHARS = 120;
@@ -48,6 +49,10 @@ export function summarize(tool: string, args: unknown): string {
       return "";
     }
   }
-  if (typeof a.action === "string") return bounded(`action ${a.action}`);
+  // Only an action from the known list: any other is the agent's own text.
+  if (typeof a.action === "string") {
+    const action = a.action.trim().toLowerCase().replace(/[\s-]+/g, "_");
+    return NAMED_ACTIONS.has(action) ? `action ${action}` : "";
+  }
   return "";
 }

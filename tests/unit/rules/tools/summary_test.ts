@@ -55,7 +55,7 @@ Deno.test("control characters are removed from a summary", () => {
   assertEquals(s, "a b c [31md ");
   // deno-lint-ignore no-control-regex
   assert(!/[\u0000-\u001f\u007f]/.test(s));
-  assertEquals(summarize("message", { action: "send\r\ninjected" }), "action send  injected");
+  assertEquals(summarize("message", { action: "send\r\ninjected" }), "");
 });
 
 Deno.test("a summary is bounded to MAX_SUMMARY_CHARS and well-formed", () => {
@@ -79,4 +79,9 @@ Deno.test("a message's recipient is not a summary", () => {
     summarize("message", { action: "send", target: "+15550100", text: "hi" }),
     "action send",
   );
+});
+
+Deno.test("an action is a summary only when it is a known one: any other is the agent's text", () => {
+  assertEquals(summarize("nodes", { action: "sk-live-SECRET_TOKEN_123" }), "");
+  assertEquals(summarize("message", { action: "Send" }), "action send");
 });
