@@ -135,23 +135,28 @@ export function isPlainReadOnly(command: string): boolean {
   return false;
 }
 
-// Words that run the word after them (with their own options): the program is further on.
-const WRAPPERS = new Set([
-  "sudo",
-  "doas",
-  "env",
-  "nohup",
-  "time",
-  "xargs",
-  "command",
-  "builtin",
-  "exec",
-  "nice",
-  "ionice",
-  "timeout",
-  "stdbuf",
-  "setsid",
-  "chroot",
+// Words that run the word after them: for each, its options that take a value as the next
+// word, and how many plain words it takes before the command (timeout's duration, chroot's
+// root). Every other option is a flag.
+const WRAPPERS: ReadonlyMap<string, { values: readonly string[]; positional: number }> = new Map([
+  ["sudo", {
+    values: ["-u", "-g", "-C", "-D", "-p", "-r", "-t", "-U", "-h", "-R", "-T"],
+    positional: 0,
+  }],
+  ["doas", { values: ["-u", "-C"], positional: 0 }],
+  ["env", { values: ["-u", "-C", "-S", "--unset", "--chdir"], positional: 0 }],
+  ["nohup", { values: [], positional: 0 }],
+  ["time", { values: ["-f", "-o"], positional: 0 }],
+  ["xargs", { values: ["-I", "-n", "-P", "-d", "-s", "-L", "-a", "-E"], positional: 0 }],
+  ["command", { values: [], positional: 0 }],
+  ["builtin", { values: [], positional: 0 }],
+  ["exec", { values: ["-a"], positional: 0 }],
+  ["nice", { values: ["-n"], positional: 0 }],
+  ["ionice", { values: ["-c", "-n", "-p"], positional: 0 }],
+  ["timeout", { values: ["-s", "-k", "--signal", "--kill-after"], positional: 1 }],
+  ["stdbuf", { values: ["-i", "-o", "-e"], positional: 0 }],
+  ["setsid", { values: [], positional: 0 }],
+  ["chroot", { values: ["--userspec", "--groups"], positional: 1 }],
 ]);
 const SHELLS = new Set(["sh", "bash", "zsh", "dash", "ksh", "fish"]);
 
@@ -159,9 +164,27 @@ function bareWord(w: string): string {
   return w.replace(/^\\/, "").replace(/^["']+|["']+$/g, "").split("/").pop()!.toLowerCase();
 }
 
+// The index of the word after a wrapper's options and its plain words, from `i` (just after
+// the wrapper's name).
+function afterWrapper(words: readonly string[], i: number, name: string): number {
+  const w = WRAPPERS.get(name)!;
+  let positional = w.positional;
+  while (i < words.length) {
+    const word = words[i]!;
+    if (word === "--") return i + 1 + positional;
+    if (/^-./.test(word)) {
+      i += w.values.includes(word) ? 2 : 1; // "-u bob" vs "-E" or "--user=bob"
+    } else if (positional > 0) {
+      positional--;
+      i++;
+    } else break;
+  }
+  return i;
+}
+
 // The program of each part of a compound command (split at ; & | and newlines, after
-// wrappers such as `sudo`, `timeout 5` or `command`, and variable assignments), by
-// basename; a shell's `-c` script is looked into as well.
+// wrappers such as `sudo -u bob`, `timeout 5` or `command`, and variable assignments), by
+// basename; a shell's `-c` script (also `-lc`, `-ec`, …) is looked into as well.
 function programs(command: string, depth = 0): string[] {
   const out: string[] = [];
   for (const part of command.split(/[;&|\n\r()]+|\$\(|`/)) {
@@ -170,21 +193,22 @@ function programs(command: string, depth = 0): string[] {
     while (i < words.length) {
       const w = bareWord(words[i]!);
       if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!)) i++;
-      else if (WRAPPERS.has(w)) {
-        i++;
-        // The wrapper's own options and values (timeout 5, nice -n 10, sudo -u bob).
-        while (i < words.length && (/^-/.test(words[i]!) || /^\d+[smhd]?$/.test(words[i]!))) {
-          i += /^-[a-z]$/i.test(words[i]!) && w !== "timeout" ? 2 : 1;
-        }
-      } else break;
+      else if (WRAPPERS.has(w)) i = afterWrapper(words, i + 1, w);
+      else break;
     }
     const w = words[i];
     if (w === undefined) continue;
     const program = bareWord(w);
     out.push(program);
-    const c = words.indexOf("-c", i + 1);
+    const c = words.findIndex((x, j) => j > i && /^-[a-z]*c[a-z]*$/.test(x));
     if (SHELLS.has(program) && c > 0 && depth < 3) {
       out.push(...programs(words.slice(c + 1).join(" ").replace(/^["']|["']$/g, ""), depth + 1));
+    }
+    // find's -exec and -execdir run a program too.
+    for (let j = i + 1; j < words.length - 1; j++) {
+      if (program === "find" && /^-(exec|execdir|ok|okdir)$/.test(words[j]!)) {
+        out.push(bareWord(words[j + 1]!));
+      }
     }
   }
   return out;
@@ -196,7 +220,7 @@ export function shellVerdict(command: string): ShellVerdict {
   const progs = programs(command);
   const find = (set: Set<string>) => progs.find((p) => set.has(p));
   const destructive = find(DESTRUCTIVE) ??
-    (/\bfind\b[^;&|]*\s-(delete|exec\s+rm)\b/.test(command) ? "find -delete" : undefined) ??
+    (/\bfind\b[^;&|]*\s-delete\b/.test(command) ? "find -delete" : undefined) ??
     (/\bgit\b(\s+-C\s+\S+)*\s+(reset\s+--hard|clean\s+-[a-z]*f|push\b[^;&|]*(\s--force|\s-[a-z]*f\b))/
         .test(command)
       ? "git (discarding changes)"

@@ -405,3 +405,19 @@ Deno.test("nodes is read only for status, describe and pending, as OpenClaw coun
   assertEquals(defaultClass("nodes", { action: "status" }).class, "read");
   assertEquals(defaultClass("nodes", { action: "list" }).class, "write");
 });
+
+Deno.test("wrapper flags that take no value, a shell's -lc, and find -exec with a path do not hide a program", () => {
+  for (
+    const c of [
+      "sudo -E rm -rf /var/data",
+      "env -i rm -rf /x",
+      "bash -lc 'rm -rf /x'",
+      "find . -exec /bin/rm {} +",
+      "sudo -u bob -H rm x",
+      "timeout -s KILL 5 rm x",
+      "nice -n 10 rm x",
+    ]
+  ) assertEquals(exec(c).class, "destructive", c);
+  assertEquals(exec("sudo -H curl http://x").class, "external");
+  assertEquals(exec("find . -name x -exec grep y {} +").class, "write");
+});
