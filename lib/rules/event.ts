@@ -110,8 +110,8 @@ export interface RunEvent {
   source: EventSource;
   /** The run id (bounded). */
   run: string;
-  /** It began, or it gave its final answer. */
-  phase: "start" | "answered";
+  /** It began, it gave its final answer, or it ended without one (aborted, failed). */
+  phase: "start" | "answered" | "ended";
   /** When the gateway recorded it, ms since the epoch (the gateway's clock). */
   recordedAt: number;
   /** The final answer's text (`answered`), for the drift rule only: kept in memory, never written. */

@@ -21,7 +21,7 @@ export interface RunInfo {
   /** The run id. */
   runId: string;
   /** Which end of the run. */
-  phase: "start" | "answered";
+  phase: "start" | "answered" | "ended";
 }
 
 /** A run's start or answer placed among a session's turns. */
@@ -46,8 +46,10 @@ function item(
   run: RunInfo,
   from: ConversationFrom,
 ): RunItem | undefined {
-  if (typeof base.at !== "number") return undefined; // a run's time is what is judged
-  const key = `${run.phase === "start" ? "runstart" : "runend"}:${run.runId}`;
+  // A start's or an answer's time is what is judged; an end needs none.
+  if (typeof base.at !== "number" && run.phase !== "ended") return undefined;
+  const prefix = { start: "runstart", answered: "runend", ended: "runstop" }[run.phase];
+  const key = `${prefix}:${run.runId}`;
   const t = turnFrom(base.sessionKey, base.agentId, key, base.seq, base.at, from);
   return typeof t === "object" ? { ...t, run } : undefined;
 }
@@ -63,9 +65,16 @@ export function runItemFromEvent(frame: EventFrame, from: ConversationFrom): Run
   if (p === undefined || !realRun(p.runId)) return undefined;
   if (frame.event === "agent") {
     const data = rec(p.data);
-    if (p.stream !== "lifecycle" || data?.phase !== "start" || p.isHeartbeat === true) {
-      return undefined;
+    if (p.stream !== "lifecycle" || p.isHeartbeat === true) return undefined;
+    if (data?.phase === "end" || data?.phase === "error") {
+      // The run is over, answered or not: it is no longer in progress.
+      return item(
+        { sessionKey: p.sessionKey, agentId: p.agentId, at: data.endedAt ?? p.ts },
+        { runId: p.runId, phase: "ended" },
+        from,
+      );
     }
+    if (data?.phase !== "start") return undefined;
     const it = item(
       { sessionKey: p.sessionKey, agentId: p.agentId, at: data.startedAt ?? p.ts },
       { runId: p.runId, phase: "start" },
@@ -73,6 +82,13 @@ export function runItemFromEvent(frame: EventFrame, from: ConversationFrom): Run
     );
     if (it && typeof p.sessionId === "string") it.sessionId = p.sessionId;
     return it;
+  }
+  if (frame.event === "chat" && (p.state === "aborted" || p.state === "error")) {
+    return item(
+      { sessionKey: p.sessionKey, agentId: p.agentId, at: p.ts ?? rec(p.message)?.timestamp },
+      { runId: p.runId, phase: "ended" },
+      from,
+    );
   }
   if (frame.event === "chat" && p.state === "final") {
     const msg = rec(p.message);
@@ -152,7 +168,7 @@ export function runEvent(item: RunItem, seen: { at: number; source: EventSource 
     source: seen.source,
     run: boundedId(item.run.runId),
     phase: item.run.phase,
-    recordedAt: item.at!,
+    recordedAt: item.at ?? seen.at,
     ...(item.run.phase === "answered" && item.text !== undefined ? { text: item.text } : {}),
   };
 }

@@ -106,6 +106,9 @@ export class AuditRule implements Rule {
       this.#started.start(event);
       return undefined;
     }
+    // The lifecycle's end comes just before the run's `chat` final: the start is kept for the
+    // answer (a run that never answers is forgotten after runTtlMs).
+    if (event.phase === "ended") return undefined;
     const start = this.#started.end(event);
     if (start === undefined) {
       // The start was not seen (the coordinator came up mid-run): nothing to measure from.
@@ -219,11 +222,17 @@ export class AuditRule implements Rule {
   saveState(write: (json: string) => void): void {
     const entries: Record<string, number[]> = {};
     for (const [k, v] of this.#entries) entries[k] = v;
-    write(JSON.stringify({ entries, started: this.#started.toJSON() }));
+    // Runs waiting for their entry are kept too: a stop within the slack must not lose them.
+    // The answer's text (the drift rule's) is left out: agents' text is never written.
+    const waiting = [...this.#waiting].map(([key, w]) => {
+      const { text: _text, ...event } = w.event;
+      return [key, event, w.ledgerAgent, w.startedAt, w.deadline];
+    });
+    write(JSON.stringify({ entries, started: this.#started.toJSON(), waiting }));
   }
 
   restoreState(state: unknown): string | undefined {
-    const s = state as { entries?: unknown; started?: unknown } | null;
+    const s = state as { entries?: unknown; started?: unknown; waiting?: unknown } | null;
     if (typeof s !== "object" || s === null || Array.isArray(s)) throw new Error("not an object");
     if (typeof s.entries !== "object" || s.entries === null || Array.isArray(s.entries)) {
       throw new Error('"entries" must be an object');
@@ -235,6 +244,16 @@ export class AuditRule implements Rule {
       this.#entries.set(agent, (times as number[]).slice(-this.#o.entriesPerAgent));
     }
     this.#started.restore(s.started);
+    for (const [i, w] of (Array.isArray(s.waiting) ? s.waiting : []).entries()) {
+      const e = Array.isArray(w) ? w[1] as RunEvent : undefined;
+      if (
+        !Array.isArray(w) || typeof w[0] !== "string" || typeof e !== "object" || e === null ||
+        e.kind !== "run" || typeof e.run !== "string" || typeof e.agent !== "string" ||
+        typeof e.conversation !== "string" || typeof w[2] !== "string" ||
+        typeof w[3] !== "number" || typeof w[4] !== "number"
+      ) throw new Error(`waiting run ${i} is malformed`);
+      this.#waiting.set(w[0], { event: e, ledgerAgent: w[2], startedAt: w[3], deadline: w[4] });
+    }
     return undefined;
   }
 }

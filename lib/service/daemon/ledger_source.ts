@@ -62,7 +62,7 @@ export class LedgerSource {
 
   /** Reads the ledger's recent end back, then watches for appends. */
   async start(): Promise<void> {
-    await this.#read({ start: true });
+    // The watch first: a line appended while the ledger is read back is then seen by a look.
     try {
       this.#watcher = (this.#o.watch ?? ((d) => Deno.watchFs(d, { recursive: false })))(
         parentDir(this.#o.path),
@@ -72,8 +72,9 @@ export class LedgerSource {
         `Cannot watch the audits directory for other writers' entries: ${errorText(err)}; ` +
           "the audit rule sees only what was there at start",
       );
-      return;
     }
+    await this.#read({ start: true });
+    if (this.#watcher === undefined) return;
     const name = this.#o.path.slice(this.#o.path.lastIndexOf("/") + 1);
     void (async () => {
       try {
@@ -121,11 +122,15 @@ export class LedgerSource {
     }
     try {
       const info = await file.stat();
-      if (this.#ino !== null && info.ino !== this.#ino) this.#offset = 0; // replaced
+      // At start, and for a ledger replaced since (rotated, made anew), only its last bytes are
+      // read back, as for a new file: never the whole of a large ledger.
+      const readBack = o.start || (this.#ino !== null && info.ino !== this.#ino);
       this.#ino = info.ino;
       if (info.size < this.#offset) this.#offset = info.size; // cut back (a torn line repaired)
+      // From the middle of the file, one byte more: the first piece, up to its newline, is
+      // part of a line (or, when that byte is a newline, nothing), and is dropped.
       let from = this.#offset;
-      if (o.start) from = Math.max(0, info.size - LEDGER_READ_BACK_BYTES);
+      if (readBack) from = Math.max(0, info.size - LEDGER_READ_BACK_BYTES - 1);
       if (info.size <= from) return;
       this.counters.reads++;
       const bytes = new Uint8Array(info.size - from);
@@ -141,8 +146,7 @@ export class LedgerSource {
       if (lastNewline < 0) return; // a line on its way: read again when it is whole
       this.#offset = from + lastNewline + 1;
       const text = new TextDecoder().decode(bytes.subarray(0, lastNewline));
-      // Read back from the middle of the file: the first piece is part of a line.
-      const lines = text.split("\n").slice(o.start && from > 0 ? 1 : 0);
+      const lines = text.split("\n").slice(readBack && from > 0 ? 1 : 0);
       const source = o.start ? "catch-up" : "live";
       for (const line of lines) this.#line(line, source);
       this.#error = undefined;

@@ -21,7 +21,10 @@ const history = JSON.parse(
 );
 
 Deno.test("live: each run's lifecycle start and chat final, in order, for the same six runs", () => {
-  const items = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? []);
+  const all = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? []);
+  // Each run's lifecycle end closes it too (after its answer here).
+  assertEquals(all.filter((i) => i.run.phase === "ended").length, 6);
+  const items = all.filter((i) => i.run.phase !== "ended");
   assertEquals(items.length, 12);
   const runs = [...new Set(items.map((i) => i.run.runId))];
   assertEquals(runs.length, 6);
@@ -38,7 +41,8 @@ Deno.test("history: the person's message starts a run, its last assistant messag
     from: "rest",
     sessionId: history.sessionId,
   });
-  const live = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? []);
+  const live = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? [])
+    .filter((i) => i.run.phase !== "ended");
   assertEquals(items.map((i) => i.key), live.map((i) => i.key));
   for (const i of items) assertEquals(typeof i.seq, "number");
 });
@@ -70,7 +74,8 @@ Deno.test("injected messages and heartbeat runs are not runs", () => {
 });
 
 Deno.test("the run event carries the gateway's time and an id the run keeps", () => {
-  const [start, end] = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? []);
+  const [start, end] = frames.flatMap((f) => runItemFromEvent(f, "rest") ?? [])
+    .filter((i) => i.run.phase !== "ended");
   const a = runEvent(start!, { at: 9, source: "live" });
   const b = runEvent(end!, { at: 10, source: "catch-up" });
   assertEquals([a.kind, a.phase, a.recordedAt, a.at], ["run", "start", start!.at, 9]);
@@ -83,7 +88,7 @@ Deno.test("a recording gives the same run starts and answers, with the final ans
   const events = frames.map((f) => decoder.decode(f, 0)).flatMap((d) =>
     d.kind === "event" ? [d.event, ...(d.more ?? [])] : []
   );
-  const runs = events.filter((e) => e.kind === "run");
+  const runs = events.filter((e) => e.kind === "run" && e.phase !== "ended");
   assertEquals(runs.length, 12);
   const answers = runs.filter((e) => e.kind === "run" && e.phase === "answered");
   assertEquals(answers.map((e) => e.kind === "run" && e.text), Array(6).fill("done"));
@@ -91,4 +96,24 @@ Deno.test("a recording gives the same run starts and answers, with the final ans
   const turns = events.filter((e) => e.kind === "turn");
   assertEquals(turns.length, 6);
   assertEquals(turns.every((e) => e.kind === "turn" && e.run !== undefined), true);
+});
+
+Deno.test("an aborted or failed run ends: lifecycle end or error, chat aborted or error", () => {
+  const ev = (event: string, payload: Record<string, unknown>) =>
+    ({
+      type: "event",
+      event,
+      payload: { runId: "r9", sessionKey: "agent:primary:c", ...payload },
+    }) as EventFrame;
+  for (
+    const f of [
+      ev("agent", { stream: "lifecycle", data: { phase: "end", endedAt: 5 } }),
+      ev("agent", { stream: "lifecycle", data: { phase: "error" } }),
+      ev("chat", { state: "aborted" }),
+      ev("chat", { state: "error", ts: 3 }),
+    ]
+  ) {
+    const it = runItemFromEvent(f, "rest");
+    assertEquals([it?.run.phase, it?.key, it?.agentId], ["ended", "runstop:r9", "primary"]);
+  }
 });

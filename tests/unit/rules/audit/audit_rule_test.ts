@@ -18,7 +18,11 @@ function rig(opts: Partial<AuditRuleOptions> = {}) {
   return { rule, engine, findings };
 }
 
-function run(phase: "start" | "answered", at: number, o: Partial<RunEvent> = {}): RunEvent {
+function run(
+  phase: "start" | "answered" | "ended",
+  at: number,
+  o: Partial<RunEvent> = {},
+): RunEvent {
   return {
     kind: "run",
     protocol: "openclaw",
@@ -144,4 +148,27 @@ Deno.test("memory is bounded: entries per agent and open runs", () => {
   assertEquals(s.entries.primary, [T + 6, T + 7, T + 8, T + 9]);
   assertEquals(s.started.length, 3);
   assertEquals(rule.stats().runsOpen, 3);
+});
+
+Deno.test("a run's end arriving before its answer (as OpenClaw sends them) does not lose the run", () => {
+  const { engine, findings } = rig();
+  engine.handle(run("start", T));
+  engine.handle(run("ended", T + 900));
+  engine.handle(run("answered", T + 1_000));
+  engine.expire(T + 5_000);
+  assertEquals(findings.map((f) => f.action), ["audit_missing"]);
+});
+
+Deno.test("a run waiting for its entry at a stop is judged after the restart; no text is saved", () => {
+  const { engine, rule } = rig();
+  engine.handle(run("start", T));
+  engine.handle({ ...run("answered", T + 1_000), text: "the agent's SECRET answer" });
+  let json = "";
+  rule.saveState((s) => json += s);
+  assertEquals(json.includes("SECRET"), false);
+  const after = rig();
+  after.rule.restoreState(JSON.parse(json));
+  assertEquals(after.engine.nextDue(), T + 3_000);
+  after.engine.expire(T + 3_000);
+  assertEquals(after.findings.map((f) => f.action), ["audit_missing"]);
 });

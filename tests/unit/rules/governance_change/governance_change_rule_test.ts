@@ -32,7 +32,7 @@ function read(
   return { kind: "governance", to, at, source };
 }
 
-function run(phase: "start" | "answered", agent = "primary", r = "r1"): RunEvent {
+function run(phase: "start" | "answered" | "ended", agent = "primary", r = "r1"): RunEvent {
   return {
     kind: "run",
     protocol: "openclaw",
@@ -105,4 +105,13 @@ Deno.test("the same change read twice with the same identity has the same findin
     r.engine.handle({ ...read(gov("scout"), T + 1), id: "state.json@123" });
   }
   assertEquals(a.findings[0]!.id, b.findings[0]!.id);
+});
+
+Deno.test("a run that ended without an answer (aborted, failed) is no longer in progress", () => {
+  const { engine, findings } = rig();
+  engine.handle(read(gov("offense"), T));
+  engine.handle(run("start"));
+  engine.handle(run("ended"));
+  engine.handle(read(gov("scout"), T + 1));
+  assertEquals(findings.map((f) => f.action), ["governance_change"]);
 });

@@ -1,6 +1,6 @@
 import { assertEquals } from "../../../support/assert.ts";
 import { join } from "node:path";
-import { tempDir } from "../../../support/helpers.ts";
+import { tempDir, waitFor } from "../../../support/helpers.ts";
 import {
   type DirWatcher,
   LEDGER_READ_BACK_BYTES,
@@ -95,5 +95,46 @@ Deno.test("at start only the ledger's last MiB is read back, from a whole line",
   // Fewer than all the old lines, and no piece of a line taken for an invalid one.
   assertEquals(events.length < lines, true);
   assertEquals(src.counters.invalid, 0);
+  src.stop();
+});
+
+Deno.test("a read-back that starts exactly at a line's start keeps that line", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "audit_ledger.jsonl");
+  // Lines of exactly 256 bytes: the last MiB is exactly 4,096 whole lines.
+  const base = entry("a", "2026-12-01T09:00:00+00:00", { detail: "" });
+  const pad = 256 - base.length;
+  const fixed = entry("a", "2026-12-01T09:00:00+00:00", { detail: "x".repeat(pad) });
+  assertEquals(new TextEncoder().encode(fixed).length, 256);
+  await Deno.writeTextFile(path, fixed.repeat(5_000));
+  let n = 0;
+  const src = new LedgerSource({
+    path,
+    logger: new Logger("json", () => {}),
+    onEntry: () => n++,
+    watch: () => new HandWatcher(),
+  });
+  await src.start();
+  assertEquals(n, LEDGER_READ_BACK_BYTES / 256);
+  src.stop();
+});
+
+Deno.test("an event for the ledger from the directory's watch makes the source read the new line", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "audit_ledger.jsonl");
+  await Deno.writeTextFile(path, "");
+  const events: LedgerEntryEvent[] = [];
+  const watcher = new HandWatcher();
+  const src = new LedgerSource({
+    path,
+    logger: new Logger("json", () => {}),
+    onEntry: (e) => events.push(e),
+    watch: () => watcher,
+  });
+  await src.start();
+  await Deno.writeTextFile(path, entry("eve", "2026-12-01T10:00:01+00:00"), { append: true });
+  watcher.fire(path);
+  await waitFor("the watcher's look", () => events.length === 1);
+  assertEquals(events.map((e) => e.agent), ["eve"]);
   src.stop();
 });
