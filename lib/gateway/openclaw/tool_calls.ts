@@ -96,23 +96,47 @@ function innerOf(args: unknown): { tool: string; args: unknown } | undefined {
 
 /** A bounded map that forgets its oldest entries. */
 class Bounded<V> {
-  readonly #map = new Map<string, V>();
-  constructor(readonly max: number) {}
+  readonly #map = new Map<string, { v: V; weight: number }>();
+  #weight = 0;
+  /** At most `max` entries, and at most `maxWeight` in all (each entry weighs `weigh(v)`). */
+  constructor(
+    readonly max: number,
+    readonly opts: { maxWeight?: number; weigh?: (v: V) => number } = {},
+  ) {}
   get(k: string): V | undefined {
-    return this.#map.get(k);
+    return this.#map.get(k)?.v;
   }
   set(k: string, v: V): void {
-    this.#map.delete(k);
-    this.#map.set(k, v);
-    while (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value as string);
+    this.take(k);
+    const weight = this.opts.weigh?.(v) ?? 0;
+    this.#map.set(k, { v, weight });
+    this.#weight += weight;
+    const maxWeight = this.opts.maxWeight ?? Infinity;
+    while (this.#map.size > this.max || (this.#weight > maxWeight && this.#map.size > 1)) {
+      this.take(this.#map.keys().next().value as string);
+    }
   }
   take(k: string): V | undefined {
-    const v = this.#map.get(k);
+    const e = this.#map.get(k);
+    if (e === undefined) return undefined;
     this.#map.delete(k);
-    return v;
+    this.#weight -= e.weight;
+    return e.v;
   }
   get size(): number {
     return this.#map.size;
+  }
+}
+
+/** The most bytes of arguments kept for open calls (their results not yet seen). */
+export const MAX_OPEN_ARGS_BYTES = 16 * 1024 * 1024;
+
+// About the memory a call's arguments take: their JSON's length (two bytes a character).
+function weighArgs(s: { args: unknown }): number {
+  try {
+    return 2 * (JSON.stringify(s.args)?.length ?? 0);
+  } catch {
+    return 0;
   }
 }
 
@@ -133,7 +157,10 @@ export class ToolCallAssembler {
   /** `from` names conversations; at most `maxOpen` calls are remembered between start and result. */
   constructor(from: ConversationFrom, maxOpen = 4096) {
     this.#from = from;
-    this.#open = new Bounded(maxOpen);
+    this.#open = new Bounded<Started>(maxOpen, {
+      maxWeight: MAX_OPEN_ARGS_BYTES,
+      weigh: weighArgs,
+    });
     this.#hadInner = new Bounded(maxOpen);
   }
 
@@ -149,6 +176,11 @@ export class ToolCallAssembler {
     if (msg?.role !== "assistant" || !Array.isArray(msg.content)) return;
     const runId = str(rec(msg.__openclaw)?.runId);
     for (const c of msg.content) this.#noteCall(runId, rec(c));
+  }
+
+  /** Forgets a call whose result a catch-up found (its live result will not come). */
+  forget(item: ToolCallItem): void {
+    this.#open.take(toolCallKey(item.call.runId, item.call.callId));
   }
 
   /** Remembers a call from history whose result has not been recorded yet. */

@@ -442,6 +442,7 @@ async function historySince(
   // was recorded since it last caught up.
   const wanted = (t: Turn) => known ? tracker.isNew(t) : t.at === undefined || t.at >= since;
   for (const open of calls.open) if (wanted(open)) assembler.noteOpen(open);
+  for (const done of calls.done) assembler.forget(done);
   const runs = runItemsFromHistory(row.key, row.agentId, rawPages.flat(), {
     from: deps.conversationFrom,
     ...(sessionId !== undefined ? { sessionId } : {}),

@@ -7,6 +7,7 @@
  */
 import { assertEquals } from "../../../support/assert.ts";
 import {
+  MAX_OPEN_ARGS_BYTES,
   ToolCallAssembler,
   type ToolCallItem,
   toolCallsFromHistory,
@@ -192,4 +193,18 @@ Deno.test("a recording decodes the same calls as the live watcher, each once", (
   const calls = frames.map((f) => decoder.decode({ type: "event", ...f }, 0))
     .flatMap((d) => d.kind === "event" && d.event.kind === "tool_call" ? [d.event] : []);
   assertEquals(calls.map((c) => [c.tool, c.status]), EXPECTED.map((e) => [e[0], e[2]]));
+});
+
+Deno.test("open calls are bounded in bytes too: large arguments push the oldest out", () => {
+  const a = new ToolCallAssembler("rest");
+  const big = "x".repeat(1024 * 1024); // 2 MB as a string in memory
+  for (let i = 0; i < 20; i++) {
+    a.onToolEvent({
+      runId: "r",
+      sessionKey: "agent:primary:c",
+      data: { phase: "start", name: "write", toolCallId: `t${i}`, args: { content: big } },
+    });
+  }
+  // At most MAX_OPEN_ARGS_BYTES (16 MiB) of arguments: seven or eight of these, not twenty.
+  assertEquals(a.open * 2 * big.length <= MAX_OPEN_ARGS_BYTES && a.open >= 7, true, `${a.open}`);
 });
