@@ -80,13 +80,13 @@ export class LineScanner {
   /** The bytes of the last line scanned. */
   src: Uint8Array = new Uint8Array(0);
   /** The stated hash's text (between its quotes) in {@link src}, or -1 without one. */
-  hashStart = -1;
+  hashStart: number = -1;
   /** The end of the stated hash's text. */
-  hashEnd = -1;
+  hashEnd: number = -1;
   /** The link's text: `previous_hash`, or `prev_hash` without one; -1 without either. */
-  linkStart = -1;
+  linkStart: number = -1;
   /** The end of the link's text. */
-  linkEnd = -1;
+  linkEnd: number = -1;
   /** Top-level objects with a string `id`, in line order: field start, end, id start, end. */
   ids: Int32Array = new Int32Array(4 * 8);
   /** How many ids {@link ids} holds. */

@@ -13,7 +13,7 @@ import { sha256Hex } from "../util/mod.ts";
 import { asciiText, type IdBytes, IdTracker } from "./_ids.ts";
 import type { LineScanner } from "./_scan.ts";
 
-export type { IdTable, IdTracker, PendingDuplicate } from "./_ids.ts";
+export type { IdBytes, IdTable, IdTracker, PendingDuplicate } from "./_ids.ts";
 export type { LineScanner } from "./_scan.ts";
 
 /** The kinds of problem verification reports. */
