@@ -25,10 +25,11 @@ Deno.test("audit before response against a real OpenClaw gateway", async (t) => 
   const stateDir = join(gw.home, ".openclaw");
   const ledger = ledgerPath(stateDir);
   const driver = await gw.driver();
-  // The scripted model answers slowly (about 1.5 s) so that the test can log inside the run.
+  // The scripted model answers slowly (about 3 s) so that the test can act inside the run,
+  // with room to spare on a busy machine.
   const runWhile = async (agent: string, rest: string, during?: () => Promise<unknown>) => {
     const asked = model.requests;
-    const run = driver.run(agent, rest, "SLOW 6");
+    const run = driver.run(agent, rest, "SLOW 12");
     if (during) {
       await waitFor("the model to be asked", () => model.requests > asked, 60_000);
       await during();
