@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
+import { uuidShaped } from "../util/mod.ts";
 import { decodeLegacyFrame } from "./legacy.ts";
 import type { Decoded } from "../rules/mod.ts";
 import {
@@ -94,8 +95,6 @@ export class RecordingLineIds {
     this.#line++;
     this.#prefix.update(`${text}\n`);
     const h = this.#prefix.copy().update(`#${this.#line}`).digest("hex");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-b${h.slice(17, 20)}-${
-      h.slice(20, 32)
-    }`;
+    return uuidShaped(h, "b");
   }
 }

@@ -4,6 +4,7 @@
  * turns found in events and history. Pure: no socket, no clock, no key material.
  * @module
  */
+import { uuidShaped } from "../../util/mod.ts";
 
 /** The protocol version spoken; the gateway negotiates 4 for operators. */
 export const PROTOCOL_VERSION = 4;
@@ -482,7 +483,5 @@ export function turnViolationId(
   hash: (s: string) => string,
 ): string {
   const h = hash(`${sessionKey}\n${turnKey}`);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${
-    h.slice(20, 32)
-  }`;
+  return uuidShaped(h, "a");
 }

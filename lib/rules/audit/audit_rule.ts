@@ -6,7 +6,7 @@
  * order, so a run whose entry is not there yet waits, up to the slack, for it.
  * @module
  */
-import { sha256Hex } from "../../util/mod.ts";
+import { sha256Hex, uuidShaped } from "../../util/mod.ts";
 import type { LedgerEntryEvent, Protocol, RuleEvent, RunEvent } from "../event.ts";
 import type { Finding } from "../finding.ts";
 import { normalise } from "../roles.ts";
@@ -260,7 +260,5 @@ export class AuditRule implements Rule {
 
 function findingId(key: string): string {
   const h = sha256Hex(`audit\n${key}`);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-d${h.slice(17, 20)}-${
-    h.slice(20, 32)
-  }`;
+  return uuidShaped(h, "d");
 }

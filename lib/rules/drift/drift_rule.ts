@@ -6,7 +6,7 @@
  * conversation, conversations tracked) and kept in memory only: agents' text is never written.
  * @module
  */
-import { sha256Hex } from "../../util/mod.ts";
+import { sha256Hex, uuidShaped } from "../../util/mod.ts";
 import type { Protocol, RuleEvent, RunEvent, TurnEvent } from "../event.ts";
 import type { Finding } from "../finding.ts";
 import type { Rule, RuleContext, RuleStats } from "../rule.ts";
@@ -255,7 +255,5 @@ export class CommitmentDriftRule implements Rule {
 // keeps its id, so its finding is written once.
 function findingId(eventId: string): string {
   const h = sha256Hex(`${eventId}\n${DRIFT_RULE}`);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-d${h.slice(17, 20)}-${
-    h.slice(20, 32)
-  }`;
+  return uuidShaped(h, "d");
 }

@@ -5,7 +5,7 @@
  * under another). Pure.
  * @module
  */
-import { sha256Hex } from "../../util/mod.ts";
+import { sha256Hex, uuidShaped } from "../../util/mod.ts";
 import type { GovernanceEvent, RuleEvent } from "../event.ts";
 import type { Finding } from "../finding.ts";
 import type { GovernanceFields } from "../governance.ts";
@@ -64,9 +64,7 @@ function pick(g: GovernanceFields) {
 
 function uuidFrom(text: string): string {
   const h = sha256Hex(text);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-e${h.slice(17, 20)}-${
-    h.slice(20, 32)
-  }`;
+  return uuidShaped(h, "e");
 }
 
 function describe(changes: FieldChange[]): string {

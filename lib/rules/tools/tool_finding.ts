@@ -3,7 +3,7 @@
  * why, a safe summary and the SHA-256 of the arguments, never the arguments. Pure.
  * @module
  */
-import { sha256Hex } from "../../util/mod.ts";
+import { sha256Hex, uuidShaped } from "../../util/mod.ts";
 import type { Protocol, ToolCallEvent, ToolStatus } from "../event.ts";
 import type { Finding } from "../finding.ts";
 import type { RuleContext } from "../rule.ts";
@@ -63,9 +63,7 @@ export function ranOrAttempted(status: ToolStatus): "executed" | "attempted" {
 // keeps its id when the call is found again after a restart.
 function findingId(eventId: string, rule: string): string {
   const h = sha256Hex(`${eventId}\n${rule}`);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-c${h.slice(17, 20)}-${
-    h.slice(20, 32)
-  }`;
+  return uuidShaped(h, "c");
 }
 
 /** What a rule says about a call it judged forbidden. */
