@@ -12,27 +12,32 @@ export type Protocol = "legacy" | "openclaw";
 /** How the coordinator learnt of an event. */
 export type EventSource = "live" | "catch-up" | "replay";
 
-/** An agent answered in a conversation. */
-export interface TurnEvent {
-  /** Always `"turn"`. */
-  kind: "turn";
+/** What every event about an agent in a conversation has. */
+export interface AgentEventFields {
   /** The gateway protocol it came over. */
   protocol: Protocol;
-  /** The conversation the answer belongs to; never empty. */
+  /** The conversation it belongs to; never empty. */
   conversation: string;
   /** The agent id as the gateway named it (trimmed, bounded). */
   agent: string;
   /** When the coordinator saw it, ms since the epoch. */
   at: number;
   /**
-   * The event's identity, where it has one (an OpenClaw turn, a line of a recording): a
-   * finding it causes takes this id, so the same turn seen twice is written once.
+   * The event's identity, where it has one (an OpenClaw turn, call or run, a line of a
+   * recording): a finding it causes derives its id from it, so the same thing seen twice is
+   * written once.
    */
   id?: string;
   /** The OpenClaw session key, when there is one. */
   session?: string;
   /** Live, caught up after a reconnect, or replayed from a recording. */
   source: EventSource;
+}
+
+/** An agent answered in a conversation. */
+export interface TurnEvent extends AgentEventFields {
+  /** Always `"turn"`. */
+  kind: "turn";
   /**
    * The answer's text where the gateway shows it (OpenClaw), for the drift rule only: kept in
    * memory, never written to the ledger, the log, status or the snapshot.
@@ -52,23 +57,9 @@ export interface TurnEvent {
 export type ToolStatus = "executed" | "failed" | "blocked" | "not_found" | "unknown";
 
 /** An agent called a tool (reported once, when its result is known). */
-export interface ToolCallEvent {
+export interface ToolCallEvent extends AgentEventFields {
   /** Always `"tool_call"`. */
   kind: "tool_call";
-  /** The gateway protocol it came over. */
-  protocol: Protocol;
-  /** The conversation the call belongs to; never empty. */
-  conversation: string;
-  /** The agent that made the call (trimmed, bounded). */
-  agent: string;
-  /** When the coordinator saw it, ms since the epoch. */
-  at: number;
-  /** The call's identity (from session, run and tool call id): found twice, written once. */
-  id?: string;
-  /** The OpenClaw session key, when there is one. */
-  session?: string;
-  /** Live, caught up after a reconnect, or replayed from a recording. */
-  source: EventSource;
   /** The run it was made in, when known. */
   run?: string;
   /** The tool call's id as the gateway gave it (bounded). */
@@ -91,23 +82,9 @@ export interface ToolCallEvent {
 }
 
 /** An agent run began, or gave its final answer (OpenClaw). */
-export interface RunEvent {
+export interface RunEvent extends AgentEventFields {
   /** Always `"run"`. */
   kind: "run";
-  /** The gateway protocol it came over. */
-  protocol: Protocol;
-  /** The conversation the run belongs to; never empty. */
-  conversation: string;
-  /** The agent that runs (trimmed, bounded). */
-  agent: string;
-  /** When the coordinator saw it, ms since the epoch. */
-  at: number;
-  /** The run's identity (from session and run id): a finding about it keeps it. */
-  id?: string;
-  /** The OpenClaw session key. */
-  session?: string;
-  /** Live, caught up after a reconnect, or replayed from a recording. */
-  source: EventSource;
   /** The run id (bounded). */
   run: string;
   /** It began, it gave its final answer, or it ended without one (aborted, failed). */

@@ -6,15 +6,15 @@
  * @module
  */
 import { boundedId, type EventSource, type RunEvent } from "../../rules/mod.ts";
-import { sha256Hex } from "../../util/mod.ts";
+
 import {
   assistantText,
   type ConversationFrom,
   type EventFrame,
   type Turn,
   turnFrom,
-  turnViolationId,
 } from "./protocol.ts";
+import { agentEventFields } from "./turn_event.ts";
 
 /** A run's start or final answer. */
 export interface RunInfo {
@@ -159,13 +159,8 @@ export function runItemsFromHistory(
 export function runEvent(item: RunItem, seen: { at: number; source: EventSource }): RunEvent {
   return {
     kind: "run",
-    protocol: "openclaw",
-    conversation: boundedId(item.conversation),
-    agent: boundedId(item.agentId),
-    at: seen.at,
-    id: turnViolationId(item.sessionKey, `run:${item.run.runId}`, sha256Hex),
-    session: item.sessionKey,
-    source: seen.source,
+    // The run's id is its turn's: the run's findings derive theirs from it.
+    ...agentEventFields(item, seen, `run:${item.run.runId}`),
     run: boundedId(item.run.runId),
     phase: item.run.phase,
     recordedAt: item.at ?? seen.at,

@@ -6,7 +6,7 @@
  */
 import { boundedId, type EventSource, type ToolCallEvent } from "../../rules/mod.ts";
 import { canonicalJson, sha256Hex } from "../../util/mod.ts";
-import { turnViolationId } from "./protocol.ts";
+import { agentEventFields } from "./turn_event.ts";
 import type { ToolCallItem } from "./tool_calls.ts";
 
 /** The event for the call `item`, seen at `seen.at` (ms) and learnt of from `seen.source`. */
@@ -17,13 +17,7 @@ export function toolCallEvent(
   const c = item.call;
   return {
     kind: "tool_call",
-    protocol: "openclaw",
-    conversation: boundedId(item.conversation),
-    agent: boundedId(item.agentId),
-    at: seen.at,
-    id: turnViolationId(item.sessionKey, item.key, sha256Hex),
-    session: item.sessionKey,
-    source: seen.source,
+    ...agentEventFields(item, seen),
     ...(c.runId !== undefined ? { run: boundedId(c.runId) } : {}),
     call: boundedId(c.callId),
     tool: boundedId(c.tool),
