@@ -7,6 +7,7 @@ import { sha256Hex, uuidShaped } from "../../util/mod.ts";
 import type { Protocol, ToolCallEvent, ToolStatus } from "../event.ts";
 import type { Finding } from "../finding.ts";
 import type { RuleContext } from "../rule.ts";
+import { normalise } from "../roles.ts";
 import type { Classification } from "./classify.ts";
 import type { ToolClass } from "./tool_class.ts";
 import { type Confirmation, confirmationOf } from "./confirmation.ts";
@@ -140,5 +141,5 @@ function sentence(action: string): string {
 
 /** The governance value as rules compare it: a trimmed lower-case string, or "". */
 export function governanceValue(v: unknown): string {
-  return typeof v === "string" ? v.trim().toLowerCase() : "";
+  return typeof v === "string" ? normalise(v) : "";
 }
