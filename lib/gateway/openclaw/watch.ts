@@ -60,6 +60,14 @@ export function newWatchCounters(): WatchCounters {
   };
 }
 
+/** Requests on the connection in use, and the scopes the gateway granted on it. */
+export interface GatewayRequests {
+  /** The scopes granted in `hello-ok`. */
+  readonly scopes: readonly string[];
+  /** Sends a request and waits for its answer (rejects with the gateway's error). */
+  request<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
+}
+
 /** Why watching ended. */
 export interface WatchEnd {
   /** Why, in a few words (no secrets). */
@@ -88,6 +96,13 @@ export interface WatchDeps {
   onNotice(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void;
   /** Called when a catch-up is done and live events flow (at connect, and after a gap). */
   onLive?(): void;
+  /**
+   * The connection's requests, once subscribed (before the catch-up), and `undefined` when
+   * the connection has ended: what outputs (tool policy reads, enforcement, notices) act through.
+   */
+  onConnection?(requests: GatewayRequests | undefined): void;
+  /** Every event frame, after the watcher's own handling (for parts that act on gateway state). */
+  onGatewayEvent?(frame: EventFrame): void;
   /** Messages recorded more than this long before the coordinator last caught up are not looked at again. */
   slackMs?: number;
   /** Most messages fetched per session in one catch-up. */
@@ -221,18 +236,21 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
     const relevant = frame.event === "chat" || frame.event === "session.message" ||
       frame.event === "session.tool" || (frame.event === "agent" && isLifecycle(frame));
     if (gap) resync();
-    if (!relevant) return;
-    if (!live) {
-      buffered.push(frame);
-      return;
+    if (relevant) {
+      if (!live) buffered.push(frame);
+      else for (const t of itemOf(frame)) feed(t, "live");
     }
-    for (const t of itemOf(frame)) feed(t, "live");
+    deps.onGatewayEvent?.(frame);
   };
 
   const liveness = watchLiveness(conn, clock);
 
   try {
     await conn.request("sessions.subscribe", {});
+    deps.onConnection?.({
+      scopes: conn.hello.scopes,
+      request: (method, params, timeoutMs) => conn.request(method, params, timeoutMs),
+    });
     // A gap seen while subscribing may have started one already.
     await (syncing ?? syncLoop());
   } catch (err) {
@@ -241,6 +259,7 @@ export async function watch(deps: WatchDeps): Promise<WatchEnd> {
 
   const closed = await conn.socket.closed;
   liveness.stop();
+  deps.onConnection?.(undefined);
   if (planned) return planned;
   if (liveness.silent) {
     return {

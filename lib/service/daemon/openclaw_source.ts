@@ -6,6 +6,8 @@
  */
 import {
   type DeviceIdentity,
+  type EventFrame,
+  type GatewayRequests,
   isRunItem,
   isToolCallItem,
   loadOrCreateIdentity,
@@ -51,6 +53,12 @@ export interface OpenClawSourceOptions {
   clock?: Clock;
   /** Reads the token (tests). */
   readToken?: (path: string) => Promise<ResolvedToken>;
+  /** The scopes asked for in `connect` (default: {@link SCOPES}, read only). */
+  scopes?: readonly string[];
+  /** The connection's requests once subscribed, and `undefined` when it ends. */
+  onConnection?: (requests: GatewayRequests | undefined) => void;
+  /** Every event frame of the connection (parts that act on gateway state). */
+  onGatewayEvent?: (frame: EventFrame) => void;
 }
 
 /** Identity, token and turns for the OpenClaw protocol. */
@@ -67,6 +75,7 @@ export class OpenClawSource {
   #token: ResolvedToken;
   #identity: DeviceIdentity | undefined;
   #tokenError: string | undefined;
+  #requests: GatewayRequests | undefined;
 
   /** Starts with the token read at start. */
   constructor(opts: OpenClawSourceOptions) {
@@ -75,6 +84,11 @@ export class OpenClawSource {
     this.#readToken = opts.readToken ?? resolveToken;
     this.#token = opts.token;
     this.assembler = new ToolCallAssembler(opts.conversationFrom);
+  }
+
+  /** Requests on the connection in use, while there is one. */
+  get requests(): GatewayRequests | undefined {
+    return this.#requests;
   }
 
   /** Where the token in use came from (never the token). */
@@ -96,7 +110,7 @@ export class OpenClawSource {
       connectOptions: async () => ({
         identity: await this.#getIdentity(),
         token: (await this.#currentToken()).token,
-        scopes: SCOPES,
+        scopes: this.#o.scopes ?? SCOPES,
         version: VERSION,
         platform: Deno.build.os,
         timeoutMs: 10_000,
@@ -119,6 +133,11 @@ export class OpenClawSource {
         },
         onNotice: (level, msg, fields) => this.#o.logger.log(level, msg, fields),
         onLive: () => this.#o.onLive(),
+        onConnection: (r) => {
+          this.#requests = r;
+          this.#o.onConnection?.(r);
+        },
+        ...(this.#o.onGatewayEvent ? { onGatewayEvent: this.#o.onGatewayEvent } : {}),
       }),
     };
   }

@@ -434,3 +434,45 @@ Deno.test("the liveness check wakes about once per tick of the gateway, not on a
   conn.close();
   await done;
 });
+
+Deno.test("watch hands out the connection's requests once subscribed, every event, and undefined at the end", async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const conn = new FakeConnection(clock, (method) => {
+    calls.push(method);
+    if (method === "sessions.list") return { sessions: [], hasMore: false };
+    if (method === "config.get") return { parsed: { tools: null } };
+    return {};
+  });
+  (conn.hello as { scopes?: string[] }).scopes = ["operator.read", "operator.write"];
+  const seen: (readonly string[] | undefined)[] = [];
+  const frames: string[] = [];
+  let requests: { request: (m: string) => Promise<unknown> } | undefined;
+  let wentLive!: () => void;
+  const live = new Promise<void>((r) => (wentLive = r));
+  const done = watch({
+    conn: conn as unknown as OpenClawConnection,
+    tracker: new TurnTracker(),
+    conversationFrom: "rest",
+    counters: newWatchCounters(),
+    clock,
+    onTurn: () => {},
+    onNotice: () => {},
+    onLive: () => wentLive(),
+    onConnection: (r) => {
+      seen.push(r?.scopes);
+      if (r !== undefined) requests = r;
+    },
+    onGatewayEvent: (f) => frames.push(f.event),
+  });
+  await live;
+  assertEquals(seen, [["operator.read", "operator.write"]]);
+  assertEquals(calls[0], "sessions.subscribe");
+  assertEquals(await requests!.request("config.get"), { parsed: { tools: null } });
+  conn.emit("sessions.changed", { reason: "create" });
+  conn.emit("tick", {});
+  assertEquals(frames, ["sessions.changed", "tick"]);
+  conn.close();
+  await done;
+  assertEquals(seen, [["operator.read", "operator.write"], undefined]);
+});
