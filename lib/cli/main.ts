@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError, loadConfig } from "../service/mod.ts";
+import { ConfigError, loadConfig, scopesAsked } from "../service/mod.ts";
 import { runDaemon } from "../service/mod.ts";
 import {
   EXIT_CONFIG,
@@ -437,7 +437,12 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
       case "permissions": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const audit = auditPermissions(declaredSet(), Deno.cwd(), liveQuery);
-        io.out(values.json === true ? JSON.stringify(audit, null, 2) : formatAudit(audit));
+        const scopes = await gatewayScopes(paths);
+        io.out(
+          values.json === true
+            ? JSON.stringify({ ...audit, gatewayScopes: scopes }, null, 2)
+            : `${formatAudit(audit)}\n\n${formatScopes(scopes)}`,
+        );
         return EXIT_OK;
       }
     }
@@ -500,6 +505,25 @@ function isSandboxDenial(err: unknown): boolean {
     if (e instanceof Deno.errors.NotCapable) return true;
   }
   return false;
+}
+
+/** The gateway scopes the config asks for, or why the config cannot say. */
+async function gatewayScopes(
+  paths: Paths,
+): Promise<{ scope: string; for: string[] }[] | { error: string }> {
+  try {
+    return scopesAsked((await loadConfig(paths.config)).config);
+  } catch (err) {
+    return { error: errorText(err) };
+  }
+}
+
+function formatScopes(scopes: { scope: string; for: string[] }[] | { error: string }): string {
+  if ("error" in scopes) return `Gateway scopes (OpenClaw): unknown: ${scopes.error}`;
+  return [
+    "Gateway scopes (OpenClaw) the coordinator asks for, as the config sets it:",
+    ...scopes.map((s) => `  ${s.scope.padEnd(18)} ${s.for.join(", ")}`),
+  ].join("\n");
 }
 
 /** Runs `classify`: the config's overrides apply; a bad config or argument is a usage error. */

@@ -63,6 +63,11 @@ export interface LinkHandlers {
 export interface OpenClawSetup {
   /** Identity, token and client facts for `connect` (read afresh for each attempt). */
   connectOptions(): Promise<Omit<ConnectOptions, "challenge" | "useDeviceToken">>;
+  /**
+   * The gateway refused `connect` for good (`message` says why): whether to try again at
+   * once, asking for fewer scopes (default: no, the refusal stops the link).
+   */
+  connectRefused?(message: string): boolean;
   /** Keeps a device token the gateway issued, or forgets one it rejected (undefined). */
   saveDeviceToken(token: string | undefined): Promise<void>;
   /** Everything {@link watch} needs but the connection. */
@@ -187,6 +192,12 @@ export class GatewayLink {
             socket.close();
             if (!(err instanceof ConnectRejected)) throw err;
             const f = err.failure;
+            if (
+              f.kind === "fatal" && mayAskLess(f.code) &&
+              this.#o.openclaw.connectRefused?.(f.message)
+            ) {
+              continue;
+            }
             if (f.kind === "fatal") {
               throw new GatewayRefused(`The gateway refused the coordinator: ${f.message}`, f.code);
             }
@@ -268,4 +279,9 @@ export class GatewayLink {
       this.#wake = done;
     });
   }
+}
+
+// A refusal that asking for fewer scopes might change: not a wrong secret or protocol.
+function mayAskLess(code: string): boolean {
+  return !/^(AUTH_TOKEN|AUTH_PASSWORD|PROTOCOL|DEVICE_AUTH)/.test(code);
 }

@@ -16,6 +16,7 @@ import {
 } from "../rules/mod.ts";
 import { normalise } from "../rules/mod.ts";
 import { readRegularTextIfExists } from "../util/mod.ts";
+import { ENFORCE_LEVELS, type EnforceLevel, isEnforceLevel } from "./enforce/mod.ts";
 import type { ConversationFrom } from "../gateway/mod.ts";
 
 /** The validated configuration. */
@@ -45,6 +46,8 @@ export interface Config {
   auditSlackSeconds: number;
   /** The commitment drift rule: scorer, level, and the bounds of its history. */
   drift: DriftOptions;
+  /** How far the coordinator acts through the gateway: `off` (record only), `prevent`, `abort`. */
+  enforce: EnforceLevel;
 }
 
 /** The ids of the rules, as `rules` in the config names them. */
@@ -71,6 +74,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   auditAgents: {},
   auditSlackSeconds: 2,
   drift: DEFAULT_DRIFT_OPTIONS,
+  enforce: "off",
 });
 
 /** A configuration that cannot be used; the message names the file and the place. */
@@ -197,6 +201,12 @@ export function parseConfig(text: string, source: string): Config {
     config.auditSlackSeconds = v as number;
   }
   if (obj.drift !== undefined) config.drift = parseDrift(obj.drift, fail);
+  if (obj.enforce !== undefined) {
+    if (!isEnforceLevel(obj.enforce)) {
+      fail(`"enforce" must be one of ${ENFORCE_LEVELS.join(", ")} (off records only)`);
+    }
+    config.enforce = obj.enforce as EnforceLevel;
+  }
 
   if (obj.conversationFrom !== undefined) {
     if (obj.conversationFrom !== "rest" && obj.conversationFrom !== "session") {

@@ -13,3 +13,4 @@ export * from "./snapshot.ts";
 export * from "./status.ts";
 export * from "./v8_flags.ts";
 export * from "./daemon/mod.ts";
+export * from "./enforce/mod.ts";

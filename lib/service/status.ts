@@ -50,11 +50,22 @@ export interface StatusReport {
     disconnects: number;
     /** Where the gateway token came from: env, openclaw.json, or none (never the token). */
     tokenSource?: string;
+    /** The scopes asked for, and granted on the connection in use (OpenClaw). */
+    scopes?: { asked: string[]; held: string[] };
   };
   /** The OpenClaw watcher's counters, when the protocol may be OpenClaw. */
   openclaw?: WatchCounters & { sessionsTracked: number; caughtUpAt?: string };
-  /** Whether the sequence rule is enforced (off in broadcast mode), and why not. */
-  enforcement: { enabled: boolean; reason?: string };
+  /**
+   * Whether the sequence rule applies (off in broadcast mode) and why not; the enforcement
+   * level configured (`enforce`), what of it is in force, and what is not and why.
+   */
+  enforcement: {
+    enabled: boolean;
+    reason?: string;
+    level?: string;
+    inForce?: string[];
+    notInForce?: { feature: string; why: string }[];
+  };
   /** The governance in force (from state.json, or MO§ES's defaults). */
   governance?: { mode: unknown; posture: unknown; role: unknown };
   /** What the intake and the rules counted. */
@@ -198,7 +209,15 @@ export function formatStatus(
       `${report.gateway.serverVersion ? `, server ${report.gateway.serverVersion}` : ""})`,
     `Connections:    ${report.gateway.connects} made, ${report.gateway.disconnects} lost` +
       (report.gateway.tokenSource ? `; token from ${report.gateway.tokenSource}` : ""),
-    `Enforcement:    ${report.enforcement.enabled ? "on" : `off: ${report.enforcement.reason}`}`,
+    `Order rule:     ${report.enforcement.enabled ? "on" : `off: ${report.enforcement.reason}`}`,
+    `Enforcement:    ${enforcementText(report)}`,
+    ...(report.gateway.scopes
+      ? [
+        `Scopes:         asked ${report.gateway.scopes.asked.join(", ")}; held ${
+          report.gateway.scopes.held.join(", ") || "none (not connected)"
+        }`,
+      ]
+      : []),
     ...(report.governance
       ? [
         `Governance:     mode ${String(report.governance.mode)}, posture ${
@@ -258,4 +277,14 @@ function driftLine(r: RuleStatus): string {
     `without text ${s.withoutText ?? 0}, short ${s.short ?? 0}; conversations ${
       s.conversations ?? 0
     })`;
+}
+
+// The enforcement level and what of it is in force.
+function enforcementText(report: StatusReport): string {
+  const e = report.enforcement;
+  const level = e.level ?? "off";
+  if (level === "off") return "off (record only)";
+  const off = e.notInForce ?? [];
+  if (off.length === 0) return `${level} (in force: ${(e.inForce ?? []).join(", ")})`;
+  return `${level}, NOT all in force: ` + off.map((o) => `${o.feature}: ${o.why}`).join("; ");
 }

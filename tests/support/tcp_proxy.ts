@@ -2,7 +2,8 @@
  * A TCP proxy between the coordinator and a real gateway, for fault tests: it can refuse
  * connections (not listening), cut a connection in the middle of a frame, go silent (pass
  * nothing on, not even a close), or pass the gateway's bytes on slowly. It changes no byte it
- * passes on.
+ * passes on, except for header lines it is asked to add to the client's opening request (as a
+ * reverse proxy in front of the gateway would).
  */
 
 import { writeAll } from "../../lib/util/fs.ts";
@@ -23,6 +24,8 @@ export class TcpProxy {
   accepted = 0;
   /** Connections cut in the middle of a chunk. */
   cuts = 0;
+  /** Header lines added to each client's opening HTTP request (e.g. `x-openclaw-scopes: …`). */
+  addHeaders: string[] = [];
 
   constructor(readonly target: number, readonly port: number) {}
 
@@ -59,7 +62,7 @@ export class TcpProxy {
             }
           }
         };
-        void this.#pump(client, server, false).finally(closeBoth);
+        void this.#pump(client, server, false, [...this.addHeaders]).finally(closeBoth);
         // A silent gateway is silent to the end: its own hang-up is not passed on either (the
         // real one drops a client that does not answer its pings), so only the coordinator's
         // liveness check can end the link.
@@ -72,15 +75,21 @@ export class TcpProxy {
     }
   }
 
-  async #pump(from: Deno.Conn, to: Deno.Conn, fromGateway: boolean): Promise<void> {
+  async #pump(
+    from: Deno.Conn,
+    to: Deno.Conn,
+    fromGateway: boolean,
+    addHeaders: string[] = [],
+  ): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     const held: Uint8Array[] = [];
     try {
       for (;;) {
         const n = await from.read(buf);
         if (n === null) return;
-        const chunk = buf.slice(0, n);
+        let chunk: Uint8Array = buf.slice(0, n);
         if (!fromGateway) {
+          if (addHeaders.length > 0) chunk = withHeaders(chunk, addHeaders.splice(0));
           await writeAll(to, chunk);
           continue;
         }
@@ -115,4 +124,13 @@ export class TcpProxy {
     }
     this.#conns.clear();
   }
+}
+
+// The request with header lines added after its request line (the first chunk holds it).
+function withHeaders(chunk: Uint8Array, headers: string[]): Uint8Array {
+  const text = new TextDecoder().decode(chunk);
+  const end = text.indexOf("\r\n");
+  if (end < 0) throw new Error("The client's first chunk holds no request line");
+  const added = headers.map((h) => `${h}\r\n`).join("");
+  return new TextEncoder().encode(text.slice(0, end + 2) + added + text.slice(end + 2));
 }

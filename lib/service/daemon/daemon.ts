@@ -12,6 +12,7 @@ import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
+import { scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
@@ -114,6 +115,7 @@ async function watchUntilStopped(
     readTailIds: () => findingIdsInTail(paths.ledger),
   });
   const openclaw = new OpenClawSource({
+    scopes: new ScopeNegotiation(scopeNeeds(config)),
     paths,
     logger,
     conversationFrom: config.conversationFrom,
@@ -333,6 +335,7 @@ function statusSources(opts: RunOptions, p: {
           tracker: openclaw.tracker,
           tokenSource: openclaw.tokenSource,
         }),
+        acting: () => ({ level: p.config.enforce, scopes: openclaw.scopes.report() }),
       }
       : {}),
     sandbox: p.sandbox,

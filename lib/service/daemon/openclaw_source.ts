@@ -17,7 +17,6 @@ import {
   resolveToken,
   runEvent,
   saveDeviceToken,
-  SCOPES,
   TokenError,
   ToolCallAssembler,
   toolCallEvent,
@@ -34,6 +33,7 @@ import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import type { Logger } from "../log.ts";
 import type { Paths } from "../paths.ts";
+import { ScopeNegotiation } from "../enforce/mod.ts";
 
 /** How the source is set up. */
 export interface OpenClawSourceOptions {
@@ -53,8 +53,8 @@ export interface OpenClawSourceOptions {
   clock?: Clock;
   /** Reads the token (tests). */
   readToken?: (path: string) => Promise<ResolvedToken>;
-  /** The scopes asked for in `connect` (default: {@link SCOPES}, read only). */
-  scopes?: readonly string[];
+  /** The scopes asked for in `connect` and what came of them (default: reading only). */
+  scopes?: ScopeNegotiation;
   /** The connection's requests once subscribed, and `undefined` when it ends. */
   onConnection?: (requests: GatewayRequests | undefined) => void;
   /** Every event frame of the connection (parts that act on gateway state). */
@@ -76,6 +76,8 @@ export class OpenClawSource {
   #identity: DeviceIdentity | undefined;
   #tokenError: string | undefined;
   #requests: GatewayRequests | undefined;
+  readonly #scopes: ScopeNegotiation;
+  #scopesLogged = "";
 
   /** Starts with the token read at start. */
   constructor(opts: OpenClawSourceOptions) {
@@ -84,6 +86,12 @@ export class OpenClawSource {
     this.#readToken = opts.readToken ?? resolveToken;
     this.#token = opts.token;
     this.assembler = new ToolCallAssembler(opts.conversationFrom);
+    this.#scopes = opts.scopes ?? new ScopeNegotiation([]);
+  }
+
+  /** The scopes asked for, granted, and what is in force because of them. */
+  get scopes(): ScopeNegotiation {
+    return this.#scopes;
   }
 
   /** Requests on the connection in use, while there is one. */
@@ -110,12 +118,22 @@ export class OpenClawSource {
       connectOptions: async () => ({
         identity: await this.#getIdentity(),
         token: (await this.#currentToken()).token,
-        scopes: this.#o.scopes ?? SCOPES,
+        scopes: this.#scopes.nextScopes(),
         version: VERSION,
         platform: Deno.build.os,
         timeoutMs: 10_000,
       }),
       saveDeviceToken: (t) => this.#saveDeviceToken(t),
+      connectRefused: (message) => {
+        const retry = this.#scopes.refused(message);
+        if (retry) {
+          this.#o.logger.warn(
+            "the gateway refused the scopes asked for; watching with operator.read only",
+            { asked: this.#scopes.wanted.join(","), detail: message },
+          );
+        }
+        return retry;
+      },
       watchDeps: () => ({
         tracker: this.tracker,
         assembler: this.assembler,
@@ -135,6 +153,8 @@ export class OpenClawSource {
         onLive: () => this.#o.onLive(),
         onConnection: (r) => {
           this.#requests = r;
+          this.#scopes.granted(r?.scopes);
+          if (r !== undefined) this.#logScopes();
           this.#o.onConnection?.(r);
         },
         ...(this.#o.onGatewayEvent ? { onGatewayEvent: this.#o.onGatewayEvent } : {}),
@@ -165,6 +185,21 @@ export class OpenClawSource {
       this.#tokenError = message;
     }
     return this.#token;
+  }
+
+  // What the connection's scopes put in force, logged when it differs from the last connection's.
+  #logScopes(): void {
+    const report = this.#scopes.report();
+    const text = JSON.stringify([report.inForce, report.off]);
+    if (text === this.#scopesLogged) return;
+    this.#scopesLogged = text;
+    for (const o of report.off) this.#o.logger.warn(`${o.feature} is not in force: ${o.why}`);
+    if (report.inForce.length > 0) {
+      this.#o.logger.info("in force", {
+        features: report.inForce.join(","),
+        scopes: report.held.join(","),
+      });
+    }
   }
 
   async #getIdentity(): Promise<DeviceIdentity> {

@@ -20,6 +20,7 @@ import {
   type LinkState,
   type StatusReport,
 } from "../status.ts";
+import type { ScopeReport } from "../enforce/mod.ts";
 
 /** An append blocked this long makes the state DEGRADED. */
 export const BLOCKED_APPEND_MS = 2_000;
@@ -42,6 +43,8 @@ export interface StatusSources {
   governance: () => { governance: Governance; error?: string };
   /** The OpenClaw watcher's state, when the protocol may be OpenClaw. */
   openclaw?: () => { counters: WatchCounters; tracker: TurnTracker; tokenSource: string };
+  /** The enforcement level configured and the scopes behind it (OpenClaw). */
+  acting?: () => { level: string; scopes: ScopeReport };
   /** Permission denials so far, and the last one's message. */
   sandbox: () => { denials: number; last?: string };
   /** Time for uptimes and ages (default: the system clock). */
@@ -180,6 +183,10 @@ export class StatusModel {
       );
     }
     if (writer.dropped > 0) degrade(`${writer.dropped} violations dropped (queue full)`);
+    const acting = this.#src.acting?.();
+    if (acting !== undefined && this.#linkState === "CONNECTED") {
+      for (const o of acting.scopes.off) degrade(`${o.feature} is not in force: ${o.why}`);
+    }
     const sandbox = this.#src.sandbox();
     if (sandbox.denials > 0) {
       reasons.push(
@@ -210,6 +217,9 @@ export class StatusModel {
         connects: this.#connects,
         disconnects: this.#disconnects,
         ...(oc ? { tokenSource: oc.tokenSource } : {}),
+        ...(acting !== undefined && acting.scopes.asked.length > 0
+          ? { scopes: { asked: [...acting.scopes.asked], held: [...acting.scopes.held] } }
+          : {}),
       },
       ...(this.#lastConnected?.protocol === "openclaw" && oc
         ? {
@@ -225,6 +235,10 @@ export class StatusModel {
       enforcement: {
         enabled: !gov.governance.broadcast,
         ...(gov.governance.reason ? { reason: gov.governance.reason } : {}),
+        level: acting?.level ?? "off",
+        ...(acting !== undefined
+          ? { inForce: [...acting.scopes.inForce], notInForce: [...acting.scopes.off] }
+          : {}),
       },
       governance: {
         mode: gov.governance.fields.mode,

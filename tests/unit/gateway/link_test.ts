@@ -251,3 +251,68 @@ Deno.test("after a device token is rejected, one the gateway issues later is use
     await gw.stop();
   }
 });
+
+Deno.test("a connect refused for good is tried once more when the owner will ask for fewer scopes", async () => {
+  const gw = scriptedOpenClaw({
+    answer: (n) =>
+      n === 0
+        ? {
+          ok: false,
+          error: {
+            code: "NOT_PAIRED",
+            message: "pairing required",
+            details: { code: "PAIRING_REQUIRED" },
+          },
+        }
+        : helloOk(),
+    closeAfterSubscribe: () => false,
+  });
+  const identity = await generateIdentity();
+  const refusals: string[] = [];
+  let scopes = ["operator.read", "operator.write"];
+  const asked: string[][] = [];
+  const { seen, handlers } = recorder();
+  const link = new GatewayLink({
+    url: gw.url,
+    protocol: "openclaw",
+    random: () => 0,
+    openclaw: {
+      connectOptions: () => {
+        asked.push(scopes);
+        return Promise.resolve({
+          identity,
+          token: "shared",
+          scopes,
+          version: "test",
+          platform: "linux",
+          timeoutMs: 5000,
+        });
+      },
+      connectRefused: (message) => {
+        refusals.push(message);
+        if (scopes.length === 1) return false;
+        scopes = ["operator.read"];
+        return true;
+      },
+      saveDeviceToken: () => Promise.resolve(),
+      watchDeps: () => ({
+        tracker: new TurnTracker(),
+        conversationFrom: "rest",
+        counters: newWatchCounters(),
+        onTurn: () => {},
+        onNotice: () => {},
+      }),
+    },
+  }, handlers);
+  try {
+    link.start();
+    await waitFor("connected", () => seen.connected === 1, 10_000);
+    assertEquals(asked, [["operator.read", "operator.write"], ["operator.read"]]);
+    assertEquals(refusals.length, 1);
+    assert(refusals[0]!.includes("PAIRING_REQUIRED"), refusals[0]);
+    assertEquals(seen.fatal, []);
+  } finally {
+    await link.stop();
+    await gw.stop();
+  }
+});

@@ -216,3 +216,13 @@ Deno.test("drift: defaults, every key settable, and clear errors", () => {
     assertThrows(() => parseConfig(text, "c.jsonc"), ConfigError, msg);
   }
 });
+
+Deno.test("enforce is off by default and takes only a level's name", () => {
+  assertEquals(parseConfig("{}", "c").enforce, "off");
+  assertEquals(parseConfig('{ "enforce": "abort" }', "c").enforce, "abort");
+  assertThrows(
+    () => parseConfig('{ "enforce": "block" }', "c"),
+    ConfigError,
+    '"enforce" must be one of off, prevent, abort',
+  );
+});

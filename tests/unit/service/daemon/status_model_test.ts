@@ -6,8 +6,12 @@ import { newIntakeCounters } from "../../../../lib/gateway/intake.ts";
 import { RuleEngine } from "../../../../lib/rules/engine.ts";
 import { DEFAULT_GOVERNANCE, type Governance } from "../../../../lib/rules/governance.ts";
 import { LEGACY_QUIET_MS } from "../../../../lib/service/status.ts";
+import { enforceNeeds, ScopeNegotiation } from "../../../../lib/service/enforce/mod.ts";
 
-function model(governance: Governance = DEFAULT_GOVERNANCE) {
+function model(
+  governance: Governance = DEFAULT_GOVERNANCE,
+  scopes?: ScopeNegotiation,
+) {
   const clock = new FakeClock();
   const writer = new LedgerWriter({
     ledgerPath: "/nonexistent/ledger.jsonl",
@@ -24,6 +28,7 @@ function model(governance: Governance = DEFAULT_GOVERNANCE) {
     rules: new RuleEngine([], { governance: () => governance, onFinding: () => {} }),
     governance: () => ({ governance }),
     sandbox: () => ({ denials: 0 }),
+    ...(scopes ? { acting: () => ({ level: "prevent", scopes: scopes.report() }) } : {}),
     clock,
   });
   return { clock, status };
@@ -55,7 +60,7 @@ Deno.test("a legacy gateway quiet for ten minutes is said in the reasons, on the
 Deno.test("broadcast switches the sequence enforcement off in status, with the reason", () => {
   const { status } = model({ ...DEFAULT_GOVERNANCE, broadcast: true, reason: "broadcast mode" });
   const r = status.report();
-  assertEquals(r.enforcement, { enabled: false, reason: "broadcast mode" });
+  assertEquals(r.enforcement, { enabled: false, reason: "broadcast mode", level: "off" });
   assertEquals(r.reasons.includes("broadcast mode"), true);
 });
 
@@ -82,4 +87,27 @@ Deno.test("changesAt: nothing is due while nothing can change by time alone; a l
   assertEquals(status.changesAt(clock.now()), clock.now() + 60_000);
   status.linkDown("closed", 500);
   assertEquals(status.changesAt(clock.now()), undefined);
+});
+
+Deno.test("enforcement the gateway did not grant degrades a connected coordinator, and says why", () => {
+  const scopes = new ScopeNegotiation(enforceNeeds("prevent"));
+  scopes.nextScopes();
+  const { status } = model(DEFAULT_GOVERNANCE, scopes);
+  status.linkUp({ protocol: "openclaw" });
+  status.caughtUp();
+  scopes.granted(["operator.read", "operator.write"]);
+  assertEquals(status.report().state, "CONNECTED");
+  assertEquals(status.report().enforcement.inForce, ["enforce prevent"]);
+  scopes.granted(["operator.read"]);
+  const r = status.report();
+  assertEquals(r.state, "DEGRADED");
+  assertStringIncludes(r.reasons.join(), "enforce prevent is not in force");
+  assertEquals(r.gateway.scopes, {
+    asked: ["operator.read", "operator.write"],
+    held: ["operator.read"],
+  });
+  // Not connected: the link's reason says it all; no second reason for the same cause.
+  status.linkDown("gone", 1000);
+  scopes.granted(undefined);
+  assertEquals(status.report().reasons.length, 1);
 });

@@ -1,0 +1,114 @@
+/**
+ * The scopes the coordinator asks the gateway for: `operator.read` always, and more only for
+ * what the user turned on (enforcement, notices). What the gateway grants decides what is in
+ * force; a gateway that will not grant a scope turns that feature off, never the watching.
+ * @module
+ */
+
+/** The scope every connection asks for: watching needs nothing more. */
+export const READ_SCOPE = "operator.read";
+/** OpenClaw's admin scope, which every method accepts in place of its own scope. */
+export const ADMIN_SCOPE = "operator.admin";
+
+/** A feature that needs scopes beyond reading, by name (e.g. `enforce prevent`). */
+export interface ScopeNeed {
+  /** The feature, as status and the log name it. */
+  feature: string;
+  /** The scopes it needs, all of them (`operator.admin` stands in for any). */
+  scopes: readonly string[];
+}
+
+/** What the gateway granted, feature by feature. */
+export interface ScopeReport {
+  /** Scopes asked for on the connection in use (or the last attempt). */
+  asked: readonly string[];
+  /** Scopes granted on the connection in use; empty while not connected. */
+  held: readonly string[];
+  /** Features in force on the connection in use. */
+  inForce: readonly string[];
+  /** Features turned on in the config but not in force, each with why. */
+  off: readonly { feature: string; why: string }[];
+}
+
+/** Whether `granted` covers `scope` (admin covers every operator scope). */
+export function covers(granted: readonly string[], scope: string): boolean {
+  return granted.includes(scope) || granted.includes(ADMIN_SCOPE);
+}
+
+/**
+ * Scopes to ask for and what came of them. Asks for every need's scopes; after the gateway
+ * refused the connection for asking (pairing or scope refused), asks for reading only until
+ * the coordinator restarts, so that watching goes on.
+ */
+export class ScopeNegotiation {
+  readonly #needs: readonly ScopeNeed[];
+  #refused: string | undefined;
+  #asked: readonly string[] = [];
+  #held: readonly string[] = [];
+
+  /** Starts with the needs of what the config turned on. */
+  constructor(needs: readonly ScopeNeed[]) {
+    this.#needs = needs;
+  }
+
+  /** Every scope asked for when nothing was refused, `operator.read` first. */
+  get wanted(): readonly string[] {
+    const all = new Set([READ_SCOPE]);
+    for (const n of this.#needs) for (const s of n.scopes) all.add(s);
+    return [...all];
+  }
+
+  /** The scopes to ask for in the next `connect`. */
+  nextScopes(): readonly string[] {
+    this.#asked = this.#refused === undefined ? this.wanted : [READ_SCOPE];
+    return this.#asked;
+  }
+
+  /**
+   * The gateway refused a `connect`: when it asked for more than reading, the next attempt
+   * asks for reading only (returns true); otherwise the refusal stands (false).
+   */
+  refused(message: string): boolean {
+    if (this.#asked.length <= 1 || this.#refused !== undefined) return false;
+    this.#refused = message;
+    return true;
+  }
+
+  /** The scopes granted on a new connection, or none when it ended. */
+  granted(scopes: readonly string[] | undefined): void {
+    this.#held = scopes ?? [];
+  }
+
+  /** Whether a feature is in force on the connection in use. */
+  inForce(feature: string): boolean {
+    const need = this.#needs.find((n) => n.feature === feature);
+    return need !== undefined && need.scopes.every((s) => covers(this.#held, s));
+  }
+
+  /** What status shows. */
+  report(): ScopeReport {
+    const inForce: string[] = [];
+    const off: { feature: string; why: string }[] = [];
+    for (const n of this.#needs) {
+      if (this.inForce(n.feature)) {
+        inForce.push(n.feature);
+        continue;
+      }
+      const missing = n.scopes.filter((s) => !covers(this.#held, s));
+      off.push({
+        feature: n.feature,
+        why: this.#refused !== undefined
+          ? `the gateway refused the connection asking for ${
+            missing.join(", ")
+          } (${this.#refused}); ` +
+            "watching with operator.read only: approve the coordinator's device for those " +
+            "scopes on the gateway, then restart the coordinator"
+          : this.#held.length === 0
+          ? "not connected"
+          : `the gateway did not grant ${missing.join(", ")}: approve the coordinator's device ` +
+            "for them on the gateway, then restart the coordinator",
+      });
+    }
+    return { asked: this.#asked, held: this.#held, inForce, off };
+  }
+}
