@@ -632,6 +632,10 @@ async function replayCommand(io: Io, opts: ReplayOptions): Promise<number> {
           detail: v.detail,
         })),
         counters: result.counters,
+        ledgerEntries: result.ledgerEntries,
+        governanceChanges: result.governanceChanges,
+        auditJudged: result.auditJudged,
+        auditUnjudged: result.auditUnjudged,
         ...(ledger !== undefined
           ? {
             ledger: {
@@ -658,6 +662,17 @@ async function replayCommand(io: Io, opts: ReplayOptions): Promise<number> {
       `${c.unknownAgents} from agents outside the sequence` +
       `${c.notEnforced > 0 ? `, ${c.notEnforced} not checked: broadcast mode` : ""})`,
   );
+  const carried = [
+    ...(result.ledgerEntries > 0 ? [`${result.ledgerEntries} ledger entries`] : []),
+    ...(result.governanceChanges > 0 ? [`${result.governanceChanges} governance lines`] : []),
+  ];
+  if (carried.length > 0) io.out(`The recording carried ${carried.join(" and ")}`);
+  if (result.auditUnjudged > 0) {
+    io.out(
+      `${result.auditUnjudged} runs not judged for their agents' own entries: the recording ` +
+        "holds no ledger entries (add the ledger's lines to it to judge them)",
+    );
+  }
   if (appended !== undefined) {
     io.out(
       `Appended ${appended.hashes.length} lines to ${ledger}` +

@@ -6,9 +6,21 @@
  * @module
  */
 import { FrameIntake, RecordingDecoder, RecordingLineIds } from "../gateway/mod.ts";
-import { addFindingIds, appendEntries, findingEntry } from "../ledger/mod.ts";
-import { type Finding, type Governance, isSequenceFinding, type Protocol } from "../rules/mod.ts";
-import { buildRuleEngine, type Config, type StatusCounters } from "../service/mod.ts";
+import { addFindingIds, appendEntries, findingEntry, ledgerEntryEvent } from "../ledger/mod.ts";
+import {
+  type Finding,
+  type Governance,
+  type GovernanceFields,
+  isSequenceFinding,
+  type Protocol,
+  type RuleEvent,
+} from "../rules/mod.ts";
+import {
+  buildRuleEngine,
+  type Config,
+  parseGovernance,
+  type StatusCounters,
+} from "../service/mod.ts";
 
 /** A finding made from a recording, with the line it came from. */
 export interface ReplayedFinding {
@@ -28,6 +40,8 @@ export interface ReplayedFinding {
   protocol?: Protocol;
   /** The rule's one-line description, without the "Replayed" prefix. */
   detail: string;
+  /** The governance in force when it was found (the recording's governance lines). */
+  governance: GovernanceFields;
 }
 
 /** What replay counted: the counters `status` shows for `run`. */
@@ -41,13 +55,24 @@ export interface ReplayResult {
   counters: ReplayCounters;
   /** Lines read from the recording, blank ones included. */
   lines: number;
+  /** Other writers' ledger entries the recording carried (the audit rule's input). */
+  ledgerEntries: number;
+  /** Governance lines the recording carried. */
+  governanceChanges: number;
+  /**
+   * Whether runs were judged for their agents' own entries: only when the recording carries
+   * ledger entries (without them every run would look unaudited).
+   */
+  auditJudged: boolean;
+  /** Runs that would be unaudited, not judged because the recording holds no ledger entries. */
+  auditUnjudged: number;
 }
 
 /** How to replay. */
 export interface ReplayOptions {
   /** Sequence, roles and conversation field, as for `run`. */
   config: Config;
-  /** The governance to judge with (fixed for the whole replay). */
+  /** The governance to judge with until the recording's first governance line. */
   governance: Governance;
   /** Gives each frame's time (default: now). */
   now?: () => number;
@@ -61,31 +86,28 @@ export async function replayLines(
   const now = opts.now ?? Date.now;
   const violations: ReplayedFinding[] = [];
   let lineNo = 0;
+  let governance = opts.governance;
+  const counts = { ledgerEntries: 0, governanceChanges: 0 };
+  const seenAt = new WeakMap<RuleEvent, { line: number; governance: GovernanceFields }>();
+  const judge = (e: RuleEvent) => {
+    seenAt.set(e, { line: lineNo, governance: governance.fields });
+    rules.handle(e);
+  };
+  let badGovernance = 0;
   const rules = buildRuleEngine(opts.config, {
-    governance: () => opts.governance,
-    onFinding: (f) => {
-      const replay = { line: lineNo };
-      const finding: Finding = {
-        ...f,
-        detail: `Replayed (recording line ${lineNo}): ${f.detail}`,
-        data: { ...f.data, replay },
-      };
-      const seq = isSequenceFinding(f) ? f.data : undefined;
-      violations.push({
-        line: lineNo,
-        finding,
-        conversation: f.conversation ?? "",
-        agent: f.agent ?? "",
-        ...(seq ? { role: seq.role, expected: seq.expected, protocol: seq.protocol } : {}),
-        detail: f.detail,
-      });
-    },
+    ledgerEntries: true,
+    governance: () => governance,
+    // A deferred finding (made at the end) names the line of the event it was made from.
+    onFinding: (f, e) =>
+      violations.push(
+        replayed(f, seenAt.get(e) ?? { line: lineNo, governance: governance.fields }),
+      ),
   });
   const decoder = new RecordingDecoder(opts.config.conversationFrom);
   const ids = new RecordingLineIds();
   let lineId = "";
   const intake = new FrameIntake({
-    onEvent: (e) => rules.handle(e),
+    onEvent: judge,
     decode: (frame, at) => {
       const d = decoder.decode(frame, at);
       if (d.kind === "event" && d.event.id === undefined) d.event.id = lineId;
@@ -96,21 +118,115 @@ export async function replayLines(
     lineNo++;
     lineId = ids.next(line);
     if (line.trim() === "") continue;
-    intake.handleText(line, now());
+    let moses;
+    try {
+      moses = mosesLine(line, { at: now(), id: lineId, source: `recording line ${lineNo}` });
+    } catch {
+      badGovernance++; // a governance line whose state is not an object: skipped, counted
+      continue;
+    }
+    if (moses === undefined) {
+      intake.handleText(line, now());
+      continue;
+    }
+    if (moses.kind === "governance") {
+      governance = moses.governance;
+      counts.governanceChanges++;
+    } else counts.ledgerEntries++;
+    judge(moses.event);
   }
+  // Runs still waiting for their agent's entry: everything the recording holds has been seen.
+  rules.expire(Number.MAX_SAFE_INTEGER);
+  const auditJudged = counts.ledgerEntries > 0;
+  const unjudged = violations.filter((v) => v.finding.action === "audit_missing");
   const seq = rules.status().sequence?.stats;
   return {
-    violations,
+    // Without entries in the recording, "no entry" says nothing about the agents.
+    violations: auditJudged ? violations : violations.filter((v) => !unjudged.includes(v)),
     counters: {
       frames: intake.counters.frames,
       observations: intake.counters.events,
       violations: rules.findings,
       unknownAgents: seq?.unknownAgents ?? 0,
       notEnforced: seq?.notEnforced ?? 0,
-      skipped: { ...intake.counters.skipped },
+      skipped: {
+        ...intake.counters.skipped,
+        ...(badGovernance > 0 ? { bad_governance: badGovernance } : {}),
+      },
     },
     lines: lineNo,
+    ...counts,
+    auditJudged,
+    auditUnjudged: auditJudged ? 0 : unjudged.length,
   };
+}
+
+// A finding marked as replayed, with the line it came from.
+function replayed(
+  f: Finding,
+  at: { line: number; governance: GovernanceFields },
+): ReplayedFinding {
+  const { line } = at;
+  const finding: Finding = {
+    ...f,
+    detail: `Replayed (recording line ${line}): ${f.detail}`,
+    data: { ...f.data, replay: { line } },
+  };
+  const seq = isSequenceFinding(f) ? f.data : undefined;
+  return {
+    line,
+    finding,
+    conversation: f.conversation ?? "",
+    agent: f.agent ?? "",
+    ...(seq ? { role: seq.role, expected: seq.expected, protocol: seq.protocol } : {}),
+    detail: f.detail,
+    governance: at.governance,
+  };
+}
+
+/**
+ * A recording line that is not a gateway frame: another writer's ledger line (an object with
+ * `agent` and `timestamp` and no `type`), or `{"type": "moses.governance", "state": {…}}` (the
+ * content of governance/state.json from that point on). Undefined for anything else.
+ */
+export function mosesLine(
+  line: string,
+  seen: { at: number; id: string; source: string },
+): { kind: "ledger"; event: RuleEvent } | {
+  kind: "governance";
+  governance: Governance;
+  event: RuleEvent;
+} | undefined {
+  // Frames carry a type; most lines are frames, and are parsed once, by the intake.
+  const governanceLine = line.includes('"moses.governance"');
+  if (!governanceLine && (line.includes('"type"') || !line.includes('"timestamp"'))) {
+    return undefined;
+  }
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return undefined;
+  const obj = o as Record<string, unknown>;
+  if (obj.type === "moses.governance") {
+    const governance = parseGovernance(JSON.stringify(obj.state ?? null), seen.source);
+    return {
+      kind: "governance",
+      governance,
+      event: {
+        kind: "governance",
+        to: { ...governance.fields },
+        at: seen.at,
+        source: "replay",
+        id: seen.id,
+      },
+    };
+  }
+  if (obj.type !== undefined) return undefined;
+  const event = ledgerEntryEvent(obj, { at: seen.at, source: "replay" });
+  return typeof event === "object" ? { kind: "ledger", event } : undefined;
 }
 
 /** What appending replayed findings did. */
@@ -149,7 +265,7 @@ export async function appendReplayed(
 ): Promise<AppendedReplay> {
   const there = await ledgerIds(ledgerPath);
   const fresh = violations.filter((v) => !there.has(v.finding.id));
-  const bodies = fresh.map((v) => findingEntry(v.finding, governance.fields));
+  const bodies = fresh.map((v) => findingEntry(v.finding, v.governance ?? governance.fields));
   const hashes = bodies.length > 0 ? (await appendEntries(ledgerPath, bodies)).hashes : [];
   return { hashes, alreadyThere: violations.length - fresh.length };
 }

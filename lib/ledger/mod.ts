@@ -5,6 +5,7 @@
 export * from "./append.ts";
 export * from "./chain.ts";
 export * from "./entries.ts";
+export * from "./entry_event.ts";
 export * from "./pyjson.ts";
 export * from "./sealer.ts";
 export * from "./verify.ts";

@@ -6,8 +6,8 @@
  * The coordinator's own lines are skipped.
  * @module
  */
-import { COMPONENT } from "../../ledger/mod.ts";
-import { boundedId, type LedgerEntryEvent } from "../../rules/mod.ts";
+import { ledgerEntryEvent } from "../../ledger/mod.ts";
+import type { LedgerEntryEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, parentDir, systemClock } from "../../util/mod.ts";
 import type { Logger } from "../log.ts";
 
@@ -32,13 +32,6 @@ export interface LedgerSourceOptions {
   clock?: Clock;
   /** Watches a directory (tests; default Deno.watchFs). */
   watch?: (dir: string) => DirWatcher;
-}
-
-/** Parses an ISO 8601 time as Python writes it (microseconds, an offset); NaN if it is not one. */
-export function ledgerTime(ts: unknown): number {
-  if (typeof ts !== "string") return NaN;
-  // Date.parse takes milliseconds only: cut the fraction to three digits.
-  return Date.parse(ts.replace(/(\.\d{3})\d+/, "$1"));
 }
 
 /** Turns appended lines into events. */
@@ -171,25 +164,13 @@ export class LedgerSource {
       this.counters.invalid++;
       return;
     }
-    if (e.component === COMPONENT) {
-      this.counters.own++;
-      return;
+    const event = ledgerEntryEvent(e, { at: this.#clock.now(), source });
+    if (event === "own") this.counters.own++;
+    else if (event === undefined) this.counters.invalid++;
+    else {
+      this.counters.entries++;
+      this.#o.onEntry(event);
     }
-    const recordedAt = ledgerTime(e.timestamp);
-    if (typeof e.agent !== "string" || e.agent === "" || Number.isNaN(recordedAt)) {
-      this.counters.invalid++;
-      return;
-    }
-    this.counters.entries++;
-    this.#o.onEntry({
-      kind: "ledger_entry",
-      agent: boundedId(e.agent),
-      action: typeof e.action === "string" ? boundedId(e.action) : "",
-      recordedAt,
-      at: this.#clock.now(),
-      source,
-      ...(typeof e.hash === "string" ? { id: e.hash } : {}),
-    });
   }
 
   #warnOnce(message: string): void {

@@ -74,3 +74,72 @@ Deno.test("a different recording gives different ids for its legacy frames", asy
     assert(a.violations[i]!.finding.id !== b.violations[i]!.finding.id);
   }
 });
+
+const TOOL_CALLS = join(ROOT, "examples", "openclaw-tool-calls.jsonl");
+
+async function replayWith(extra: { before?: string[]; at?: Record<number, string[]> }) {
+  const lines = (await Deno.readTextFile(TOOL_CALLS)).trimEnd().split("\n");
+  const out = [...(extra.before ?? [])];
+  lines.forEach((l, i) => out.push(l, ...(extra.at?.[i + 1] ?? [])));
+  async function* gen() {
+    yield* out;
+  }
+  return await replayLines(gen(), {
+    config: { ...DEFAULT_CONFIG, auditSlackSeconds: 0 },
+    governance: DEFAULT_GOVERNANCE,
+  });
+}
+
+const entry = (agent: string, ms: number) =>
+  JSON.stringify({
+    timestamp: new Date(ms).toISOString().replace("Z", "000+00:00"),
+    agent,
+    component: "audit_stub",
+    action: "answer",
+    detail: "d",
+    hash: `h${ms}`,
+  });
+
+Deno.test("replay judges runs against the ledger entries the recording carries", async () => {
+  // Six runs of primary; its own entry lands inside the first run only (at 286130..288362).
+  const r = await replayWith({ at: { 3: [entry("primary", 1796164287000)] } });
+  assertEquals(r.ledgerEntries, 1);
+  assertEquals(r.auditJudged, true);
+  const missing = r.violations.filter((v) => v.finding.action === "audit_missing");
+  assertEquals(missing.length, 5);
+  // Each names the line of the run's answer (the chat final), not the end of the recording.
+  assertEquals(missing.map((v) => v.line), [34, 53, 67, 80, 94].map((n) => n + 1));
+  // Another agent's entry does not count.
+  const other = await replayWith({ at: { 3: [entry("secondary", 1796164287000)] } });
+  assertEquals(other.violations.filter((v) => v.finding.action === "audit_missing").length, 6);
+});
+
+Deno.test("without ledger entries in the recording, runs are not judged for them, and it says how many", async () => {
+  const r = await replayWith({});
+  assertEquals(r.auditJudged, false);
+  assertEquals(r.auditUnjudged, 6);
+  assertEquals(r.violations.filter((v) => v.finding.action === "audit_missing"), []);
+});
+
+Deno.test("governance lines in a recording set the governance rules judge with, and its changes are found", async () => {
+  const gov = (posture: string) =>
+    JSON.stringify({
+      type: "moses.governance",
+      state: { mode: "high-integrity", posture, role: "primary" },
+    });
+  const offense = await replayWith({ before: [gov("offense")] });
+  assertEquals(offense.governanceChanges, 1);
+  assertEquals(offense.violations.filter((v) => v.finding.action === "posture_violation"), []);
+  // Scout from the start: the example's write calls break the posture.
+  const r = await replayWith({ before: [gov("offense")], at: { 1: [gov("scout")] } });
+  assertEquals(r.governanceChanges, 2);
+  const changes = r.violations.filter((v) => v.finding.action === "governance_change");
+  assertEquals(changes.length, 1);
+  const tools = r.violations.filter((v) => v.finding.action === "posture_violation");
+  assert(tools.length > 0);
+  for (const t of tools) assertEquals(t.governance.posture, "scout");
+  // A governance line that holds no object is skipped and counted, the rest replayed.
+  const bad = await replayWith({ before: ['{"type": "moses.governance", "state": 5}'] });
+  assertEquals(bad.counters.skipped["bad_governance" as keyof typeof bad.counters.skipped], 1);
+  assertEquals(bad.lines > 90, true);
+});

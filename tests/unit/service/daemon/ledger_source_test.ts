@@ -5,8 +5,8 @@ import {
   type DirWatcher,
   LEDGER_READ_BACK_BYTES,
   LedgerSource,
-  ledgerTime,
 } from "../../../../lib/service/daemon/ledger_source.ts";
+import { ledgerTime } from "../../../../lib/ledger/entry_event.ts";
 import { Logger } from "../../../../lib/service/log.ts";
 import type { LedgerEntryEvent } from "../../../../lib/rules/event.ts";
 
