@@ -114,13 +114,8 @@ async function watchUntilStopped(
     logger,
     readTailIds: () => findingIdsInTail(paths.ledger),
   });
-  const openclaw = new OpenClawSource({
-    scopes: new ScopeNegotiation(scopeNeeds(config)),
-    paths,
-    logger,
-    conversationFrom: config.conversationFrom,
-    token: ready.token,
-    clock,
+  const openclaw = openclawSource(opts, {
+    ready,
     onEvent: (e) => {
       intake.handleDecoded({ kind: "event", event: e });
       moved();
@@ -237,6 +232,25 @@ async function governanceRead(
     source: from,
     id: `${mtime}\n${JSON.stringify(to)}`,
   };
+}
+
+/** The OpenClaw source, asking for the scopes of what the config turned on. */
+function openclawSource(opts: RunOptions, p: {
+  ready: Omit<Ready, "lock"> & { clock: Clock };
+  onEvent: (e: RuleEvent) => void;
+  onLive: () => void;
+}): OpenClawSource {
+  const { config, token, clock } = p.ready;
+  return new OpenClawSource({
+    scopes: new ScopeNegotiation(scopeNeeds(config)),
+    paths: opts.paths,
+    logger: opts.logger,
+    conversationFrom: config.conversationFrom,
+    token,
+    clock,
+    onEvent: p.onEvent,
+    onLive: p.onLive,
+  });
 }
 
 /** The governance source, state.json read once. */
