@@ -5,6 +5,7 @@
 import type { RuleStatus, SkipReason } from "../rules/mod.ts";
 import type { WatchCounters } from "../gateway/mod.ts";
 import { writeAll, writeFileAtomic } from "../util/mod.ts";
+import type { NotifyStatus } from "./enforce/mod.ts";
 
 /** The counters status has always shown: frames in, events, findings, and what was skipped. */
 export interface StatusCounters {
@@ -73,6 +74,8 @@ export interface StatusReport {
   };
   /** Operations the Deno sandbox refused (nothing the coordinator does should be refused). */
   sandbox?: { denials: number; last?: string };
+  /** Notices to the operator (when `notify` is on): sent, suppressed by the interval, failed and why. */
+  notify?: NotifyStatus;
   /** The last error, with when it happened (ISO 8601). */
   lastError?: { at: string; message: string };
   /** Likely mistakes in the config (a sequence role no agent holds), said at start. */
@@ -243,6 +246,7 @@ export function formatStatus(
       } denied; last: ${report.sandbox.last}`,
     );
   }
+  if (report.notify) lines.push(notifyLine(report.notify));
   if (report.lastError) {
     lines.push(`Last error:     ${report.lastError.at} ${report.lastError.message}`);
   }
@@ -258,4 +262,11 @@ function driftLine(r: RuleStatus): string {
     `without text ${s.withoutText ?? 0}, short ${s.short ?? 0}; conversations ${
       s.conversations ?? 0
     })`;
+}
+
+function notifyLine(n: NotifyStatus): string {
+  const why = Object.entries(n.failures).map(([k, v]) => `${k} ${v}`).join("; ");
+  return `Notices:        ${n.channel}, one per conversation per ${n.intervalSeconds} s: ` +
+    `${n.sent} sent, ${n.suppressed} within the interval, ${n.failed} failed` +
+    (why ? ` (${why})` : "");
 }

@@ -5,13 +5,14 @@
  * Every part is built before anything can call into it.
  * @module
  */
-import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
+import { FrameIntake, GatewayLink, type ProtocolChoice, SCOPES } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
 import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
+import { Notifier, notifyScopes } from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
@@ -97,6 +98,7 @@ async function watchUntilStopped(
     },
   });
   const deadlines = new RuleDeadlines(rules, clock);
+  const notifier = newNotifier(config, { logger, clock, onChange: moved });
   const intake = new FrameIntake({ onEvent: judge });
   const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: feed });
   const writer = ledgerWriter(opts, {
@@ -112,6 +114,7 @@ async function watchUntilStopped(
     writer,
     logger,
     readTailIds: () => findingIdsInTail(paths.ledger),
+    ...(notifier ? { onQueued: (f) => notifier.accept(f) } : {}),
   });
   const openclaw = new OpenClawSource({
     paths,
@@ -119,6 +122,8 @@ async function watchUntilStopped(
     conversationFrom: config.conversationFrom,
     token: ready.token,
     clock,
+    scopes: [...SCOPES, ...notifyScopes(config)],
+    ...(notifier ? { onConnection: (r) => notifier.connection(r) } : {}),
     onEvent: (e) => {
       intake.handleDecoded({ kind: "event", event: e });
       moved();
@@ -151,14 +156,9 @@ async function watchUntilStopped(
     sandbox: () => handlers.denials(),
     clock,
     config,
+    notifier,
   }));
-  const statusFile = new StatusFileWriter({
-    path: paths.status,
-    report: (o) => status.report(o),
-    changesAt: (now) => status.changesAt(now),
-    logger,
-    clock,
-  });
+  const statusFile = statusFileWriter(opts, { status, clock });
   const handlers = installProcessHandlers({
     logger,
     ...(opts.stopSignal ? { stopSignal: opts.stopSignal } : {}),
@@ -313,6 +313,7 @@ function statusSources(opts: RunOptions, p: {
   sandbox: () => { denials: number; last?: string };
   clock: Clock;
   config: Config;
+  notifier: Notifier | undefined;
 }): StatusSources {
   const { governance, openclaw } = p;
   return {
@@ -336,6 +337,7 @@ function statusSources(opts: RunOptions, p: {
       }
       : {}),
     sandbox: p.sandbox,
+    ...(p.notifier ? { notify: () => p.notifier!.status } : {}),
     warnings: configWarnings(p.config),
     clock: p.clock,
   };
@@ -424,6 +426,32 @@ async function shutdown(p: {
   if (p.status.fatal !== undefined) return stopForGood(logger, p.status.fatal);
   logger.info("stopped", { written: writer.written, pending: writer.pending });
   return EXIT_OK;
+}
+
+/** The status file, written from the status model's report. */
+function statusFileWriter(
+  opts: RunOptions,
+  p: { status: StatusModel; clock: Clock },
+): StatusFileWriter {
+  const { status } = p;
+  return new StatusFileWriter({
+    path: opts.paths.status,
+    report: (o) => status.report(o),
+    changesAt: (now) => status.changesAt(now),
+    logger: opts.logger,
+    clock: p.clock,
+  });
+}
+
+/** The notifier the config asks for, or none (`notify.channel` off). */
+function newNotifier(
+  config: Config,
+  p: { logger: Logger; clock: Clock; onChange: () => void },
+): Notifier | undefined {
+  const n = config.notify;
+  return n.channel === "off"
+    ? undefined
+    : new Notifier({ config: { ...n, channel: n.channel }, ...p });
 }
 
 /**
