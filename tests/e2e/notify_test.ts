@@ -9,65 +9,8 @@ import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts
 import { join } from "node:path";
 import { type Driver, OpenClawGateway } from "../support/openclaw_gateway.ts";
 import { NodeClient } from "../support/node_client.ts";
-import {
-  Daemon,
-  ledgerLines,
-  sandboxFlags,
-  statusOf,
-  tempDir as _tempDir,
-  waitFor,
-} from "../support/helpers.ts";
-import { generateIdentity } from "../../lib/gateway/openclaw/device_identity.ts";
-import { OpenClawConnection } from "../../lib/gateway/openclaw/connection.ts";
-import { FrameSocket } from "../../lib/gateway/socket.ts";
-
-/** An operator client that keeps every question shown to operators. */
-class QuestionWatcher {
-  readonly questions: { id: string; text: string; header: string }[] = [];
-  readonly #waiters = new Set<() => void>();
-  private constructor(readonly conn: OpenClawConnection) {
-    conn.onEvent = (f) => {
-      if (f.event !== "question.requested") return;
-      const p = f.payload as { id: string; questions: { question: string; header: string }[] };
-      for (const q of p.questions) {
-        this.questions.push({ id: p.id, text: q.question, header: q.header });
-      }
-      for (const w of this.#waiters) w();
-    };
-  }
-
-  static async connect(gw: OpenClawGateway): Promise<QuestionWatcher> {
-    const socket = await FrameSocket.open(gw.url, 10_000);
-    const conn = await OpenClawConnection.connect(socket, {
-      identity: await generateIdentity(),
-      token: gw.token,
-      useDeviceToken: false,
-      scopes: ["operator.read", "operator.questions"],
-      version: "test",
-      platform: "linux",
-      timeoutMs: 10_000,
-    });
-    return new QuestionWatcher(conn);
-  }
-
-  /** Resolves once `n` questions have come (woken by each). */
-  until(n: number, timeoutMs = 30_000): Promise<void> {
-    if (this.questions.length >= n) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`${this.questions.length} of ${n} questions came in ${timeoutMs} ms`));
-      }, timeoutMs);
-      const check = () => {
-        if (this.questions.length < n) return;
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        resolve();
-      };
-      this.#waiters.add(check);
-    });
-  }
-}
+import { Daemon, ledgerLines, sandboxFlags, statusOf, waitFor } from "../support/helpers.ts";
+import { QuestionWatcher } from "../support/question_watcher.ts";
 
 async function writeConfig(stateDir: string, notify: string): Promise<void> {
   await Deno.mkdir(join(stateDir, "governance"), { recursive: true });
@@ -197,7 +140,7 @@ Deno.test("notices to the operator against a real OpenClaw gateway", async (t) =
     });
   } finally {
     await daemon?.stop();
-    human.conn.close();
+    human.close();
     driver.close();
     await gw.stop();
   }

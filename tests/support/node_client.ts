@@ -39,10 +39,7 @@ export class NodeClient {
     socket.setHandler((text) => this.#frame(text));
   }
 
-  /**
-   * Connects as a node on `platform` offering `commands`; `answer` decides the result of each
-   * invocation (default: ok).
-   */
+  /** Connects as a node on `platform` (default linux) offering `commands`; every invocation is answered ok. */
   static async connect(opts: {
     url: string;
     token: string;

@@ -105,13 +105,14 @@ export class Notifier {
    * before a crash is not handed here): a notice goes if its conversation had none lately.
    */
   accept(f: Finding): void {
-    const notice = noticeOf(f);
     const at = this.#clock.now();
-    if (!this.#gate.take(notice.conversation, at)) {
+    // The gate first: in a burst, most findings are held back and need no notice made.
+    if (!this.#gate.take(f.conversation ?? "", at)) {
       this.#status.suppressed++;
       this.#o.onChange?.();
       return;
     }
+    const notice = noticeOf(f);
     const p = this.#send(notice).then(
       () => this.#sent(notice, at),
       (err) => this.#failed(notice, at, err),
