@@ -83,10 +83,13 @@ async function gatewayLatency(report: Report): Promise<void> {
       await human.until(i + 1);
       lat.push(human.questions[i]!.at - t0);
     }
-    lat.sort((a, b) => a - b);
+    // The gateway loads its question handlers on the first question.request: shown apart.
+    const [first, ...rest] = lat;
+    rest.sort((a, b) => a - b);
+    report("notify: out-of-turn answer to the first question shown, ms", fmt(first!, 1));
     report(
-      `notify: out-of-turn answer to question shown, ms (p50 / p99, n=${n})`,
-      `${fmt(percentile(lat, 0.5), 1)} / ${fmt(percentile(lat, 0.99), 1)}`,
+      `notify: the same, later ones, ms (p50 / p90 / max, n=${rest.length})`,
+      [0.5, 0.9, 1].map((p) => fmt(percentile(rest, p), 1)).join(" / "),
     );
   } finally {
     await daemon.stop();
