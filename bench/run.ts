@@ -12,6 +12,8 @@
  *                                  a real gateway's session.tool result to the ledger line
  *   deno task bench --only drift   commitment drift: cost per answer vs one ledger append, and
  *                                  memory with 100,000 conversations carrying history
+ *   deno task bench --only notify  notices to the operator: cost per finding in process, and
+ *                                  the time from a violation to the question on a real gateway
  *   deno task bench --only memory  resident size (bench/memory.ts; --live N --churn N --step N)
  *   deno task bench --only verify-process   verify, whole process against whole process
  *                                  (bench/verify_process.ts; --process-lines N, default 200,000)
@@ -181,6 +183,10 @@ if (!only || only === "openclaw") await openclawBench();
 if (!only || only === "tools") {
   const { toolsBench } = await import("./tools.ts");
   await toolsBench(report);
+}
+if (!only || only === "notify") {
+  const { notifyBench } = await import("./notify.ts");
+  await notifyBench(report);
 }
 if (!only || only === "drift") {
   const { driftBench } = await import("./drift.ts");

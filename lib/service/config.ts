@@ -16,7 +16,7 @@ import {
 } from "../rules/mod.ts";
 import { normalise } from "../rules/mod.ts";
 import { readRegularTextIfExists } from "../util/mod.ts";
-import { ENFORCE_LEVELS, type EnforceLevel, isEnforceLevel } from "./enforce/mod.ts";
+import { ENFORCE_LEVELS, type EnforceLevel, isEnforceLevel } from "./enforce/level.ts";
 import type { ConversationFrom } from "../gateway/mod.ts";
 
 /** The validated configuration. */
@@ -48,6 +48,22 @@ export interface Config {
   drift: DriftOptions;
   /** How far the coordinator acts through the gateway: `off` (record only), `prevent`, `abort`. */
   enforce: EnforceLevel;
+  /** Notices to the operator through OpenClaw (off by default). */
+  notify: NotifyConfig;
+}
+
+/** How a violation is put in front of the operator: not at all, an OpenClaw question, or a device notification. */
+export type NotifyChannel = "off" | "question" | "node";
+
+/** The channels `notify.channel` may name. */
+export const NOTIFY_CHANNELS: readonly NotifyChannel[] = ["off", "question", "node"];
+
+/** Notices to the operator. */
+export interface NotifyConfig {
+  /** The channel (`off`: none). */
+  channel: NotifyChannel;
+  /** At most one notice per conversation in this many seconds. */
+  intervalSeconds: number;
 }
 
 /** The ids of the rules, as `rules` in the config names them. */
@@ -75,6 +91,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   auditSlackSeconds: 2,
   drift: DEFAULT_DRIFT_OPTIONS,
   enforce: "off",
+  notify: Object.freeze({ channel: "off" as NotifyChannel, intervalSeconds: 300 }),
 });
 
 /** A configuration that cannot be used; the message names the file and the place. */
@@ -121,6 +138,7 @@ export function parseConfig(text: string, source: string): Config {
     rules: {},
     auditAgents: {},
     drift: { ...DEFAULT_DRIFT_OPTIONS },
+    notify: { ...DEFAULT_CONFIG.notify },
   };
 
   if (obj.sequence !== undefined) {
@@ -207,6 +225,7 @@ export function parseConfig(text: string, source: string): Config {
     }
     config.enforce = obj.enforce as EnforceLevel;
   }
+  if (obj.notify !== undefined) config.notify = parseNotify(obj.notify, fail);
 
   if (obj.conversationFrom !== undefined) {
     if (obj.conversationFrom !== "rest" && obj.conversationFrom !== "session") {
@@ -255,6 +274,34 @@ function parseDrift(raw: unknown, fail: (what: string) => never): DriftOptions {
   for (const key of ["historyTurns", "maxHistoryBytes", "maxConversations", "minTerms"] as const) {
     const v = positiveInt(d, key, (what) => fail(what.replace(`"${key}"`, `"drift.${key}"`)));
     if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+// The `notify` object: every key optional, unknown keys refused.
+function parseNotify(raw: unknown, fail: (what: string) => never): NotifyConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return fail(
+      '"notify" must be an object, like { "channel": "question", "intervalSeconds": 300 }',
+    );
+  }
+  const n = raw as Record<string, unknown>;
+  const out: NotifyConfig = { ...DEFAULT_CONFIG.notify };
+  for (const key of Object.keys(n)) {
+    if (!(key in out)) fail(`unknown key "notify.${key}"; the keys are channel, intervalSeconds`);
+  }
+  if (n.channel !== undefined) {
+    if (!NOTIFY_CHANNELS.includes(n.channel as NotifyChannel)) {
+      fail(`"notify.channel" must be one of ${NOTIFY_CHANNELS.join(", ")}`);
+    }
+    out.channel = n.channel as NotifyChannel;
+  }
+  const v = n.intervalSeconds;
+  if (v !== undefined) {
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 86_400) {
+      fail('"notify.intervalSeconds" must be a whole number of seconds from 1 to 86400');
+    }
+    out.intervalSeconds = v as number;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 import type { RuleStatus, SkipReason } from "../rules/mod.ts";
 import type { WatchCounters } from "../gateway/mod.ts";
 import { writeAll, writeFileAtomic } from "../util/mod.ts";
+import type { NotifyStatus } from "./enforce/mod.ts";
 
 /** The counters status has always shown: frames in, events, findings, and what was skipped. */
 export interface StatusCounters {
@@ -84,6 +85,8 @@ export interface StatusReport {
   };
   /** Operations the Deno sandbox refused (nothing the coordinator does should be refused). */
   sandbox?: { denials: number; last?: string };
+  /** Notices to the operator (when `notify` is on): sent, suppressed by the interval, failed and why. */
+  notify?: NotifyStatus;
   /** The last error, with when it happened (ISO 8601). */
   lastError?: { at: string; message: string };
   /** Likely mistakes in the config (a sequence role no agent holds), said at start. */
@@ -262,6 +265,7 @@ export function formatStatus(
       } denied; last: ${report.sandbox.last}`,
     );
   }
+  if (report.notify) lines.push(notifyLine(report.notify));
   if (report.lastError) {
     lines.push(`Last error:     ${report.lastError.at} ${report.lastError.message}`);
   }
@@ -287,4 +291,11 @@ function enforcementText(report: StatusReport): string {
   const off = e.notInForce ?? [];
   if (off.length === 0) return `${level} (in force: ${(e.inForce ?? []).join(", ")})`;
   return `${level}, NOT all in force: ` + off.map((o) => `${o.feature}: ${o.why}`).join("; ");
+}
+
+function notifyLine(n: NotifyStatus): string {
+  const why = Object.entries(n.failures).map(([k, v]) => `${k} ${v}`).join("; ");
+  return `Notices:        ${n.channel}, one per conversation per ${n.intervalSeconds} s: ` +
+    `${n.sent} sent, ${n.suppressed} within the interval, ${n.failed} failed` +
+    (why ? ` (${why})` : "");
 }

@@ -5,14 +5,19 @@
  * Every part is built before anything can call into it.
  * @module
  */
-import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
+import {
+  FrameIntake,
+  GatewayLink,
+  type GatewayRequests,
+  type ProtocolChoice,
+} from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
 import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
-import { scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
+import { Notifier, scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
@@ -98,6 +103,7 @@ async function watchUntilStopped(
     },
   });
   const deadlines = new RuleDeadlines(rules, clock);
+  const notifier = newNotifier(config, { logger, clock, onChange: moved });
   const intake = new FrameIntake({ onEvent: judge });
   const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: feed });
   const writer = ledgerWriter(opts, {
@@ -113,9 +119,11 @@ async function watchUntilStopped(
     writer,
     logger,
     readTailIds: () => findingIdsInTail(paths.ledger),
+    ...(notifier ? { onQueued: (f) => notifier.accept(f) } : {}),
   });
   const openclaw = openclawSource(opts, {
     ready,
+    onConnection: (r) => notifier?.connection(r),
     onEvent: (e) => {
       intake.handleDecoded({ kind: "event", event: e });
       moved();
@@ -148,14 +156,9 @@ async function watchUntilStopped(
     sandbox: () => handlers.denials(),
     clock,
     config,
+    notifier,
   }));
-  const statusFile = new StatusFileWriter({
-    path: paths.status,
-    report: (o) => status.report(o),
-    changesAt: (now) => status.changesAt(now),
-    logger,
-    clock,
-  });
+  const statusFile = statusFileWriter(opts, { status, clock });
   const handlers = installProcessHandlers({
     logger,
     ...(opts.stopSignal ? { stopSignal: opts.stopSignal } : {}),
@@ -239,6 +242,7 @@ function openclawSource(opts: RunOptions, p: {
   ready: Omit<Ready, "lock"> & { clock: Clock };
   onEvent: (e: RuleEvent) => void;
   onLive: () => void;
+  onConnection: (requests: GatewayRequests | undefined) => void;
 }): OpenClawSource {
   const { config, token, clock } = p.ready;
   return new OpenClawSource({
@@ -250,6 +254,7 @@ function openclawSource(opts: RunOptions, p: {
     clock,
     onEvent: p.onEvent,
     onLive: p.onLive,
+    onConnection: p.onConnection,
   });
 }
 
@@ -329,6 +334,7 @@ function statusSources(opts: RunOptions, p: {
   sandbox: () => { denials: number; last?: string };
   clock: Clock;
   config: Config;
+  notifier: Notifier | undefined;
 }): StatusSources {
   const { governance, openclaw } = p;
   return {
@@ -353,6 +359,7 @@ function statusSources(opts: RunOptions, p: {
       }
       : {}),
     sandbox: p.sandbox,
+    ...(p.notifier ? { notify: () => p.notifier!.status } : {}),
     warnings: configWarnings(p.config),
     clock: p.clock,
   };
@@ -441,6 +448,32 @@ async function shutdown(p: {
   if (p.status.fatal !== undefined) return stopForGood(logger, p.status.fatal);
   logger.info("stopped", { written: writer.written, pending: writer.pending });
   return EXIT_OK;
+}
+
+/** The status file, written from the status model's report. */
+function statusFileWriter(
+  opts: RunOptions,
+  p: { status: StatusModel; clock: Clock },
+): StatusFileWriter {
+  const { status } = p;
+  return new StatusFileWriter({
+    path: opts.paths.status,
+    report: (o) => status.report(o),
+    changesAt: (now) => status.changesAt(now),
+    logger: opts.logger,
+    clock: p.clock,
+  });
+}
+
+/** The notifier the config asks for, or none (`notify.channel` off). */
+function newNotifier(
+  config: Config,
+  p: { logger: Logger; clock: Clock; onChange: () => void },
+): Notifier | undefined {
+  const n = config.notify;
+  return n.channel === "off"
+    ? undefined
+    : new Notifier({ config: { ...n, channel: n.channel }, ...p });
 }
 
 /**

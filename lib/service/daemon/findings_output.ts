@@ -18,6 +18,11 @@ export interface FindingsOutputOptions {
   logger: Logger;
   /** The finding ids in the ledger's last part (read once per catch-up). */
   readTailIds: () => Promise<Set<string>>;
+  /**
+   * Each finding new to the ledger, once queued (not one found again after a crash, nor one
+   * dropped with the queue full); must not throw.
+   */
+  onQueued?: (f: Finding, event: RuleEvent) => void;
 }
 
 /** Logs findings and hands them to the ledger writer, in order. */
@@ -68,7 +73,8 @@ export class FindingsOutput {
       try {
         if (written !== undefined && await this.#alreadyWritten(f, written)) return;
         this.#o.logger.warn(f.detail, logFields(f));
-        this.#o.writer.enqueue(f);
+        // A finding dropped (the queue full) gets no ledger entry: nothing to point a notice at.
+        if (this.#o.writer.enqueue(f)) this.#o.onQueued?.(f, event);
       } catch (err) {
         // The boundary: a throw here (a log sink, the writer) must not skip the findings after it.
         this.#failures++;

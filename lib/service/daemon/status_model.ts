@@ -14,6 +14,7 @@ import type { LedgerWriter } from "../../ledger/mod.ts";
 import type { Governance, RuleEngine, SequenceRuleStats } from "../../rules/mod.ts";
 import { type Clock, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
+import type { NotifyStatus } from "../enforce/mod.ts";
 import {
   LEGACY_QUIET_MS,
   legacyQuietReason,
@@ -51,6 +52,8 @@ export interface StatusSources {
   clock?: Clock;
   /** Likely mistakes in the config, shown as they are. */
   warnings?: readonly string[];
+  /** Notices to the operator, when `notify` is on. */
+  notify?: () => NotifyStatus;
 }
 
 /** The link's state and the status report. */
@@ -267,6 +270,7 @@ export class StatusModel {
         ...(writer.lastWriteAt ? { lastWriteAt: new Date(writer.lastWriteAt).toISOString() } : {}),
       },
       sandbox: { denials: sandbox.denials, ...(sandbox.last ? { last: sandbox.last } : {}) },
+      ...(this.#src.notify ? { notify: this.#src.notify() } : {}),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
       ...(this.#src.warnings?.length ? { warnings: [...this.#src.warnings] } : {}),
     };

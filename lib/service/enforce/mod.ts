@@ -1,8 +1,10 @@
 /**
  * Acting on findings through the gateway, only when the user turns it on: the scopes asked
- * for, enforcement levels.
+ * for, enforcement levels, notices to the operator.
  * @module
  */
 export * from "./level.ts";
 export * from "./needs.ts";
+export * from "./notice.ts";
+export * from "./notifier.ts";
 export * from "./scopes.ts";

@@ -226,3 +226,31 @@ Deno.test("enforce is off by default and takes only a level's name", () => {
     '"enforce" must be one of off, prevent, abort',
   );
 });
+Deno.test("notify is off by default; channel and interval are read", () => {
+  assertEquals(parseConfig("{}", "c.jsonc").notify, { channel: "off", intervalSeconds: 300 });
+  assertEquals(parseConfig('{ notify: { channel: "question" } }', "c.jsonc").notify, {
+    channel: "question",
+    intervalSeconds: 300,
+  });
+  assertEquals(
+    parseConfig('{ notify: { channel: "node", intervalSeconds: 60 } }', "c.jsonc").notify,
+    { channel: "node", intervalSeconds: 60 },
+  );
+});
+
+Deno.test("notify refuses what it cannot use, saying what to write instead", () => {
+  const cases: [string, string][] = [
+    ['{ notify: "question" }', '"notify" must be an object, like { "channel": "question"'],
+    ['{ notify: { channel: "email" } }', '"notify.channel" must be one of off, question, node'],
+    ["{ notify: { intervalSeconds: 0 } }", '"notify.intervalSeconds" must be a whole number'],
+    ["{ notify: { intervalSeconds: 1.5 } }", '"notify.intervalSeconds" must be a whole number'],
+    ["{ notify: { intervalSeconds: 100000 } }", "from 1 to 86400"],
+    [
+      "{ notify: { every: 5 } }",
+      'unknown key "notify.every"; the keys are channel, intervalSeconds',
+    ],
+  ];
+  for (const [text, message] of cases) {
+    assertThrows(() => parseConfig(text, "c.jsonc"), ConfigError, message);
+  }
+});

@@ -74,4 +74,18 @@ Deno.test("the status text shows the governance in force, tool calls judged, eve
   );
   assertStringIncludes(text, "Governance:     mode high-security, posture scout, role primary");
   assertStringIncludes(text, "Tool calls:     7 judged; event gaps 2 (5 events dropped");
+  assert(!text.includes("Notices:"), "no notices line while notify is off");
+  report.notify = {
+    channel: "question",
+    intervalSeconds: 300,
+    sent: 2,
+    suppressed: 5,
+    failed: 1,
+    failures: { "not connected to the gateway": 1 },
+  };
+  assertStringIncludes(
+    formatStatus(report, {}),
+    "Notices:        question, one per conversation per 300 s: 2 sent, 5 within the interval, " +
+      "1 failed (not connected to the gateway 1)",
+  );
 });

@@ -70,6 +70,22 @@ Deno.test("a catch-up reads the ledger's end once, and skips exactly the ids alr
   assertEquals(out.tailReads, 2);
 });
 
+Deno.test("onQueued hears each finding new to the ledger, not one found again after a crash nor one dropped", async () => {
+  const heard: string[] = [];
+  const out = new FindingsOutput({
+    // The writer's queue is full for "dropped".
+    writer: { enqueue: (x) => x.id !== "dropped" },
+    logger: new Logger("json", () => {}),
+    readTailIds: () => Promise.resolve(new Set(["a"])),
+    onQueued: (x) => heard.push(x.id),
+  });
+  for (const id of ["a", "b"]) out.accept(f(id), event("catch-up"));
+  out.accept(f("live-1"), event("live"));
+  out.accept(f("dropped"), event("live"));
+  await out.settled();
+  assertEquals(heard, ["b", "live-1"]);
+});
+
 Deno.test("a ledger that cannot be read at a catch-up writes the finding rather than lose it", async () => {
   const queued: string[] = [];
   const out = new FindingsOutput({

@@ -16,10 +16,16 @@ Deno.test("each level asks for the scopes of what it does, reading first", () =>
     "operator.write",
     "operator.admin",
   ]);
-  assertEquals(scopesAsked({ enforce: "abort" }), [
+  const notify = { channel: "question" as const, intervalSeconds: 300 };
+  assertEquals(scopesAsked({ enforce: "abort", notify }), [
     { scope: "operator.read", for: ["watching (always)"] },
     { scope: "operator.write", for: ["enforce prevent"] },
     { scope: "operator.admin", for: ["enforce abort"] },
+    { scope: "operator.questions", for: ["notify question"] },
+  ]);
+  assertEquals(scopesAsked({ enforce: "prevent", notify: { ...notify, channel: "node" } }), [
+    { scope: "operator.read", for: ["watching (always)"] },
+    { scope: "operator.write", for: ["enforce prevent", "notify node"] },
   ]);
 });
 
