@@ -59,7 +59,11 @@ Deno.test("enforcement asks for its scopes and falls back to watching when they 
           flags: sandboxFlags(proxy.port),
         });
         try {
-          await waitFor("DEGRADED", async () => (await statusOf(stateDir))?.state === "DEGRADED");
+          // Watching goes on: the catch-up runs and live events flow, DEGRADED for the scope only.
+          await waitFor("DEGRADED, caught up", async () => {
+            const s = await statusOf(stateDir);
+            return s?.state === "DEGRADED" && (s.openclaw?.reconciles ?? 0) >= 1;
+          });
           const s = (await statusOf(stateDir))!;
           assertEquals(s.gateway.scopes?.held, ["operator.read"]);
           assertEquals(s.enforcement.inForce, []);
