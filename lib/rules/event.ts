@@ -93,6 +93,8 @@ export interface RunEvent extends AgentEventFields {
   recordedAt: number;
   /** The final answer's text (`answered`), for the drift rule only: kept in memory, never written. */
   text?: string;
+  /** Set when it `ended` aborted (lifecycle end cancelled or aborted, chat state aborted). */
+  aborted?: true;
 }
 
 /** A line another writer (an agent's `audit_stub.py log`, another MO§ES tool) appended to the ledger. */

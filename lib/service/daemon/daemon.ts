@@ -7,12 +7,18 @@
  */
 import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
-import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
+import {
+  type GovernanceEvent,
+  type RuleEngine,
+  type RuleEvent,
+  SEQUENCE_RULE,
+  type SequenceRule,
+} from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
-import { scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
+import { ABORT, RunAborter, scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
@@ -78,6 +84,7 @@ async function watchUntilStopped(
   // events from outside the link (ledger entries, governance reads) also mark the state moved.
   const judge = (e: RuleEvent | undefined) => {
     if (e === undefined) return;
+    aborter?.event(e);
     rules.handle(e);
     deadlines.check();
   };
@@ -93,7 +100,8 @@ async function watchUntilStopped(
     ledgerEntries: true,
     governance: () => governance.governance,
     onFinding: (f, e) => {
-      output.accept(f, e);
+      // The answer of a run judged at its start (enforce abort) has its finding already.
+      if (aborter?.claims(f, e) !== true) output.accept(f, e);
       moved();
     },
   });
@@ -131,6 +139,7 @@ async function watchUntilStopped(
       statusFile.schedule();
     },
   });
+  const aborter = runAborter(config, { rules, governance, openclaw, output, clock, moved });
   const persister = new StatePersister({
     path: paths.snapshot,
     rules,
@@ -154,13 +163,7 @@ async function watchUntilStopped(
     clock,
     config,
   }));
-  const statusFile = new StatusFileWriter({
-    path: paths.status,
-    report: (o) => status.report(o),
-    changesAt: (now) => status.changesAt(now),
-    logger,
-    clock,
-  });
+  const statusFile = statusFileWriter({ path: paths.status, status, logger, clock });
   const handlers = installProcessHandlers({
     logger,
     ...(opts.stopSignal ? { stopSignal: opts.stopSignal } : {}),
@@ -206,6 +209,7 @@ async function watchUntilStopped(
       logPolicy,
       statusFile,
       status,
+      aborter,
     });
   } finally {
     handlers.dispose();
@@ -237,6 +241,48 @@ async function governanceRead(
     source: from,
     id: `${mtime}\n${JSON.stringify(to)}`,
   };
+}
+
+/**
+ * At `enforce: abort` (OpenClaw, sequence rule on): aborts out-of-turn runs as they start;
+ * their findings settle once the gateway confirmed, or not, within a bound.
+ */
+function runAborter(config: Config, p: {
+  rules: RuleEngine;
+  governance: GovernanceSource;
+  openclaw: OpenClawSource;
+  output: FindingsOutput;
+  clock: Clock;
+  moved: () => void;
+}): RunAborter | undefined {
+  const sequence = p.rules.rule(SEQUENCE_RULE) as SequenceRule | undefined;
+  if (config.enforce !== "abort" || sequence === undefined) return undefined;
+  return new RunAborter({
+    outOfTurn: (c, a, now) =>
+      sequence.outOfTurn(c, a, { governance: p.governance.governance, now }),
+    sequence: sequence.engine.sequence,
+    requests: () => p.openclaw.requests,
+    notInForce: () => p.openclaw.scopes.report().off.find((o) => o.feature === ABORT)?.why,
+    onFinding: (f, e, settled) => {
+      p.output.accept(f, e, settled);
+      // The snapshot lists what it settled as.
+      void settled.then(p.moved);
+    },
+    clock: p.clock,
+  });
+}
+
+/** The status file, written from the status model. */
+function statusFileWriter(
+  p: { path: string; status: StatusModel; logger: Logger; clock: Clock },
+): StatusFileWriter {
+  return new StatusFileWriter({
+    path: p.path,
+    report: (o) => p.status.report(o),
+    changesAt: (now) => p.status.changesAt(now),
+    logger: p.logger,
+    clock: p.clock,
+  });
 }
 
 /** The governance source, state.json read once. */
@@ -404,12 +450,14 @@ async function shutdown(p: {
   logPolicy: LogPolicy;
   statusFile: StatusFileWriter;
   status: StatusModel;
+  aborter: RunAborter | undefined;
 }): Promise<number> {
   const { logger, governance, persister, link, output, writer, logPolicy, statusFile } = p;
   logger.info("stopping");
   governance.stop();
   persister.stop();
   await link.stop();
+  p.aborter?.settleAll("the coordinator stopped");
   await output.settled();
   // Save first: if the flush below is cut short (a lock held elsewhere, a kill), the queued
   // findings are already in the snapshot for the next run.

@@ -1,8 +1,9 @@
 /**
  * Acting on findings through the gateway, only when the user turns it on: the scopes asked
- * for, enforcement levels.
+ * for, enforcement levels, aborting out-of-turn runs.
  * @module
  */
+export * from "./abort.ts";
 export * from "./level.ts";
 export * from "./needs.ts";
 export * from "./scopes.ts";
