@@ -48,6 +48,12 @@ export interface TurnEvent extends AgentEventFields {
    * a `run` event (`answered`), with the final text.
    */
   run?: string;
+  /**
+   * Set by enforcement when its run was judged out of turn at its start (and aborted, or an
+   * abort tried): the sequence rule leaves the answer, which has its finding already and does
+   * not count in the order.
+   */
+  judgedAtStart?: true;
 }
 
 /**

@@ -131,7 +131,7 @@ export class SequenceRule implements Rule {
   }
 
   evaluate(event: RuleEvent, ctx: RuleContext): SequenceFinding | undefined {
-    if (event.kind !== "turn") return undefined;
+    if (event.kind !== "turn" || event.judgedAtStart === true) return undefined;
     const role = this.#roles.resolve(event.agent);
     if (role === undefined) {
       this.#unknownAgents++;

@@ -84,8 +84,7 @@ async function watchUntilStopped(
   // events from outside the link (ledger entries, governance reads) also mark the state moved.
   const judge = (e: RuleEvent | undefined) => {
     if (e === undefined) return;
-    aborter?.event(e);
-    rules.handle(e);
+    rules.handle(aborter?.event(e) ?? e);
     deadlines.check();
   };
   const feed = (e: RuleEvent | undefined) => (judge(e), moved());
@@ -100,8 +99,7 @@ async function watchUntilStopped(
     ledgerEntries: true,
     governance: () => governance.governance,
     onFinding: (f, e) => {
-      // The answer of a run judged at its start (enforce abort) has its finding already.
-      if (aborter?.claims(f, e) !== true) output.accept(f, e);
+      output.accept(f, e);
       moved();
     },
   });

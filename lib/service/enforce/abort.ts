@@ -79,7 +79,7 @@ export class RunAborter {
   readonly #confirmMs: number;
   readonly #max: number;
   readonly #waiting = new Map<string, Waiting>();
-  // Runs (and finding ids) judged at their start, oldest first: their answers are not judged again.
+  // Runs judged at their start, oldest first: their answers are not judged again.
   readonly #judged = new Set<string>();
   #aborts = 0;
   #blocked = 0;
@@ -101,21 +101,19 @@ export class RunAborter {
     return { aborts: this.#aborts, blocked: this.#blocked };
   }
 
-  /** Takes an event (before the rules judge it): a run's start is judged, its end noted. */
-  event(e: RuleEvent): void {
-    if (e.kind !== "run") return;
-    if (e.phase === "start") this.#start(e);
-    else if (e.phase === "ended") this.#ended(e);
-  }
-
   /**
-   * Whether a rule's finding is the answer of a run already judged at its start (so it is not
-   * written again): a sequence finding of a turn of that run.
+   * Takes an event before the rules judge it (a run's start is judged, its end noted); returns
+   * the event the rules judge: the answer of a run judged at its start is marked so, and the
+   * sequence rule leaves it (one finding per run; an aborted run does not count in the order).
    */
-  claims(f: Finding, e: RuleEvent): boolean {
-    if (f.rule !== SEQUENCE_RULE) return false;
-    return this.#judged.has(`id:${f.id}`) ||
-      (e.kind === "turn" && e.run !== undefined && this.#judged.has(`run:${e.run}`));
+  event(e: RuleEvent): RuleEvent {
+    if (e.kind === "run") {
+      if (e.phase === "start") this.#start(e);
+      else if (e.phase === "ended") this.#ended(e);
+    } else if (e.kind === "turn" && e.run !== undefined && this.#judged.has(e.run)) {
+      return { ...e, judgedAtStart: true };
+    }
+    return e;
   }
 
   /** Settles every waiting run as not confirmed (at stop, or when the connection ended). */
@@ -125,7 +123,7 @@ export class RunAborter {
 
   #start(e: RunEvent): void {
     const turn = this.#o.outOfTurn(e.conversation, e.agent, e.at);
-    if (turn === undefined || this.#judged.has(`run:${e.run}`)) return;
+    if (turn === undefined || this.#judged.has(e.run)) return;
     this.#remember(e);
     const finding = sequenceFinding({
       id: e.id ?? crypto.randomUUID(),
@@ -217,11 +215,10 @@ export class RunAborter {
   }
 
   #remember(e: RunEvent): void {
-    this.#judged.add(`run:${e.run}`);
-    if (e.id !== undefined) this.#judged.add(`id:${e.id}`);
+    this.#judged.add(e.run);
     // A Set iterates oldest first: forget the oldest past the cap.
     for (const k of this.#judged) {
-      if (this.#judged.size <= this.#max * 2) break;
+      if (this.#judged.size <= this.#max) break;
       this.#judged.delete(k);
     }
   }

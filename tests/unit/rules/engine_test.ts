@@ -165,3 +165,17 @@ Deno.test("the sequence rule says whether an agent answering now would be out of
   assertEquals(rule.outOfTurn("c", "secondary", gov), undefined);
   assertEquals(rule.stats().tracked, 1);
 });
+
+Deno.test("the sequence rule leaves an answer whose run was judged at its start", () => {
+  const rule = sequenceRule();
+  const ctx = { governance: DEFAULT_GOVERNANCE, newId: () => "x" };
+  const judged: TurnEvent = { ...turn("c", "secondary"), run: "r1", judgedAtStart: true };
+  assertEquals(rule.evaluate(judged, ctx), undefined);
+  assertEquals(rule.evaluate({ ...turn("c", "primary"), run: "r0" }, ctx), undefined);
+  // Even in turn now, it does not count: secondary is still expected.
+  assertEquals(rule.evaluate({ ...judged, at: 1 }, ctx), undefined);
+  assertEquals(rule.outOfTurn("c", "observer", { governance: DEFAULT_GOVERNANCE, now: 2 }), {
+    role: "observer",
+    expected: "secondary",
+  });
+});

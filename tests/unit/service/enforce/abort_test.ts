@@ -64,17 +64,29 @@ function setup(opts: { answer?: Answer; notInForce?: string; connected?: boolean
     clock,
     confirmMs: 5_000,
   });
-  // What the daemon does: the aborter sees each event first, then the rules judge it, and
-  // a rule's finding the aborter claims is not written.
+  // What the daemon does: the aborter sees each event first, then the rules judge what it
+  // hands on.
   const written: Finding[] = [];
-  const feed = (e: RuleEvent) => {
-    aborter.event(e);
+  const feed = (event: RuleEvent) => {
+    const e = aborter.event(event);
     if (e.kind !== "turn") return;
     const f = rule.evaluate(e, { governance: DEFAULT_GOVERNANCE, newId: () => "new" });
-    if (f !== undefined && !aborter.claims(f, e)) written.push(f);
+    if (f !== undefined) written.push(f);
   };
   return { clock, rule, aborter, asked, made, settled, written, feed };
 }
+
+const turnOf = (agent: string, runId: string): TurnEvent => ({
+  kind: "turn",
+  protocol: "openclaw",
+  conversation: "c1",
+  agent,
+  at: 1_100,
+  id: `run-id-${runId}`,
+  session: `agent:${agent}:c1`,
+  source: "live",
+  run: runId,
+});
 
 const enforcement = (f: Finding) => (f.data as { enforcement?: unknown }).enforcement;
 
@@ -254,6 +266,24 @@ Deno.test("one finding per out-of-turn run, with or without the partial turn it 
   // Another run's out-of-turn answer is still judged by the rule as before.
   s.feed({ ...partial, id: "other", run: "r3" });
   assertEquals(s.written.map((f) => f.id), ["other"]);
+});
+
+Deno.test("an aborted run's partial answer does not count, even once it would be in turn", async () => {
+  const s = setup();
+  s.feed(run("start"));
+  s.feed(run("ended", { aborted: true }));
+  // Primary answers between the secondary run's start and the partial answer it left.
+  s.feed({ ...turnOf("primary", "p1"), at: 1_050 });
+  s.feed({ ...turnOf("secondary", "r1"), at: 1_100 });
+  await flushMicrotasks();
+  assertEquals(s.written, []);
+  assertEquals(s.made.length, 1);
+  // The order stands after primary: the aborted secondary run did not take its turn.
+  assertEquals(s.rule.engine.lastPosition("c1"), 0);
+  assertEquals(
+    s.rule.outOfTurn("c1", "secondary", { governance: DEFAULT_GOVERNANCE, now: 2 }),
+    undefined,
+  );
 });
 
 Deno.test("an in-turn run is not touched, and its answer moves the order", async () => {
