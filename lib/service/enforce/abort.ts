@@ -144,14 +144,14 @@ export class RunAborter {
       ? `not in force: ${off}`
       : undefined;
     if (now !== undefined) {
-      this.#o.onFinding(finding, e, Promise.resolve(withEnforcement(finding, now, false)));
+      this.#o.onFinding(finding, e, Promise.resolve(withEnforcement(finding, now)));
       return;
     }
     let resolve!: (f: Finding) => void;
     const settled = new Promise<Finding>((r) => resolve = r);
     const timer = this.#o.clock.setTimeout(() => this.#timedOut(e.run), this.#confirmMs);
     this.#waiting.set(e.run, { finding, resolve, timer });
-    this.#o.onFinding(withEnforcement(finding, UNCONFIRMED, false), e, settled);
+    this.#o.onFinding(withEnforcement(finding, UNCONFIRMED), e, settled);
     this.#aborts++;
     requests!.request<{ aborted?: unknown }>(
       "chat.abort",
@@ -209,9 +209,8 @@ export class RunAborter {
     if (w === undefined) return;
     this.#waiting.delete(run);
     this.#o.clock.clearTimeout(w.timer);
-    const blocked = result === "aborted";
-    if (blocked) this.#blocked++;
-    w.resolve(withEnforcement(w.finding, result, blocked));
+    if (result === "aborted") this.#blocked++;
+    w.resolve(withEnforcement(w.finding, result));
   }
 
   #remember(e: RunEvent): void {
@@ -224,9 +223,13 @@ export class RunAborter {
   }
 }
 
-/** `f` with what enforcement did: its outcome, its detail, and `enforcement` in its data. */
-export function withEnforcement(f: SequenceFinding, result: string, blocked: boolean): Finding {
+/**
+ * `f` with what enforcement did: its outcome (`blocked_and_logged` only for the result
+ * `aborted`, which means confirmed), its detail, and `enforcement` in its data.
+ */
+export function withEnforcement(f: SequenceFinding, result: string): Finding {
   const enforcement: Enforcement = { action: "abort", result };
+  const blocked = result === "aborted";
   return {
     ...f,
     outcome: blocked ? "blocked_and_logged" : "logged",
