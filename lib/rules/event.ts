@@ -48,6 +48,12 @@ export interface TurnEvent extends AgentEventFields {
    * a `run` event (`answered`), with the final text.
    */
   run?: string;
+  /**
+   * Set by enforcement when its run was judged out of turn at its start (and aborted, or an
+   * abort tried): the sequence rule leaves the answer, which has its finding already and does
+   * not count in the order.
+   */
+  judgedAtStart?: true;
 }
 
 /**
@@ -93,6 +99,8 @@ export interface RunEvent extends AgentEventFields {
   recordedAt: number;
   /** The final answer's text (`answered`), for the drift rule only: kept in memory, never written. */
   text?: string;
+  /** Set when it `ended` aborted (lifecycle end cancelled or aborted, chat state aborted). */
+  aborted?: true;
 }
 
 /** A line another writer (an agent's `audit_stub.py log`, another MO§ES tool) appended to the ledger. */

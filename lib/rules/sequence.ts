@@ -155,13 +155,36 @@ export class SequenceEngine {
     }
 
     const last = this.#last[slot]!;
-    if (position !== last + 1 && position !== 0) {
-      const next = last + 1;
-      const expected = next < this.sequence.length ? this.sequence[next]! : this.sequence[0]!;
-      return { conversation, role, expected, lastPosition: last };
-    }
+    const v = this.#verdict(conversation, role, position, last);
+    if (v !== undefined) return v;
     this.#last[slot] = position === this.sequence.length - 1 ? -1 : position;
     return undefined;
+  }
+
+  /**
+   * Whether `role` answering in `conversation` at time `now` would break the order: the
+   * violation {@link observe} would return, without recording anything (a conversation idle
+   * past its TTL counts as forgotten, as `observe` would find it).
+   */
+  peek(conversation: string, role: string, now: number): SequenceViolation | undefined {
+    const position = this.#positions.get(role);
+    if (position === undefined) return undefined;
+    const slot = this.#find(conversation, this.#hash(conversation));
+    const fresh = slot === NONE || this.#seenAt[slot]! <= now - this.#limits.ttlMs;
+    return this.#verdict(conversation, role, position, fresh ? -1 : this.#last[slot]!);
+  }
+
+  // The order itself: `position` may follow `last` (or open a cycle), or it is a violation.
+  #verdict(
+    conversation: string,
+    role: string,
+    position: number,
+    last: number,
+  ): SequenceViolation | undefined {
+    if (position === last + 1 || position === 0) return undefined;
+    const next = last + 1;
+    const expected = next < this.sequence.length ? this.sequence[next]! : this.sequence[0]!;
+    return { conversation, role, expected, lastPosition: last };
   }
 
   /** Forgets conversations idle for longer than the TTL at time `now`. */

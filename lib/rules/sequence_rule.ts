@@ -7,6 +7,7 @@
  */
 import type { Protocol, RuleEvent } from "./event.ts";
 import type { Finding } from "./finding.ts";
+import type { Governance } from "./governance.ts";
 import type { Rule, RuleContext, RuleStats } from "./rule.ts";
 import type { RoleMap } from "./roles.ts";
 import type { ConversationSnapshot, SequenceEngine } from "./sequence.ts";
@@ -130,7 +131,7 @@ export class SequenceRule implements Rule {
   }
 
   evaluate(event: RuleEvent, ctx: RuleContext): SequenceFinding | undefined {
-    if (event.kind !== "turn") return undefined;
+    if (event.kind !== "turn" || event.judgedAtStart === true) return undefined;
     const role = this.#roles.resolve(event.agent);
     if (role === undefined) {
       this.#unknownAgents++;
@@ -152,6 +153,22 @@ export class SequenceRule implements Rule {
       sequence: this.#engine.sequence,
       protocol: event.protocol,
     }, event.at);
+  }
+
+  /**
+   * Would `agent` answering now in `conversation` be out of turn? The role and the role
+   * expected when it would, else undefined (in turn, not in the sequence, broadcast mode).
+   * Read only: asked at a run's start, before its answer is judged.
+   */
+  outOfTurn(
+    conversation: string,
+    agent: string,
+    at: { governance: Governance; now: number },
+  ): { role: string; expected: string } | undefined {
+    const role = this.#roles.resolve(agent);
+    if (role === undefined || at.governance.broadcast) return undefined;
+    const v = this.#engine.peek(conversation, role, at.now);
+    return v === undefined ? undefined : { role, expected: v.expected };
   }
 
   stats(): SequenceRuleStats {

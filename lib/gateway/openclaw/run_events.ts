@@ -22,6 +22,8 @@ export interface RunInfo {
   runId: string;
   /** Which end of the run. */
   phase: "start" | "answered" | "ended";
+  /** Set when it ended aborted (`chat.abort`, a stop): lifecycle end cancelled, chat aborted. */
+  aborted?: true;
 }
 
 /** A run's start or answer placed among a session's turns. */
@@ -68,9 +70,10 @@ export function runItemFromEvent(frame: EventFrame, from: ConversationFrom): Run
     if (p.stream !== "lifecycle" || p.isHeartbeat === true) return undefined;
     if (data?.phase === "end" || data?.phase === "error") {
       // The run is over, answered or not: it is no longer in progress.
+      const aborted = data.aborted === true || data.status === "cancelled";
       return item(
         { sessionKey: p.sessionKey, agentId: p.agentId, at: data.endedAt ?? p.ts },
-        { runId: p.runId, phase: "ended" },
+        { runId: p.runId, phase: "ended", ...(aborted ? { aborted: true as const } : {}) },
         from,
       );
     }
@@ -86,7 +89,7 @@ export function runItemFromEvent(frame: EventFrame, from: ConversationFrom): Run
   if (frame.event === "chat" && (p.state === "aborted" || p.state === "error")) {
     return item(
       { sessionKey: p.sessionKey, agentId: p.agentId, at: p.ts ?? rec(p.message)?.timestamp },
-      { runId: p.runId, phase: "ended" },
+      { runId: p.runId, phase: "ended", ...(p.state === "aborted" ? { aborted: true } : {}) },
       from,
     );
   }
@@ -165,5 +168,6 @@ export function runEvent(item: RunItem, seen: { at: number; source: EventSource 
     phase: item.run.phase,
     recordedAt: item.at ?? seen.at,
     ...(item.run.phase === "answered" && item.text !== undefined ? { text: item.text } : {}),
+    ...(item.run.aborted ? { aborted: true } : {}),
   };
 }

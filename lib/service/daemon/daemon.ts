@@ -12,12 +12,18 @@ import {
   type ProtocolChoice,
 } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
-import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
+import {
+  type GovernanceEvent,
+  type RuleEngine,
+  type RuleEvent,
+  SEQUENCE_RULE,
+  type SequenceRule,
+} from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
-import { Notifier, scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
+import { ABORT, Notifier, RunAborter, scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
@@ -83,7 +89,7 @@ async function watchUntilStopped(
   // events from outside the link (ledger entries, governance reads) also mark the state moved.
   const judge = (e: RuleEvent | undefined) => {
     if (e === undefined) return;
-    rules.handle(e);
+    rules.handle(aborter?.event(e) ?? e);
     deadlines.check();
   };
   const feed = (e: RuleEvent | undefined) => (judge(e), moved());
@@ -134,6 +140,7 @@ async function watchUntilStopped(
       statusFile.schedule();
     },
   });
+  const aborter = runAborter(config, { rules, governance, openclaw, output, clock, moved });
   const persister = new StatePersister({
     path: paths.snapshot,
     rules,
@@ -204,6 +211,7 @@ async function watchUntilStopped(
       logPolicy,
       statusFile,
       status,
+      aborter,
     });
   } finally {
     handlers.dispose();
@@ -255,6 +263,35 @@ function openclawSource(opts: RunOptions, p: {
     onEvent: p.onEvent,
     onLive: p.onLive,
     onConnection: p.onConnection,
+  });
+}
+
+/**
+ * At `enforce: abort` (OpenClaw, sequence rule on): aborts out-of-turn runs as they start;
+ * their findings settle once the gateway confirmed, or not, within a bound.
+ */
+function runAborter(config: Config, p: {
+  rules: RuleEngine;
+  governance: GovernanceSource;
+  openclaw: OpenClawSource;
+  output: FindingsOutput;
+  clock: Clock;
+  moved: () => void;
+}): RunAborter | undefined {
+  const sequence = p.rules.rule(SEQUENCE_RULE) as SequenceRule | undefined;
+  if (config.enforce !== "abort" || sequence === undefined) return undefined;
+  return new RunAborter({
+    outOfTurn: (c, a, now) =>
+      sequence.outOfTurn(c, a, { governance: p.governance.governance, now }),
+    sequence: sequence.engine.sequence,
+    requests: () => p.openclaw.requests,
+    notInForce: () => p.openclaw.scopes.report().off.find((o) => o.feature === ABORT)?.why,
+    onFinding: (f, e, settled) => {
+      p.output.accept(f, e, settled);
+      // The snapshot lists what it settled as.
+      void settled.then(p.moved);
+    },
+    clock: p.clock,
   });
 }
 
@@ -425,12 +462,14 @@ async function shutdown(p: {
   logPolicy: LogPolicy;
   statusFile: StatusFileWriter;
   status: StatusModel;
+  aborter: RunAborter | undefined;
 }): Promise<number> {
   const { logger, governance, persister, link, output, writer, logPolicy, statusFile } = p;
   logger.info("stopping");
   governance.stop();
   persister.stop();
   await link.stop();
+  p.aborter?.settleAll("the coordinator stopped");
   await output.settled();
   // Save first: if the flush below is cut short (a lock held elsewhere, a kill), the queued
   // findings are already in the snapshot for the next run.

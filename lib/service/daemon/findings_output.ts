@@ -59,8 +59,12 @@ export class FindingsOutput {
     this.#tailIds = undefined;
   }
 
-  /** Takes a finding (made from `event`); it is queued after every finding before it. */
-  accept(f: Finding, event: RuleEvent): void {
+  /**
+   * Takes a finding (made from `event`); it is queued after every finding before it. With
+   * `later`, what it settles as is queued in its place once it settles (the findings after it
+   * wait); until then the snapshot lists `f`, so a crash meanwhile writes `f`.
+   */
+  accept(f: Finding, event: RuleEvent, later?: Promise<Finding>): void {
     let written: Promise<Set<string>> | undefined;
     if (event.source === "catch-up") {
       this.#o.logger.info("violation found while catching up", {
@@ -69,8 +73,15 @@ export class FindingsOutput {
       written = this.#tailIds ??= this.#readTail();
     }
     this.#waiting.push(f);
+    // A settlement that fails leaves `f` as it is.
+    const settles = later?.then((settled) => {
+      const i = this.#waiting.indexOf(f, this.#head);
+      if (i >= 0) this.#waiting[i] = settled;
+      return settled;
+    }, () => f);
     this.#chain = this.#chain.then(async () => {
       try {
+        if (settles !== undefined) f = await settles;
         if (written !== undefined && await this.#alreadyWritten(f, written)) return;
         this.#o.logger.warn(f.detail, logFields(f));
         // A finding dropped (the queue full) gets no ledger entry: nothing to point a notice at.

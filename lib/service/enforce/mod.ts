@@ -1,8 +1,9 @@
 /**
  * Acting on findings through the gateway, only when the user turns it on: the scopes asked
- * for, enforcement levels, notices to the operator.
+ * for, enforcement levels, aborting out-of-turn runs, notices to the operator.
  * @module
  */
+export * from "./abort.ts";
 export * from "./level.ts";
 export * from "./needs.ts";
 export * from "./notice.ts";

@@ -149,3 +149,33 @@ Deno.test("two rules with one id are refused", () => {
     'two rules have the id "x"',
   );
 });
+
+Deno.test("the sequence rule says whether an agent answering now would be out of turn, read only", () => {
+  const rule = sequenceRule();
+  const gov = { governance: DEFAULT_GOVERNANCE, now: 0 };
+  assertEquals(rule.outOfTurn("c", "secondary", gov), { role: "secondary", expected: "primary" });
+  assertEquals(rule.outOfTurn("c", "bob", gov), { role: "observer", expected: "primary" });
+  assertEquals(rule.outOfTurn("c", "primary", gov), undefined);
+  assertEquals(rule.outOfTurn("c", "stranger", gov), undefined);
+  const broadcast: Governance = { ...DEFAULT_GOVERNANCE, broadcast: true };
+  assertEquals(rule.outOfTurn("c", "secondary", { governance: broadcast, now: 0 }), undefined);
+  // Asking changed nothing: the turn is judged as if never asked about.
+  const ctx = { governance: DEFAULT_GOVERNANCE, newId: () => "x" };
+  assertEquals(rule.evaluate(turn("c", "primary"), ctx), undefined);
+  assertEquals(rule.outOfTurn("c", "secondary", gov), undefined);
+  assertEquals(rule.stats().tracked, 1);
+});
+
+Deno.test("the sequence rule leaves an answer whose run was judged at its start", () => {
+  const rule = sequenceRule();
+  const ctx = { governance: DEFAULT_GOVERNANCE, newId: () => "x" };
+  const judged: TurnEvent = { ...turn("c", "secondary"), run: "r1", judgedAtStart: true };
+  assertEquals(rule.evaluate(judged, ctx), undefined);
+  assertEquals(rule.evaluate({ ...turn("c", "primary"), run: "r0" }, ctx), undefined);
+  // Even in turn now, it does not count: secondary is still expected.
+  assertEquals(rule.evaluate({ ...judged, at: 1 }, ctx), undefined);
+  assertEquals(rule.outOfTurn("c", "observer", { governance: DEFAULT_GOVERNANCE, now: 2 }), {
+    role: "observer",
+    expected: "secondary",
+  });
+});

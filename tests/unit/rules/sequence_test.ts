@@ -254,3 +254,20 @@ Deno.test("the id hash depends on its seed and spreads similar ids over the inde
   const used = new Set(ids.map((id) => a(id) & 131_071)).size;
   assert(used > 50_000, `${used} buckets used`);
 });
+
+Deno.test("peek answers what observe would, and records nothing", () => {
+  const e = new SequenceEngine(DEFAULT_SEQUENCE, { ttlMs: 1000, maxConversations: 10 });
+  assertEquals(e.peek("c", "secondary", 0)?.expected, "primary");
+  assertEquals(e.peek("c", "primary", 0), undefined);
+  assertEquals(e.stats().tracked, 0);
+  assertEquals(e.observe("c", "primary", 0), undefined);
+  assertEquals(e.peek("c", "secondary", 1), undefined);
+  assertEquals(e.peek("c", "observer", 1)?.expected, "secondary");
+  assertEquals(e.peek("c", "observer", 1), e.observe("c", "observer", 1));
+  // Still after primary: neither peek moved it.
+  assertEquals(e.lastPosition("c"), 0);
+  // Idle past the TTL the conversation would start afresh: secondary is out of turn again.
+  assertEquals(e.peek("c", "secondary", 1002)?.expected, "primary");
+  assertEquals(e.stats().evictedIdle, 0);
+  assertEquals(e.peek("c", "unknown-role", 1), undefined);
+});

@@ -117,3 +117,32 @@ Deno.test("an aborted or failed run ends: lifecycle end or error, chat aborted o
     assertEquals([it?.run.phase, it?.key, it?.agentId], ["ended", "runstop:r9", "primary"]);
   }
 });
+
+Deno.test("a run ended by an abort says so; one that ended otherwise does not", () => {
+  const ev = (event: string, payload: Record<string, unknown>) =>
+    ({
+      type: "event",
+      event,
+      payload: { runId: "r9", sessionKey: "agent:primary:c", ts: 1, ...payload },
+    }) as EventFrame;
+  const aborted = (f: EventFrame) => {
+    const it = runItemFromEvent(f, "rest")!;
+    return runEvent(it, { at: 2, source: "live" }).aborted === true;
+  };
+  // As the real gateway sent them after chat.abort.
+  assertEquals(aborted(ev("chat", { state: "aborted", stopReason: "rpc" })), true);
+  assertEquals(
+    aborted(ev("agent", {
+      stream: "lifecycle",
+      data: { phase: "end", status: "cancelled", aborted: true, stopReason: "rpc", endedAt: 5 },
+    })),
+    true,
+  );
+  assertEquals(
+    aborted(ev("agent", { stream: "lifecycle", data: { phase: "end", status: "cancelled" } })),
+    true,
+  );
+  assertEquals(aborted(ev("agent", { stream: "lifecycle", data: { phase: "end" } })), false);
+  assertEquals(aborted(ev("agent", { stream: "lifecycle", data: { phase: "error" } })), false);
+  assertEquals(aborted(ev("chat", { state: "error" })), false);
+});

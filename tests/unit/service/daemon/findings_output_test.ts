@@ -4,6 +4,7 @@ import { FindingsOutput } from "../../../../lib/service/daemon/findings_output.t
 import type { Finding } from "../../../../lib/rules/finding.ts";
 import type { TurnEvent } from "../../../../lib/rules/event.ts";
 import { violationFinding } from "../../../support/findings.ts";
+import { flushMicrotasks } from "../../../support/fake_clock.ts";
 
 const f = (id: string): Finding =>
   violationFinding({
@@ -140,5 +141,26 @@ Deno.test("findings in flight stay listed in order while thousands pass through"
   assertEquals(out.failures, 0);
   assertEquals(seen.length, total);
   assertEquals(seen[total - 1], `id${total - 1}`);
+  assertEquals(out.inFlight(), []);
+});
+
+Deno.test("a finding that settles later keeps its place, and the snapshot lists it until then", async () => {
+  const queued: string[] = [];
+  const out = new FindingsOutput({
+    writer: { enqueue: (x) => queued.push(`${x.id}:${x.outcome}`) > 0 },
+    logger: new Logger("json", () => {}),
+    readTailIds: () => Promise.resolve(new Set()),
+  });
+  let settle!: (f: Finding) => void;
+  out.accept(f("a"), event("live"));
+  out.accept(f("b"), event("live"), new Promise((r) => settle = r));
+  out.accept(f("c"), event("live"));
+  await flushMicrotasks();
+  // a is out; b waits for its settlement, and c waits behind it.
+  assertEquals(queued, ["a:logged"]);
+  assertEquals(out.inFlight().map((x) => `${x.id}:${x.outcome}`), ["b:logged", "c:logged"]);
+  settle({ ...f("b"), outcome: "blocked_and_logged" });
+  await out.settled();
+  assertEquals(queued, ["a:logged", "b:blocked_and_logged", "c:logged"]);
   assertEquals(out.inFlight(), []);
 });
