@@ -7,7 +7,12 @@
  */
 import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
-import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
+import {
+  GovernanceDriftRule,
+  type GovernanceEvent,
+  type RuleEngine,
+  type RuleEvent,
+} from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
@@ -26,6 +31,7 @@ import { LedgerSource } from "./ledger_source.ts";
 import { RuleDeadlines } from "./rule_deadlines.ts";
 import { StatusModel, type StatusSources } from "./status_model.ts";
 import { StatusFileWriter } from "./status_writer.ts";
+import { ToolPolicySource } from "./tool_policy_source.ts";
 
 /** Options of `run`. */
 export interface RunOptions {
@@ -113,6 +119,8 @@ async function watchUntilStopped(
     logger,
     readTailIds: () => findingIdsInTail(paths.ledger),
   });
+  // The gateway's tool policy, read at each connect and change, judged against governance.
+  const toolPolicy = new ToolPolicySource({ logger, clock, onPolicy: feed, onStatus: moved });
   const openclaw = new OpenClawSource({
     paths,
     logger,
@@ -128,19 +136,16 @@ async function watchUntilStopped(
       status.caughtUp();
       statusFile.schedule();
     },
+    onConnection: (r) => toolPolicy.connection(r),
+    onGatewayEvent: (f) => toolPolicy.gatewayEvent(f),
   });
-  const persister = new StatePersister({
-    path: paths.snapshot,
+  const persister = statePersister(opts, {
+    ready,
     rules,
-    pending: function* () {
-      yield* writer.queued();
-      yield* output.inFlight();
-    },
-    tracker: openclaw.tracker,
-    logger,
-    clock,
-    ttlMs: config.conversationTtlSeconds * 1000,
-    onExpired: () => statusFile.countersMoved(),
+    writer,
+    output,
+    openclaw,
+    moved: () => statusFile.countersMoved(),
   });
   const status = new StatusModel(statusSources(opts, {
     writer,
@@ -148,6 +153,7 @@ async function watchUntilStopped(
     rules,
     governance,
     openclaw,
+    toolPolicy,
     sandbox: () => handlers.denials(),
     clock,
     config,
@@ -237,6 +243,31 @@ async function governanceRead(
   };
 }
 
+/** The state persister: the rules' state, the pending findings and the turns counted. */
+function statePersister(opts: RunOptions, p: {
+  ready: { config: Config; clock: Clock };
+  rules: RuleEngine;
+  writer: LedgerWriter;
+  output: FindingsOutput;
+  openclaw: OpenClawSource;
+  moved: () => void;
+}): StatePersister {
+  const { writer, output } = p;
+  return new StatePersister({
+    path: opts.paths.snapshot,
+    rules: p.rules,
+    pending: function* () {
+      yield* writer.queued();
+      yield* output.inFlight();
+    },
+    tracker: p.openclaw.tracker,
+    logger: opts.logger,
+    clock: p.ready.clock,
+    ttlMs: p.ready.config.conversationTtlSeconds * 1000,
+    onExpired: p.moved,
+  });
+}
+
 /** The governance source, state.json read once. */
 async function governanceSource(
   opts: RunOptions,
@@ -310,6 +341,7 @@ function statusSources(opts: RunOptions, p: {
   rules: RuleEngine;
   governance: GovernanceSource;
   openclaw: OpenClawSource;
+  toolPolicy: ToolPolicySource;
   sandbox: () => { denials: number; last?: string };
   clock: Clock;
   config: Config;
@@ -335,9 +367,19 @@ function statusSources(opts: RunOptions, p: {
         }),
       }
       : {}),
+    ...(opts.protocol !== "legacy" ? { toolPolicy: () => toolPolicyStatus(p) } : {}),
     sandbox: p.sandbox,
     warnings: configWarnings(p.config),
     clock: p.clock,
+  };
+}
+
+/** The last tool-policy read, and the mismatches with governance the rule holds in force. */
+function toolPolicyStatus(p: { rules: RuleEngine; toolPolicy: ToolPolicySource }) {
+  const rule = p.rules.rule("governance_drift");
+  return {
+    ...p.toolPolicy.status,
+    mismatches: rule instanceof GovernanceDriftRule ? rule.current() : [],
   };
 }
 

@@ -19,6 +19,7 @@ import {
   legacyQuietReason,
   type LinkState,
   type StatusReport,
+  type ToolPolicyStatus,
 } from "../status.ts";
 
 /** An append blocked this long makes the state DEGRADED. */
@@ -44,6 +45,8 @@ export interface StatusSources {
   openclaw?: () => { counters: WatchCounters; tracker: TurnTracker; tokenSource: string };
   /** Permission denials so far, and the last one's message. */
   sandbox: () => { denials: number; last?: string };
+  /** The gateway's tool policy against governance, when read (OpenClaw). */
+  toolPolicy?: () => ToolPolicyStatus;
   /** Time for uptimes and ages (default: the system clock). */
   clock?: Clock;
   /** Likely mistakes in the config, shown as they are. */
@@ -238,8 +241,10 @@ export class StatusModel {
         unknownAgents: seq?.unknownAgents ?? 0,
         notEnforced: seq?.notEnforced ?? 0,
         skipped: { ...intake.skipped },
+        byKind: this.#src.rules.findingsByKind(),
       },
       rules,
+      ...(this.#src.toolPolicy ? { toolPolicy: this.#src.toolPolicy() } : {}),
       conversations: {
         tracked: seq?.tracked ?? 0,
         evictedIdle: seq?.evictedIdle ?? 0,
