@@ -31,7 +31,7 @@ import { LedgerSource } from "./ledger_source.ts";
 import { RuleDeadlines } from "./rule_deadlines.ts";
 import { StatusModel, type StatusSources } from "./status_model.ts";
 import { StatusFileWriter } from "./status_writer.ts";
-import { ToolPolicySource } from "./tool_policy_source.ts";
+import { ToolPolicySource, type ToolPolicySourceOptions } from "./tool_policy_source.ts";
 
 /** Options of `run`. */
 export interface RunOptions {
@@ -120,7 +120,7 @@ async function watchUntilStopped(
     readTailIds: () => findingIdsInTail(paths.ledger),
   });
   // The gateway's tool policy, read at each connect and change, judged against governance.
-  const toolPolicy = new ToolPolicySource({ logger, clock, onPolicy: feed, onStatus: moved });
+  const toolPolicy = toolPolicySource(config, { logger, clock, onPolicy: feed, onStatus: moved });
   const openclaw = new OpenClawSource({
     paths,
     logger,
@@ -136,8 +136,8 @@ async function watchUntilStopped(
       status.caughtUp();
       statusFile.schedule();
     },
-    onConnection: (r) => toolPolicy.connection(r),
-    onGatewayEvent: (f) => toolPolicy.gatewayEvent(f),
+    onConnection: (r) => toolPolicy?.connection(r),
+    onGatewayEvent: (f) => toolPolicy?.gatewayEvent(f),
   });
   const persister = statePersister(opts, {
     ready,
@@ -341,12 +341,12 @@ function statusSources(opts: RunOptions, p: {
   rules: RuleEngine;
   governance: GovernanceSource;
   openclaw: OpenClawSource;
-  toolPolicy: ToolPolicySource;
+  toolPolicy: ToolPolicySource | undefined;
   sandbox: () => { denials: number; last?: string };
   clock: Clock;
   config: Config;
 }): StatusSources {
-  const { governance, openclaw } = p;
+  const { governance, openclaw, toolPolicy } = p;
   return {
     gateway: opts.gateway,
     protocol: opts.protocol,
@@ -367,18 +367,31 @@ function statusSources(opts: RunOptions, p: {
         }),
       }
       : {}),
-    ...(opts.protocol !== "legacy" ? { toolPolicy: () => toolPolicyStatus(p) } : {}),
+    ...(opts.protocol !== "legacy" && toolPolicy
+      ? { toolPolicy: () => toolPolicyStatus(p.rules, toolPolicy) }
+      : {}),
     sandbox: p.sandbox,
     warnings: configWarnings(p.config),
     clock: p.clock,
   };
 }
 
+/**
+ * The gateway's tool policy source, when the governance-drift rule is on: a rule turned off
+ * costs the gateway no `config.get` (its first answer takes the gateway a second or more).
+ */
+function toolPolicySource(
+  config: Config,
+  opts: ToolPolicySourceOptions,
+): ToolPolicySource | undefined {
+  return config.rules.governance_drift === false ? undefined : new ToolPolicySource(opts);
+}
+
 /** The last tool-policy read, and the mismatches with governance the rule holds in force. */
-function toolPolicyStatus(p: { rules: RuleEngine; toolPolicy: ToolPolicySource }) {
-  const rule = p.rules.rule("governance_drift");
+function toolPolicyStatus(rules: RuleEngine, toolPolicy: ToolPolicySource) {
+  const rule = rules.rule("governance_drift");
   return {
-    ...p.toolPolicy.status,
+    ...toolPolicy.status,
     mismatches: rule instanceof GovernanceDriftRule ? rule.current() : [],
   };
 }
