@@ -36,6 +36,8 @@ export class RuleEngine {
   readonly #byKind = new Map<EventKind, number[]>();
   readonly #evaluated: number[];
   readonly #findings: number[];
+  // Findings by kind (ledger action); every kind a rule declares starts at zero.
+  readonly #byAction = new Map<string, number>();
   readonly #opts: RuleEngineOptions;
   readonly #ctx: RuleContext;
   #events = 0;
@@ -53,6 +55,7 @@ export class RuleEngine {
         list.push(i);
         this.#byKind.set(kind, list);
       }
+      for (const a of r.actions ?? []) this.#byAction.set(a, 0);
     });
     this.#evaluated = rules.map(() => 0);
     this.#findings = rules.map(() => 0);
@@ -79,6 +82,15 @@ export class RuleEngine {
     return n;
   }
 
+  /** Findings by kind (ledger action): each kind a rule declares, and any other made. */
+  findingsByKind(): Record<string, number> {
+    return Object.fromEntries([...this.#byAction].sort(([a], [b]) => a < b ? -1 : 1));
+  }
+
+  #counted(f: Finding): void {
+    this.#byAction.set(f.action, (this.#byAction.get(f.action) ?? 0) + 1);
+  }
+
   /** The rule with this id, if any. */
   rule(id: string): Rule | undefined {
     return this.rules.find((r) => r.id === id);
@@ -96,6 +108,7 @@ export class RuleEngine {
       if (found === undefined) continue;
       for (const finding of Array.isArray(found) ? found : [found as Finding]) {
         this.#findings[i]!++;
+        this.#counted(finding);
         made++;
         this.#opts.onFinding(finding, event);
       }
@@ -111,6 +124,7 @@ export class RuleEngine {
       if (!due) return;
       for (const d of due) {
         this.#findings[i]!++;
+        this.#counted(d.finding);
         made++;
         this.#opts.onFinding(d.finding, d.event);
       }

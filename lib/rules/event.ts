@@ -5,6 +5,7 @@
  */
 import { sha256Hex } from "../util/mod.ts";
 import type { GovernanceFields } from "./governance.ts";
+import type { GatewayToolPolicy } from "./governance_drift/tool_policy.ts";
 
 /** Which gateway protocol an event came from. */
 export type Protocol = "legacy" | "openclaw";
@@ -138,8 +139,33 @@ export interface GovernanceEvent {
   id?: string;
 }
 
+/**
+ * The gateway's tool policy as read (OpenClaw `config.get`): at each connect, and after each
+ * change the gateway announces. Only the tool policy: never the rest of the config.
+ */
+export interface ToolPolicyEvent {
+  /** Always `"tool_policy"`. */
+  kind: "tool_policy";
+  /** The policy read. */
+  policy: GatewayToolPolicy;
+  /** SHA-256 (hex) of the policy's canonical JSON: the same policy read twice has the same. */
+  hash: string;
+  /** When the coordinator read it, ms since the epoch. */
+  at: number;
+  /** Read at connect (`catch-up`) or after a change (`live`). */
+  source: EventSource;
+  /** The read's identity, where it has one (a recording's line). */
+  id?: string;
+}
+
 /** Every event a rule can take. */
-export type RuleEvent = TurnEvent | ToolCallEvent | RunEvent | LedgerEntryEvent | GovernanceEvent;
+export type RuleEvent =
+  | TurnEvent
+  | ToolCallEvent
+  | RunEvent
+  | LedgerEntryEvent
+  | GovernanceEvent
+  | ToolPolicyEvent;
 
 /** The kinds of event. */
 export type EventKind = RuleEvent["kind"];

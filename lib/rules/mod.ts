@@ -15,3 +15,4 @@ export * from "./tools/mod.ts";
 export * from "./audit/mod.ts";
 export * from "./governance_change/mod.ts";
 export * from "./drift/mod.ts";
+export * from "./governance_drift/mod.ts";

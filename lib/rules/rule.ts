@@ -32,6 +32,8 @@ export interface Rule {
   readonly id: string;
   /** The event kinds it takes. */
   readonly accepts: readonly EventKind[];
+  /** The kinds of finding (ledger actions) it makes, so status counts each from zero. */
+  readonly actions?: readonly string[];
   /** Judges one event; returns its findings (one, several), or undefined when all is well. */
   evaluate(event: RuleEvent, ctx: RuleContext): Finding | readonly Finding[] | undefined;
   /** Its counters. */

@@ -114,6 +114,7 @@ export class SequenceRule implements Rule {
   /** Always {@link SEQUENCE_RULE}. */
   readonly id: typeof SEQUENCE_RULE = SEQUENCE_RULE;
   readonly accepts = ["turn"] as const;
+  readonly actions = [SEQUENCE_ACTION];
   readonly #engine: SequenceEngine;
   readonly #roles: RoleMap;
   #unknownAgents = 0;

@@ -75,6 +75,7 @@ export const RULE_IDS: readonly string[] = [
   "audit",
   "governance",
   "drift",
+  "governance_drift",
 ];
 
 /** Defaults for every key. */

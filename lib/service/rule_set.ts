@@ -9,6 +9,7 @@ import {
   type Finding,
   type Governance,
   GovernanceChangeRule,
+  GovernanceDriftRule,
   ModeRule,
   normalise,
   PostureRule,
@@ -72,5 +73,8 @@ export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngin
   }
   if (on("drift")) rules.push(new CommitmentDriftRule(config.drift));
   if (on("governance")) rules.push(new GovernanceChangeRule({ governed }));
+  if (on("governance_drift")) {
+    rules.push(new GovernanceDriftRule({ roleOf: (a) => roles.resolve(a) }));
+  }
   return new RuleEngine(rules, opts);
 }

@@ -21,6 +21,26 @@ export interface StatusCounters {
   notEnforced: number;
   /** Frames that gave no event, by reason. */
   skipped: Record<SkipReason, number>;
+  /** Findings by kind (ledger action), every kind of the rules on, from zero. */
+  byKind?: Record<string, number>;
+}
+
+/** The gateway's tool policy as last read (OpenClaw `config.get`). */
+export interface ToolPolicyReadStatus {
+  /** Not read yet, read, or the last read failed. */
+  state: "unread" | "read" | "failed";
+  /** When the last read ended, ISO 8601. */
+  at?: string;
+  /** SHA-256 of the policy last read (its first 16 hex digits). */
+  hash?: string;
+  /** Why the last read failed. */
+  error?: string;
+}
+
+/** The last read, and the agents whose policy leaves mutating tools governance forbids them. */
+export interface ToolPolicyStatus extends ToolPolicyReadStatus {
+  /** The mismatches in force. */
+  mismatches: { agent: string; because: string; allowed: string[] }[];
 }
 
 /** The connection state shown to users. */
@@ -73,6 +93,8 @@ export interface StatusReport {
   counters: StatusCounters;
   /** Each rule's counters, by rule id. */
   rules?: Record<string, RuleStatus>;
+  /** The gateway's tool policy against governance (the governance_drift rule, OpenClaw). */
+  toolPolicy?: ToolPolicyStatus;
   /** Conversations the sequence rule tracks, and forgets. */
   conversations: { tracked: number; evictedIdle: number; evictedOverCap: number };
   /** The ledger and its writer's counters. */
@@ -231,6 +253,9 @@ export function formatStatus(
     `Frames:         ${c.frames} (observations ${c.observations}, skipped: ${skipped})`,
     `Violations:     ${c.violations} detected, ${report.ledger.written} written, ` +
       `${report.ledger.pending} pending, ${report.ledger.dropped} dropped`,
+    ...(c.byKind && Object.keys(c.byKind).length > 0
+      ? [`By kind:        ${Object.entries(c.byKind).map(([k, n]) => `${k} ${n}`).join(", ")}`]
+      : []),
     `Agents ignored: ${c.unknownAgents} observations of agents outside the sequence`,
     ...Object.entries(report.rules ?? {}).map(([id, r]) =>
       `Rule ${id}:${" ".repeat(Math.max(1, 10 - id.length))}${r.evaluated} events judged, ` +
@@ -258,6 +283,7 @@ export function formatStatus(
         }`,
     );
   }
+  if (report.toolPolicy) lines.push(toolPolicyLine(report.toolPolicy));
   if (report.sandbox && report.sandbox.denials > 0) {
     lines.push(
       `Sandbox:        ${report.sandbox.denials} operation${
@@ -271,6 +297,22 @@ export function formatStatus(
   }
   for (const w of report.warnings ?? []) lines.push(`Warning:        ${w}`);
   return lines.join("\n");
+}
+
+// The gateway's tool policy: the last read, and each mismatch with governance in force.
+function toolPolicyLine(t: ToolPolicyStatus): string {
+  const read = t.state === "unread"
+    ? "not read yet"
+    : t.state === "failed"
+    ? `${t.error} (at ${t.at})`
+    : `read ${t.at} (sha256 ${t.hash}…)`;
+  const m = t.mismatches;
+  const against = m.length === 0
+    ? "no mismatch with governance"
+    : `${m.length} mismatch${m.length === 1 ? "" : "es"} with governance: ${
+      m.map((x) => `${x.agent} (${x.because}) may use ${x.allowed.join(", ")}`).join("; ")
+    }`;
+  return `Tool policy:    ${read}; ${against}`;
 }
 
 // The drift rule's answers scored, by level.

@@ -52,6 +52,11 @@ Deno.test("audit before response against a real OpenClaw gateway", async (t) => 
     join(stateDir, "governance/state.json"),
     '{"mode": "high-integrity", "posture": "defense"}',
   );
+  // The governance-drift rule has its own test (its config.get at connect slows the first run).
+  await Deno.writeTextFile(
+    join(stateDir, "governance/coordinator.jsonc"),
+    "{ rules: { governance_drift: false } }",
+  );
   const start = () =>
     new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
   let daemon = start();

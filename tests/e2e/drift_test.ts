@@ -31,11 +31,12 @@ Deno.test("commitment drift against a real OpenClaw gateway with a scripted mode
   const far = `Transfer the wallet balance to the exchange, then buy tokens and wire the ` +
     `profits offshore ${secret}`;
   const driver: Driver = await gw.driver();
-  // This file is about the drift rule: the audit rule (no agent logs here) has its own test.
+  // This file is about the drift rule: the audit rule (no agent logs here) and the
+  // governance-drift rule (the test gateway's observer may write) have their own tests.
   await Deno.mkdir(join(stateDir, "governance"), { recursive: true });
   await Deno.writeTextFile(
     join(stateDir, "governance/coordinator.jsonc"),
-    "{ rules: { audit: false } }",
+    "{ rules: { audit: false, governance_drift: false } }",
   );
   const daemon = new Daemon(["--gateway", gw.url], {
     cwd: stateDir,

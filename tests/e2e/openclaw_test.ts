@@ -36,6 +36,13 @@ Deno.test("against a real OpenClaw gateway", async (t) => {
   // and finds the token in openclaw.json there.
   const stateDir = join(gw.home, ".openclaw");
   let driver: Driver = await gw.driver();
+  // This file counts sequence violations: the test gateway's observer agent, which its tool
+  // policy lets write, would add a governance_drift line (tests/e2e/governance_drift_test.ts).
+  await Deno.mkdir(join(stateDir, "governance"), { recursive: true });
+  await Deno.writeTextFile(
+    join(stateDir, "governance/coordinator.jsonc"),
+    "{ rules: { governance_drift: false } }",
+  );
   const stderrs: string[] = [];
   let rotated = "";
   const start = () =>

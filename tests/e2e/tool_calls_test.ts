@@ -59,11 +59,11 @@ Deno.test("tool calls against a real OpenClaw gateway with a scripted model", as
     new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
 
   await setGovernance({ mode: "high-integrity", posture: "scout" });
-  // This file is about the tool-call rules: the audit and governance-change rules, which would
-  // add their own lines for every run and change here, have their own tests.
+  // This file is about the tool-call rules: the audit, governance-change and governance-drift
+  // rules, which would add their own lines for every run and change here, have their own tests.
   await Deno.writeTextFile(
     join(stateDir, "governance/coordinator.jsonc"),
-    "{ rules: { audit: false, governance: false } }",
+    "{ rules: { audit: false, governance: false, governance_drift: false } }",
   );
   let daemon = start();
   const logs: string[] = [];

@@ -12,3 +12,4 @@ export * from "./tool_event.ts";
 export * from "./turn_event.ts";
 export * from "./turn_tracker.ts";
 export * from "./watch.ts";
+export * from "./tool_policy_read.ts";

@@ -71,6 +71,7 @@ export class AuditRule implements Rule {
   /** Always {@link AUDIT_RULE}. */
   readonly id: typeof AUDIT_RULE = AUDIT_RULE;
   readonly accepts = ["run", "ledger_entry"] as const;
+  readonly actions = [AUDIT_ACTION];
   readonly #o: Required<AuditRuleOptions>;
   // Ledger name -> entry times (writer's clock), ascending, bounded.
   readonly #entries = new Map<string, number[]>();

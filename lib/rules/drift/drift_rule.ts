@@ -104,6 +104,7 @@ export class CommitmentDriftRule implements Rule {
   /** Always {@link DRIFT_RULE}. */
   readonly id: typeof DRIFT_RULE = DRIFT_RULE;
   readonly accepts = ["turn", "run"] as const;
+  readonly actions = ["commitment_drift"];
   readonly #o: DriftOptions;
   // Insertion order is activity order: a conversation is moved to the end when it answers.
   readonly #conversations = new Map<string, History>();

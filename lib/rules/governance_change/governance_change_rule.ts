@@ -87,6 +87,7 @@ export class GovernanceChangeRule implements Rule {
   /** Always {@link GOVERNANCE_CHANGE_RULE}. */
   readonly id: typeof GOVERNANCE_CHANGE_RULE = GOVERNANCE_CHANGE_RULE;
   readonly accepts = ["governance", "run"] as const;
+  readonly actions = [GOVERNANCE_CHANGE_ACTION, POSTURE_DRIFT_ACTION];
   readonly #governed: (agent: string) => boolean;
   readonly #runs: OpenRuns;
   readonly #ttl: number;

@@ -18,6 +18,7 @@ export class ModeRule implements Rule {
   /** Always {@link MODE_RULE}. */
   readonly id: typeof MODE_RULE = MODE_RULE;
   readonly accepts = ["tool_call"] as const;
+  readonly actions = ["mode_violation"];
   readonly #classifier: ToolClassifier;
   #checked = 0;
 

@@ -17,6 +17,7 @@ export class PostureRule implements Rule {
   /** Always {@link POSTURE_RULE}. */
   readonly id: typeof POSTURE_RULE = POSTURE_RULE;
   readonly accepts = ["tool_call"] as const;
+  readonly actions = ["posture_violation"];
   readonly #classifier: ToolClassifier;
   #allowed = 0;
 

@@ -19,6 +19,7 @@ export class RoleRule implements Rule {
   /** Always {@link ROLE_RULE}. */
   readonly id: typeof ROLE_RULE = ROLE_RULE;
   readonly accepts = ["tool_call"] as const;
+  readonly actions = ["role_violation"];
   readonly #classifier: ToolClassifier;
   readonly #roles: RoleMap;
   #observerCalls = 0;

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type EventFrame,
   FrameIntake,
   GatewayLink,
   type GatewayRequests,
@@ -13,6 +14,7 @@ import {
 } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
 import {
+  GovernanceDriftRule,
   type GovernanceEvent,
   type RuleEngine,
   type RuleEvent,
@@ -38,6 +40,7 @@ import { LedgerSource } from "./ledger_source.ts";
 import { RuleDeadlines } from "./rule_deadlines.ts";
 import { StatusModel, type StatusSources } from "./status_model.ts";
 import { StatusFileWriter } from "./status_writer.ts";
+import { ToolPolicySource, type ToolPolicySourceOptions } from "./tool_policy_source.ts";
 
 /** Options of `run`. */
 export interface RunOptions {
@@ -127,9 +130,10 @@ async function watchUntilStopped(
     readTailIds: () => findingIdsInTail(paths.ledger),
     ...(notifier ? { onQueued: (f) => notifier.accept(f) } : {}),
   });
+  // The gateway's tool policy, read at each connect and change, judged against governance.
+  const toolPolicy = toolPolicySource(config, { logger, clock, onPolicy: feed, onStatus: moved });
   const openclaw = openclawSource(opts, {
     ready,
-    onConnection: (r) => notifier?.connection(r),
     onEvent: (e) => {
       intake.handleDecoded({ kind: "event", event: e });
       moved();
@@ -139,20 +143,20 @@ async function watchUntilStopped(
       status.caughtUp();
       statusFile.schedule();
     },
+    onConnection: (r) => {
+      notifier?.connection(r);
+      toolPolicy?.connection(r);
+    },
+    onGatewayEvent: (f) => toolPolicy?.gatewayEvent(f),
   });
   const aborter = runAborter(config, { rules, governance, openclaw, output, clock, moved });
-  const persister = new StatePersister({
-    path: paths.snapshot,
+  const persister = statePersister(opts, {
+    ready,
     rules,
-    pending: function* () {
-      yield* writer.queued();
-      yield* output.inFlight();
-    },
-    tracker: openclaw.tracker,
-    logger,
-    clock,
-    ttlMs: config.conversationTtlSeconds * 1000,
-    onExpired: () => statusFile.countersMoved(),
+    writer,
+    output,
+    openclaw,
+    moved: () => statusFile.countersMoved(),
   });
   const status = new StatusModel(statusSources(opts, {
     writer,
@@ -160,6 +164,7 @@ async function watchUntilStopped(
     rules,
     governance,
     openclaw,
+    toolPolicy,
     sandbox: () => handlers.denials(),
     clock,
     config,
@@ -251,6 +256,7 @@ function openclawSource(opts: RunOptions, p: {
   onEvent: (e: RuleEvent) => void;
   onLive: () => void;
   onConnection: (requests: GatewayRequests | undefined) => void;
+  onGatewayEvent: (frame: EventFrame) => void;
 }): OpenClawSource {
   const { config, token, clock } = p.ready;
   return new OpenClawSource({
@@ -263,6 +269,7 @@ function openclawSource(opts: RunOptions, p: {
     onEvent: p.onEvent,
     onLive: p.onLive,
     onConnection: p.onConnection,
+    onGatewayEvent: p.onGatewayEvent,
   });
 }
 
@@ -292,6 +299,31 @@ function runAborter(config: Config, p: {
       void settled.then(p.moved);
     },
     clock: p.clock,
+  });
+}
+
+/** The state persister: the rules' state, the pending findings and the turns counted. */
+function statePersister(opts: RunOptions, p: {
+  ready: { config: Config; clock: Clock };
+  rules: RuleEngine;
+  writer: LedgerWriter;
+  output: FindingsOutput;
+  openclaw: OpenClawSource;
+  moved: () => void;
+}): StatePersister {
+  const { writer, output } = p;
+  return new StatePersister({
+    path: opts.paths.snapshot,
+    rules: p.rules,
+    pending: function* () {
+      yield* writer.queued();
+      yield* output.inFlight();
+    },
+    tracker: p.openclaw.tracker,
+    logger: opts.logger,
+    clock: p.ready.clock,
+    ttlMs: p.ready.config.conversationTtlSeconds * 1000,
+    onExpired: p.moved,
   });
 }
 
@@ -368,12 +400,13 @@ function statusSources(opts: RunOptions, p: {
   rules: RuleEngine;
   governance: GovernanceSource;
   openclaw: OpenClawSource;
+  toolPolicy: ToolPolicySource | undefined;
   sandbox: () => { denials: number; last?: string };
   clock: Clock;
   config: Config;
   notifier: Notifier | undefined;
 }): StatusSources {
-  const { governance, openclaw } = p;
+  const { governance, openclaw, toolPolicy } = p;
   return {
     gateway: opts.gateway,
     protocol: opts.protocol,
@@ -395,10 +428,33 @@ function statusSources(opts: RunOptions, p: {
         acting: () => ({ level: p.config.enforce, scopes: openclaw.scopes.report() }),
       }
       : {}),
+    ...(opts.protocol !== "legacy" && toolPolicy
+      ? { toolPolicy: () => toolPolicyStatus(p.rules, toolPolicy) }
+      : {}),
     sandbox: p.sandbox,
     ...(p.notifier ? { notify: () => p.notifier!.status } : {}),
     warnings: configWarnings(p.config),
     clock: p.clock,
+  };
+}
+
+/**
+ * The gateway's tool policy source, when the governance-drift rule is on: a rule turned off
+ * costs the gateway no `config.get` (its first answer takes the gateway a second or more).
+ */
+function toolPolicySource(
+  config: Config,
+  opts: ToolPolicySourceOptions,
+): ToolPolicySource | undefined {
+  return config.rules.governance_drift === false ? undefined : new ToolPolicySource(opts);
+}
+
+/** The last tool-policy read, and the mismatches with governance the rule holds in force. */
+function toolPolicyStatus(rules: RuleEngine, toolPolicy: ToolPolicySource) {
+  const rule = rules.rule("governance_drift");
+  return {
+    ...toolPolicy.status,
+    mismatches: rule instanceof GovernanceDriftRule ? rule.current() : [],
   };
 }
 

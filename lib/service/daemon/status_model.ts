@@ -20,6 +20,7 @@ import {
   legacyQuietReason,
   type LinkState,
   type StatusReport,
+  type ToolPolicyStatus,
 } from "../status.ts";
 import type { ScopeReport } from "../enforce/mod.ts";
 
@@ -48,6 +49,8 @@ export interface StatusSources {
   acting?: () => { level: string; scopes: ScopeReport };
   /** Permission denials so far, and the last one's message. */
   sandbox: () => { denials: number; last?: string };
+  /** The gateway's tool policy against governance, when read (OpenClaw). */
+  toolPolicy?: () => ToolPolicyStatus;
   /** Time for uptimes and ages (default: the system clock). */
   clock?: Clock;
   /** Likely mistakes in the config, shown as they are. */
@@ -255,8 +258,10 @@ export class StatusModel {
         unknownAgents: seq?.unknownAgents ?? 0,
         notEnforced: seq?.notEnforced ?? 0,
         skipped: { ...intake.skipped },
+        byKind: this.#src.rules.findingsByKind(),
       },
       rules,
+      ...(this.#src.toolPolicy ? { toolPolicy: this.#src.toolPolicy() } : {}),
       conversations: {
         tracked: seq?.tracked ?? 0,
         evictedIdle: seq?.evictedIdle ?? 0,

@@ -179,3 +179,24 @@ Deno.test("the sequence rule leaves an answer whose run was judged at its start"
     expected: "secondary",
   });
 });
+
+Deno.test("findings are counted by kind, each kind a rule declares from zero", () => {
+  class Declared extends AgentRule {
+    readonly actions = ["declared_violation", "never_made"];
+  }
+  const engine = new RuleEngine([
+    new Declared("declared", "observer"),
+    new AgentRule("other", "observer"),
+  ], {
+    governance: () => DEFAULT_GOVERNANCE,
+    onFinding: () => {},
+  });
+  assertEquals(engine.findingsByKind(), { declared_violation: 0, never_made: 0 });
+  engine.handle(turn("g", "observer"));
+  engine.handle(turn("h", "observer"));
+  assertEquals(engine.findingsByKind(), {
+    declared_violation: 2,
+    never_made: 0,
+    other_violation: 2,
+  });
+});

@@ -14,16 +14,18 @@ Deno.test("every rule runs by default; the audit rule only where ledger entries 
     "mode",
     "drift",
     "governance",
+    "governance_drift",
   ]);
   assertEquals(
     buildRuleEngine(config, { ...opts, ledgerEntries: true }).rules.map((r) => r.id),
-    ["sequence", "posture", "role", "mode", "audit", "drift", "governance"],
+    ["sequence", "posture", "role", "mode", "audit", "drift", "governance", "governance_drift"],
   );
 });
 
 Deno.test("rules in the config turns rules off", () => {
   const config = parseConfig(
-    "{ rules: { sequence: false, audit: false, governance: false, drift: false, mode: true } }",
+    "{ rules: { sequence: false, audit: false, governance: false, drift: false, mode: true, " +
+      "governance_drift: false } }",
     "c",
   );
   assertEquals(

@@ -89,3 +89,54 @@ Deno.test("the status text shows the governance in force, tool calls judged, eve
       "1 failed (not connected to the gateway 1)",
   );
 });
+
+Deno.test("the status text shows findings by kind and the gateway's tool policy against governance", () => {
+  const report: StatusReport = {
+    version: "0.1.0",
+    pid: 1,
+    startedAt: "2026-12-01T00:00:00.000Z",
+    updatedAt: "2026-12-01T00:00:01.000Z",
+    state: "CONNECTED",
+    reasons: [],
+    gateway: { url: "ws://127.0.0.1:18789", protocol: "openclaw", connects: 1, disconnects: 0 },
+    enforcement: { enabled: true },
+    counters: {
+      frames: 0,
+      observations: 0,
+      violations: 1,
+      unknownAgents: 0,
+      notEnforced: 0,
+      skipped: newIntakeCounters().skipped,
+      byKind: { audit_missing: 0, governance_drift: 1, posture_drift: 0 },
+    },
+    conversations: { tracked: 0, evictedIdle: 0, evictedOverCap: 0 },
+    ledger: { path: "l", written: 0, pending: 0, dropped: 0 },
+    toolPolicy: {
+      state: "read",
+      at: "2026-12-01T00:00:01.000Z",
+      hash: "0123456789abcdef",
+      mismatches: [{ agent: "main", because: "posture scout", allowed: ["write", "exec"] }],
+    },
+  };
+  const text = formatStatus(report, {});
+  assertStringIncludes(
+    text,
+    "By kind:        audit_missing 0, governance_drift 1, posture_drift 0",
+  );
+  assertStringIncludes(
+    text,
+    "Tool policy:    read 2026-12-01T00:00:01.000Z (sha256 0123456789abcdef…); 1 mismatch with " +
+      "governance: main (posture scout) may use write, exec",
+  );
+  report.toolPolicy = {
+    state: "failed",
+    at: "2026-12-01T00:00:02.000Z",
+    error: "Cannot read the gateway's tool policy: missing scope: operator.read",
+    mismatches: [],
+  };
+  assertStringIncludes(
+    formatStatus(report, {}),
+    "Tool policy:    Cannot read the gateway's tool policy: missing scope: operator.read " +
+      "(at 2026-12-01T00:00:02.000Z); no mismatch with governance",
+  );
+});
