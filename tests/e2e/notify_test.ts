@@ -17,7 +17,7 @@ async function writeConfig(stateDir: string, notify: string): Promise<void> {
   // Only the sequence rule: this file is about notices, not about which rule finds what.
   await Deno.writeTextFile(
     join(stateDir, "governance/coordinator.jsonc"),
-    `{ rules: { audit: false, drift: false }, notify: ${notify} }`,
+    `{ rules: { audit: false, drift: false, governance_drift: false }, notify: ${notify} }`,
   );
 }
 

@@ -215,10 +215,13 @@ export class Driver {
     const sessionKey = await this.session(agent, rest);
     const runId = crypto.randomUUID();
     await this.conn.request("chat.send", { sessionKey, message, idempotencyKey: runId });
-    const end = await this.conn.request<{ status?: string }>("agent.wait", {
-      runId,
-      timeoutMs: 60_000,
-    });
+    // The request waits as long as the gateway is asked to wait, and a little more (a cold
+    // first run on a busy machine takes tens of seconds).
+    const end = await this.conn.request<{ status?: string }>(
+      "agent.wait",
+      { runId, timeoutMs: 90_000 },
+      100_000,
+    );
     if (end.status !== "ok") throw new Error(`The run did not end well: ${JSON.stringify(end)}`);
     return runId;
   }
