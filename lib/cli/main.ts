@@ -634,6 +634,7 @@ async function replayCommand(io: Io, opts: ReplayOptions): Promise<number> {
         counters: result.counters,
         ledgerEntries: result.ledgerEntries,
         governanceChanges: result.governanceChanges,
+        toolPolicies: result.toolPolicies,
         auditJudged: result.auditJudged,
         auditUnjudged: result.auditUnjudged,
         ...(ledger !== undefined
@@ -665,6 +666,7 @@ async function replayCommand(io: Io, opts: ReplayOptions): Promise<number> {
   const carried = [
     ...(result.ledgerEntries > 0 ? [`${result.ledgerEntries} ledger entries`] : []),
     ...(result.governanceChanges > 0 ? [`${result.governanceChanges} governance lines`] : []),
+    ...(result.toolPolicies > 0 ? [`${result.toolPolicies} tool policy lines`] : []),
   ];
   if (carried.length > 0) io.out(`The recording carried ${carried.join(" and ")}`);
   if (result.auditUnjudged > 0) {

@@ -5,7 +5,13 @@
  * and an OpenClaw turn replayed and later caught up is one line.
  * @module
  */
-import { FrameIntake, RecordingDecoder, RecordingLineIds } from "../gateway/mod.ts";
+import {
+  FrameIntake,
+  RecordingDecoder,
+  RecordingLineIds,
+  toolPolicyEvent,
+  toolPolicyOf,
+} from "../gateway/mod.ts";
 import { addFindingIds, appendEntries, findingEntry, ledgerEntryEvent } from "../ledger/mod.ts";
 import {
   type Finding,
@@ -59,6 +65,8 @@ export interface ReplayResult {
   ledgerEntries: number;
   /** Governance lines the recording carried. */
   governanceChanges: number;
+  /** Tool policy lines the recording carried (the gateway's config, for governance_drift). */
+  toolPolicies: number;
   /**
    * Whether runs were judged for their agents' own entries: only when the recording carries
    * ledger entries (without them every run would look unaudited).
@@ -87,7 +95,7 @@ export async function replayLines(
   const violations: ReplayedFinding[] = [];
   let lineNo = 0;
   let governance = opts.governance;
-  const counts = { ledgerEntries: 0, governanceChanges: 0 };
+  const counts = { ledgerEntries: 0, governanceChanges: 0, toolPolicies: 0 };
   const seenAt = new WeakMap<RuleEvent, { line: number; governance: GovernanceFields }>();
   const judge = (e: RuleEvent) => {
     seenAt.set(e, { line: lineNo, governance: governance.fields });
@@ -122,7 +130,7 @@ export async function replayLines(
     try {
       moses = mosesLine(line, { at: now(), id: lineId, source: `recording line ${lineNo}` });
     } catch {
-      badGovernance++; // a governance line whose state is not an object: skipped, counted
+      badGovernance++; // a governance or policy line that cannot be read: skipped, counted
       continue;
     }
     if (moses === undefined) {
@@ -132,7 +140,8 @@ export async function replayLines(
     if (moses.kind === "governance") {
       governance = moses.governance;
       counts.governanceChanges++;
-    } else counts.ledgerEntries++;
+    } else if (moses.kind === "tool_policy") counts.toolPolicies++;
+    else counts.ledgerEntries++;
     judge(moses.event);
   }
   // Runs still waiting for their agent's entry: everything the recording holds has been seen.
@@ -186,19 +195,22 @@ function replayed(
 
 /**
  * A recording line that is not a gateway frame: another writer's ledger line (an object with
- * `agent` and `timestamp` and no `type`), or `{"type": "moses.governance", "state": {…}}` (the
- * content of governance/state.json from that point on). Undefined for anything else.
+ * `agent` and `timestamp` and no `type`), `{"type": "moses.governance", "state": {…}}` (the
+ * content of governance/state.json from that point on), or `{"type": "moses.tool_policy",
+ * "config": {…}}` (the gateway's config as `config.get` gives it, of which the tool policy is
+ * read). Undefined for anything else; throws for a governance or policy line it cannot read.
  */
 export function mosesLine(
   line: string,
   seen: { at: number; id: string; source: string },
-): { kind: "ledger"; event: RuleEvent } | {
+): { kind: "ledger" | "tool_policy"; event: RuleEvent } | {
   kind: "governance";
   governance: Governance;
   event: RuleEvent;
 } | undefined {
   // Frames carry a type; most lines are frames, and are parsed once, by the intake.
-  const governanceLine = line.includes('"moses.governance"');
+  const governanceLine = line.includes('"moses.governance"') ||
+    line.includes('"moses.tool_policy"');
   if (!governanceLine && (line.includes('"type"') || !line.includes('"timestamp"'))) {
     return undefined;
   }
@@ -223,6 +235,13 @@ export function mosesLine(
         id: seen.id,
       },
     };
+  }
+  if (obj.type === "moses.tool_policy") {
+    const event = toolPolicyEvent(toolPolicyOf({ config: obj.config }), {
+      at: seen.at,
+      source: "replay",
+    });
+    return { kind: "tool_policy", event: { ...event, id: seen.id } };
   }
   if (obj.type !== undefined) return undefined;
   const event = ledgerEntryEvent(obj, { at: seen.at, source: "replay" });

@@ -4,7 +4,12 @@
  * config in force is `runtimeConfig` (what the gateway applied); older answers have `config`.
  * @module
  */
-import type { GatewayToolPolicy, ToolPolicyEvent, ToolPolicyLayer } from "../../rules/mod.ts";
+import type {
+  EventSource,
+  GatewayToolPolicy,
+  ToolPolicyEvent,
+  ToolPolicyLayer,
+} from "../../rules/mod.ts";
 import { canonicalJson, sha256Hex } from "../../util/mod.ts";
 
 /** The request that reads the config. */
@@ -85,7 +90,7 @@ export function toolPolicyOf(answer: unknown): GatewayToolPolicy {
 /** A rule event for a policy read at `at`: at connect (`catch-up`) or after a change (`live`). */
 export function toolPolicyEvent(
   policy: GatewayToolPolicy,
-  seen: { at: number; source: "live" | "catch-up" },
+  seen: { at: number; source: EventSource },
 ): ToolPolicyEvent {
   return {
     kind: "tool_policy",

@@ -143,3 +143,28 @@ Deno.test("governance lines in a recording set the governance rules judge with, 
   assertEquals(bad.counters.skipped["bad_governance" as keyof typeof bad.counters.skipped], 1);
   assertEquals(bad.lines > 90, true);
 });
+
+Deno.test("tool policy lines in a recording are judged against its governance (governance_drift)", async () => {
+  const gov = (posture: string) => JSON.stringify({ type: "moses.governance", state: { posture } });
+  const policy = (tools: unknown) =>
+    JSON.stringify({ type: "moses.tool_policy", config: { tools } });
+  const drift = (r: Awaited<ReturnType<typeof replayWith>>) =>
+    r.violations.filter((v) => v.finding.action === "governance_drift");
+  // Scout, and a gateway whose policy leaves every tool: a mismatch.
+  const open = await replayWith({ before: [gov("scout"), policy(null)] });
+  assertEquals(open.toolPolicies, 1);
+  assert(drift(open).length > 0);
+  // The same policy once more is the same mismatch: nothing new.
+  const twice = await replayWith({ before: [gov("scout"), policy(null), policy(null)] });
+  assertEquals(drift(twice).length, drift(open).length);
+  // A policy that denies the mutating tools: no mismatch for scout.
+  const closed = await replayWith({
+    before: [
+      gov("scout"),
+      policy({
+        deny: ["group:fs", "group:runtime", "message", "gateway", "nodes", "cron", "canvas"],
+      }),
+    ],
+  });
+  assertEquals(drift(closed).filter((v) => v.agent === "primary"), []);
+});
