@@ -5,14 +5,28 @@
  * Every part is built before anything can call into it.
  * @module
  */
-import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
+import {
+  FrameIntake,
+  GatewayLink,
+  type ProtocolChoice,
+  type TurnTracker,
+} from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
 import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
-import { scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
+import {
+  ADMIN_SCOPE,
+  covers,
+  PREVENT,
+  preventedOutcome,
+  Prevention,
+  RELEASE,
+  scopeNeeds,
+  ScopeNegotiation,
+} from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
@@ -21,7 +35,7 @@ import { OpenClawSource } from "./openclaw_source.ts";
 import type { Paths } from "../paths.ts";
 import { preflight, type Ready, stopForGood } from "./preflight.ts";
 import { installProcessHandlers, type ProcessHandlers } from "./process_handlers.ts";
-import { buildRuleEngine } from "../rule_set.ts";
+import { buildRuleEngine, lockRules } from "../rule_set.ts";
 import { StatePersister } from "./state_persister.ts";
 import { LedgerSource } from "./ledger_source.ts";
 import { RuleDeadlines } from "./rule_deadlines.ts";
@@ -71,6 +85,7 @@ async function watchUntilStopped(
     clock,
     onChange: () => {
       statusFile.schedule();
+      void prevention.sync();
       void governanceRead(opts.paths.governanceState, governance, clock).then(feed);
     },
   });
@@ -93,11 +108,12 @@ async function watchUntilStopped(
     ledgerEntries: true,
     governance: () => governance.governance,
     onFinding: (f, e) => {
-      output.accept(f, e);
+      output.accept(preventedOutcome(f, e, (s) => prevention.lockedByUs(s)), e);
       moved();
     },
   });
   const deadlines = new RuleDeadlines(rules, clock);
+  const prevention = preventionFor({ config, governance, logger }, () => ({ openclaw, persister }));
   const intake = new FrameIntake({ onEvent: judge });
   const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: feed });
   const writer = ledgerWriter(opts, {
@@ -130,18 +146,15 @@ async function watchUntilStopped(
       status.caughtUp();
       statusFile.schedule();
     },
+    ...prevention.sourceHooks(),
   });
-  const persister = new StatePersister({
-    path: paths.snapshot,
+  const persister = statePersister(opts, {
+    ...ready,
     rules,
-    pending: function* () {
-      yield* writer.queued();
-      yield* output.inFlight();
-    },
+    writer,
+    output,
     tracker: openclaw.tracker,
-    logger,
-    clock,
-    ttlMs: config.conversationTtlSeconds * 1000,
+    prevention,
     onExpired: () => statusFile.countersMoved(),
   });
   const status = new StatusModel(statusSources(opts, {
@@ -237,6 +250,56 @@ async function governanceRead(
     source: from,
     id: `${mtime}\n${JSON.stringify(to)}`,
   };
+}
+
+/**
+ * enforce prevent: sessions made read-only while scout, observers' always, and given back;
+ * with enforce off, what an earlier run locked is given back, which asks for operator.write.
+ */
+function preventionFor(
+  p: { config: Config; governance: GovernanceSource; logger: Logger },
+  late: () => { openclaw: OpenClawSource; persister: StatePersister },
+): Prevention {
+  const { config, governance } = p;
+  const scopes = () => late().openclaw.scopes;
+  return new Prevention({
+    rules: () => lockRules(config, governance.governance),
+    mayPatch: () => scopes().inForce(PREVENT) || scopes().inForce(RELEASE),
+    admin: () => covers(late().openclaw.requests?.scopes ?? [], ADMIN_SCOPE),
+    save: () => late().persister.save(),
+    onChange: () => late().persister.changed(),
+    onRestored: () => {
+      if (config.enforce === "off") scopes().need({ feature: RELEASE, scopes: ["operator.write"] });
+    },
+    logger: p.logger,
+  });
+}
+
+/** The state persister: the rules, the pending findings, the watcher's and prevention's state. */
+function statePersister(opts: RunOptions, p: {
+  config: Config;
+  rules: RuleEngine;
+  clock: Clock;
+  writer: LedgerWriter;
+  output: FindingsOutput;
+  tracker: TurnTracker;
+  prevention: Prevention;
+  onExpired: () => void;
+}): StatePersister {
+  return new StatePersister({
+    path: opts.paths.snapshot,
+    rules: p.rules,
+    pending: function* () {
+      yield* p.writer.queued();
+      yield* p.output.inFlight();
+    },
+    tracker: p.tracker,
+    logger: opts.logger,
+    clock: p.clock,
+    ttlMs: p.config.conversationTtlSeconds * 1000,
+    onExpired: p.onExpired,
+    prevention: p.prevention,
+  });
 }
 
 /** The governance source, state.json read once. */

@@ -6,3 +6,5 @@
 export * from "./level.ts";
 export * from "./needs.ts";
 export * from "./scopes.ts";
+export * from "./prevent.ts";
+export * from "./prevent_plan.ts";

@@ -1,0 +1,133 @@
+/**
+ * `enforce: prevent` against a real OpenClaw gateway running real agent runs (the scripted
+ * model): under scout the gateway itself refuses a primary's write, the ledger says
+ * `blocked_and_logged`; the modes come back when scout ends, after a crash too; an observer's
+ * sessions are read-only always; `enforce: off` gives back what was locked.
+ */
+import { assert, assertEquals } from "../support/assert.ts";
+import { join } from "node:path";
+import { type Driver, OpenClawGateway } from "../support/openclaw_gateway.ts";
+import { ModelServer } from "../support/model_server.ts";
+import { Daemon, ledgerLines, sandboxFlags, statusOf, waitFor } from "../support/helpers.ts";
+
+const PRIMARY = "agent:primary:p1";
+const OBSERVER = "agent:observer:o1";
+
+Deno.test("enforce prevent: scout makes governed sessions read-only, and they are given back", async (t) => {
+  const model = ModelServer.start();
+  const gw = await OpenClawGateway.start({ model });
+  const stateDir = join(gw.home, ".openclaw");
+  const workspace = join(stateDir, "workspace-primary");
+  const driver: Driver = await gw.driver();
+  await Deno.mkdir(join(stateDir, "governance"), { recursive: true });
+  const config = (enforce: string) =>
+    Deno.writeTextFile(
+      join(stateDir, "governance/coordinator.jsonc"),
+      `{ enforce: "${enforce}", rules: { audit: false, governance: false } }`,
+    );
+  // Returns when state.json is written (the figure's start).
+  const posture = async (p: string) => {
+    await Deno.writeTextFile(
+      join(stateDir, "governance/state.json"),
+      JSON.stringify({ mode: "high-integrity", posture: p, role: "primary", vault: [] }),
+    );
+    return performance.now();
+  };
+  const modes = async (): Promise<Record<string, string | null>> => {
+    const r = await driver.conn.request<{ sessions: Record<string, unknown>[] }>(
+      "sessions.list",
+      {},
+    );
+    return Object.fromEntries(
+      r.sessions.map((s) => [s.key as string, (s.permissionMode as string | undefined) ?? null]),
+    );
+  };
+  const modesAre = (want: Record<string, string | null>, what: string) =>
+    waitFor(what, async () => {
+      const now = await modes();
+      return Object.entries(want).every(([k, m]) => now[k] === m);
+    }, 60_000);
+  const figures: string[] = [];
+  const start = () =>
+    new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
+
+  await config("prevent");
+  await posture("offense");
+  await driver.session("primary", "p1");
+  await driver.session("observer", "o1");
+  let daemon = start();
+  try {
+    await t.step(
+      "offense: an observer's session is read-only, the primary's untouched",
+      async () => {
+        await modesAre({ [OBSERVER]: "read-only", [PRIMARY]: null }, "the observer locked");
+        const s = (await statusOf(stateDir))!;
+        assertEquals(s.enforcement.inForce, ["enforce prevent"]);
+      },
+    );
+
+    await t.step(
+      "scout: the primary's write is refused by the gateway, blocked_and_logged",
+      async () => {
+        const t0 = await posture("scout");
+        await modesAre({ [PRIMARY]: "read-only" }, "the primary locked");
+        figures.push(`scout -> locked ${Math.round(performance.now() - t0)} ms`);
+        await driver.run("primary", "p1", 'CALL write {"path":"blocked.txt","content":"no"}');
+        await waitFor(
+          "the finding",
+          async () => (await ledgerLines(stateDir)).some((l) => l.tool_call !== undefined),
+          60_000,
+        );
+        const line = (await ledgerLines(stateDir)).find((l) => l.tool_call !== undefined)!;
+        const c = line.tool_call as Record<string, unknown>;
+        assertEquals(
+          [line.action, line.outcome, c.tool, c.status, c.result],
+          ["posture_violation", "blocked_and_logged", "write", "attempted", "not_found"],
+        );
+        assert(!(await exists(join(workspace, "blocked.txt"))), "the file was written");
+      },
+    );
+
+    await t.step("offense again: the modes are given back, the next write succeeds", async () => {
+      const t0 = await posture("offense");
+      await modesAre({ [PRIMARY]: null, [OBSERVER]: "read-only" }, "the primary given back");
+      figures.push(`offense -> given back ${Math.round(performance.now() - t0)} ms`);
+      await driver.run("primary", "p1", 'CALL write {"path":"allowed.txt","content":"yes"}');
+      assert(await exists(join(workspace, "allowed.txt")), "the write did not run");
+    });
+
+    await t.step(
+      "killed under scout, posture changed while down: given back at restart",
+      async () => {
+        await posture("scout");
+        await modesAre({ [PRIMARY]: "read-only" }, "the primary locked");
+        await daemon.stop("SIGKILL");
+        await posture("offense");
+        daemon = start();
+        await modesAre({ [PRIMARY]: null, [OBSERVER]: "read-only" }, "the primary given back");
+      },
+    );
+
+    await t.step("enforce off at start: everything recorded is given back", async () => {
+      assertEquals((await daemon.stop()).code, 0);
+      await config("off");
+      daemon = start();
+      await modesAre({ [PRIMARY]: null, [OBSERVER]: null }, "the observer given back");
+    });
+    console.log(`figures: ${figures.join("; ")}`);
+  } finally {
+    await daemon.stop();
+    driver.close();
+    await gw.stop();
+    await model.stop();
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
