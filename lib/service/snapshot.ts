@@ -295,3 +295,19 @@ export async function keepAside(
   }
   return rejectedIn;
 }
+
+/**
+ * Replaces the record of sessions made read-only in the snapshot at `path`, the rest kept as
+ * it is (`release`, with the daemon stopped). Nothing to write when there is no snapshot.
+ */
+export async function replacePrevented(
+  path: string,
+  prevented: readonly LockedSession[],
+): Promise<void> {
+  const text = await readTextIfExists(path);
+  if (text === undefined) return;
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  if (prevented.length > 0) raw.prevented = prevented;
+  else delete raw.prevented;
+  await writeFileAtomic(path, JSON.stringify(raw) + "\n");
+}

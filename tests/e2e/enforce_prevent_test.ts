@@ -4,11 +4,18 @@
  * `blocked_and_logged`; the modes come back when scout ends, after a crash too; an observer's
  * sessions are read-only always; `enforce: off` gives back what was locked.
  */
-import { assert, assertEquals } from "../support/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { join } from "node:path";
 import { type Driver, OpenClawGateway } from "../support/openclaw_gateway.ts";
 import { ModelServer } from "../support/model_server.ts";
-import { Daemon, ledgerLines, sandboxFlags, statusOf, waitFor } from "../support/helpers.ts";
+import {
+  Daemon,
+  ledgerLines,
+  runCli,
+  sandboxFlags,
+  statusOf,
+  waitFor,
+} from "../support/helpers.ts";
 
 const PRIMARY = "agent:primary:p1";
 const OBSERVER = "agent:observer:o1";
@@ -108,7 +115,27 @@ Deno.test("enforce prevent: scout makes governed sessions read-only, and they ar
       },
     );
 
+    await t.step(
+      "release, with the daemon stopped: every session given back, the record cleared",
+      async () => {
+        await posture("scout");
+        await modesAre({ [PRIMARY]: "read-only", [OBSERVER]: "read-only" }, "both locked");
+        assertEquals((await daemon.stop()).code, 0);
+        const flags = sandboxFlags(gw.port);
+        const r = await runCli(["release", "--gateway", gw.url], { cwd: stateDir, flags });
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stderr, "every session given back");
+        assertEquals(await modes().then((m) => [m[PRIMARY], m[OBSERVER]]), [null, null]);
+        const again = await runCli(["release", "--gateway", gw.url], { cwd: stateDir, flags });
+        assertEquals(again.code, 0, again.stderr);
+        assertStringIncludes(again.stderr, "no session to give back");
+      },
+    );
+
     await t.step("enforce off at start: everything recorded is given back", async () => {
+      await posture("offense");
+      daemon = start();
+      await modesAre({ [OBSERVER]: "read-only" }, "the observer locked");
       assertEquals((await daemon.stop()).code, 0);
       await config("off");
       daemon = start();
