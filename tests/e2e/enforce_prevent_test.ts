@@ -54,6 +54,17 @@ Deno.test("enforce prevent: scout makes governed sessions read-only, and they ar
       const now = await modes();
       return Object.entries(want).every(([k, m]) => now[k] === m);
     }, 60_000);
+  // A run and its end; the wait is long enough for a loaded machine (the driver's waits 30 s).
+  const run = async (agent: string, rest: string, message: string) => {
+    const sessionKey = await driver.session(agent, rest);
+    const runId = crypto.randomUUID();
+    await driver.conn.request("chat.send", { sessionKey, message, idempotencyKey: runId });
+    const end = await driver.conn.request<{ status?: string }>("agent.wait", {
+      runId,
+      timeoutMs: 120_000,
+    }, 130_000);
+    assertEquals(end.status, "ok", JSON.stringify(end));
+  };
   const figures: string[] = [];
   const start = () =>
     new Daemon(["--gateway", gw.url], { cwd: stateDir, flags: sandboxFlags(gw.port) });
@@ -79,7 +90,7 @@ Deno.test("enforce prevent: scout makes governed sessions read-only, and they ar
         const t0 = await posture("scout");
         await modesAre({ [PRIMARY]: "read-only" }, "the primary locked");
         figures.push(`scout -> locked ${Math.round(performance.now() - t0)} ms`);
-        await driver.run("primary", "p1", 'CALL write {"path":"blocked.txt","content":"no"}');
+        await run("primary", "p1", 'CALL write {"path":"blocked.txt","content":"no"}');
         await waitFor(
           "the finding",
           async () => (await ledgerLines(stateDir)).some((l) => l.tool_call !== undefined),
@@ -99,7 +110,7 @@ Deno.test("enforce prevent: scout makes governed sessions read-only, and they ar
       const t0 = await posture("offense");
       await modesAre({ [PRIMARY]: null, [OBSERVER]: "read-only" }, "the primary given back");
       figures.push(`offense -> given back ${Math.round(performance.now() - t0)} ms`);
-      await driver.run("primary", "p1", 'CALL write {"path":"allowed.txt","content":"yes"}');
+      await run("primary", "p1", 'CALL write {"path":"allowed.txt","content":"yes"}');
       assert(await exists(join(workspace, "allowed.txt")), "the write did not run");
     });
 

@@ -5,12 +5,7 @@
  * Every part is built before anything can call into it.
  * @module
  */
-import {
-  FrameIntake,
-  GatewayLink,
-  type ProtocolChoice,
-  type TurnTracker,
-} from "../../gateway/mod.ts";
+import { FrameIntake, GatewayLink, type ProtocolChoice } from "../../gateway/mod.ts";
 import { findingIdsInTail, LedgerWriter } from "../../ledger/mod.ts";
 import type { GovernanceEvent, RuleEngine, RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
@@ -113,7 +108,8 @@ async function watchUntilStopped(
     },
   });
   const deadlines = new RuleDeadlines(rules, clock);
-  const prevention = preventionFor({ config, governance, logger }, () => ({ openclaw, persister }));
+  const late = (): LateParts => ({ openclaw, persister, statusFile, prevention });
+  const prevention = preventionFor({ config, governance, logger }, late);
   const intake = new FrameIntake({ onEvent: judge });
   const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: feed });
   const writer = ledgerWriter(opts, {
@@ -148,15 +144,7 @@ async function watchUntilStopped(
     },
     ...prevention.sourceHooks(),
   });
-  const persister = statePersister(opts, {
-    ...ready,
-    rules,
-    writer,
-    output,
-    tracker: openclaw.tracker,
-    prevention,
-    onExpired: () => statusFile.countersMoved(),
-  });
+  const persister = statePersister(opts, { ...ready, rules, writer, output, openclaw }, late);
   const status = new StatusModel(statusSources(opts, {
     writer,
     intake,
@@ -166,6 +154,7 @@ async function watchUntilStopped(
     sandbox: () => handlers.denials(),
     clock,
     config,
+    prevention,
   }));
   const statusFile = new StatusFileWriter({
     path: paths.status,
@@ -258,7 +247,7 @@ async function governanceRead(
  */
 function preventionFor(
   p: { config: Config; governance: GovernanceSource; logger: Logger },
-  late: () => { openclaw: OpenClawSource; persister: StatePersister },
+  late: () => LateParts,
 ): Prevention {
   const { config, governance } = p;
   const scopes = () => late().openclaw.scopes;
@@ -267,12 +256,20 @@ function preventionFor(
     mayPatch: () => scopes().inForce(PREVENT) || scopes().inForce(RELEASE),
     admin: () => covers(late().openclaw.requests?.scopes ?? [], ADMIN_SCOPE),
     save: () => late().persister.save(),
-    onChange: () => late().persister.changed(),
+    onChange: () => (late().persister.changed(), late().statusFile.schedule()),
     onRestored: () => {
       if (config.enforce === "off") scopes().need({ feature: RELEASE, scopes: ["operator.write"] });
     },
     logger: p.logger,
   });
+}
+
+/** Parts built after those that call them back (called only once every part exists). */
+interface LateParts {
+  openclaw: OpenClawSource;
+  persister: StatePersister;
+  statusFile: StatusFileWriter;
+  prevention: Prevention;
 }
 
 /** The state persister: the rules, the pending findings, the watcher's and prevention's state. */
@@ -282,10 +279,8 @@ function statePersister(opts: RunOptions, p: {
   clock: Clock;
   writer: LedgerWriter;
   output: FindingsOutput;
-  tracker: TurnTracker;
-  prevention: Prevention;
-  onExpired: () => void;
-}): StatePersister {
+  openclaw: OpenClawSource;
+}, late: () => LateParts): StatePersister {
   return new StatePersister({
     path: opts.paths.snapshot,
     rules: p.rules,
@@ -293,12 +288,15 @@ function statePersister(opts: RunOptions, p: {
       yield* p.writer.queued();
       yield* p.output.inFlight();
     },
-    tracker: p.tracker,
+    tracker: p.openclaw.tracker,
     logger: opts.logger,
     clock: p.clock,
     ttlMs: p.config.conversationTtlSeconds * 1000,
-    onExpired: p.onExpired,
-    prevention: p.prevention,
+    onExpired: () => late().statusFile.countersMoved(),
+    prevention: {
+      snapshot: () => late().prevention.snapshot(),
+      restore: (entries) => void late().prevention.restore(entries),
+    },
   });
 }
 
@@ -378,6 +376,7 @@ function statusSources(opts: RunOptions, p: {
   sandbox: () => { denials: number; last?: string };
   clock: Clock;
   config: Config;
+  prevention: Prevention;
 }): StatusSources {
   const { governance, openclaw } = p;
   return {
@@ -398,7 +397,11 @@ function statusSources(opts: RunOptions, p: {
           tracker: openclaw.tracker,
           tokenSource: openclaw.tokenSource,
         }),
-        acting: () => ({ level: p.config.enforce, scopes: openclaw.scopes.report() }),
+        acting: () => ({
+          level: p.config.enforce,
+          scopes: openclaw.scopes.report(),
+          readOnlySessions: p.prevention.locked,
+        }),
       }
       : {}),
     sandbox: p.sandbox,

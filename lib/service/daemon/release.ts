@@ -102,8 +102,7 @@ async function giveBack(opts: ReleaseOptions, recorded: LockedSession[]): Promis
       logger,
     });
     prevention.restore(recorded);
-    prevention.connection({ scopes, request: (m, p, t) => conn.request(m, p, t) });
-    await prevention.sync();
+    await prevention.connection({ scopes, request: (m, p, t) => conn.request(m, p, t) });
     const left = prevention.snapshot();
     await replacePrevented(paths.snapshot, left);
     if (left.length > 0) {

@@ -55,6 +55,9 @@ export class Prevention {
   #running: Promise<void> | undefined;
   #again = false;
   readonly #skipped = new Set<string>();
+  // Sessions whose lock the gateway refused (e.g. during a run that cannot take a new mode):
+  // tried again at their next event.
+  readonly #retry = new Set<string>();
 
   /** Starts with an empty record (see {@link restore}). */
   constructor(opts: PreventionOptions) {
@@ -100,15 +103,18 @@ export class Prevention {
     onConnection: (r: GatewayRequests | undefined) => void;
     onGatewayEvent: (f: EventFrame) => void;
   } {
-    return { onConnection: (r) => this.connection(r), onGatewayEvent: (f) => this.gatewayEvent(f) };
+    return {
+      onConnection: (r) => void this.connection(r),
+      onGatewayEvent: (f) => this.gatewayEvent(f),
+    };
   }
 
-  /** The connection's requests, or `undefined` when it ended. */
-  connection(requests: GatewayRequests | undefined): void {
+  /** The connection's requests, or `undefined` when it ended; resolves when its pass is done. */
+  connection(requests: GatewayRequests | undefined): Promise<void> {
     this.#requests = requests;
     this.#listed = false;
     this.#known.clear();
-    if (requests !== undefined) void this.sync();
+    return requests !== undefined ? this.sync() : Promise.resolve();
   }
 
   /** Every event frame: a session's row (new session, mode changed) may call for a pass. */
@@ -118,7 +124,9 @@ export class Prevention {
     if (s === undefined) return;
     const before = this.#known.get(s.key);
     this.#known.set(s.key, s);
-    if (before === undefined || before.mode !== s.mode) void this.sync();
+    if (before === undefined || before.mode !== s.mode || this.#retry.delete(s.key)) {
+      void this.sync();
+    }
   }
 
   /**
@@ -210,7 +218,12 @@ export class Prevention {
       this.#record.delete(step.key);
       // Changed meanwhile: its event brings the mode it has now, and another pass.
       if (changedMeanwhile(err)) return;
-      this.#o.logger.warn(`Cannot make session ${step.key} read-only: ${errorText(err)}`);
+      this.#retry.add(step.key);
+      this.#o.logger.warn(
+        `Cannot make session ${step.key} read-only: ${
+          errorText(err)
+        }; trying again at its next change`,
+      );
     }
   }
 

@@ -19,6 +19,10 @@ class FakeGateway implements GatewayRequests {
   readonly recordAtPatch: number[] = [];
   constructor(readonly modes: Map<string, { agent: string; mode: string | null }>) {}
   record: () => number = () => 0;
+  /** Sessions whose next patch is refused as an active run's would be. */
+  readonly busy = new Set<string>();
+  /** Runs once the list is taken, before it is answered. */
+  afterList: () => void = () => {};
   request<T>(method: string, params?: unknown): Promise<T> {
     const p = params as Record<string, unknown>;
     if (method === "sessions.list") {
@@ -27,10 +31,19 @@ class FakeGateway implements GatewayRequests {
         agentId: s.agent,
         ...(s.mode !== null ? { permissionMode: s.mode } : {}),
       }));
+      this.afterList();
       return Promise.resolve({ sessions, hasMore: false } as T);
     }
     this.patches.push(p);
     this.recordAtPatch.push(this.record());
+    if (this.busy.delete(p.key as string)) {
+      return Promise.reject(
+        new RequestError("sessions.patch", {
+          code: "INVALID_REQUEST",
+          message: "This run cannot apply permissions while active.",
+        }),
+      );
+    }
     const s = this.modes.get(p.key as string);
     if (s === undefined || s.mode !== p.expectedPermissionMode) {
       return Promise.reject(
@@ -83,8 +96,7 @@ Deno.test("scout locks governed sessions, recorded and saved before each patch; 
     "agent:secondary:g": "guarded",
     "agent:main:g": null,
   });
-  t.prevention.connection(t.gw);
-  await t.prevention.sync();
+  await t.prevention.connection(t.gw);
   assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
   assertEquals(t.gw.modes.get("agent:secondary:g")!.mode, "read-only");
   assertEquals(t.gw.modes.get("agent:main:g")!.mode, null);
@@ -102,8 +114,7 @@ Deno.test("scout locks governed sessions, recorded and saved before each patch; 
 
 Deno.test("a session that appears later is locked as its event arrives", async () => {
   const t = setUp({ scout: true }, {});
-  t.prevention.connection(t.gw);
-  await t.prevention.sync();
+  await t.prevention.connection(t.gw);
   t.gw.modes.set("agent:primary:late", { agent: "primary", mode: null });
   t.prevention.gatewayEvent({
     type: "event",
@@ -120,14 +131,30 @@ Deno.test("a session that appears later is locked as its event arrives", async (
   assertEquals(t.gw.modes.get("agent:primary:late")!.mode, "read-only");
 });
 
+Deno.test("a lock the gateway refused is not recorded, and is tried again at the session's next event", async () => {
+  const t = setUp({ scout: true }, { "agent:primary:g": null });
+  t.gw.busy.add("agent:primary:g");
+  await t.prevention.connection(t.gw);
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, null);
+  assertEquals(t.prevention.snapshot(), []);
+  // The run's end: an event with the same mode.
+  t.prevention.gatewayEvent({
+    type: "event",
+    event: "sessions.changed",
+    payload: { sessionKey: "agent:primary:g", agentId: "primary", permissionMode: null },
+  });
+  await t.prevention.sync();
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
+  assertEquals(t.prevention.locked, 1);
+});
+
 Deno.test("a mode the user set after the lock is never overridden: the restore is refused and forgotten", async () => {
   // Recorded by an earlier run; the user set guarded while the coordinator was stopped.
   const t = setUp({ scout: false }, { "agent:primary:g": "guarded" });
   t.prevention.restore([
     { key: "agent:primary:g", agent: "primary", previous: null, set: "read-only" },
   ]);
-  t.prevention.connection(t.gw);
-  await t.prevention.sync();
+  await t.prevention.connection(t.gw);
   assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "guarded");
   assertEquals(t.gw.patches, []);
   assertEquals(t.prevention.snapshot(), []);
@@ -138,11 +165,11 @@ Deno.test("a restore the gateway refuses as changed meanwhile is forgotten, the 
   t.prevention.restore([
     { key: "agent:primary:g", agent: "primary", previous: null, set: "read-only" },
   ]);
-  // Not listed (e.g. not seen yet), then changed by someone else just before the patch.
-  t.gw.modes.get("agent:primary:g")!.mode = "workspace";
-  t.prevention.connection(t.gw);
-  await t.prevention.sync();
+  // Listed as the coordinator left it, then changed by someone else just before the patch.
+  t.gw.afterList = () => t.gw.modes.get("agent:primary:g")!.mode = "workspace";
+  await t.prevention.connection(t.gw);
   assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "workspace");
+  assertEquals(t.gw.patches.length, 1);
   assertEquals(t.prevention.snapshot(), []);
 });
 
