@@ -88,7 +88,7 @@ async function giveBack(opts: ReleaseOptions, recorded: LockedSession[]): Promis
       );
       return EXIT_FAILURE;
     }
-    const prevention = new Prevention({
+    const prevention: Prevention = new Prevention({
       rules: () => ({
         enforcing: false,
         scout: false,
@@ -97,8 +97,16 @@ async function giveBack(opts: ReleaseOptions, recorded: LockedSession[]): Promis
       }),
       mayPatch: () => true,
       admin: () => covers(scopes, ADMIN_SCOPE),
-      // Nothing is locked here, so nothing is recorded ahead.
-      save: () => Promise.resolve(false),
+      // Each restore is recorded as under way before it is sent, and its result after.
+      save: async () => {
+        try {
+          await replacePrevented(paths.snapshot, prevention.snapshot());
+          return true;
+        } catch (err) {
+          logger.warn(`Cannot write the record to ${paths.snapshot}: ${errorText(err)}`);
+          return false;
+        }
+      },
       logger,
     });
     prevention.restore(recorded);

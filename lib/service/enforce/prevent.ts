@@ -84,7 +84,7 @@ export class Prevention {
 
   /** The record, for the snapshot. */
   snapshot(): LockedSession[] {
-    return [...this.#record.values()];
+    return [...this.#record.values()].map((r) => ({ ...r }));
   }
 
   /** Takes the record read back from the snapshot; returns the entries it could not use. */
@@ -172,33 +172,51 @@ export class Prevention {
       record: this.#record,
     });
     if (steps.length === 0) return;
-    const locks = steps.filter((s) => s.kind === "lock");
-    const calls: Promise<void>[] = [];
+    const locks: Extract<PreventStep, { kind: "lock" }>[] = [];
+    const restores: Extract<PreventStep, { kind: "restore" }>[] = [];
     for (const step of steps) {
-      if (step.kind === "restore") calls.push(this.#restore(requests, step));
-      else if (step.kind !== "lock") this.#note(step);
+      if (step.kind === "lock") locks.push(step);
+      else if (step.kind === "restore") restores.push(step);
+      else this.#note(step);
     }
-    if (locks.length > 0 && await this.#recordAhead(locks)) {
-      for (const step of locks) calls.push(this.#lock(requests, step));
-    }
-    await Promise.all(calls);
+    const calls = await this.#recordAhead(locks, restores);
+    await Promise.all([
+      ...calls.locks.map((step) => this.#lock(requests, step)),
+      ...restores.map((step) => this.#restore(requests, step)),
+    ]);
+    // What came of them, saved at once: a crash now finds each session as recorded.
+    if (locks.length + restores.length > 0) await this.#o.save();
     this.#o.onChange?.();
   }
 
-  // Recorded and saved before any patch is sent: a crash right after leaves a record, never a
-  // lock nobody knows of.
-  async #recordAhead(locks: Extract<PreventStep, { kind: "lock" }>[]): Promise<boolean> {
+  // Recorded as under way and saved before any patch is sent: a crash right after leaves a
+  // record, never a lock nobody knows of. Without the record saved nothing is locked; giving
+  // back goes ahead all the same.
+  async #recordAhead(
+    locks: Extract<PreventStep, { kind: "lock" }>[],
+    restores: Extract<PreventStep, { kind: "restore" }>[],
+  ): Promise<{ locks: Extract<PreventStep, { kind: "lock" }>[] }> {
+    if (locks.length + restores.length === 0) return { locks };
     for (const l of locks) {
-      this.#record.set(l.key, { key: l.key, agent: l.agent, previous: l.previous, set: LOCK_MODE });
+      this.#record.set(l.key, {
+        key: l.key,
+        agent: l.agent,
+        previous: l.previous,
+        set: LOCK_MODE,
+        pending: true,
+      });
     }
-    if (await this.#o.save()) return true;
+    for (const r of restores) this.#record.get(r.key)!.pending = true;
+    if (await this.#o.save()) return { locks };
     for (const l of locks) this.#record.delete(l.key);
-    this.#o.logger.error(
-      "Cannot make sessions read-only: the record of what is changed cannot be saved " +
-        "(see the message above); they are left as they are",
-      { sessions: locks.length },
-    );
-    return false;
+    if (locks.length > 0) {
+      this.#o.logger.error(
+        "Cannot make sessions read-only: the record of what is changed cannot be saved " +
+          "(see the message above); they are left as they are",
+        { sessions: locks.length },
+      );
+    }
+    return { locks: [] };
   }
 
   async #lock(requests: GatewayRequests, step: Extract<PreventStep, { kind: "lock" }>) {
@@ -209,6 +227,8 @@ export class Prevention {
         expectedPermissionMode: step.previous,
       });
       this.#seen(step.key, LOCK_MODE);
+      const r = this.#record.get(step.key);
+      if (r !== undefined) delete r.pending;
       this.#o.logger.info("session made read-only", {
         session: step.key,
         agent: step.agent,
@@ -245,6 +265,8 @@ export class Prevention {
         this.#note({ kind: "forget", key: step.key, why: "its mode was changed by someone else" });
         return;
       }
+      const r = this.#record.get(step.key);
+      if (r !== undefined) delete r.pending;
       this.#o.logger.warn(
         `Cannot give session ${step.key} its mode back: ${errorText(err)}; ` +
           "it stays recorded and is tried again on the next connection",

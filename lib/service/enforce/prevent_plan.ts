@@ -28,6 +28,11 @@ export interface LockedSession {
    * back nor locked again while the lock is wanted; forgotten once it is not.
    */
   yielded?: boolean;
+  /**
+   * A patch between `previous` and `set` was sent and its result not yet recorded: found in
+   * mode `previous` after a crash, the session was never locked or was given back already.
+   */
+  pending?: boolean;
 }
 
 /** A session as the gateway last showed it. */
@@ -78,10 +83,19 @@ export interface PreventInput {
 export function planPrevent(input: PreventInput): PreventStep[] {
   const { policy, sessions, record } = input;
   const steps: PreventStep[] = [];
+  const gone = new Set<string>();
   for (const r of record.values()) {
     const wanted = policy.wantsLocked(r.agent);
     const seen = sessions.get(r.key);
-    if (r.yielded === true) {
+    if (r.pending === true && seen !== undefined && seen.mode === r.previous) {
+      // The coordinator's own patch did not land, or was a restore that did: not someone else's.
+      steps.push({
+        kind: "forget",
+        key: r.key,
+        why: "it is in its mode before (a patch cut short)",
+      });
+      gone.add(r.key);
+    } else if (r.yielded === true) {
       if (!wanted) {
         steps.push({ kind: "forget", key: r.key, why: "its mode was changed by someone else" });
       }
@@ -97,7 +111,8 @@ export function planPrevent(input: PreventInput): PreventStep[] {
     }
   }
   for (const s of sessions.values()) {
-    if (record.has(s.key) || s.mode === LOCK_MODE || !policy.wantsLocked(s.agent)) continue;
+    if (record.has(s.key) && !gone.has(s.key)) continue;
+    if (s.mode === LOCK_MODE || !policy.wantsLocked(s.agent)) continue;
     if (s.mode === FULL_MODE && !policy.canSetFull) {
       steps.push({
         kind: "skip",
@@ -135,5 +150,6 @@ export function isLockedSession(x: unknown): x is LockedSession {
   const r = x as Record<string, unknown>;
   return typeof r.key === "string" && r.key !== "" && typeof r.agent === "string" &&
     (r.previous === null || typeof r.previous === "string") && typeof r.set === "string" &&
-    (r.yielded === undefined || typeof r.yielded === "boolean");
+    (r.yielded === undefined || typeof r.yielded === "boolean") &&
+    (r.pending === undefined || typeof r.pending === "boolean");
 }

@@ -112,6 +112,24 @@ Deno.test("the user changed the mode meanwhile: never overridden, nor locked aga
   ]);
 });
 
+Deno.test("a patch cut short by a crash: found in its mode before, the session is not taken for someone else's", () => {
+  // Recorded as under way, then killed before the lock landed: locked afresh while scout holds.
+  assertEquals(plan(rules({ scout: true }), [P1], [locked(P1, { pending: true })]), [
+    { kind: "forget", key: P1.key, why: "it is in its mode before (a patch cut short)" },
+    { kind: "lock", key: P1.key, agent: "primary", previous: null },
+  ]);
+  // Killed after a restore landed: nothing more to do.
+  assertEquals(plan(rules({ scout: false }), [P1], [locked(P1, { pending: true })]), [
+    { kind: "forget", key: P1.key, why: "it is in its mode before (a patch cut short)" },
+  ]);
+  // Killed after the lock landed: locked, given back when scout ends.
+  const ro = [{ ...P1, mode: "read-only" }];
+  assertEquals(plan(rules({ scout: true }), ro, [locked(P1, { pending: true })]), []);
+  assertEquals(plan(rules({ scout: false }), ro, [locked(P1, { pending: true })]), [
+    { kind: "restore", key: P1.key, to: null, from: "read-only" },
+  ]);
+});
+
 Deno.test("a session in mode full is locked only when operator.admin can give it back", () => {
   const full = { ...P1, mode: "full" };
   assertEquals(plan(rules({ scout: true }), [full]), [
@@ -124,7 +142,8 @@ Deno.test("a session in mode full is locked only when operator.admin can give it
 
 Deno.test("isLockedSession accepts what the record holds and nothing else", () => {
   assertEquals(isLockedSession(locked(P1)), true);
-  assertEquals(isLockedSession(locked(S1, { yielded: true })), true);
+  assertEquals(isLockedSession(locked(S1, { yielded: true, pending: true })), true);
+  assertEquals(isLockedSession(locked(S1, { pending: 1 as unknown as boolean })), false);
   assertEquals(isLockedSession({ key: "k", agent: "a", set: "read-only" }), false);
   assertEquals(isLockedSession({ key: "", agent: "a", previous: null, set: "read-only" }), false);
   assertEquals(isLockedSession({ key: "k", agent: "a", previous: 3, set: "read-only" }), false);

@@ -100,7 +100,15 @@ Deno.test("scout locks governed sessions, recorded and saved before each patch; 
   assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
   assertEquals(t.gw.modes.get("agent:secondary:g")!.mode, "read-only");
   assertEquals(t.gw.modes.get("agent:main:g")!.mode, null);
-  assertEquals(t.saved[0]!.map((l) => l.key).sort(), ["agent:primary:g", "agent:secondary:g"]);
+  // Saved as under way before the patches, and saved again with what came of them.
+  assertEquals(t.saved[0]!.map((l) => [l.key, l.pending]).sort(), [
+    ["agent:primary:g", true],
+    ["agent:secondary:g", true],
+  ]);
+  assertEquals(t.saved.at(-1)!.map((l) => [l.key, l.pending]).sort(), [
+    ["agent:primary:g", undefined],
+    ["agent:secondary:g", undefined],
+  ]);
   assertEquals(t.gw.recordAtPatch, [2, 2]);
   assertEquals(t.prevention.locked, 2);
   assert(t.prevention.lockedByUs("agent:primary:g"));
