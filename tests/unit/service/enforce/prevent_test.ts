@@ -59,7 +59,11 @@ class FakeGateway implements GatewayRequests {
   }
 }
 
-function setUp(lock: Partial<LockRules>, modes: Record<string, string | null>) {
+function setUp(
+  lock: Partial<LockRules>,
+  modes: Record<string, string | null>,
+  mayPatch = () => true,
+) {
   const gw = new FakeGateway(
     new Map(Object.entries(modes).map(([k, m]) => [k, { agent: k.split(":")[1]!, mode: m }])),
   );
@@ -73,7 +77,7 @@ function setUp(lock: Partial<LockRules>, modes: Record<string, string | null>) {
   };
   const prevention = new Prevention({
     rules: () => rules,
-    mayPatch: () => true,
+    mayPatch,
     admin: () => false,
     save: () => {
       saved.push(prevention.snapshot());
@@ -118,6 +122,21 @@ Deno.test("scout locks governed sessions, recorded and saved before each patch; 
   assertEquals(t.gw.modes.get("agent:primary:g")!.mode, null);
   assertEquals(t.gw.modes.get("agent:secondary:g")!.mode, "guarded");
   assertEquals(t.prevention.snapshot(), []);
+});
+
+Deno.test("not in force (operator.write not held): nothing is listed, patched or recorded", async () => {
+  let inForce = false;
+  const t = setUp({ scout: true }, { "agent:primary:g": null }, () => inForce);
+  const requests: string[] = [];
+  await t.prevention.connection({
+    scopes: ["operator.read"],
+    request: (m, p) => (requests.push(m), t.gw.request(m, p)),
+  });
+  assertEquals([requests, t.prevention.snapshot()], [[], []]);
+  // Granted on a later connection: in force then.
+  inForce = true;
+  await t.prevention.connection(t.gw);
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
 });
 
 Deno.test("a session that appears later is locked as its event arrives", async () => {
