@@ -39,8 +39,6 @@ export interface PreventionOptions {
   onChange?: () => void;
   /** The record was read back from the snapshot (it may hold sessions to give back). */
   onRestored?: () => void;
-  /** A pass ended (the sessions are as the plan says, or nothing more can be done now). */
-  onSettled?: () => void;
   /** Where each change is said. */
   logger: Logger;
 }
@@ -151,7 +149,6 @@ export class Prevention {
       } while (this.#again);
     })().finally(() => {
       this.#running = undefined;
-      this.#o.onSettled?.();
     });
     return this.#running;
   }
