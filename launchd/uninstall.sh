@@ -18,7 +18,9 @@ usage() {
 Usage: $PROG [--manager launchd|systemd] [--state-dir DIR] [--dry-run]
 
 Stops the moses-coordinator service and removes the file install.sh wrote. The ledger
-(<state dir>/audits/moses) and the logs are kept. When 'systemctl --user' cannot reach the user
+(<state dir>/audits/moses) and the logs are kept. Sessions the coordinator made read-only
+(enforce prevent) get their modes back: the installed binary's 'release' is run once the
+service is stopped. When 'systemctl --user' cannot reach the user
 manager, the unit file is still removed (and disabled), and it says what to run later.
 
 Options:
@@ -70,6 +72,7 @@ else
 fi
 
 exists=0
+BINARY=""
 if [[ -e "$TARGET" || -L "$TARGET" ]]; then
   [[ -f "$TARGET" && ! -L "$TARGET" ]] ||
     die 1 "Refusing to remove $TARGET: it is not a regular file, so install.sh did not write it. Remove it yourself if it should go."
@@ -83,9 +86,15 @@ if [[ -e "$TARGET" || -L "$TARGET" ]]; then
       xml_unescape "$line"
       STATE_DIR="$REPLY"
     fi
+    line="$(grep -A2 -F '<key>ProgramArguments</key>' -- "$TARGET" | sed -n 's:.*<string>\(.*\)</string>.*:\1:p' | head -n 1 || true)"
+    if [[ -n "$line" ]]; then
+      xml_unescape "$line"
+      BINARY="$REPLY"
+    fi
   else
     line="$(sed -n 's/^WorkingDirectory=//p' -- "$TARGET" | head -n 1 || true)"
     [[ -z "$line" ]] || STATE_DIR="$line"
+    BINARY="$(sed -n 's/^ExecStart=\(.*\) run$/\1/p' -- "$TARGET" | head -n 1 || true)"
   fi
 fi
 
@@ -101,6 +110,27 @@ kept() {
   else
     printf 'Kept: the logs in the journal (journalctl --user -u %s)\n' "${UNIT%.service}"
   fi
+}
+
+# With the service stopped, the sessions the coordinator made read-only (enforce prevent) get
+# their modes back: 'release' does it, and does nothing when none is recorded. It runs in the
+# state directory, as the service did (its permission grants are relative to it). A failure is
+# said, not fatal: the service is removed all the same.
+release_sessions() {
+  [[ -n "$BINARY" ]] || return 0
+  if [[ ! -x "$BINARY" ]]; then
+    printf '%s: Cannot give back sessions made read-only: %s is not there. If enforce was on, run its release from %s with the binary you have.\n' \
+      "$PROG" "$BINARY" "$STATE_DIR" >&2
+    return 0
+  fi
+  if [[ "$DRY_RUN" == 1 ]]; then
+    printf 'Would run, in %s: %s\n' "$STATE_DIR" "$(show_cmd "$BINARY" release)"
+    return 0
+  fi
+  printf 'Running, in %s: %s\n' "$STATE_DIR" "$(show_cmd "$BINARY" release)"
+  (cd -- "$STATE_DIR" && "$BINARY" release) ||
+    printf '%s: Some sessions the coordinator made read-only may still be read-only (see the message above). Run this once the gateway is up: cd %s && %s\n' \
+      "$PROG" "$(printf '%q' "$STATE_DIR")" "$(show_cmd "$BINARY" release)" >&2
 }
 
 uninstall_launchd() {
@@ -123,6 +153,7 @@ uninstall_launchd() {
         die 1 "Cannot unload $LABEL: launchctl bootout failed (see its message above). $TARGET is kept."
     fi
   fi
+  release_sessions
   [[ "$exists" == 0 ]] || remove_file "$TARGET"
   [[ "$DRY_RUN" == 1 ]] || printf 'Uninstalled %s.\n' "$LABEL"
   kept
@@ -142,6 +173,7 @@ uninstall_systemd() {
     fi
   fi
   run_or_die systemctl --user disable --now "$UNIT"
+  release_sessions
   remove_file "$TARGET"
   run_or_die systemctl --user daemon-reload
   [[ "$DRY_RUN" == 1 ]] || printf 'Uninstalled %s.\n' "$UNIT"

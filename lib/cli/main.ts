@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig, scopesAsked } from "../service/mod.ts";
-import { runDaemon } from "../service/mod.ts";
+import { releaseSessions, runDaemon } from "../service/mod.ts";
 import {
   EXIT_CONFIG,
   EXIT_FAILURE,
@@ -88,6 +88,7 @@ Usage: moses-coordinator <command> [options]
 
 Commands:
   run       Watch the gateway and record violations (the daemon)
+  release   Give back the sessions enforce prevent made read-only (uninstall runs it)
   replay    Feed recorded frames through the rule offline
   verify    Check every line of the ledger's hash chain
   status    Show the daemon's state (a health check: exit 0 when connected)
@@ -165,6 +166,17 @@ in openclaw.json in the state directory.`,
       },
       ledger: LEDGER,
       "log-format": { type: "string", value: "FMT", help: "text or json (default: text)" },
+    },
+  },
+  release: {
+    about: `Gives every session that enforce prevent made read-only its mode back (a mode
+changed by someone else since is left as it is), and clears the record. Run it with
+the daemon stopped: uninstall.sh does, after stopping the service. Asks the gateway
+for operator.write. Exits 0 when nothing is left read-only by the coordinator, 1 when
+a session could not be given back (it stays recorded: run release again).`,
+    options: {
+      "state-dir": STATE_DIR,
+      gateway: { type: "string", value: "URL", help: "Gateway WebSocket URL (default: as run)" },
     },
   },
   replay: {
@@ -380,6 +392,13 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         } finally {
           batched?.close();
         }
+      }
+      case "release": {
+        if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+        const problem = await stateDirUnusable();
+        if (problem !== undefined) return refuse(io, problem);
+        const gateway = (values.gateway as string | undefined) ?? `ws://${declaredSet().net[0]}`;
+        return await releaseSessions({ paths, gateway, logger: new Logger("text", io.err) });
       }
       case "replay": {
         if (positionals.length !== 1) {

@@ -10,8 +10,10 @@ import {
   type Governance,
   GovernanceChangeRule,
   GovernanceDriftRule,
+  governanceValue,
   ModeRule,
   normalise,
+  OBSERVER_ROLE,
   PostureRule,
   RoleMap,
   RoleRule,
@@ -23,6 +25,7 @@ import {
   ToolClassifier,
 } from "../rules/mod.ts";
 import type { Config } from "./config.ts";
+import type { LockRules } from "./enforce/mod.ts";
 
 /** What the engine needs besides the config. */
 export interface RuleSetOptions {
@@ -60,8 +63,7 @@ export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngin
   if (on("posture")) rules.push(new PostureRule(classifier));
   if (on("role")) rules.push(new RoleRule(classifier, roles));
   if (on("mode")) rules.push(new ModeRule(classifier));
-  // Governed: the agents that take part in the sequence, and those named for the audit.
-  const governed = (a: string) => roles.resolve(a) !== undefined || auditAgents.has(normalise(a));
+  const governed = governedBy(config);
   if (on("audit") && opts.ledgerEntries === true) {
     rules.push(
       new AuditRule({
@@ -77,4 +79,22 @@ export function buildRuleEngine(config: Config, opts: RuleSetOptions): RuleEngin
     rules.push(new GovernanceDriftRule({ roleOf: (a) => roles.resolve(a) }));
   }
   return new RuleEngine(rules, opts);
+}
+
+/** Whether the rules govern an agent: it takes part in the sequence, or is named for the audit. */
+export function governedBy(config: Config): (agent: string) => boolean {
+  const roles = new RoleMap(config.roles, config.sequence);
+  const auditAgents = new Set(Object.keys(config.auditAgents));
+  return (a) => roles.resolve(a) !== undefined || auditAgents.has(normalise(a));
+}
+
+/** Whose sessions `enforce: prevent` makes read-only under `governance`. */
+export function lockRules(config: Config, governance: Governance): LockRules {
+  const roles = new RoleMap(config.roles, config.sequence);
+  return {
+    enforcing: config.enforce !== "off",
+    scout: governanceValue(governance.fields.posture) === "scout",
+    governed: governedBy(config),
+    observer: (a) => roles.resolve(a) === OBSERVER_ROLE,
+  };
 }

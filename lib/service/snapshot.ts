@@ -16,6 +16,7 @@ import {
   type Violation,
 } from "../rules/mod.ts";
 import { errorText, readTextIfExists, writeFileAtomic, writeFileAtomicFrom } from "../util/mod.ts";
+import { isLockedSession, type LockedSession } from "./enforce/mod.ts";
 
 /** The snapshot as read back. */
 export interface Snapshot {
@@ -27,6 +28,8 @@ export interface Snapshot {
   pending: Finding[];
   /** OpenClaw: turns counted per session, and how far the coordinator had caught up. */
   turns?: TurnsSnapshot;
+  /** `enforce: prevent`: the sessions the coordinator made read-only (none in older snapshots). */
+  prevented: LockedSession[];
   /** Entries that could not be read, with why: the loader keeps them aside. */
   rejected: RejectedEntry[];
 }
@@ -53,6 +56,8 @@ export interface SnapshotToSave {
   pending: () => Iterable<Finding>;
   /** The OpenClaw watcher's state, if any. */
   turns?: () => TurnsSnapshot | undefined;
+  /** The sessions the coordinator made read-only, if any. */
+  prevented?: () => readonly LockedSession[];
 }
 
 const FORMAT = 2;
@@ -102,6 +107,8 @@ export function encodeSnapshotTo(s: SnapshotToSave, write: (text: string) => voi
     }
     put("]}");
   }
+  const prevented = s.prevented?.() ?? [];
+  if (prevented.length > 0) put(`,"prevented":${JSON.stringify(prevented)}`);
   write(out + "}\n");
 }
 
@@ -152,8 +159,23 @@ export function decodeSnapshot(text: string, source: string): Snapshot {
     rules,
     pending,
     ...turnsOf(r, rejected),
+    prevented: preventedOf(r, rejected),
     rejected,
   };
+}
+
+function preventedOf(r: Record<string, unknown>, rejected: RejectedEntry[]): LockedSession[] {
+  if (r.prevented === undefined) return [];
+  if (!Array.isArray(r.prevented)) {
+    rejected.push({ what: "prevented", reason: "not a list", entry: r.prevented });
+    return [];
+  }
+  const out: LockedSession[] = [];
+  for (const [i, e] of r.prevented.entries()) {
+    if (isLockedSession(e)) out.push(e);
+    else rejected.push({ what: `prevented[${i}]`, reason: "not a locked session", entry: e });
+  }
+  return out;
 }
 
 // Format 1: the sequence rule's state at the top, pending violations as flat records.
@@ -192,6 +214,7 @@ function decodeFormat1(r: Record<string, unknown>): Snapshot {
     rules,
     pending,
     ...turnsOf(r, rejected),
+    prevented: [],
     rejected,
   };
 }
@@ -271,4 +294,20 @@ export async function keepAside(
     );
   }
   return rejectedIn;
+}
+
+/**
+ * Replaces the record of sessions made read-only in the snapshot at `path`, the rest kept as
+ * it is (`release`, with the daemon stopped). Nothing to write when there is no snapshot.
+ */
+export async function replacePrevented(
+  path: string,
+  prevented: readonly LockedSession[],
+): Promise<void> {
+  const text = await readTextIfExists(path);
+  if (text === undefined) return;
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  if (prevented.length > 0) raw.prevented = prevented;
+  else delete raw.prevented;
+  await writeFileAtomic(path, JSON.stringify(raw) + "\n");
 }

@@ -86,6 +86,8 @@ export interface StatusReport {
     level?: string;
     inForce?: string[];
     notInForce?: { feature: string; why: string }[];
+    /** Sessions enforce prevent made read-only and gives back (when scout ends, or with enforce off). */
+    readOnlySessions?: number;
   };
   /** The governance in force (from state.json, or MO§ES's defaults). */
   governance?: { mode: unknown; posture: unknown; role: unknown };
@@ -329,10 +331,14 @@ function driftLine(r: RuleStatus): string {
 function enforcementText(report: StatusReport): string {
   const e = report.enforcement;
   const level = e.level ?? "off";
-  if (level === "off") return "off (record only)";
+  const n = e.readOnlySessions ?? 0;
+  const ro = n > 0 ? `; ${n} session${n === 1 ? "" : "s"} made read-only` : "";
+  if (level === "off") {
+    return `off (record only)${ro ? `${ro} by an earlier run, being given back` : ""}`;
+  }
   const off = e.notInForce ?? [];
-  if (off.length === 0) return `${level} (in force: ${(e.inForce ?? []).join(", ")})`;
-  return `${level}, NOT all in force: ` + off.map((o) => `${o.feature}: ${o.why}`).join("; ");
+  if (off.length === 0) return `${level} (in force: ${(e.inForce ?? []).join(", ")})${ro}`;
+  return `${level}, NOT all in force: ` + off.map((o) => `${o.feature}: ${o.why}`).join("; ") + ro;
 }
 
 function notifyLine(n: NotifyStatus): string {

@@ -807,3 +807,27 @@ Deno.test("--dry-run previews an install with a binary that is not there yet, an
   assertEquals(real.code, 2, real.stderr);
   assertStringIncludes(real.stderr, `Binary not found: ${later}`);
 });
+
+Deno.test("uninstall runs the installed binary's release in the state directory once the service is stopped; a failed release is said, the uninstall goes on", async () => {
+  for (const manager of ["launchd", "systemd"]) {
+    await using fx = await Fixture.create();
+    assertOk(await fx.install(manager === "launchd" ? launchd(fx) : systemd(fx)), "install");
+    const ran = join(fx.root, "release.log");
+    // The stand-in says where it ran and with what, and whether the service was stopped then.
+    await writeExecutable(
+      fx.binary,
+      `#!/bin/sh\necho "$PWD $* $(ls "$STUB_STATE" | tr '\\n' ' ')" >> ${ran}\nexit 1\n`,
+    );
+    const r = await fx.uninstall(["--manager", manager]);
+    assertOk(r, `${manager} uninstall`);
+    const line = (await Deno.readTextFile(ran)).trim();
+    assert(line.startsWith(`${fx.state} release`), line);
+    assert(!line.includes("systemd-active") && !line.includes("launchd-job"), line);
+    assertStringIncludes(r.stderr, "may still be read-only");
+    assertStringIncludes(r.stderr, "release");
+    assert(
+      !(await exists(manager === "launchd" ? fx.plist : fx.unitFile)),
+      "the file is still there",
+    );
+  }
+});

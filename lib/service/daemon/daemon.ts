@@ -25,7 +25,19 @@ import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
 import { EXIT_OK } from "../exit_codes.ts";
-import { ABORT, Notifier, RunAborter, scopeNeeds, ScopeNegotiation } from "../enforce/mod.ts";
+import {
+  ABORT,
+  ADMIN_SCOPE,
+  covers,
+  Notifier,
+  PREVENT,
+  preventedOutcome,
+  Prevention,
+  RELEASE,
+  RunAborter,
+  scopeNeeds,
+  ScopeNegotiation,
+} from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
@@ -34,7 +46,7 @@ import { OpenClawSource } from "./openclaw_source.ts";
 import type { Paths } from "../paths.ts";
 import { preflight, type Ready, stopForGood } from "./preflight.ts";
 import { installProcessHandlers, type ProcessHandlers } from "./process_handlers.ts";
-import { buildRuleEngine } from "../rule_set.ts";
+import { buildRuleEngine, lockRules } from "../rule_set.ts";
 import { StatePersister } from "./state_persister.ts";
 import { LedgerSource } from "./ledger_source.ts";
 import { RuleDeadlines } from "./rule_deadlines.ts";
@@ -85,6 +97,7 @@ async function watchUntilStopped(
     clock,
     onChange: () => {
       statusFile.schedule();
+      void prevention.sync();
       void governanceRead(opts.paths.governanceState, governance, clock).then(feed);
     },
   });
@@ -107,11 +120,13 @@ async function watchUntilStopped(
     ledgerEntries: true,
     governance: () => governance.governance,
     onFinding: (f, e) => {
-      output.accept(f, e);
+      output.accept(preventedOutcome(f, e, (s) => prevention.lockedByUs(s)), e);
       moved();
     },
   });
   const deadlines = new RuleDeadlines(rules, clock);
+  const late = (): LateParts => ({ openclaw, persister, statusFile, prevention });
+  const prevention = preventionFor({ config, governance, logger }, late);
   const notifier = newNotifier(config, { logger, clock, onChange: moved });
   const intake = new FrameIntake({ onEvent: judge });
   const ledgerSource = new LedgerSource({ path: paths.ledger, logger, clock, onEntry: feed });
@@ -143,11 +158,8 @@ async function watchUntilStopped(
       status.caughtUp();
       statusFile.schedule();
     },
-    onConnection: (r) => {
-      notifier?.connection(r);
-      toolPolicy?.connection(r);
-    },
-    onGatewayEvent: (f) => toolPolicy?.gatewayEvent(f),
+    onConnection: (r) => [notifier, toolPolicy, prevention].forEach((a) => a?.connection(r)),
+    onGatewayEvent: (f) => [toolPolicy, prevention].forEach((a) => a?.gatewayEvent(f)),
   });
   const aborter = runAborter(config, { rules, governance, openclaw, output, clock, moved });
   const persister = statePersister(opts, {
@@ -156,6 +168,7 @@ async function watchUntilStopped(
     writer,
     output,
     openclaw,
+    prevention,
     moved: () => statusFile.countersMoved(),
   });
   const status = new StatusModel(statusSources(opts, {
@@ -169,6 +182,7 @@ async function watchUntilStopped(
     clock,
     config,
     notifier,
+    prevention,
   }));
   const statusFile = statusFileWriter(opts, { status, clock });
   const handlers = installProcessHandlers({
@@ -309,6 +323,7 @@ function statePersister(opts: RunOptions, p: {
   writer: LedgerWriter;
   output: FindingsOutput;
   openclaw: OpenClawSource;
+  prevention: Prevention;
   moved: () => void;
 }): StatePersister {
   const { writer, output } = p;
@@ -324,7 +339,42 @@ function statePersister(opts: RunOptions, p: {
     clock: p.ready.clock,
     ttlMs: p.ready.config.conversationTtlSeconds * 1000,
     onExpired: p.moved,
+    prevention: {
+      snapshot: () => p.prevention.snapshot(),
+      restore: (entries) => void p.prevention.restore(entries),
+    },
   });
+}
+
+/**
+ * enforce prevent: sessions made read-only while scout, observers' always, and given back;
+ * with enforce off, what an earlier run locked is given back, which asks for operator.write.
+ */
+function preventionFor(
+  p: { config: Config; governance: GovernanceSource; logger: Logger },
+  late: () => LateParts,
+): Prevention {
+  const { config, governance } = p;
+  const scopes = () => late().openclaw.scopes;
+  return new Prevention({
+    rules: () => lockRules(config, governance.governance),
+    mayPatch: () => scopes().inForce(PREVENT) || scopes().inForce(RELEASE),
+    admin: () => covers(late().openclaw.requests?.scopes ?? [], ADMIN_SCOPE),
+    save: () => late().persister.save(),
+    onChange: () => (late().persister.changed(), late().statusFile.schedule()),
+    onRestored: () => {
+      if (config.enforce === "off") scopes().need({ feature: RELEASE, scopes: ["operator.write"] });
+    },
+    logger: p.logger,
+  });
+}
+
+/** Parts built after those that call them back (called only once every part exists). */
+interface LateParts {
+  openclaw: OpenClawSource;
+  persister: StatePersister;
+  statusFile: StatusFileWriter;
+  prevention: Prevention;
 }
 
 /** The governance source, state.json read once. */
@@ -405,6 +455,7 @@ function statusSources(opts: RunOptions, p: {
   clock: Clock;
   config: Config;
   notifier: Notifier | undefined;
+  prevention: Prevention;
 }): StatusSources {
   const { governance, openclaw, toolPolicy } = p;
   return {
@@ -425,7 +476,11 @@ function statusSources(opts: RunOptions, p: {
           tracker: openclaw.tracker,
           tokenSource: openclaw.tokenSource,
         }),
-        acting: () => ({ level: p.config.enforce, scopes: openclaw.scopes.report() }),
+        acting: () => ({
+          level: p.config.enforce,
+          scopes: openclaw.scopes.report(),
+          readOnlySessions: p.prevention.locked,
+        }),
       }
       : {}),
     ...(opts.protocol !== "legacy" && toolPolicy

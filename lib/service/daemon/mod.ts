@@ -6,3 +6,4 @@
  */
 export { runDaemon, type RunOptions } from "./daemon.ts";
 export { daemonLiveness } from "./instance_lock.ts";
+export { type ReleaseOptions, releaseSessions } from "./release.ts";

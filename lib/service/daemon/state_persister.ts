@@ -9,6 +9,7 @@ import type { Finding, RuleEngine } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock, type TimerId } from "../../util/mod.ts";
 import type { Logger } from "../log.ts";
 import { keepAside, loadSnapshot, type RejectedEntry, saveSnapshot } from "../snapshot.ts";
+import type { LockedSession } from "../enforce/mod.ts";
 
 /** While events come, how often idle conversations expire and a changed state is saved, in ms. */
 export const SNAPSHOT_INTERVAL_MS = 5_000;
@@ -36,6 +37,11 @@ export interface StatePersisterOptions {
   ttlMs?: number;
   /** Called after the rules' state expired (their counters may have moved). */
   onExpired?: () => void;
+  /** `enforce: prevent`'s record of the sessions it made read-only. */
+  prevention?: {
+    snapshot(): readonly LockedSession[];
+    restore(entries: readonly LockedSession[]): void;
+  };
 }
 
 // The longest delay a timer takes (setTimeout's limit).
@@ -90,6 +96,7 @@ export class StatePersister {
     if (s === undefined) return [];
     const aside: RejectedEntry[] = [...s.rejected];
     if (s.turns && this.#o.tracker) this.#o.tracker.restore(s.turns);
+    this.#o.prevention?.restore(s.prevented);
     const running = new Set<string>();
     for (const rule of this.#o.rules.rules) {
       running.add(rule.id);
@@ -197,8 +204,12 @@ export class StatePersister {
     }, Math.max(SAVE_DELAY_MS, 10 * this.#lastSaveMs));
   }
 
-  /** Saves now, after any save under way (two at once would share the temporary file). */
-  save(): Promise<void> {
+  /**
+   * Saves now, after any save under way (two at once would share the temporary file);
+   * resolves with whether this save was written.
+   */
+  save(): Promise<boolean> {
+    let written = false;
     this.#saving = this.#saving.then(async () => {
       this.#dirty = false;
       const began = performance.now();
@@ -209,15 +220,17 @@ export class StatePersister {
           carried: this.#carried,
           pending: this.#o.pending,
           turns: () => this.#o.tracker?.snapshot(),
+          ...(this.#o.prevention ? { prevented: () => this.#o.prevention!.snapshot() } : {}),
         });
         this.#saves++;
+        written = true;
       } catch (err) {
         this.#dirty = true;
         this.#o.logger.warn(`Cannot write state snapshot ${this.#o.path}: ${errorText(err)}`);
       }
       this.#lastSaveMs = performance.now() - began;
     });
-    return this.#saving;
+    return this.#saving.then(() => written);
   }
 
   /**

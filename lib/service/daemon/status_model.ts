@@ -46,7 +46,7 @@ export interface StatusSources {
   /** The OpenClaw watcher's state, when the protocol may be OpenClaw. */
   openclaw?: () => { counters: WatchCounters; tracker: TurnTracker; tokenSource: string };
   /** The enforcement level configured and the scopes behind it (OpenClaw). */
-  acting?: () => { level: string; scopes: ScopeReport };
+  acting?: () => { level: string; scopes: ScopeReport; readOnlySessions?: number };
   /** Permission denials so far, and the last one's message. */
   sandbox: () => { denials: number; last?: string };
   /** The gateway's tool policy against governance, when read (OpenClaw). */
@@ -245,6 +245,7 @@ export class StatusModel {
         ...(acting !== undefined
           ? { inForce: [...acting.scopes.inForce], notInForce: [...acting.scopes.off] }
           : {}),
+        ...(acting?.readOnlySessions ? { readOnlySessions: acting.readOnlySessions } : {}),
       },
       governance: {
         mode: gov.governance.fields.mode,

@@ -9,3 +9,5 @@ export * from "./needs.ts";
 export * from "./notice.ts";
 export * from "./notifier.ts";
 export * from "./scopes.ts";
+export * from "./prevent.ts";
+export * from "./prevent_plan.ts";

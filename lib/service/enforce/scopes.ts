@@ -41,14 +41,19 @@ export function covers(granted: readonly string[], scope: string): boolean {
  * the coordinator restarts, so that watching goes on.
  */
 export class ScopeNegotiation {
-  readonly #needs: readonly ScopeNeed[];
+  readonly #needs: ScopeNeed[];
   #refused: string | undefined;
   #asked: readonly string[] = [];
   #held: readonly string[] = [];
 
   /** Starts with the needs of what the config turned on. */
   constructor(needs: readonly ScopeNeed[]) {
-    this.#needs = needs;
+    this.#needs = [...needs];
+  }
+
+  /** Adds a need before the next `connect` (giving back what an earlier run changed). */
+  need(n: ScopeNeed): void {
+    if (!this.#needs.some((m) => m.feature === n.feature)) this.#needs.push(n);
   }
 
   /** Every scope asked for when nothing was refused, `operator.read` first. */

@@ -74,6 +74,22 @@ Deno.test("the status text shows the governance in force, tool calls judged, eve
   );
   assertStringIncludes(text, "Governance:     mode high-security, posture scout, role primary");
   assertStringIncludes(text, "Tool calls:     7 judged; event gaps 2 (5 events dropped");
+  assertStringIncludes(text, "Enforcement:    off (record only)\n");
+  report.enforcement = {
+    enabled: true,
+    level: "prevent",
+    inForce: ["enforce prevent"],
+    readOnlySessions: 2,
+  };
+  assertStringIncludes(
+    formatStatus(report, {}),
+    "Enforcement:    prevent (in force: enforce prevent); 2 sessions made read-only",
+  );
+  report.enforcement = { enabled: true, level: "off", inForce: [], readOnlySessions: 1 };
+  assertStringIncludes(
+    formatStatus(report, {}),
+    "Enforcement:    off (record only); 1 session made read-only by an earlier run, being given back",
+  );
   assert(!text.includes("Notices:"), "no notices line while notify is off");
   report.notify = {
     channel: "question",
