@@ -40,7 +40,7 @@ Deno.test("notices to the operator against a real OpenClaw gateway", async (t) =
         await waitFor(
           "CONNECTED",
           async () => (await statusOf(stateDir))?.state === "CONNECTED",
-          30_000,
+          60_000,
         );
         await driver.say("primary", "notice-1");
         await driver.say("observer", "notice-1", "an answer the human must not get in a notice");
@@ -67,7 +67,7 @@ Deno.test("notices to the operator against a real OpenClaw gateway", async (t) =
         await waitFor(
           "three more ledger lines",
           async () => (await ledgerLines(stateDir)).length === 4,
-          30_000,
+          60_000,
         );
         // Every finding is accounted for in status: one more sent, the other two held back.
         await waitFor("the burst accounted for", async () => {
@@ -111,7 +111,7 @@ Deno.test("notices to the operator against a real OpenClaw gateway", async (t) =
         await waitFor(
           "CONNECTED",
           async () => (await statusOf(stateDir))?.state === "CONNECTED",
-          30_000,
+          60_000,
         );
         await driver.say("primary", "notice-node");
         await driver.say("observer", "notice-node");
@@ -132,7 +132,7 @@ Deno.test("notices to the operator against a real OpenClaw gateway", async (t) =
         await waitFor("both violations accounted for", async () => {
           const n = await notices(stateDir);
           return n !== undefined && n.sent === 1 && n.suppressed === 1;
-        }, 30_000);
+        }, 60_000);
         assertEquals(device.invokes.length, 1);
       } finally {
         device.close();
