@@ -88,6 +88,8 @@ export interface StatusReport {
     notInForce?: { feature: string; why: string }[];
     /** Sessions enforce prevent made read-only and gives back (when scout ends, or with enforce off). */
     readOnlySessions?: number;
+    /** enforce abort: aborts asked for, confirmed (blocked), and waiting for confirmation. */
+    aborts?: { aborts: number; blocked: number; waiting: number };
   };
   /** The governance in force (from state.json, or MO§ES's defaults). */
   governance?: { mode: unknown; posture: unknown; role: unknown };
@@ -332,7 +334,11 @@ function enforcementText(report: StatusReport): string {
   const e = report.enforcement;
   const level = e.level ?? "off";
   const n = e.readOnlySessions ?? 0;
-  const ro = n > 0 ? `; ${n} session${n === 1 ? "" : "s"} made read-only` : "";
+  const a = e.aborts;
+  const ro = (n > 0 ? `; ${n} session${n === 1 ? "" : "s"} made read-only` : "") +
+    (a !== undefined
+      ? `; runs aborted ${a.aborts} (${a.blocked} confirmed, ${a.waiting} waiting)`
+      : "");
   if (level === "off") {
     return `off (record only)${ro ? `${ro} by an earlier run, being given back` : ""}`;
   }

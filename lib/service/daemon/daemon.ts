@@ -125,7 +125,7 @@ async function watchUntilStopped(
     },
   });
   const deadlines = new RuleDeadlines(rules, clock);
-  const late = (): LateParts => ({ openclaw, persister, statusFile, prevention });
+  const late = (): LateParts => ({ openclaw, persister, statusFile, prevention, aborter });
   const prevention = preventionFor({ config, governance, logger }, late);
   const notifier = newNotifier(config, { logger, clock, onChange: moved });
   const intake = new FrameIntake({ onEvent: judge });
@@ -182,7 +182,7 @@ async function watchUntilStopped(
     clock,
     config,
     notifier,
-    prevention,
+    late,
   }));
   const statusFile = statusFileWriter(opts, { status, clock });
   const handlers = installProcessHandlers({
@@ -369,12 +369,18 @@ function preventionFor(
   });
 }
 
+/** What status shows of enforce abort. */
+function abortCounts(a: RunAborter): { aborts: number; blocked: number; waiting: number } {
+  return { ...a.counts, waiting: a.waiting };
+}
+
 /** Parts built after those that call them back (called only once every part exists). */
 interface LateParts {
   openclaw: OpenClawSource;
   persister: StatePersister;
   statusFile: StatusFileWriter;
   prevention: Prevention;
+  aborter: RunAborter | undefined;
 }
 
 /** The governance source, state.json read once. */
@@ -455,7 +461,7 @@ function statusSources(opts: RunOptions, p: {
   clock: Clock;
   config: Config;
   notifier: Notifier | undefined;
-  prevention: Prevention;
+  late: () => LateParts;
 }): StatusSources {
   const { governance, openclaw, toolPolicy } = p;
   return {
@@ -479,7 +485,8 @@ function statusSources(opts: RunOptions, p: {
         acting: () => ({
           level: p.config.enforce,
           scopes: openclaw.scopes.report(),
-          readOnlySessions: p.prevention.locked,
+          readOnlySessions: p.late().prevention.locked,
+          ...(p.late().aborter ? { aborts: abortCounts(p.late().aborter!) } : {}),
         }),
       }
       : {}),

@@ -46,7 +46,12 @@ export interface StatusSources {
   /** The OpenClaw watcher's state, when the protocol may be OpenClaw. */
   openclaw?: () => { counters: WatchCounters; tracker: TurnTracker; tokenSource: string };
   /** The enforcement level configured and the scopes behind it (OpenClaw). */
-  acting?: () => { level: string; scopes: ScopeReport; readOnlySessions?: number };
+  acting?: () => {
+    level: string;
+    scopes: ScopeReport;
+    readOnlySessions?: number;
+    aborts?: { aborts: number; blocked: number; waiting: number };
+  };
   /** Permission denials so far, and the last one's message. */
   sandbox: () => { denials: number; last?: string };
   /** The gateway's tool policy against governance, when read (OpenClaw). */
@@ -246,6 +251,7 @@ export class StatusModel {
           ? { inForce: [...acting.scopes.inForce], notInForce: [...acting.scopes.off] }
           : {}),
         ...(acting?.readOnlySessions ? { readOnlySessions: acting.readOnlySessions } : {}),
+        ...(acting?.aborts ? { aborts: { ...acting.aborts } } : {}),
       },
       governance: {
         mode: gov.governance.fields.mode,
