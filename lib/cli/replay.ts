@@ -101,7 +101,7 @@ export async function replayLines(
     seenAt.set(e, { line: lineNo, governance: governance.fields });
     rules.handle(e);
   };
-  let badGovernance = 0;
+  let badMosesLine = 0;
   const rules = buildRuleEngine(opts.config, {
     ledgerEntries: true,
     governance: () => governance,
@@ -130,7 +130,7 @@ export async function replayLines(
     try {
       moses = mosesLine(line, { at: now(), id: lineId, source: `recording line ${lineNo}` });
     } catch {
-      badGovernance++; // a governance or policy line that cannot be read: skipped, counted
+      badMosesLine++; // a governance or policy line that cannot be read: skipped, counted
       continue;
     }
     if (moses === undefined) {
@@ -160,7 +160,7 @@ export async function replayLines(
       notEnforced: seq?.notEnforced ?? 0,
       skipped: {
         ...intake.counters.skipped,
-        ...(badGovernance > 0 ? { bad_governance: badGovernance } : {}),
+        ...(badMosesLine > 0 ? { bad_moses_line: badMosesLine } : {}),
       },
     },
     lines: lineNo,
@@ -237,7 +237,12 @@ export function mosesLine(
     };
   }
   if (obj.type === "moses.tool_policy") {
-    const event = toolPolicyEvent(toolPolicyOf({ config: obj.config }), {
+    // The config itself, or a whole config.get answer (which holds it).
+    const c = obj.config as Record<string, unknown> | null | undefined;
+    const answer = typeof c === "object" && c !== null && ("runtimeConfig" in c || "parsed" in c)
+      ? c
+      : { config: c };
+    const event = toolPolicyEvent(toolPolicyOf(answer), {
       at: seen.at,
       source: "replay",
     });

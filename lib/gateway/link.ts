@@ -281,7 +281,9 @@ export class GatewayLink {
   }
 }
 
-// A refusal that asking for fewer scopes might change: not a wrong secret or protocol.
+// A refusal that asking for fewer scopes might change: the device is not paired or approved
+// for what it asked (OpenClaw's NOT_PAIRED / PAIRING_REQUIRED, a scope refused). A wrong
+// secret, a rate limit or a protocol mismatch is not: retrying at once would only prolong it.
 function mayAskLess(code: string): boolean {
-  return !/^(AUTH_TOKEN|AUTH_PASSWORD|PROTOCOL|DEVICE_AUTH)/.test(code);
+  return /PAIRING|NOT_PAIRED|SCOPE/.test(code) && code !== "AUTH_SCOPE_MISMATCH";
 }

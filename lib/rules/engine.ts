@@ -91,6 +91,16 @@ export class RuleEngine {
     this.#byAction.set(f.action, (this.#byAction.get(f.action) ?? 0) + 1);
   }
 
+  /**
+   * Counts a finding made on a rule's behalf outside {@link RuleEngine.handle} (an enforcer
+   * that judges a run at its start with the rule's own question) as that rule's finding.
+   */
+  countFor(ruleId: string, f: Finding): void {
+    const i = this.rules.findIndex((r) => r.id === ruleId);
+    if (i >= 0) this.#findings[i]!++;
+    this.#counted(f);
+  }
+
   /** The rule with this id, if any. */
   rule(id: string): Rule | undefined {
     return this.rules.find((r) => r.id === id);

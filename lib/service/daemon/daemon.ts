@@ -308,6 +308,8 @@ function runAborter(config: Config, p: {
     requests: () => p.openclaw.requests,
     notInForce: () => p.openclaw.scopes.report().off.find((o) => o.feature === ABORT)?.why,
     onFinding: (f, e, settled) => {
+      // The sequence rule's own question made it: counted as the rule's finding in status.
+      p.rules.countFor(SEQUENCE_RULE, f);
       p.output.accept(f, e, settled);
       // The snapshot lists what it settled as.
       void settled.then(p.moved);

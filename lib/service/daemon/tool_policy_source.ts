@@ -19,6 +19,7 @@ import type { ToolPolicyEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ToolPolicyReadStatus } from "../status.ts";
+import { covers, READ_SCOPE } from "../enforce/mod.ts";
 
 /** How long a read may take, ms. */
 export const TOOL_POLICY_READ_TIMEOUT_MS = 10_000;
@@ -58,7 +59,10 @@ export class ToolPolicySource {
   /** A connection began (its requests) or ended (`undefined`): a new one is read at once. */
   connection(requests: GatewayRequests | undefined): void {
     this.#requests = requests;
-    if (requests !== undefined) this.#read("catch-up");
+    // Live, not catch-up: the answer may come after the catch-up has ended, and a caught-up
+    // finding reads the ledger's end for its id (kept until the next catch-up ends). The rule's
+    // saved state keeps a mismatch found again after a restart from being written twice.
+    if (requests !== undefined) this.#read("live");
   }
 
   /** Every event frame of the connection: a config change is read again. */
@@ -89,7 +93,7 @@ export class ToolPolicySource {
     const requests = this.#requests;
     if (requests === undefined) return;
     try {
-      if (!requests.scopes.includes("operator.read")) {
+      if (!covers(requests.scopes, READ_SCOPE)) {
         throw new Error("the gateway did not grant operator.read to this connection");
       }
       const answer = await requests.request(CONFIG_GET, {}, TOOL_POLICY_READ_TIMEOUT_MS);

@@ -140,7 +140,7 @@ Deno.test("governance lines in a recording set the governance rules judge with, 
   for (const t of tools) assertEquals(t.governance.posture, "scout");
   // A governance line that holds no object is skipped and counted, the rest replayed.
   const bad = await replayWith({ before: ['{"type": "moses.governance", "state": 5}'] });
-  assertEquals(bad.counters.skipped["bad_governance" as keyof typeof bad.counters.skipped], 1);
+  assertEquals(bad.counters.skipped["bad_moses_line" as keyof typeof bad.counters.skipped], 1);
   assertEquals(bad.lines > 90, true);
 });
 

@@ -316,3 +316,48 @@ Deno.test("a connect refused for good is tried once more when the owner will ask
     await gw.stop();
   }
 });
+
+Deno.test("a wrong token or a rate limit is not taken for a refused scope: no second attempt", async () => {
+  for (const code of ["AUTH_TOKEN_MISMATCH", "AUTH_RATE_LIMITED"]) {
+    const gw = scriptedOpenClaw({
+      answer: () => ({
+        ok: false,
+        error: { code: "INVALID_REQUEST", message: "refused", details: { code } },
+      }),
+      closeAfterSubscribe: () => false,
+    });
+    const identity = await generateIdentity();
+    const refusals: string[] = [];
+    const { seen, handlers } = recorder();
+    const link = new GatewayLink({
+      url: gw.url,
+      protocol: "openclaw",
+      random: () => 0,
+      openclaw: {
+        connectOptions: () =>
+          Promise.resolve({
+            identity,
+            token: "shared",
+            scopes: ["operator.read", "operator.write"],
+            version: "test",
+            platform: "linux",
+            timeoutMs: 5000,
+          }),
+        connectRefused: (m) => (refusals.push(m), true),
+        saveDeviceToken: () => Promise.resolve(),
+        watchDeps: () => {
+          throw new Error("not used");
+        },
+      },
+    }, handlers);
+    try {
+      link.start();
+      await waitFor("the refusal", () => seen.fatal.length === 1, 10_000);
+      assertEquals(refusals, [], code);
+      assertEquals(gw.auths.length, 1, code);
+    } finally {
+      await link.stop();
+      await gw.stop();
+    }
+  }
+});

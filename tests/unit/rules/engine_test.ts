@@ -200,3 +200,23 @@ Deno.test("findings are counted by kind, each kind a rule declares from zero", (
     other_violation: 2,
   });
 });
+
+Deno.test("a finding made on a rule's behalf outside the engine counts as that rule's and by kind", () => {
+  const engine = new RuleEngine([new AgentRule("a", "observer")], {
+    governance: () => DEFAULT_GOVERNANCE,
+    onFinding: () => {},
+  });
+  const found: Finding[] = [];
+  const counted = new RuleEngine([new AgentRule("a", "observer")], {
+    governance: () => DEFAULT_GOVERNANCE,
+    onFinding: (f) => found.push(f),
+  });
+  counted.handle(turn("h", "observer"));
+  engine.handle(turn("g", "observer"));
+  const made = found[0]!;
+  engine.countFor("a", made);
+  engine.countFor("no such rule", made);
+  assertEquals(engine.findings, 2);
+  assertEquals(engine.status().a!.findings, 2);
+  assertEquals(engine.findingsByKind().a_violation, 3);
+});

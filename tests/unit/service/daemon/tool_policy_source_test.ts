@@ -56,7 +56,7 @@ Deno.test("reads config.get at connect: the tool policy only, no other config, h
   assertEquals(r.calls, ["config.get"]);
   assertEquals(events.length, 1);
   const e = events[0]!;
-  assertEquals([e.kind, e.source], ["tool_policy", "catch-up"]);
+  assertEquals([e.kind, e.source], ["tool_policy", "live"]);
   assertEquals(e.policy, {
     global: { profile: "coding", deny: ["exec"] },
     agents: { primary: {}, observer: { deny: ["write"] } },
@@ -82,7 +82,7 @@ Deno.test("config.changed reads again (live); a change during a read is read onc
   await source.settled();
   assertEquals(r.calls.length, 2);
   assertEquals(events.map((e) => e.policy.global.deny), [["a"], ["b"]]);
-  assertEquals(events.map((e) => e.source), ["catch-up", "live"]);
+  assertEquals(events.map((e) => e.source), ["live", "live"]);
 });
 
 Deno.test("a read that fails is a status line and one log line, not a throw", async () => {
