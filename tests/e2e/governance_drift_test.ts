@@ -134,7 +134,7 @@ Deno.test("governance_drift against a real OpenClaw gateway", async (t) => {
           s = await statusOf(stateDir);
           return s?.pid === daemon.child.pid && s.toolPolicy?.state === "read" &&
             (s.rules?.governance_drift?.stats.policyReads ?? 0) >= 2;
-        }, 30_000);
+        }, 60_000);
         assertEquals(s!.toolPolicy?.mismatches, []);
         assertEquals(s!.counters.byKind?.governance_drift, 0);
         assertEquals((await drifts()).length, 1);

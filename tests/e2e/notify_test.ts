@@ -53,7 +53,11 @@ Deno.test("notices to the operator against a real OpenClaw gateway", async (t) =
         assertStringIncludes(q!.text, `ledger entry ${(line!.violation as { id: string }).id}`);
         assert(!q!.text.includes("must not get"), q!.text);
         assertEquals(q!.header, "MO§ES");
-        await waitFor("the notice counted", async () => (await notices(stateDir))?.sent === 1);
+        await waitFor(
+          "the notice counted",
+          async () => (await notices(stateDir))?.sent === 1,
+          60_000,
+        );
       },
     );
 
@@ -73,7 +77,7 @@ Deno.test("notices to the operator against a real OpenClaw gateway", async (t) =
         await waitFor("the burst accounted for", async () => {
           const n = await notices(stateDir);
           return n !== undefined && n.sent + n.suppressed + n.failed === 4;
-        });
+        }, 60_000);
         const n = (await notices(stateDir))!;
         assertEquals([n.sent, n.suppressed, n.failed], [2, 2, 0]);
         await human.until(2);

@@ -137,7 +137,7 @@ export class NodeClient {
   }
 
   /** Resolves once `pred` holds over the invocations received (checked on every frame). */
-  until(pred: (invokes: NodeInvoke[]) => boolean, timeoutMs = 30_000): Promise<void> {
+  until(pred: (invokes: NodeInvoke[]) => boolean, timeoutMs = 60_000): Promise<void> {
     if (pred(this.invokes)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

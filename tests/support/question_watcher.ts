@@ -54,7 +54,7 @@ export class QuestionWatcher {
   }
 
   /** Resolves once `n` questions have come (woken by each, never polled). */
-  until(n: number, timeoutMs = 30_000): Promise<void> {
+  until(n: number, timeoutMs = 60_000): Promise<void> {
     if (this.questions.length >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
