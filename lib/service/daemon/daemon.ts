@@ -363,7 +363,12 @@ function preventionFor(
     mayPatch: () => scopes().inForce(PREVENT) || scopes().inForce(RELEASE),
     admin: () => covers(late().openclaw.requests?.scopes ?? [], ADMIN_SCOPE),
     save: () => late().persister.save(),
-    onChange: () => (late().persister.changed(), late().statusFile.schedule()),
+    onChange: () => {
+      late().persister.changed();
+      late().statusFile.schedule();
+      // All given back: the next connection asks for reading only again.
+      if (config.enforce === "off" && !late().prevention.recorded) scopes().drop(RELEASE);
+    },
     onRestored: () => {
       if (config.enforce === "off") scopes().need({ feature: RELEASE, scopes: ["operator.write"] });
     },

@@ -56,6 +56,12 @@ export class ScopeNegotiation {
     if (!this.#needs.some((m) => m.feature === n.feature)) this.#needs.push(n);
   }
 
+  /** No longer needs a feature's scopes: the next `connect` does not ask for them. */
+  drop(feature: string): void {
+    const i = this.#needs.findIndex((m) => m.feature === feature);
+    if (i >= 0) this.#needs.splice(i, 1);
+  }
+
   /** Every scope asked for when nothing was refused, `operator.read` first. */
   get wanted(): readonly string[] {
     const all = new Set([READ_SCOPE]);

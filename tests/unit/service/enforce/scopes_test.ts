@@ -64,3 +64,12 @@ Deno.test("reading only: a refusal is never retried", () => {
   assertEquals(n.nextScopes(), ["operator.read"]);
   assertEquals(n.refused("no"), false);
 });
+
+Deno.test("a need added later is asked for at the next connect, and no longer once dropped", () => {
+  const n = new ScopeNegotiation([]);
+  n.need({ feature: "enforce release", scopes: ["operator.write"] });
+  assertEquals(n.nextScopes(), ["operator.read", "operator.write"]);
+  n.drop("enforce release");
+  assertEquals(n.nextScopes(), ["operator.read"]);
+  assertEquals(n.report().off, []);
+});
