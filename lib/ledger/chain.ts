@@ -56,6 +56,16 @@ function wellFormed(v: unknown): boolean {
   return Object.entries(v).every(([k, x]) => k.isWellFormed() && wellFormed(x));
 }
 
+/**
+ * Takes a scanned line's hash check off {@link ChainChecker.checkScanned}: hashes
+ * `canonical` and compares it with the stated hash `src[start, end)`, later, reporting a
+ * mismatch to {@link ChainChecker.hashMismatch}. Copies both before returning.
+ */
+export interface HashQueue {
+  /** Queues one line's check. */
+  add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number): void;
+}
+
 /** Receives each entry that parses to an object, with its line (1-based). */
 export type EntryFn = (line: number, entry: Record<string, unknown>) => void;
 
@@ -121,6 +131,25 @@ export class ChainChecker {
   #problem(line: number, kind: ProblemKind, message: string): void {
     this.problemCount++;
     if (this.problems.length < this.#maxKept) this.problems.push({ line, kind, message });
+  }
+
+  /**
+   * Reports a hash mismatch found after later lines were checked (a {@link HashQueue}'s
+   * result): it goes where a check in line order would have put it.
+   */
+  hashMismatch(line: number, stated: string, computed: string): void {
+    this.problemCount++;
+    const problems = this.problems;
+    // A scanned line's only other problem is its link, which comes after.
+    let at = problems.length;
+    while (at > 0 && problems[at - 1]!.line >= line) at--;
+    if (at >= this.#maxKept) return;
+    problems.splice(at, 0, {
+      line,
+      kind: "hash_mismatch",
+      message: `the hash does not match the content (stated ${stated}, computed ${computed})`,
+    });
+    if (problems.length > this.#maxKept) problems.pop();
   }
 
   /** Reports a line whose bytes are not UTF-8. */
@@ -201,10 +230,11 @@ export class ChainChecker {
 
   /**
    * Checks a line that `scan` has just read and written canonically (verify's fast path):
-   * the same as {@link check} with the line's text, without parsing it. Not for a checker
-   * with `onEntry`, which needs each entry as an object.
+   * the same as {@link check} with the line's text, without parsing it. With `hashes`, the
+   * hash check is left to it. Not for a checker with `onEntry`, which needs each entry as
+   * an object.
    */
-  checkScanned(line: number, scan: LineScanner): void {
+  checkScanned(line: number, scan: LineScanner, hashes?: HashQueue): void {
     if (this.#onEntry) {
       throw new Error("Cannot check a scanned line: onEntry needs the parsed entry");
     }
@@ -222,6 +252,9 @@ export class ChainChecker {
     let stated: string | undefined;
     if (scan.hashStart < 0) {
       this.#problem(line, "missing_hash", "the entry has no hash");
+    } else if (hashes !== undefined) {
+      hashes.add(line, scan.canonical(), src, scan.hashStart, scan.hashEnd);
+      stated = asciiText(src, scan.hashStart, scan.hashEnd);
     } else {
       const actual = sha256Hex(scan.canonical());
       if (sameText(src, scan.hashStart, scan.hashEnd, actual)) {

@@ -1,0 +1,285 @@
+/**
+ * A second thread for verify's hashing: the main thread reads and scans the lines and puts
+ * each one's canonical form and stated hash in a batch; a worker hashes the batch and sends
+ * back only the lines whose hash does not match. Hashing (a `node:crypto` call a line, most
+ * of it the call's own cost) was nearly half of verify's time.
+ *
+ * The worker is started from a `blob:` URL made from the source text of the two functions
+ * below, which import nothing but `node:crypto`: it needs neither leave to read a module
+ * file nor to import one, so it runs under the coordinator's own permission set too. The
+ * batches live in shared memory: none is copied or moved, and when every batch is busy, or
+ * the worker is gone, the main thread hashes the batch itself with the same function.
+ * @module
+ */
+import { sha256Hex } from "../util/mod.ts";
+import { asciiText } from "./_ids.ts";
+
+/** Returns the lower-case hex SHA-256 of the bytes. */
+type HexFn = (data: Uint8Array) => string;
+
+// Per line in a batch's meta: canonical start, end, stated start, end, line number.
+const META = 5;
+const SLOTS = 4;
+const SLOT_BYTES = 256 * 1024;
+const SLOT_LINES = 2048;
+
+/**
+ * Hashes each line of a batch; returns the index and computed hash of each line whose
+ * stated hash differs, flattened. Runs in the worker from its source text: it must refer
+ * to nothing outside itself.
+ */
+export function hashBatch(hex: HexFn, data: Uint8Array, meta: Int32Array, count: number) {
+  const out: (number | string)[] = [];
+  for (let i = 0; i < count; i++) {
+    const m = i * 5;
+    const computed = hex(data.subarray(meta[m]!, meta[m + 1]!));
+    const s = meta[m + 2]!;
+    let same = meta[m + 3]! - s === computed.length;
+    for (let k = 0; same && k < computed.length; k++) {
+      same = data[s + k] === computed.charCodeAt(k);
+    }
+    if (!same) out.push(i, computed);
+  }
+  return out;
+}
+
+interface HelperScope {
+  onmessage: ((ev: MessageEvent) => void) | null;
+  postMessage(msg: unknown): void;
+}
+
+// The worker's body, from its source text like hashBatch.
+function helperMain(scope: HelperScope, batch: typeof hashBatch, hex: HexFn): void {
+  let views: { data: Uint8Array; meta: Int32Array }[] = [];
+  scope.onmessage = (ev) => {
+    const msg = ev.data;
+    if (msg.slots) {
+      views = msg.slots.map((s: { data: SharedArrayBuffer; meta: SharedArrayBuffer }) => ({
+        data: new Uint8Array(s.data),
+        meta: new Int32Array(s.meta),
+      }));
+      return;
+    }
+    const v = views[msg.slot]!;
+    scope.postMessage({ slot: msg.slot, mismatches: batch(hex, v.data, v.meta, msg.count) });
+  };
+}
+
+// Copying a fresh hasher costs less per line than making one (op_node_create_hash was the
+// largest part of the one-shot \`hash()\`), about an eighth less a line.
+const WORKER_SOURCE = `import { createHash } from "node:crypto";
+const fresh = createHash("sha256");
+(${helperMain.toString()})(globalThis, ${hashBatch.toString()},
+  (d) => fresh.copy().update(d).digest("hex"));
+`;
+
+/** Receives a line whose stated hash is not the hash of its content. */
+export type MismatchFn = (line: number, stated: string, computed: string) => void;
+
+interface Slot {
+  data: Uint8Array;
+  meta: Int32Array;
+  count: number;
+  used: number;
+  busy: boolean;
+}
+
+let liveHelpers = 0;
+
+/** Workers of {@link HashHelper} started and not yet ended (for tests). */
+export function liveHashHelpers(): number {
+  return liveHelpers;
+}
+
+/**
+ * Hashes lines on a second thread, or on this one when that one is busy or gone. Results
+ * come back out of line order: {@link MismatchFn} is called as they do, and
+ * {@link HashHelper.drain} waits for the last one.
+ */
+export class HashHelper {
+  #slots: Slot[] = [];
+  #current: Slot;
+  #worker: Worker | undefined;
+  #url: string | undefined;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  readonly #onMismatch: MismatchFn;
+  readonly #slotBytes: number;
+  readonly #slotLines: number;
+  /** Batches hashed by the worker and on this thread (for tests and the bench). */
+  readonly batches = { worker: 0, here: 0 };
+
+  /**
+   * Starts the worker. For tests: `worker: false` hashes every batch on this thread;
+   * `slotBytes` and `slotLines` size each batch.
+   */
+  constructor(
+    onMismatch: MismatchFn,
+    opts: { worker?: boolean; slotBytes?: number; slotLines?: number } = {},
+  ) {
+    this.#onMismatch = onMismatch;
+    this.#slotBytes = opts.slotBytes ?? SLOT_BYTES;
+    this.#slotLines = opts.slotLines ?? SLOT_LINES;
+    for (let i = 0; i < SLOTS; i++) {
+      this.#slots.push({
+        data: new Uint8Array(new SharedArrayBuffer(this.#slotBytes)),
+        meta: new Int32Array(new SharedArrayBuffer(this.#slotLines * META * 4)),
+        count: 0,
+        used: 0,
+        busy: false,
+      });
+    }
+    this.#current = this.#slots[0]!;
+    if (opts.worker !== false) this.#start();
+  }
+
+  #start(): void {
+    try {
+      this.#url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+      const worker = new Worker(this.#url, { type: "module" });
+      liveHelpers++;
+      this.#worker = worker;
+      worker.onmessage = (ev: MessageEvent<{ slot: number; mismatches: (number | string)[] }>) =>
+        this.#done(this.#slots[ev.data.slot]!, ev.data.mismatches);
+      worker.onerror = (ev) => {
+        ev.preventDefault();
+        this.#stop();
+      };
+      worker.postMessage({
+        slots: this.#slots.map((s) => ({ data: s.data.buffer, meta: s.meta.buffer })),
+      });
+    } catch {
+      // No worker here: this thread hashes every batch.
+      this.#stop();
+    }
+  }
+
+  // Ends the worker; the batches it held are hashed here.
+  #stop(): void {
+    if (this.#worker) {
+      this.#worker.terminate();
+      liveHelpers--;
+    }
+    this.#worker = undefined;
+    if (this.#url) URL.revokeObjectURL(this.#url);
+    this.#url = undefined;
+    for (const slot of this.#slots) if (slot.busy) this.#hashHere(slot);
+  }
+
+  /**
+   * Queues the line's hash check: `canonical` is hashed and compared with the stated hash
+   * `src[start, end)`. Both are copied: the caller may reuse its buffers at once.
+   */
+  add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number): void {
+    const need = canonical.length + (end - start);
+    let slot = this.#current;
+    if (slot.count === this.#slotLines || slot.used + need > this.#slotBytes) {
+      slot = this.#next();
+      if (need > this.#slotBytes) {
+        // Too long for a batch: hashed here and now.
+        const computed = sha256Hex(canonical);
+        const stated = src.subarray(start, end);
+        if (!sameBytes(stated, computed)) {
+          this.#onMismatch(line, asciiText(stated, 0, stated.length), computed);
+        }
+        return;
+      }
+    }
+    const m = slot.count * META;
+    const meta = slot.meta;
+    meta[m] = slot.used;
+    slot.data.set(canonical, slot.used);
+    slot.used += canonical.length;
+    meta[m + 1] = slot.used;
+    meta[m + 2] = slot.used;
+    slot.data.set(src.subarray(start, end), slot.used);
+    slot.used += end - start;
+    meta[m + 3] = slot.used;
+    meta[m + 4] = line;
+    slot.count++;
+  }
+
+  // Sends the current batch off (or hashes it here when no other is free) and returns an
+  // empty one to fill.
+  #next(): Slot {
+    const full = this.#current;
+    const free = this.#worker ? this.#slots.find((s) => s !== full && !s.busy) : undefined;
+    if (free === undefined) {
+      this.#hashHere(full);
+      return full;
+    }
+    this.#send(full);
+    this.#current = free;
+    return free;
+  }
+
+  #send(slot: Slot): void {
+    slot.busy = true;
+    this.#inFlight++;
+    this.#worker!.postMessage({ slot: this.#slots.indexOf(slot), count: slot.count });
+  }
+
+  #hashHere(slot: Slot): void {
+    const wasBusy = slot.busy;
+    slot.busy = true;
+    this.#report(slot, hashBatch(sha256Hex, slot.data, slot.meta, slot.count));
+    this.batches.here++;
+    if (wasBusy) this.#inFlight--;
+    this.#free(slot);
+  }
+
+  #done(slot: Slot, mismatches: (number | string)[]): void {
+    if (!slot.busy) return; // hashed here already, after the worker was stopped
+    this.#report(slot, mismatches);
+    this.batches.worker++;
+    this.#inFlight--;
+    this.#free(slot);
+  }
+
+  #report(slot: Slot, mismatches: (number | string)[]): void {
+    for (let k = 0; k < mismatches.length; k += 2) {
+      const m = (mismatches[k] as number) * META;
+      const stated = asciiText(slot.data, slot.meta[m + 2]!, slot.meta[m + 3]!);
+      this.#onMismatch(slot.meta[m + 4]!, stated, mismatches[k + 1] as string);
+    }
+  }
+
+  #free(slot: Slot): void {
+    slot.busy = false;
+    slot.count = 0;
+    slot.used = 0;
+    if (this.#inFlight === 0) this.#idle?.();
+  }
+
+  /** Hashes what is queued and waits for every result; the helper can be used again after. */
+  async drain(): Promise<void> {
+    if (this.#current.count > 0) {
+      if (this.#worker) {
+        const last = this.#current;
+        this.#current = this.#slots.find((s) => !s.busy && s !== last) ?? last;
+        if (this.#current === last) this.#hashHere(last);
+        else this.#send(last);
+      } else {
+        this.#hashHere(this.#current);
+      }
+    }
+    if (this.#inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.#idle = () => {
+        this.#idle = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Ends the worker; batches still out are hashed here. */
+  close(): void {
+    this.#stop();
+  }
+}
+
+function sameBytes(bytes: Uint8Array, text: string): boolean {
+  if (bytes.length !== text.length) return false;
+  for (let k = 0; k < text.length; k++) if (bytes[k] !== text.charCodeAt(k)) return false;
+  return true;
+}
