@@ -19,7 +19,7 @@ type HexFn = (data: Uint8Array) => string;
 
 // Per line in a batch's meta: canonical start, end, stated start, end, line number.
 const META = 5;
-const SLOTS = 4;
+const SLOTS = 8;
 const SLOT_BYTES = 256 * 1024;
 const SLOT_LINES = 2048;
 
@@ -48,9 +48,17 @@ interface HelperScope {
   postMessage(msg: unknown): void;
 }
 
-// The worker's body, from its source text like hashBatch.
+// A batch's state, shared: the thread that moves it out of QUEUED hashes it.
+const FREE = 0;
+const QUEUED = 1;
+// 2: taken by the worker (set only there).
+const HERE = 3;
+
+// The worker's body, from its source text like hashBatch. `shared` holds each slot's state,
+// then each slot's line count.
 function helperMain(scope: HelperScope, batch: typeof hashBatch, hex: HexFn): void {
   let views: { data: Uint8Array; meta: Int32Array }[] = [];
+  let shared = new Int32Array(0);
   scope.onmessage = (ev) => {
     const msg = ev.data;
     if (msg.slots) {
@@ -58,10 +66,18 @@ function helperMain(scope: HelperScope, batch: typeof hashBatch, hex: HexFn): vo
         data: new Uint8Array(s.data),
         meta: new Int32Array(s.meta),
       }));
+      shared = new Int32Array(msg.shared);
       return;
     }
-    const v = views[msg.slot]!;
-    scope.postMessage({ slot: msg.slot, mismatches: batch(hex, v.data, v.meta, msg.count) });
+    const i = msg.slot;
+    // QUEUED to TAKEN; otherwise the main thread took it, or an earlier message for the
+    // same slot already hashed this batch.
+    if (Atomics.compareExchange(shared, i, 1, 2) !== 1) return;
+    const v = views[i]!;
+    scope.postMessage({
+      slot: i,
+      mismatches: batch(hex, v.data, v.meta, shared[views.length + i]!),
+    });
   };
 }
 
@@ -77,10 +93,12 @@ const fresh = createHash("sha256");
 export type MismatchFn = (line: number, stated: string, computed: string) => void;
 
 interface Slot {
+  index: number;
   data: Uint8Array;
   meta: Int32Array;
   count: number;
   used: number;
+  /** Sent to the worker and not yet back. */
   busy: boolean;
 }
 
@@ -94,34 +112,41 @@ export function liveHashHelpers(): number {
 /**
  * Hashes lines on a second thread, or on this one when that one is busy or gone. Results
  * come back out of line order: {@link MismatchFn} is called as they do, and
- * {@link HashHelper.drain} waits for the last one.
+ * {@link HashHelper.drain} waits for the last one, hashing here whatever the worker has not
+ * begun.
  */
 export class HashHelper {
   #slots: Slot[] = [];
+  #shared: Int32Array;
   #current: Slot;
   #worker: Worker | undefined;
   #url: string | undefined;
   #inFlight = 0;
-  #idle: (() => void) | undefined;
+  #back: (() => void) | undefined;
   readonly #onMismatch: MismatchFn;
   readonly #slotBytes: number;
   readonly #slotLines: number;
+  readonly #steal: boolean;
   /** Batches hashed by the worker and on this thread (for tests and the bench). */
   readonly batches = { worker: 0, here: 0 };
 
   /**
-   * Starts the worker. For tests: `worker: false` hashes every batch on this thread;
-   * `slotBytes` and `slotLines` size each batch.
+   * Starts the worker. For tests: `worker: false` hashes every batch on this thread,
+   * `steal: false` leaves every batch sent to the worker there; `slotBytes` and `slotLines`
+   * size each batch.
    */
   constructor(
     onMismatch: MismatchFn,
-    opts: { worker?: boolean; slotBytes?: number; slotLines?: number } = {},
+    opts: { worker?: boolean; steal?: boolean; slotBytes?: number; slotLines?: number } = {},
   ) {
     this.#onMismatch = onMismatch;
+    this.#steal = opts.steal ?? true;
     this.#slotBytes = opts.slotBytes ?? SLOT_BYTES;
     this.#slotLines = opts.slotLines ?? SLOT_LINES;
+    this.#shared = new Int32Array(new SharedArrayBuffer(SLOTS * 2 * 4));
     for (let i = 0; i < SLOTS; i++) {
       this.#slots.push({
+        index: i,
         data: new Uint8Array(new SharedArrayBuffer(this.#slotBytes)),
         meta: new Int32Array(new SharedArrayBuffer(this.#slotLines * META * 4)),
         count: 0,
@@ -147,6 +172,7 @@ export class HashHelper {
       };
       worker.postMessage({
         slots: this.#slots.map((s) => ({ data: s.data.buffer, meta: s.meta.buffer })),
+        shared: this.#shared.buffer,
       });
     } catch {
       // No worker here: this thread hashes every batch.
@@ -216,23 +242,24 @@ export class HashHelper {
   #send(slot: Slot): void {
     slot.busy = true;
     this.#inFlight++;
-    this.#worker!.postMessage({ slot: this.#slots.indexOf(slot), count: slot.count });
+    this.#shared[SLOTS + slot.index] = slot.count;
+    Atomics.store(this.#shared, slot.index, QUEUED);
+    this.#worker!.postMessage({ slot: slot.index });
   }
 
+  // Hashes a batch here: the one being filled, one the worker has not begun, or any once
+  // the worker is gone.
   #hashHere(slot: Slot): void {
-    const wasBusy = slot.busy;
-    slot.busy = true;
     this.#report(slot, hashBatch(sha256Hex, slot.data, slot.meta, slot.count));
     this.batches.here++;
-    if (wasBusy) this.#inFlight--;
     this.#free(slot);
   }
 
   #done(slot: Slot, mismatches: (number | string)[]): void {
-    if (!slot.busy) return; // hashed here already, after the worker was stopped
+    // After the worker was stopped its batches were hashed here.
+    if (this.#worker === undefined || !slot.busy) return;
     this.#report(slot, mismatches);
     this.batches.worker++;
-    this.#inFlight--;
     this.#free(slot);
   }
 
@@ -245,31 +272,34 @@ export class HashHelper {
   }
 
   #free(slot: Slot): void {
+    if (slot.busy) this.#inFlight--;
     slot.busy = false;
     slot.count = 0;
     slot.used = 0;
-    if (this.#inFlight === 0) this.#idle?.();
+    Atomics.store(this.#shared, slot.index, FREE);
+    this.#back?.();
   }
 
   /** Hashes what is queued and waits for every result; the helper can be used again after. */
   async drain(): Promise<void> {
-    if (this.#current.count > 0) {
-      if (this.#worker) {
-        const last = this.#current;
-        this.#current = this.#slots.find((s) => !s.busy && s !== last) ?? last;
-        if (this.#current === last) this.#hashHere(last);
-        else this.#send(last);
-      } else {
-        this.#hashHere(this.#current);
+    if (this.#current.count > 0) this.#next();
+    while (this.#inFlight > 0) {
+      // What the worker has not begun is hashed here rather than waited for.
+      for (const slot of this.#steal ? this.#slots : []) {
+        if (
+          slot.busy && Atomics.compareExchange(this.#shared, slot.index, QUEUED, HERE) === QUEUED
+        ) {
+          this.#hashHere(slot);
+        }
       }
+      if (this.#inFlight === 0) break;
+      await new Promise<void>((resolve) => {
+        this.#back = () => {
+          this.#back = undefined;
+          resolve();
+        };
+      });
     }
-    if (this.#inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      this.#idle = () => {
-        this.#idle = undefined;
-        resolve();
-      };
-    });
   }
 
   /** Ends the worker; batches still out are hashed here. */

@@ -9,7 +9,9 @@ import { sha256Hex } from "../../lib/util/hash.ts";
 
 const enc = new TextEncoder();
 const found: [number, string, string][] = [];
-const helper = new HashHelper((line, stated, computed) => found.push([line, stated, computed]));
+const helper = new HashHelper((line, stated, computed) => found.push([line, stated, computed]), {
+  steal: false,
+});
 try {
   const good = enc.encode("good");
   helper.add(1, good, enc.encode(sha256Hex(good)), 0, 64);

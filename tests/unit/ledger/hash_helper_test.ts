@@ -18,7 +18,7 @@ function feed(helper: HashHelper, n: number, wrong: Set<number>, long = new Set<
 }
 
 async function mismatches(
-  opts: { worker: boolean; slotBytes?: number; slotLines?: number },
+  opts: { worker: boolean; steal?: boolean; slotBytes?: number; slotLines?: number },
   n: number,
   wrong: Set<number>,
   long?: Set<number>,
@@ -45,12 +45,14 @@ Deno.test("the hash helper's worker finds exactly the wrong hashes, at batch sea
     "0".repeat(64),
     sha256Hex(`line ${i} `),
   ]);
-  const inWorker = await mismatches({ worker: true, slotLines: 3 }, 20, wrong);
+  const inWorker = await mismatches({ worker: true, steal: false, slotLines: 3 }, 20, wrong);
+  const shared = await mismatches({ worker: true, slotLines: 3 }, 20, wrong);
   const here = await mismatches({ worker: false, slotLines: 3 }, 20, wrong);
   assertEquals(inWorker.found, want);
+  assertEquals(shared.found, want);
   assertEquals(here.found, want);
-  assert(inWorker.batches.worker > 0, JSON.stringify(inWorker.batches));
-  assertEquals(inWorker.batches.worker + inWorker.batches.here, 7);
+  assertEquals(inWorker.batches, { worker: 7, here: 0 });
+  assertEquals(shared.batches.worker + shared.batches.here, 7);
   assertEquals(here.batches, { worker: 0, here: 7 });
   assertEquals(liveHashHelpers(), 0);
 });
@@ -58,7 +60,7 @@ Deno.test("the hash helper's worker finds exactly the wrong hashes, at batch sea
 Deno.test("a line too long for a batch is hashed at once, and batches split by bytes", async () => {
   const wrong = new Set([2, 5, 6]);
   const long = new Set([5, 7]);
-  const got = await mismatches({ worker: true, slotBytes: 4096 }, 8, wrong, long);
+  const got = await mismatches({ worker: true, steal: false, slotBytes: 4096 }, 8, wrong, long);
   assertEquals(got.found.map(([line]) => line), [2, 5, 6]);
   assertEquals(got.found[1]![2], sha256Hex(`line 5 ${"y".repeat(5000)}`));
 });
@@ -125,5 +127,16 @@ Deno.test("verify with the hash helper gives the report one thread gives, whatev
     verifyTesting.hashHelperMinBytes = saved;
     verifyTesting.lastHashBatches = undefined;
   }
+  assertEquals(liveHashHelpers(), 0);
+});
+
+Deno.test("a hash helper closed with batches still out hashes them here, none lost", async () => {
+  const found: number[] = [];
+  const helper = new HashHelper((line) => found.push(line), { steal: false, slotLines: 2 });
+  feed(helper, 9, new Set([2, 3, 8]));
+  helper.close();
+  await helper.drain();
+  assertEquals(found.sort((a, b) => a - b), [2, 3, 8]);
+  assertEquals(helper.batches.worker + helper.batches.here, 5);
   assertEquals(liveHashHelpers(), 0);
 });
