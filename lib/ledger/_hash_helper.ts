@@ -11,6 +11,7 @@
  * the worker is gone, the main thread hashes the batch itself with the same function.
  * @module
  */
+import { createHash } from "node:crypto";
 import { sha256Hex } from "../util/mod.ts";
 import { asciiText } from "./_ids.ts";
 
@@ -88,6 +89,10 @@ const fresh = createHash("sha256");
 (${helperMain.toString()})(globalThis, ${hashBatch.toString()},
   (d) => fresh.copy().update(d).digest("hex"));
 `;
+
+// The same on this thread.
+const fresh = createHash("sha256");
+const hexHere: HexFn = (d) => fresh.copy().update(d).digest("hex");
 
 /** Receives a line whose stated hash is not the hash of its content. */
 export type MismatchFn = (line: number, stated: string, computed: string) => void;
@@ -250,7 +255,7 @@ export class HashHelper {
   // Hashes a batch here: the one being filled, one the worker has not begun, or any once
   // the worker is gone.
   #hashHere(slot: Slot): void {
-    this.#report(slot, hashBatch(sha256Hex, slot.data, slot.meta, slot.count));
+    this.#report(slot, hashBatch(hexHere, slot.data, slot.meta, slot.count));
     this.batches.here++;
     this.#free(slot);
   }
