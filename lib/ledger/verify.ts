@@ -151,8 +151,7 @@ export async function verifyLedger(path: string, opts: VerifyOptions = {}): Prom
         end: size,
         midChain: false,
         onEntry: opts.onEntry,
-        hashHelper: size >= verifyTesting.hashHelperMinBytes &&
-          (navigator.hardwareConcurrency || 1) > 1,
+        hashHelper: size >= verifyTesting.hashHelperMinBytes && hashHelperFits(),
       },
       (n) => opts.onProgress?.(n, size),
     ),
@@ -219,6 +218,8 @@ export const verifyTesting = {
   lastHashBatches: undefined as { worker: number; here: number } | undefined,
   /** Cores with nothing else to do, for the default number of workers. */
   idleCores,
+  /** The 1-minute load average, where it may be read. */
+  loadAverage,
   /** The cores idle out of `cores` under a load average of `load`. */
   idleCoresOf,
   /** Workers started and not yet ended. */
@@ -232,14 +233,30 @@ export const verifyTesting = {
 // bench/RESULTS.md). Without leave to read the load average, every core counts as idle.
 function idleCores(): number {
   const cores = navigator.hardwareConcurrency || 1;
+  const load = verifyTesting.loadAverage();
+  return load === undefined ? cores : idleCoresOf(cores, load);
+}
+
+function loadAverage(): number | undefined {
   try {
     if (Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state !== "granted") {
-      return cores;
+      return undefined;
     }
-    return idleCoresOf(cores, Deno.loadavg()[0]!);
+    return Deno.loadavg()[0]!;
   } catch {
-    return cores;
+    return undefined;
   }
+}
+
+// The hash helper is one thread with no modules to load, and the main thread takes back
+// what it has not begun: half a core to spare is enough. On a machine loaded past that it
+// only adds its start (about 0.1 s of CPU) to the contention. Without leave to read the
+// load average, the second core counts as idle, as for the workers.
+function hashHelperFits(): boolean {
+  const cores = navigator.hardwareConcurrency || 1;
+  if (cores < 2) return false;
+  const load = verifyTesting.loadAverage();
+  return load === undefined || cores - load >= 0.5;
 }
 
 function idleCoresOf(cores: number, load: number): number {

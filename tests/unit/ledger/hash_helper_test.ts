@@ -108,14 +108,20 @@ Deno.test("verify with the hash helper gives the report one thread gives, whatev
   const bytes = enc.encode(lines.join("\n") + "\n");
   bytes[enc.encode(lines.slice(0, 90).join("\n")).length + 20] = 0xff; // not UTF-8
   await Deno.writeFile(path, bytes);
-  const saved = verifyTesting.hashHelperMinBytes;
+  const saved = { ...verifyTesting };
+  // Whatever the machine's load: the helper must run for the comparison to mean something.
+  verifyTesting.loadAverage = () => undefined;
   try {
     verifyTesting.hashHelperMinBytes = Infinity;
     const one = await verifyLedger(path, { workers: 1 });
     assertEquals(verifyTesting.lastHashBatches, undefined);
     verifyTesting.hashHelperMinBytes = 0;
     const helped = await verifyLedger(path, { workers: 1 });
-    assert(verifyTesting.lastHashBatches !== undefined);
+    // (One core: no second thread to hash on, and nothing to compare.)
+    assertEquals(
+      verifyTesting.lastHashBatches !== undefined,
+      (navigator.hardwareConcurrency || 1) > 1,
+    );
     assertEquals(helped, one);
     assertEquals(
       one.problems.filter((p) => p.kind === "hash_mismatch").map((p) => p.line),
@@ -124,7 +130,8 @@ Deno.test("verify with the hash helper gives the report one thread gives, whatev
     assert(one.problems.some((p) => p.kind === "not_utf8" && p.line === 91));
     assert(one.problems.some((p) => p.kind === "not_json" && p.line === 56));
   } finally {
-    verifyTesting.hashHelperMinBytes = saved;
+    verifyTesting.hashHelperMinBytes = saved.hashHelperMinBytes;
+    verifyTesting.loadAverage = saved.loadAverage;
     verifyTesting.lastHashBatches = undefined;
   }
   assertEquals(liveHashHelpers(), 0);
@@ -139,4 +146,28 @@ Deno.test("a hash helper closed with batches still out hashes them here, none lo
   assertEquals(found.sort((a, b) => a - b), [2, 3, 8]);
   assertEquals(helper.batches.worker + helper.batches.here, 5);
   assertEquals(liveHashHelpers(), 0);
+});
+
+Deno.test("verify hashes on a second thread only with half a core to spare, or when it cannot tell", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "ledger.jsonl");
+  await appendEntries(path, Array.from({ length: 50 }, (_, i) => ({ detail: `entry ${i}` })));
+  const saved = { ...verifyTesting };
+  verifyTesting.hashHelperMinBytes = 0;
+  const cores = navigator.hardwareConcurrency || 1;
+  try {
+    const helped = async (load: number | undefined) => {
+      verifyTesting.loadAverage = () => load;
+      assert((await verifyLedger(path, { workers: 1 })).ok);
+      return verifyTesting.lastHashBatches !== undefined;
+    };
+    assertEquals(await helped(cores + 8), false);
+    assertEquals(await helped(cores - 0.4), false);
+    assertEquals(await helped(cores - 0.6), cores > 1);
+    assertEquals(await helped(undefined), cores > 1);
+  } finally {
+    verifyTesting.hashHelperMinBytes = saved.hashHelperMinBytes;
+    verifyTesting.loadAverage = saved.loadAverage;
+    verifyTesting.lastHashBatches = undefined;
+  }
 });
