@@ -12,6 +12,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import process from "node:process";
 import { sha256Hex } from "../util/mod.ts";
 import { asciiText } from "./_ids.ts";
 
@@ -23,6 +24,10 @@ const META = 5;
 const SLOTS = 8;
 const SLOT_BYTES = 256 * 1024;
 const SLOT_LINES = 2048;
+// The worker's batches over which the process's CPU time is compared with the time passed.
+const PROBE_BATCHES = 16;
+// Below this many cores' worth of CPU over the probe, the threads take turns on one core.
+const MIN_PARALLELISM = 1.4;
 
 /**
  * Hashes each line of a batch; returns the index and computed hash of each line whose
@@ -134,18 +139,30 @@ export class HashHelper {
   readonly #steal: boolean;
   /** Batches hashed by the worker and on this thread (for tests and the bench). */
   readonly batches = { worker: 0, here: 0 };
+  /** CPU time over time passed while the worker hashed its first batches, once measured. */
+  parallelism: number | undefined;
+  readonly #minParallelism: number;
+  #probe: { at: number; cpu: number; batches: number } | undefined;
 
   /**
    * Starts the worker. For tests: `worker: false` hashes every batch on this thread,
    * `steal: false` leaves every batch sent to the worker there; `slotBytes` and `slotLines`
-   * size each batch.
+   * size each batch; below `minParallelism` (see {@link HashHelper.parallelism}) the worker
+   * is ended.
    */
   constructor(
     onMismatch: MismatchFn,
-    opts: { worker?: boolean; steal?: boolean; slotBytes?: number; slotLines?: number } = {},
+    opts: {
+      worker?: boolean;
+      steal?: boolean;
+      slotBytes?: number;
+      slotLines?: number;
+      minParallelism?: number;
+    } = {},
   ) {
     this.#onMismatch = onMismatch;
     this.#steal = opts.steal ?? true;
+    this.#minParallelism = opts.minParallelism ?? MIN_PARALLELISM;
     this.#slotBytes = opts.slotBytes ?? SLOT_BYTES;
     this.#slotLines = opts.slotLines ?? SLOT_LINES;
     this.#shared = new Int32Array(new SharedArrayBuffer(SLOTS * 2 * 4));
@@ -266,6 +283,26 @@ export class HashHelper {
     this.#report(slot, mismatches);
     this.batches.worker++;
     this.#free(slot);
+    this.#measure();
+  }
+
+  // Whether the two threads run at once is measured, not assumed (the load average may not
+  // be readable, and says little about the next second): from the worker's first batch on,
+  // the process must use well over one core's time. If it does not, the worker only takes
+  // turns with this thread on one core, which costs more than this thread alone: it is ended.
+  #measure(): void {
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    if (this.#probe === undefined) {
+      this.#probe = { at: performance.now(), cpu: cpu(), batches: 0 };
+      return;
+    }
+    if (this.parallelism !== undefined || ++this.#probe.batches < PROBE_BATCHES) return;
+    const elapsed = performance.now() - this.#probe.at;
+    this.parallelism = elapsed > 0 ? (cpu() - this.#probe.cpu) / elapsed : 0;
+    if (this.parallelism < this.#minParallelism) this.#stop();
   }
 
   #report(slot: Slot, mismatches: (number | string)[]): void {

@@ -4,7 +4,7 @@ import { HashHelper, liveHashHelpers } from "../../../lib/ledger/_hash_helper.ts
 import { appendEntries } from "../../../lib/ledger/append.ts";
 import { verifyLedger, verifyTesting } from "../../../lib/ledger/verify.ts";
 import { sha256Hex } from "../../../lib/util/hash.ts";
-import { ROOT, sandboxFlags, tempDir } from "../../support/helpers.ts";
+import { ROOT, sandboxFlags, tempDir, waitFor } from "../../support/helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -170,4 +170,44 @@ Deno.test("verify hashes on a second thread only with half a core to spare, or w
     verifyTesting.loadAverage = saved.loadAverage;
     verifyTesting.lastHashBatches = undefined;
   }
+});
+
+Deno.test("a worker that does not run beside this thread is ended after its first batches, none lost", async () => {
+  const run = async (minParallelism: number) => {
+    const found: number[] = [];
+    const helper = new HashHelper((line) => found.push(line), {
+      steal: false,
+      slotLines: 2,
+      minParallelism,
+    });
+    try {
+      const wrong = new Set([3, 40, 77, 78]);
+      for (let i = 1; i <= 80; i++) {
+        const content = enc.encode(`line ${i}`);
+        const stated = enc.encode(wrong.has(i) ? "0".repeat(64) : sha256Hex(content));
+        helper.add(i, content, stated, 0, stated.length);
+        // Each batch back before the next is sent, while the worker runs.
+        const sent = Math.floor((i - 1) / 2);
+        await waitFor(
+          "the worker's batches back, or the worker ended",
+          () => helper.batches.worker >= sent || (helper.parallelism ?? Infinity) < minParallelism,
+        );
+      }
+      await helper.drain();
+    } finally {
+      helper.close();
+    }
+    return { found: found.sort((a, b) => a - b), helper };
+  };
+  // No machine runs two threads at once 1,000 times over: the worker is ended.
+  const ended = await run(1000);
+  assertEquals(ended.found, [3, 40, 77, 78]);
+  assert(ended.helper.parallelism !== undefined);
+  assertEquals(ended.helper.batches.worker, 17);
+  assertEquals(ended.helper.batches.worker + ended.helper.batches.here, 40);
+  // Nor does any run below none: it is kept.
+  const kept = await run(0);
+  assertEquals(kept.found, [3, 40, 77, 78]);
+  assert(kept.helper.batches.worker > 17, JSON.stringify(kept.helper.batches));
+  assertEquals(liveHashHelpers(), 0);
 });
