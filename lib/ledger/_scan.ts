@@ -7,7 +7,6 @@
  * duplicate keys. It refuses anything else, and the caller takes the exact path.
  * @module
  */
-import { Buffer } from "node:buffer";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -93,7 +92,9 @@ export class LineScanner {
   idCount = 0;
 
   #end = 0;
-  #out: Buffer = Buffer.allocUnsafe(8192);
+  // A plain array, not a Buffer: Buffer's subarray() (a line's canonical() each) is a slow
+  // JS override of the built-in one.
+  #out: Uint8Array = new Uint8Array(8192);
   #len = 0;
   // Where the next top-level object or array is written, in the second half of #out.
   #aside = 0;
@@ -125,7 +126,7 @@ export class LineScanner {
     // The canonical form is never longer than the line (values are copied, spaces dropped),
     // and the line is not longer than the rest of the block; nor are the values set aside.
     if (this.#out.length < 2 * (end - start)) {
-      this.#out = Buffer.allocUnsafe(Math.max(2 * (end - start), this.#out.length * 2));
+      this.#out = new Uint8Array(Math.max(2 * (end - start), this.#out.length * 2));
     }
     this.#aside = this.#out.length >> 1;
     let i = this.#ws(start);

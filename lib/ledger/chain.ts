@@ -56,6 +56,16 @@ function wellFormed(v: unknown): boolean {
   return Object.entries(v).every(([k, x]) => k.isWellFormed() && wellFormed(x));
 }
 
+/**
+ * Takes a scanned line's hash check off {@link ChainChecker.checkScanned}: hashes
+ * `canonical` and compares it with the stated hash `src[start, end)`, later, reporting a
+ * mismatch to {@link ChainChecker.hashMismatch}. Copies both before returning.
+ */
+export interface HashQueue {
+  /** Queues one line's check. */
+  add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number): void;
+}
+
 /** Receives each entry that parses to an object, with its line (1-based). */
 export type EntryFn = (line: number, entry: Record<string, unknown>) => void;
 
@@ -71,8 +81,7 @@ export class ChainChecker {
   entries = 0;
   /** Blank lines skipped. */
   blankLines = 0;
-  /** The hash of the last entry seen, as written in it. */
-  head: string | undefined;
+  #head: string | undefined;
   /** The ids of the entries seen (`violation.id` and the like), and those on more than one line. */
   readonly ids: IdTracker;
 
@@ -83,6 +92,12 @@ export class ChainChecker {
   firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
 
   #previous: EntryRef | undefined;
+  // With a HashQueue, the last entry's stated hash is kept as bytes, and made a string only
+  // when something needs it (a broken link, the head, the last entry): #prev() does.
+  #pending = false;
+  #statedBytes = new Uint8Array(64);
+  #statedLen = 0;
+  #statedLine = 0;
   readonly #maxKept: number;
   readonly #midChain: boolean;
   readonly #onEntry: EntryFn | undefined;
@@ -110,6 +125,22 @@ export class ChainChecker {
 
   /** The last entry seen: its line and stated hash. */
   get lastEntry(): EntryRef | undefined {
+    return this.#prev();
+  }
+
+  /** The hash of the last entry seen, as written in it. */
+  get head(): string | undefined {
+    this.#prev();
+    return this.#head;
+  }
+
+  #prev(): EntryRef | undefined {
+    if (this.#pending) {
+      this.#pending = false;
+      const hash = asciiText(this.#statedBytes, 0, this.#statedLen);
+      this.#previous = { line: this.#statedLine, hash };
+      this.#head = hash;
+    }
     return this.#previous;
   }
 
@@ -121,6 +152,25 @@ export class ChainChecker {
   #problem(line: number, kind: ProblemKind, message: string): void {
     this.problemCount++;
     if (this.problems.length < this.#maxKept) this.problems.push({ line, kind, message });
+  }
+
+  /**
+   * Reports a hash mismatch found after later lines were checked (a {@link HashQueue}'s
+   * result): it goes where a check in line order would have put it.
+   */
+  hashMismatch(line: number, stated: string, computed: string): void {
+    this.problemCount++;
+    const problems = this.problems;
+    // A scanned line's only other problem is its link, which comes after.
+    let at = problems.length;
+    while (at > 0 && problems[at - 1]!.line >= line) at--;
+    if (at >= this.#maxKept) return;
+    problems.splice(at, 0, {
+      line,
+      kind: "hash_mismatch",
+      message: `the hash does not match the content (stated ${stated}, computed ${computed})`,
+    });
+    if (problems.length > this.#maxKept) problems.pop();
   }
 
   /** Reports a line whose bytes are not UTF-8. */
@@ -195,16 +245,18 @@ export class ChainChecker {
       }
     }
     this.#checkLink(line, entryLink(entry));
+    this.#pending = false;
     this.#previous = { line, hash: typeof stated === "string" ? stated : undefined };
-    this.head = typeof stated === "string" ? stated : undefined;
+    this.#head = typeof stated === "string" ? stated : undefined;
   }
 
   /**
    * Checks a line that `scan` has just read and written canonically (verify's fast path):
-   * the same as {@link check} with the line's text, without parsing it. Not for a checker
-   * with `onEntry`, which needs each entry as an object.
+   * the same as {@link check} with the line's text, without parsing it. With `hashes`, the
+   * hash check is left to it. Not for a checker with `onEntry`, which needs each entry as
+   * an object.
    */
-  checkScanned(line: number, scan: LineScanner): void {
+  checkScanned(line: number, scan: LineScanner, hashes?: HashQueue): void {
     if (this.#onEntry) {
       throw new Error("Cannot check a scanned line: onEntry needs the parsed entry");
     }
@@ -222,6 +274,11 @@ export class ChainChecker {
     let stated: string | undefined;
     if (scan.hashStart < 0) {
       this.#problem(line, "missing_hash", "the entry has no hash");
+    } else if (hashes !== undefined) {
+      hashes.add(line, scan.canonical(), src, scan.hashStart, scan.hashEnd);
+      this.#linkScanned(line, scan);
+      this.#keepStated(line, src, scan.hashStart, scan.hashEnd);
+      return;
     } else {
       const actual = sha256Hex(scan.canonical());
       if (sameText(src, scan.hashStart, scan.hashEnd, actual)) {
@@ -235,30 +292,57 @@ export class ChainChecker {
         );
       }
     }
-    const prev = this.#previous;
-    // The usual case, a link to the hash before it, needs no string.
-    const linked = prev?.hash !== undefined && scan.linkStart >= 0 &&
-      sameText(src, scan.linkStart, scan.linkEnd, prev.hash);
+    this.#linkScanned(line, scan);
+    this.#pending = false;
+    this.#previous = { line, hash: stated };
+    this.#head = stated;
+  }
+
+  // The usual case, a link to the hash before it, needs no string.
+  #linkScanned(line: number, scan: LineScanner): void {
+    const src = scan.src;
+    let linked = false;
+    if (scan.linkStart >= 0) {
+      if (this.#pending) {
+        linked = sameSpan(src, scan.linkStart, scan.linkEnd, this.#statedBytes, this.#statedLen);
+      } else {
+        const prev = this.#previous;
+        linked = prev?.hash !== undefined && sameText(src, scan.linkStart, scan.linkEnd, prev.hash);
+      }
+    }
     if (!linked) {
       this.#checkLink(
         line,
         scan.linkStart < 0 ? undefined : asciiText(src, scan.linkStart, scan.linkEnd),
       );
     }
-    this.#previous = { line, hash: stated };
-    this.head = stated;
+  }
+
+  // Keeps the stated hash src[start, end) as the last entry's, without making a string.
+  #keepStated(line: number, src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.#statedBytes.length < n) {
+      this.#statedBytes = new Uint8Array(Math.max(n, 2 * this.#statedBytes.length));
+    }
+    const bytes = this.#statedBytes;
+    for (let k = 0; k < n; k++) bytes[k] = src[start + k]!;
+    this.#statedLen = n;
+    this.#statedLine = line;
+    this.#pending = true;
   }
 
   // A line with no usable content: the next line's link cannot be judged against it.
   #unlinkable(line: number): void {
-    if (this.#midChain && this.#previous === undefined && this.firstEntry === undefined) {
+    // Made a string first: the head stays that line's.
+    const prev = this.#prev();
+    if (this.#midChain && prev === undefined && this.firstEntry === undefined) {
       this.firstEntry = { line, link: undefined, checkable: false };
     }
     this.#previous = { line, hash: undefined };
   }
 
   #checkLink(line: number, link: unknown): void {
-    const prev = this.#previous;
+    const prev = this.#prev();
     if (prev === undefined) {
       if (this.#midChain) {
         this.firstEntry = { line, link, checkable: true };
@@ -271,6 +355,13 @@ export class ChainChecker {
     const problem = linkProblem(line, link, prev);
     if (problem) this.#problem(problem.line, problem.kind, problem.message);
   }
+}
+
+// Whether src[start, end) holds the first `n` bytes of `bytes`, and nothing more.
+function sameSpan(src: Uint8Array, start: number, end: number, bytes: Uint8Array, n: number) {
+  if (end - start !== n) return false;
+  for (let i = 0; i < n; i++) if (src[start + i] !== bytes[i]) return false;
+  return true;
 }
 
 // Whether ASCII bytes src[start, end) spell `text`.

@@ -31,6 +31,7 @@ import {
 } from "./_ids.ts";
 import { parsePythonJson } from "./pyjson.ts";
 import { LineScanner } from "./_scan.ts";
+import { HashHelper } from "./_hash_helper.ts";
 
 export type { DuplicateId, IdList } from "./_ids.ts";
 
@@ -107,6 +108,8 @@ export interface RangeRequest {
   withIds?: boolean;
   /** Sees each entry as it is checked (one pass only: a function does not go to a worker). */
   onEntry?: EntryFn;
+  /** Whether to hash on a second thread ({@link HashHelper}; one pass only). */
+  hashHelper?: boolean;
 }
 
 const CHUNK = 1 << 20;
@@ -118,6 +121,8 @@ const BYTES_PER_ID = 512;
 const MAX_EXPECTED_IDS = 1 << 20;
 /** Ledgers smaller than this are checked in one pass, without workers. */
 const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
+/** One pass over a ledger at least this large hashes on a second thread, given a second core. */
+const HASH_HELPER_MIN_BYTES = 4 * 1024 * 1024;
 
 /** Options for {@link verifyLedger}. */
 export interface VerifyOptions {
@@ -137,9 +142,17 @@ export async function verifyLedger(path: string, opts: VerifyOptions = {}): Prom
   const size = await committedSize(path);
   const workers = Math.max(1, opts.workers ?? Math.min(4, verifyTesting.idleCores()));
   verifyTesting.lastRun = "one pass";
+  verifyTesting.lastHashBatches = undefined;
   const onePass = async () => [
     await checkRange(
-      { path, start: 0, end: size, midChain: false, onEntry: opts.onEntry },
+      {
+        path,
+        start: 0,
+        end: size,
+        midChain: false,
+        onEntry: opts.onEntry,
+        hashHelper: size >= verifyTesting.hashHelperMinBytes && hashHelperFits(),
+      },
       (n) => opts.onProgress?.(n, size),
     ),
   ];
@@ -193,14 +206,20 @@ let liveWorkers = 0;
 export const verifyTesting = {
   /** Ledgers smaller than this are checked in one pass. */
   parallelMinBytes: PARALLEL_MIN_BYTES,
+  /** One pass over a ledger at least this large hashes on a second thread. */
+  hashHelperMinBytes: HASH_HELPER_MIN_BYTES,
   /** The module the workers run. */
   workerUrl: WORKER_URL,
   /** Called after the ledger is cut into parts, before the workers start. */
   beforeWorkers: undefined as (() => void | Promise<void>) | undefined,
   /** How the last verify read the ledger. */
   lastRun: undefined as "one pass" | "workers" | undefined,
+  /** Where the last one pass with a hash helper hashed its batches. */
+  lastHashBatches: undefined as { worker: number; here: number } | undefined,
   /** Cores with nothing else to do, for the default number of workers. */
   idleCores,
+  /** The 1-minute load average, where it may be read. */
+  loadAverage,
   /** The cores idle out of `cores` under a load average of `load`. */
   idleCoresOf,
   /** Workers started and not yet ended. */
@@ -214,14 +233,30 @@ export const verifyTesting = {
 // bench/RESULTS.md). Without leave to read the load average, every core counts as idle.
 function idleCores(): number {
   const cores = navigator.hardwareConcurrency || 1;
+  const load = verifyTesting.loadAverage();
+  return load === undefined ? cores : idleCoresOf(cores, load);
+}
+
+function loadAverage(): number | undefined {
   try {
     if (Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state !== "granted") {
-      return cores;
+      return undefined;
     }
-    return idleCoresOf(cores, Deno.loadavg()[0]!);
+    return Deno.loadavg()[0]!;
   } catch {
-    return cores;
+    return undefined;
   }
+}
+
+// The hash helper is one thread with no modules to load, and the main thread takes back
+// what it has not begun: half a core to spare is enough. On a machine loaded past that it
+// only adds its start (about 0.1 s of CPU) to the contention. Without leave to read the
+// load average, the second core counts as idle, as for the workers.
+function hashHelperFits(): boolean {
+  const cores = navigator.hardwareConcurrency || 1;
+  if (cores < 2) return false;
+  const load = verifyTesting.loadAverage();
+  return load === undefined || cores - load >= 0.5;
 }
 
 function idleCoresOf(cores: number, load: number): number {
@@ -519,6 +554,9 @@ export async function checkRange(
   const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   // onEntry needs each entry as an object: only the exact path makes one.
   const scanner = req.onEntry === undefined ? new LineScanner() : undefined;
+  const hashes = scanner && req.hashHelper
+    ? new HashHelper((line, stated, computed) => checker.hashMismatch(line, stated, computed))
+    : undefined;
   let lineNo = 0;
   let bytesRead = 0;
   let lastByte = NEWLINE;
@@ -557,7 +595,7 @@ export async function checkRange(
         have = len;
         continue;
       }
-      lineNo = checkLines({ checker, strict, scanner }, buf.subarray(0, cut), lineNo);
+      lineNo = checkLines({ checker, strict, scanner, hashes }, buf.subarray(0, cut), lineNo);
       buf.copyWithin(0, cut + 1, len);
       have = len - cut - 1;
       onProgress?.(bytesRead);
@@ -569,7 +607,10 @@ export async function checkRange(
         checker.notes.push({ line: lineNo, message: "the last line has no newline at its end" });
       }
     }
+    await hashes?.drain();
   } finally {
+    hashes?.close();
+    if (hashes) verifyTesting.lastHashBatches = hashes.batches;
     file.close();
   }
   return {
@@ -593,18 +634,23 @@ const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 // Checks a block of whole lines, each on the bytes where the scanner can write its
 // canonical form (most lines: no strings, no JSON.parse), else decoded and parsed.
 function checkLines(
-  how: { checker: ChainChecker; strict: TextDecoder; scanner: LineScanner | undefined },
+  how: {
+    checker: ChainChecker;
+    strict: TextDecoder;
+    scanner: LineScanner | undefined;
+    hashes: HashHelper | undefined;
+  },
   block: Uint8Array,
   lineNo: number,
 ): number {
-  const { checker, strict, scanner } = how;
+  const { checker, strict, scanner, hashes } = how;
   let start = 0;
   while (start <= block.length) {
     lineNo++;
     // The scanner finds where the line ends as it reads it.
     let end = scanner === undefined ? -1 : scanner.scan(block, start, block.length);
     if (end >= 0) {
-      checker.checkScanned(lineNo, scanner!);
+      checker.checkScanned(lineNo, scanner!, hashes);
     } else {
       end = block.indexOf(NEWLINE, start);
       if (end < 0) end = block.length;

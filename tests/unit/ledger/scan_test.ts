@@ -331,3 +331,57 @@ Deno.test("checking scanned lines reports exactly what checking their text does"
   assert(want.problems.length >= 4, "expected problems in the chain");
   assertEquals(want.duplicateCount, 2);
 });
+
+Deno.test("hash checks left to a queue and reported late give the same problems, in line order and capped alike", () => {
+  // Lines the scanner takes, many of them with a wrong hash or a broken link, and some it
+  // does not take.
+  const lines: string[] = [];
+  let prev = "0".repeat(64);
+  for (let i = 0; i < 40; i++) {
+    const entry = { detail: `line ${i}`, previous_hash: i % 7 === 3 ? "f".repeat(64) : prev };
+    const hash = sha256Hex(canonicalJsonWithout(entry, "hash"));
+    prev = i % 5 === 1 ? "e".repeat(64) : hash;
+    lines.push(pythonDumps({ ...entry, hash: prev }));
+    // Between them, lines the queue does not see: no hash, not JSON, the exact path.
+    if (i % 11 === 4) lines.push(`{"detail": "no hash", "previous_hash": "${prev}"}`);
+    // A line cut short: the next one's link cannot be judged.
+    if (i % 13 === 6) lines[lines.length - 1] = lines.at(-1)!.slice(0, 30);
+    if (i % 9 === 2) {
+      const exactOnly = { detail: "float", n: 1.5, previous_hash: prev };
+      prev = sha256Hex(canonicalJsonWithout(exactOnly, "hash"));
+      lines.push(pythonDumps({ ...exactOnly, hash: prev }));
+    }
+  }
+  const run = (maxKept: number, late: boolean) => {
+    const checker = new ChainChecker({ maxKept });
+    const queued: [number, string, string][] = [];
+    const queue = {
+      add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number) {
+        queued.push([line, sha256Hex(canonical), dec.decode(src.subarray(start, end))]);
+      },
+    };
+    const scanner = new LineScanner();
+    lines.forEach((line, i) => {
+      const bytes = enc.encode(line);
+      if (scanner.scan(bytes, 0, bytes.length) >= 0) {
+        checker.checkScanned(i + 1, scanner, late ? queue : undefined);
+      } else checker.check(i + 1, line);
+    });
+    // Results come back in any order: here the last first.
+    for (const [line, computed, stated] of queued.reverse()) {
+      if (computed !== stated) checker.hashMismatch(line, stated, computed);
+    }
+    return {
+      problems: checker.problems,
+      count: checker.problemCount,
+      head: checker.head,
+      last: checker.lastEntry,
+    };
+  };
+  const all = run(10_000, false);
+  assert(all.problems.filter((p) => p.kind === "hash_mismatch").length >= 6);
+  assert(all.problems.filter((p) => p.kind === "broken_link").length >= 5);
+  for (const maxKept of [1, 2, 5, 9, 10_000]) {
+    assertEquals(run(maxKept, true), run(maxKept, false), `maxKept ${maxKept}`);
+  }
+});
