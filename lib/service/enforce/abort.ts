@@ -15,7 +15,6 @@ import {
   type Finding,
   type RuleEvent,
   type RunEvent,
-  SEQUENCE_RULE,
   type SequenceFinding,
   sequenceFinding,
 } from "../../rules/mod.ts";
