@@ -54,18 +54,20 @@ export class Prevention {
   #again = false;
   readonly #skipped = new Set<string>();
   // Sessions whose lock the gateway refused (e.g. during a run that cannot take a new mode):
-  // tried again at their next event.
+  // tried again at their next event that shows no run going on.
   readonly #retry = new Set<string>();
+  // Sessions whose failed patch was said already: said once, until a patch of theirs lands.
+  readonly #warned = new Set<string>();
 
   /** Starts with an empty record (see {@link restore}). */
   constructor(opts: PreventionOptions) {
     this.#o = opts;
   }
 
-  /** Sessions the coordinator made read-only and will give back. */
+  /** Sessions the coordinator made read-only (the gateway confirmed it) and will give back. */
   get locked(): number {
     let n = 0;
-    for (const r of this.#record.values()) if (r.yielded !== true) n++;
+    for (const key of this.#record.keys()) if (this.lockedByUs(key)) n++;
     return n;
   }
 
@@ -74,10 +76,11 @@ export class Prevention {
     return this.#record.size > 0;
   }
 
-  /** Whether the coordinator made session `key` read-only and it still is. */
+  /** Whether the coordinator made session `key` read-only (confirmed) and it still is. */
   lockedByUs(key: string): boolean {
     const r = this.#record.get(key);
-    return r !== undefined && r.yielded !== true;
+    if (r === undefined || r.yielded === true) return false;
+    return r.pending !== true || r.pendingStep === "restore";
   }
 
   /** The record, for the snapshot. */
@@ -115,16 +118,26 @@ export class Prevention {
     return requests !== undefined ? this.sync() : Promise.resolve();
   }
 
-  /** Every event frame: a session's row (new session, mode changed) may call for a pass. */
+  /**
+   * Every event frame: a session's row (new session, mode changed, run ended) may call for a
+   * pass. Nothing is kept while patches may not be sent (the list is read once they may).
+   */
   gatewayEvent(frame: EventFrame): void {
-    if (frame.event !== "sessions.changed") return;
+    if (frame.event !== "sessions.changed" || !this.#o.mayPatch()) return;
     const s = sessionOf(frame.payload);
     if (s === undefined) return;
     const before = this.#known.get(s.key);
-    this.#known.set(s.key, s);
-    if (before === undefined || before.mode !== s.mode || this.#retry.delete(s.key)) {
-      void this.sync();
+    const retry = s.active !== true && this.#retry.delete(s.key);
+    // A mode not given, or of a session whose patch is under way, is not taken: the list
+    // (read again after an answer was lost) or the patch's answer says what it is.
+    if (s.mode === undefined || this.#record.get(s.key)?.pending === true) {
+      // A session never seen: the list says its mode.
+      if (before === undefined) this.#listed = false;
+      if (retry || before === undefined) void this.sync();
+      return;
     }
+    this.#known.set(s.key, s);
+    if (before === undefined || before.mode !== s.mode || retry) void this.sync();
   }
 
   /**
@@ -157,10 +170,13 @@ export class Prevention {
     const requests = this.#requests;
     if (requests === undefined || !this.#o.mayPatch()) return;
     if (!this.#listed) {
-      for (const s of await listSessions(requests)) {
+      const listed = await listSessions(requests);
+      for (const s of listed) {
         if (!this.#known.has(s.key)) this.#known.set(s.key, s);
+        if (s.active !== true) this.#retry.delete(s.key);
       }
       this.#listed = true;
+      this.#prune(new Set(listed.map((s) => s.key)));
     }
     const rules = this.#o.rules();
     const steps = planPrevent({
@@ -172,8 +188,11 @@ export class Prevention {
     const locks: Extract<PreventStep, { kind: "lock" }>[] = [];
     const restores: Extract<PreventStep, { kind: "restore" }>[] = [];
     for (const step of steps) {
-      if (step.kind === "lock") locks.push(step);
-      else if (step.kind === "restore") restores.push(step);
+      if (step.kind === "landed") this.#landed(step.key);
+      else if (step.kind === "lock") {
+        // A lock refused during a run waits for the run's end (see gatewayEvent).
+        if (!this.#retry.has(step.key)) locks.push(step);
+      } else if (step.kind === "restore") restores.push(step);
       else this.#note(step);
     }
     const calls = await this.#recordAhead(locks, restores);
@@ -201,9 +220,12 @@ export class Prevention {
         previous: l.previous,
         set: LOCK_MODE,
         pending: true,
+        pendingStep: "lock",
       });
     }
-    for (const r of restores) this.#record.get(r.key)!.pending = true;
+    for (const r of restores) {
+      Object.assign(this.#record.get(r.key)!, { pending: true, pendingStep: "restore" });
+    }
     if (await this.#o.save()) return { locks };
     for (const l of locks) this.#record.delete(l.key);
     if (locks.length > 0) {
@@ -224,22 +246,23 @@ export class Prevention {
         expectedPermissionMode: step.previous,
       });
       this.#seen(step.key, LOCK_MODE);
-      const r = this.#record.get(step.key);
-      if (r !== undefined) delete r.pending;
+      this.#landed(step.key);
+      this.#warned.delete(step.key);
       this.#o.logger.info("session made read-only", {
         session: step.key,
         agent: step.agent,
         previous: step.previous ?? "default",
       });
     } catch (err) {
+      if (!(err instanceof RequestError)) return this.#lost(step.key, err);
       this.#record.delete(step.key);
       // Changed meanwhile: its event brings the mode it has now, and another pass.
       if (changedMeanwhile(err)) return;
       this.#retry.add(step.key);
-      this.#o.logger.warn(
-        `Cannot make session ${step.key} read-only: ${
-          errorText(err)
-        }; trying again at its next change`,
+      this.#warnOnce(
+        step.key,
+        `Cannot make session ${step.key} read-only: ${errorText(err)}; ` +
+          "trying again at its next change with no run going on",
       );
     }
   }
@@ -252,26 +275,61 @@ export class Prevention {
         expectedPermissionMode: step.from,
       });
       this.#record.delete(step.key);
+      this.#warned.delete(step.key);
       this.#seen(step.key, step.to);
       this.#o.logger.info("session given back its mode", {
         session: step.key,
         mode: step.to ?? "default",
       });
     } catch (err) {
+      if (!(err instanceof RequestError)) return this.#lost(step.key, err);
       if (changedMeanwhile(err)) {
         this.#note({ kind: "forget", key: step.key, why: "its mode was changed by someone else" });
         return;
       }
-      const r = this.#record.get(step.key);
-      if (r !== undefined) delete r.pending;
-      this.#o.logger.warn(
+      this.#landed(step.key);
+      this.#warnOnce(
+        step.key,
         `Cannot give session ${step.key} its mode back: ${errorText(err)}; ` +
-          "it stays recorded and is tried again on the next connection",
+          "it stays recorded and is tried again",
       );
     }
   }
 
-  #note(step: Exclude<PreventStep, { kind: "lock" | "restore" }>): void {
+  // The patch was sent and its answer lost (connection closed, no answer in time): it may have
+  // landed. Kept as under way; the session's mode is read again from the list, which tells.
+  #lost(key: string, err: unknown): void {
+    this.#known.delete(key);
+    this.#listed = false;
+    this.#o.logger.warn(
+      `Cannot tell whether session ${key}'s mode was changed: ${errorText(err)}; ` +
+        "it stays recorded and is checked on the next pass",
+    );
+  }
+
+  // The record's patch is confirmed: no longer under way.
+  #landed(key: string): void {
+    const r = this.#record.get(key);
+    if (r !== undefined) {
+      delete r.pending;
+      delete r.pendingStep;
+    }
+  }
+
+  #warnOnce(key: string, msg: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#o.logger.warn(msg);
+  }
+
+  // What is kept of sessions no longer listed (deleted) is dropped.
+  #prune(listed: ReadonlySet<string>): void {
+    for (const set of [this.#retry, this.#skipped, this.#warned]) {
+      for (const key of set) if (!listed.has(key) && !this.#record.has(key)) set.delete(key);
+    }
+  }
+
+  #note(step: Exclude<PreventStep, { kind: "lock" | "restore" | "landed" }>): void {
     const { logger } = this.#o;
     if (step.kind === "skip") {
       if (this.#skipped.has(step.key)) return;
@@ -279,17 +337,9 @@ export class Prevention {
       logger.warn(`Session ${step.key} is not made read-only: ${step.why}`);
       return;
     }
-    const r = this.#record.get(step.key);
-    if (r === undefined) return;
-    if (step.kind === "yield") {
-      r.yielded = true;
-      logger.info("session's mode changed by someone else: left as they set it", {
-        session: step.key,
-      });
-    } else {
-      this.#record.delete(step.key);
-      logger.info("session forgotten, not given back", { session: step.key, why: step.why });
-    }
+    if (!this.#record.delete(step.key)) return;
+    this.#warned.delete(step.key);
+    logger.info("session forgotten, not given back", { session: step.key, why: step.why });
   }
 
   #seen(key: string, mode: PermissionMode): void {
@@ -322,7 +372,10 @@ function changedMeanwhile(err: unknown): boolean {
   return err instanceof RequestError && err.error.details?.reason === "session-changed";
 }
 
-/** A session row from `sessions.list`, or the session of a `sessions.changed` event. */
+/**
+ * A session row from `sessions.list`, or the session of a `sessions.changed` event; its mode
+ * `undefined` when the event carries neither the row nor the mode.
+ */
 export function sessionOf(payload: unknown): KnownSession | undefined {
   if (typeof payload !== "object" || payload === null) return undefined;
   const p = payload as Record<string, unknown>;
@@ -333,9 +386,16 @@ export function sessionOf(payload: unknown): KnownSession | undefined {
   const agent = typeof p.agentId === "string" ? p.agentId : row.agentId;
   if (typeof key !== "string" || key === "" || typeof agent !== "string") return undefined;
   // A row leaves the default mode (null) out; an event also has it flattened, null included.
-  const mode = "permissionMode" in p ? p.permissionMode : row.permissionMode ?? null;
-  if (mode !== null && typeof mode !== "string") return undefined;
-  return { key, agent, mode };
+  // An event with neither (only the key and agent) says nothing of the mode.
+  const hasRow = row !== p || typeof p.sessionKey !== "string";
+  const mode = "permissionMode" in p
+    ? p.permissionMode
+    : hasRow
+    ? row.permissionMode ?? null
+    : undefined;
+  if (mode !== null && mode !== undefined && typeof mode !== "string") return undefined;
+  const active = row.hasActiveRun ?? p.hasActiveRun;
+  return { key, agent, mode, ...(typeof active === "boolean" ? { active } : {}) };
 }
 
 /** Every session the gateway lists, a page at a time. */

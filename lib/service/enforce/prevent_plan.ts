@@ -24,15 +24,17 @@ export interface LockedSession {
   /** The mode the coordinator set. */
   set: string;
   /**
-   * Someone changed the mode after the coordinator set it: the session is theirs, never given
-   * back nor locked again while the lock is wanted; forgotten once it is not.
+   * Someone changed the mode after the coordinator set it (recorded by earlier versions): the
+   * session is theirs, never given back nor locked again; forgotten once the lock is not wanted.
    */
   yielded?: boolean;
   /**
-   * A patch between `previous` and `set` was sent and its result not yet recorded: found in
-   * mode `previous` after a crash, the session was never locked or was given back already.
+   * A patch between `previous` and `set` was sent and its result not known (not yet answered, or
+   * the answer lost): the next list tells whether it landed.
    */
   pending?: boolean;
+  /** Which patch is under way when `pending`; absent (older snapshots): taken as a lock. */
+  pendingStep?: "lock" | "restore";
 }
 
 /** A session as the gateway last showed it. */
@@ -41,8 +43,10 @@ export interface KnownSession {
   key: string;
   /** Its agent. */
   agent: string;
-  /** Its permission mode now. */
-  mode: PermissionMode;
+  /** Its permission mode now; `undefined`: not known (an event without the session's row). */
+  mode: PermissionMode | undefined;
+  /** Whether a run is going on in it, when the row says. */
+  active?: boolean;
 }
 
 /** What decides which sessions are read-only. */
@@ -59,8 +63,8 @@ export type PreventStep =
   | { kind: "lock"; key: string; agent: string; previous: PermissionMode }
   /** Patch the session back to `to`, expecting `from` (the mode the coordinator set). */
   | { kind: "restore"; key: string; to: PermissionMode; from: string }
-  /** The mode was changed by someone else while the lock is wanted: theirs now. */
-  | { kind: "yield"; key: string }
+  /** A patch under way is found landed: the lock is confirmed (no longer pending). */
+  | { kind: "landed"; key: string }
   /** Drop from the record without a call. */
   | { kind: "forget"; key: string; why: string }
   /** Wanted read-only but left as it is, and why. */
@@ -77,8 +81,9 @@ export interface PreventInput {
 }
 
 /**
- * The steps that bring the sessions in line with the policy. A recorded session whose mode is
- * no longer the one the coordinator set was changed by someone else: never overridden.
+ * The steps that bring the sessions in line with the policy. A recorded session is never
+ * locked again, and a mode seen changed is not taken for someone else's (a row can be stale):
+ * the restore expects the mode set, and the gateway refuses it if someone changed it.
  */
 export function planPrevent(input: PreventInput): PreventStep[] {
   const { policy, sessions, record } = input;
@@ -86,8 +91,8 @@ export function planPrevent(input: PreventInput): PreventStep[] {
   const gone = new Set<string>();
   for (const r of record.values()) {
     const wanted = policy.wantsLocked(r.agent);
-    const seen = sessions.get(r.key);
-    if (r.pending === true && seen !== undefined && seen.mode === r.previous) {
+    const mode = sessions.get(r.key)?.mode;
+    if (r.pending === true && mode === r.previous) {
       // The coordinator's own patch did not land, or was a restore that did: not someone else's.
       steps.push({
         kind: "forget",
@@ -95,24 +100,20 @@ export function planPrevent(input: PreventInput): PreventStep[] {
         why: "it is in its mode before (a patch cut short)",
       });
       gone.add(r.key);
-    } else if (r.yielded === true) {
-      if (!wanted) {
-        steps.push({ kind: "forget", key: r.key, why: "its mode was changed by someone else" });
-      }
-    } else if (seen !== undefined && seen.mode !== r.set) {
-      steps.push(
-        wanted
-          ? { kind: "yield", key: r.key }
-          : { kind: "forget", key: r.key, why: "its mode was changed by someone else" },
-      );
-    } else if (!wanted) {
-      // Unseen sessions too: the patch expects the mode set, so a changed one is refused.
-      steps.push({ kind: "restore", key: r.key, to: r.previous, from: r.set });
+      continue;
     }
+    if (r.pending === true && mode === r.set) steps.push({ kind: "landed", key: r.key });
+    if (wanted) continue;
+    steps.push(
+      r.yielded === true
+        ? { kind: "forget", key: r.key, why: "its mode was changed by someone else" }
+        // Unseen sessions too: the patch expects the mode set, so a changed one is refused.
+        : { kind: "restore", key: r.key, to: r.previous, from: r.set },
+    );
   }
   for (const s of sessions.values()) {
     if (record.has(s.key) && !gone.has(s.key)) continue;
-    if (s.mode === LOCK_MODE || !policy.wantsLocked(s.agent)) continue;
+    if (s.mode === undefined || s.mode === LOCK_MODE || !policy.wantsLocked(s.agent)) continue;
     if (s.mode === FULL_MODE && !policy.canSetFull) {
       steps.push({
         kind: "skip",
@@ -151,5 +152,6 @@ export function isLockedSession(x: unknown): x is LockedSession {
   return typeof r.key === "string" && r.key !== "" && typeof r.agent === "string" &&
     (r.previous === null || typeof r.previous === "string") && typeof r.set === "string" &&
     (r.yielded === undefined || typeof r.yielded === "boolean") &&
-    (r.pending === undefined || typeof r.pending === "boolean");
+    (r.pending === undefined || typeof r.pending === "boolean") &&
+    (r.pendingStep === undefined || r.pendingStep === "lock" || r.pendingStep === "restore");
 }

@@ -40,7 +40,7 @@ const O1: KnownSession = { key: "agent:observer:g", agent: "observer", mode: nul
 const X1: KnownSession = { key: "agent:main:g", agent: "main", mode: null };
 
 function locked(s: KnownSession, o: Partial<LockedSession> = {}): LockedSession {
-  return { key: s.key, agent: s.agent, previous: s.mode, set: "read-only", ...o };
+  return { key: s.key, agent: s.agent, previous: s.mode ?? null, set: "read-only", ...o };
 }
 
 Deno.test("scout: every governed agent's session is locked, its mode before recorded", () => {
@@ -95,19 +95,20 @@ Deno.test("enforce off: everything recorded is given back, nothing locked", () =
   ]);
 });
 
-Deno.test("the user changed the mode meanwhile: never overridden, nor locked again", () => {
+Deno.test("a mode seen changed is not taken for someone else's: the restore's compare-and-set tells", () => {
   const record = [locked(P1)];
-  const theirs = [{ ...P1, mode: "guarded" }];
-  // While scout holds: the session is theirs now.
-  assertEquals(plan(rules({ scout: true }), theirs, record), [{ kind: "yield", key: P1.key }]);
-  const yielded = [locked(P1, { yielded: true })];
-  assertEquals(plan(rules({ scout: true }), theirs, yielded), []);
-  // Scout ends: forgotten, not given back.
-  assertEquals(plan(rules({ scout: false }), theirs, yielded), [
-    { kind: "forget", key: P1.key, why: "its mode was changed by someone else" },
+  // A row may be stale (the mode before, right after the lock): nothing is decided from it.
+  const seen = [{ ...P1, mode: "guarded" }];
+  assertEquals(plan(rules({ scout: true }), seen, record), []);
+  assertEquals(plan(rules({ scout: true }), [P1], record), []);
+  // Scout ends: given back expecting the mode set; the gateway refuses it if someone changed it.
+  assertEquals(plan(rules({ scout: false }), seen, record), [
+    { kind: "restore", key: P1.key, to: null, from: "read-only" },
   ]);
-  // Changed while the coordinator was stopped and scout ended: forgotten.
-  assertEquals(plan(rules({ scout: false }), theirs, record), [
+  // Yielded by an earlier coordinator: never locked again, forgotten once scout ends.
+  const yielded = [locked(P1, { yielded: true })];
+  assertEquals(plan(rules({ scout: true }), seen, yielded), []);
+  assertEquals(plan(rules({ scout: false }), seen, yielded), [
     { kind: "forget", key: P1.key, why: "its mode was changed by someone else" },
   ]);
 });
@@ -122,12 +123,17 @@ Deno.test("a patch cut short by a crash: found in its mode before, the session i
   assertEquals(plan(rules({ scout: false }), [P1], [locked(P1, { pending: true })]), [
     { kind: "forget", key: P1.key, why: "it is in its mode before (a patch cut short)" },
   ]);
-  // Killed after the lock landed: locked, given back when scout ends.
+  // Killed after the lock landed: confirmed (no longer under way), given back when scout ends.
   const ro = [{ ...P1, mode: "read-only" }];
-  assertEquals(plan(rules({ scout: true }), ro, [locked(P1, { pending: true })]), []);
+  assertEquals(plan(rules({ scout: true }), ro, [locked(P1, { pending: true })]), [
+    { kind: "landed", key: P1.key },
+  ]);
   assertEquals(plan(rules({ scout: false }), ro, [locked(P1, { pending: true })]), [
+    { kind: "landed", key: P1.key },
     { kind: "restore", key: P1.key, to: null, from: "read-only" },
   ]);
+  // Not seen (yet): left under way while the lock is wanted.
+  assertEquals(plan(rules({ scout: true }), [], [locked(P1, { pending: true })]), []);
 });
 
 Deno.test("a session in mode full is locked only when operator.admin can give it back", () => {
@@ -143,6 +149,11 @@ Deno.test("a session in mode full is locked only when operator.admin can give it
 Deno.test("isLockedSession accepts what the record holds and nothing else", () => {
   assertEquals(isLockedSession(locked(P1)), true);
   assertEquals(isLockedSession(locked(S1, { yielded: true, pending: true })), true);
+  assertEquals(isLockedSession(locked(S1, { pending: true, pendingStep: "restore" })), true);
+  assertEquals(
+    isLockedSession(locked(S1, { pending: true, pendingStep: "x" as unknown as "lock" })),
+    false,
+  );
   assertEquals(isLockedSession(locked(S1, { pending: 1 as unknown as boolean })), false);
   assertEquals(isLockedSession({ key: "k", agent: "a", set: "read-only" }), false);
   assertEquals(isLockedSession({ key: "", agent: "a", previous: null, set: "read-only" }), false);

@@ -23,6 +23,12 @@ class FakeGateway implements GatewayRequests {
   readonly busy = new Set<string>();
   /** Runs once the list is taken, before it is answered. */
   afterList: () => void = () => {};
+  /** Runs as each patch is taken, before it is answered. */
+  onPatch: (p: Record<string, unknown>) => void = () => {};
+  /** Sessions whose next patch lands but whose answer is lost (the connection closed). */
+  readonly lost = new Set<string>();
+  /** Sessions whose patches are refused for another reason than a changed mode. */
+  readonly refused = new Set<string>();
   request<T>(method: string, params?: unknown): Promise<T> {
     const p = params as Record<string, unknown>;
     if (method === "sessions.list") {
@@ -36,6 +42,12 @@ class FakeGateway implements GatewayRequests {
     }
     this.patches.push(p);
     this.recordAtPatch.push(this.record());
+    this.onPatch(p);
+    if (this.refused.has(p.key as string)) {
+      return Promise.reject(
+        new RequestError("sessions.patch", { code: "UNAVAILABLE", message: "Store busy." }),
+      );
+    }
     if (this.busy.delete(p.key as string)) {
       return Promise.reject(
         new RequestError("sessions.patch", {
@@ -55,6 +67,11 @@ class FakeGateway implements GatewayRequests {
       );
     }
     s.mode = p.permissionMode as string | null;
+    if (this.lost.delete(p.key as string)) {
+      return Promise.reject(
+        new Error("Connection closed (code 1006) before sessions.patch was answered"),
+      );
+    }
     return Promise.resolve({ ok: true } as T);
   }
 }
@@ -68,6 +85,7 @@ function setUp(
     new Map(Object.entries(modes).map(([k, m]) => [k, { agent: k.split(":")[1]!, mode: m }])),
   );
   const saved: LockedSession[][] = [];
+  const warnings: string[] = [];
   let rules: LockRules = {
     enforcing: true,
     scout: false,
@@ -83,13 +101,16 @@ function setUp(
       saved.push(prevention.snapshot());
       return Promise.resolve(true);
     },
-    logger: new Logger("text", () => {}),
+    logger: new Logger("text", (line, level) => {
+      if (level === "warn") warnings.push(line);
+    }),
   });
   gw.record = () => prevention.snapshot().length;
   return {
     gw,
     prevention,
     saved,
+    warnings,
     set: (o: Partial<LockRules>) => (rules = { ...rules, ...o }),
   };
 }
@@ -183,7 +204,8 @@ Deno.test("a mode the user set after the lock is never overridden: the restore i
   ]);
   await t.prevention.connection(t.gw);
   assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "guarded");
-  assertEquals(t.gw.patches, []);
+  // The gateway's compare-and-set is what tells: the restore expects the mode set.
+  assertEquals(t.gw.patches.map((p) => p.expectedPermissionMode), ["read-only"]);
   assertEquals(t.prevention.snapshot(), []);
 });
 
@@ -236,6 +258,20 @@ Deno.test("the record goes through the snapshot and back; older snapshots have n
 
 Deno.test("sessionOf reads list rows and sessions.changed events, the default mode as null", () => {
   assertEquals(sessionOf({ key: "k", agentId: "a" }), { key: "k", agent: "a", mode: null });
+  // An event with neither a row nor the mode flattened says nothing of the mode.
+  assertEquals(sessionOf({ sessionKey: "k", agentId: "a", reason: "x" }), {
+    key: "k",
+    agent: "a",
+    mode: undefined,
+  });
+  assertEquals(
+    sessionOf({ sessionKey: "k", agentId: "a", session: { key: "k" } }),
+    { key: "k", agent: "a", mode: null },
+  );
+  assertEquals(
+    sessionOf({ key: "k", agentId: "a", hasActiveRun: true, permissionMode: "guarded" }),
+    { key: "k", agent: "a", mode: "guarded", active: true },
+  );
   assertEquals(sessionOf({ key: "k", agentId: "a", permissionMode: "read-only" }), {
     key: "k",
     agent: "a",
@@ -246,6 +282,168 @@ Deno.test("sessionOf reads list rows and sessions.changed events, the default mo
     { key: "k", agent: "a", mode: null },
   );
   assertEquals(sessionOf({ reason: "cron-bindings-loaded" }), undefined);
+});
+
+function changed(payload: Record<string, unknown>) {
+  return { type: "event" as const, event: "sessions.changed", payload };
+}
+
+Deno.test("a lock whose answer is lost with the connection stays recorded, and is given back later", async () => {
+  const t = setUp({ scout: true }, { "agent:primary:g": null });
+  t.gw.lost.add("agent:primary:g");
+  await t.prevention.connection(t.gw);
+  // The patch landed; the coordinator cannot know, so the record stays as under way.
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
+  assertEquals(t.saved.at(-1)!.map((l) => [l.key, l.pending]), [["agent:primary:g", true]]);
+  // Reconnected after the posture left scout: the list shows the lock landed, and it is undone.
+  t.set({ scout: false });
+  await t.prevention.connection(t.gw);
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, null);
+  assertEquals(t.prevention.snapshot(), []);
+});
+
+Deno.test("a restore whose answer is lost stays recorded until the list shows it landed", async () => {
+  const t = setUp({ scout: false }, { "agent:primary:g": "read-only" });
+  t.prevention.restore([
+    { key: "agent:primary:g", agent: "primary", previous: "guarded", set: "read-only" },
+  ]);
+  t.gw.lost.add("agent:primary:g");
+  await t.prevention.connection(t.gw);
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "guarded");
+  assertEquals(t.prevention.snapshot().map((l) => l.pending), [true]);
+  await t.prevention.connection(t.gw);
+  assertEquals(t.prevention.snapshot(), []);
+  assertEquals(t.gw.patches.length, 1);
+});
+
+Deno.test("a sessions.changed row still showing the old mode after the lock does not give the lock up", async () => {
+  const t = setUp({ scout: true }, { "agent:primary:g": null });
+  await t.prevention.connection(t.gw);
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
+  // The row right after the patch may still show the mode before.
+  t.prevention.gatewayEvent(
+    changed({ sessionKey: "agent:primary:g", agentId: "primary", permissionMode: null }),
+  );
+  await t.prevention.sync();
+  // And an event without a row says nothing of the mode.
+  t.prevention.gatewayEvent(changed({ sessionKey: "agent:primary:g", agentId: "primary" }));
+  await t.prevention.sync();
+  assert(t.prevention.lockedByUs("agent:primary:g"));
+  t.set({ scout: false });
+  await t.prevention.sync();
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, null);
+  assertEquals(t.prevention.snapshot(), []);
+});
+
+Deno.test("a pending lock found landed after a crash is confirmed: a person's later change is theirs", async () => {
+  const t = setUp({ scout: true }, { "agent:primary:g": "read-only" });
+  t.prevention.restore([
+    { key: "agent:primary:g", agent: "primary", previous: null, set: "read-only", pending: true },
+  ]);
+  await t.prevention.connection(t.gw);
+  assertEquals(t.prevention.snapshot().map((l) => l.pending), [undefined]);
+  assert(t.prevention.lockedByUs("agent:primary:g"));
+  // A person gives the session its default mode back while scout lasts.
+  t.gw.modes.get("agent:primary:g")!.mode = null;
+  t.prevention.gatewayEvent(changed({
+    sessionKey: "agent:primary:g",
+    agentId: "primary",
+    session: { key: "agent:primary:g", agentId: "primary" },
+  }));
+  await t.prevention.sync();
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, null);
+  assertEquals(t.gw.patches, []);
+});
+
+Deno.test("not in force: events are not kept, so the list read once in force is not overridden", async () => {
+  let inForce = false;
+  const t = setUp({ scout: true }, { "agent:primary:g": "guarded" }, () => inForce);
+  await t.prevention.connection(t.gw);
+  // Seen while not in force; the mode changes after.
+  t.prevention.gatewayEvent(
+    changed({ sessionKey: "agent:primary:g", agentId: "primary", permissionMode: null }),
+  );
+  inForce = true;
+  await t.prevention.sync();
+  assertEquals(t.gw.patches.map((p) => p.expectedPermissionMode), ["guarded"]);
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
+});
+
+Deno.test("a session skipped, gone from the list and back, is said again (what is kept of it is dropped)", async () => {
+  const t = setUp({ scout: true }, { "agent:primary:g": "full" });
+  await t.prevention.connection(t.gw);
+  await t.prevention.connection(t.gw);
+  assertEquals(t.warnings.length, 1);
+  t.gw.modes.delete("agent:primary:g");
+  await t.prevention.connection(t.gw);
+  t.gw.modes.set("agent:primary:g", { agent: "primary", mode: "full" });
+  await t.prevention.connection(t.gw);
+  assertEquals(t.warnings.length, 2);
+});
+
+Deno.test("a lock sent and not yet answered is not the coordinator's yet; a restore under way still is", async () => {
+  const t = setUp({ scout: true }, { "agent:primary:g": null });
+  const ours: boolean[] = [];
+  t.gw.onPatch = () => ours.push(t.prevention.lockedByUs("agent:primary:g"));
+  await t.prevention.connection(t.gw);
+  assert(t.prevention.lockedByUs("agent:primary:g"));
+  t.set({ scout: false });
+  await t.prevention.sync();
+  assertEquals(ours, [false, true]);
+  assertEquals(t.prevention.lockedByUs("agent:primary:g"), false);
+});
+
+Deno.test("a lock refused during a run is tried again once the run has ended, and said once", async () => {
+  const t = setUp({ scout: true }, { "agent:primary:g": null });
+  t.gw.busy.add("agent:primary:g");
+  await t.prevention.connection(t.gw);
+  assertEquals(t.gw.patches.length, 1);
+  // Events of the running session: not yet.
+  for (let i = 0; i < 3; i++) {
+    t.prevention.gatewayEvent(changed({
+      sessionKey: "agent:primary:g",
+      agentId: "primary",
+      session: { key: "agent:primary:g", agentId: "primary", hasActiveRun: true },
+    }));
+    await t.prevention.sync();
+  }
+  assertEquals(t.gw.patches.length, 1);
+  // Refused again at the run's end: said once all the same.
+  t.gw.busy.add("agent:primary:g");
+  const ended = changed({
+    sessionKey: "agent:primary:g",
+    agentId: "primary",
+    session: { key: "agent:primary:g", agentId: "primary", hasActiveRun: false },
+  });
+  t.prevention.gatewayEvent(ended);
+  await t.prevention.sync();
+  assertEquals(t.gw.patches.length, 2);
+  assertEquals(t.warnings.length, 1);
+  t.prevention.gatewayEvent(ended);
+  await t.prevention.sync();
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, "read-only");
+  assertEquals(t.prevention.locked, 1);
+});
+
+Deno.test("a restore refused for another reason stays recorded and is said once", async () => {
+  const t = setUp({ scout: false }, { "agent:primary:g": "read-only" });
+  t.prevention.restore([
+    { key: "agent:primary:g", agent: "primary", previous: null, set: "read-only" },
+  ]);
+  t.gw.refused.add("agent:primary:g");
+  await t.prevention.connection(t.gw);
+  await t.prevention.sync();
+  await t.prevention.connection(t.gw);
+  assertEquals(t.gw.patches.length, 3);
+  assertEquals(t.warnings.length, 1);
+  assertEquals(t.prevention.snapshot().map((l) => [l.key, l.pending]), [[
+    "agent:primary:g",
+    undefined,
+  ]]);
+  t.gw.refused.clear();
+  await t.prevention.sync();
+  assertEquals(t.gw.modes.get("agent:primary:g")!.mode, null);
+  assertEquals(t.prevention.snapshot(), []);
 });
 
 const FINDING: Finding = {
