@@ -20,6 +20,7 @@ import {
   isChallenge,
   OpenClawConnection,
 } from "./openclaw/connection.ts";
+import { covers, READ_SCOPE } from "./openclaw/protocol.ts";
 import { watch, type WatchDeps } from "./openclaw/watch.ts";
 import { FrameSocket, SocketPermissionError } from "./socket.ts";
 
@@ -221,8 +222,7 @@ export class GatewayLink {
             continue;
           }
           if (
-            !conn.hello.scopes.includes("operator.read") &&
-            !conn.hello.scopes.includes("operator.admin")
+            !covers(conn.hello.scopes, READ_SCOPE)
           ) {
             conn.close();
             throw new GatewayRefused(

@@ -14,8 +14,17 @@ export const MIN_PROTOCOL_VERSION = 3;
 export const CLIENT_ID = "gateway-client";
 /** The coordinator is a backend watcher. */
 export const CLIENT_MODE = "backend";
-/** The only scope the coordinator asks for. */
-export const SCOPES: readonly string[] = ["operator.read"];
+/** The scope every connection asks for: watching needs nothing more. */
+export const READ_SCOPE = "operator.read";
+/** The scope that starts, aborts and patches sessions (and invokes nodes). */
+export const WRITE_SCOPE = "operator.write";
+/** OpenClaw's admin scope, which every method accepts in place of its own scope. */
+export const ADMIN_SCOPE = "operator.admin";
+
+/** Whether `granted` covers `scope` (admin covers every operator scope). */
+export function covers(granted: readonly string[], scope: string): boolean {
+  return granted.includes(scope) || granted.includes(ADMIN_SCOPE);
+}
 
 /** A request frame. */
 export interface RequestFrame {

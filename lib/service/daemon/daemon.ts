@@ -37,6 +37,7 @@ import {
   RunAborter,
   scopeNeeds,
   ScopeNegotiation,
+  WRITE_SCOPE,
 } from "../enforce/mod.ts";
 import { FindingsOutput } from "./findings_output.ts";
 import { GovernanceSource } from "./governance_source.ts";
@@ -370,7 +371,7 @@ function preventionFor(
       if (config.enforce === "off" && !late().prevention.recorded) scopes().drop(RELEASE);
     },
     onRestored: () => {
-      if (config.enforce === "off") scopes().need({ feature: RELEASE, scopes: ["operator.write"] });
+      if (config.enforce === "off") scopes().need({ feature: RELEASE, scopes: [WRITE_SCOPE] });
     },
     logger: p.logger,
   });

@@ -12,7 +12,14 @@ import {
 } from "../../gateway/mod.ts";
 import { errorText } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
-import { ADMIN_SCOPE, covers, type LockedSession, Prevention, READ_SCOPE } from "../enforce/mod.ts";
+import {
+  ADMIN_SCOPE,
+  covers,
+  type LockedSession,
+  Prevention,
+  READ_SCOPE,
+  WRITE_SCOPE,
+} from "../enforce/mod.ts";
 import { EXIT_FAILURE, EXIT_OK } from "../exit_codes.ts";
 import type { Logger } from "../log.ts";
 import type { Paths } from "../paths.ts";
@@ -28,8 +35,6 @@ export interface ReleaseOptions {
   /** Where it says what it did. */
   logger: Logger;
 }
-
-const WRITE_SCOPE = "operator.write";
 
 /** Gives back every session recorded as made read-only; returns the exit code. */
 export async function releaseSessions(opts: ReleaseOptions): Promise<number> {

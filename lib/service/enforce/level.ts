@@ -2,7 +2,7 @@
  * Enforcement levels (config `enforce`) and the scopes each asks the gateway for.
  * @module
  */
-import { ADMIN_SCOPE, type ScopeNeed } from "./scopes.ts";
+import { ADMIN_SCOPE, type ScopeNeed, WRITE_SCOPE } from "./scopes.ts";
 
 /** How far the coordinator acts: record only, have the gateway refuse, or also abort runs. */
 export type EnforceLevel = "off" | "prevent" | "abort";
@@ -20,7 +20,7 @@ export function enforceNeeds(level: EnforceLevel): ScopeNeed[] {
   const needs: ScopeNeed[] = [];
   if (level === "prevent" || level === "abort") {
     // sessions.patch with permissionMode read-only.
-    needs.push({ feature: PREVENT, scopes: ["operator.write"] });
+    needs.push({ feature: PREVENT, scopes: [WRITE_SCOPE] });
   }
   // chat.abort of a run another client started: only its starter or an admin.
   if (level === "abort") needs.push({ feature: ABORT, scopes: [ADMIN_SCOPE] });

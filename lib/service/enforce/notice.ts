@@ -6,11 +6,12 @@
  */
 import type { Finding } from "../../rules/mod.ts";
 import type { Config, NotifyChannel } from "../config.ts";
+import { WRITE_SCOPE } from "./scopes.ts";
 
 /** The scope each channel needs from the gateway. */
 export const NOTIFY_SCOPE: Readonly<Record<Exclude<NotifyChannel, "off">, string>> = {
   question: "operator.questions",
-  node: "operator.write",
+  node: WRITE_SCOPE,
 };
 
 /** The scopes the notify channel needs, to add to those asked for at connect (none when off). */

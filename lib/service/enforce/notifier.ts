@@ -13,6 +13,7 @@ import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import type { NotifyConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { type Notice, NoticeGate, noticeOf, NOTIFY_SCOPE } from "./notice.ts";
+import { covers } from "./scopes.ts";
 
 /** What status shows about notices. */
 export interface NotifyStatus {
@@ -129,7 +130,7 @@ export class Notifier {
     const r = this.#requests;
     if (r === undefined) throw new NoticeFailure("not connected to the gateway");
     const scope = NOTIFY_SCOPE[this.#o.config.channel];
-    if (!r.scopes.includes(scope) && !r.scopes.includes("operator.admin")) {
+    if (!covers(r.scopes, scope)) {
       throw new NoticeFailure(`the gateway did not grant ${scope}`);
     }
     const timeout = this.#o.requestTimeoutMs ?? 10_000;

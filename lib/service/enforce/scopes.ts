@@ -4,11 +4,10 @@
  * force; a gateway that will not grant a scope turns that feature off, never the watching.
  * @module
  */
+import { ADMIN_SCOPE, covers, READ_SCOPE, WRITE_SCOPE } from "../../gateway/mod.ts";
 
-/** The scope every connection asks for: watching needs nothing more. */
-export const READ_SCOPE = "operator.read";
-/** OpenClaw's admin scope, which every method accepts in place of its own scope. */
-export const ADMIN_SCOPE = "operator.admin";
+// The scope names and what covers what are the protocol's; the daemon's parts take them from here.
+export { ADMIN_SCOPE, covers, READ_SCOPE, WRITE_SCOPE };
 
 /** A feature that needs scopes beyond reading, by name (e.g. `enforce prevent`). */
 export interface ScopeNeed {
@@ -28,11 +27,6 @@ export interface ScopeReport {
   inForce: readonly string[];
   /** Features turned on in the config but not in force, each with why. */
   off: readonly { feature: string; why: string }[];
-}
-
-/** Whether `granted` covers `scope` (admin covers every operator scope). */
-export function covers(granted: readonly string[], scope: string): boolean {
-  return granted.includes(scope) || granted.includes(ADMIN_SCOPE);
 }
 
 /**
