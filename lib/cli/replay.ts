@@ -21,12 +21,7 @@ import {
   type Protocol,
   type RuleEvent,
 } from "../rules/mod.ts";
-import {
-  buildRuleEngine,
-  type Config,
-  parseGovernance,
-  type StatusCounters,
-} from "../service/mod.ts";
+import { buildRuleEngine, type Config, governanceOf, type StatusCounters } from "../service/mod.ts";
 
 /** A finding made from a recording, with the line it came from. */
 export interface ReplayedFinding {
@@ -223,7 +218,7 @@ export function mosesLine(
   if (typeof o !== "object" || o === null || Array.isArray(o)) return undefined;
   const obj = o as Record<string, unknown>;
   if (obj.type === "moses.governance") {
-    const governance = parseGovernance(JSON.stringify(obj.state ?? null), seen.source);
+    const governance = governanceOf(obj.state, seen.source);
     return {
       kind: "governance",
       governance,

@@ -18,6 +18,11 @@ export function parseGovernance(text: string, source: string): Governance {
     // only where the error is.
     throw new Error(`Cannot read ${source}: ${syntaxErrorPosition(text)}`);
   }
+  return governanceOf(raw, source);
+}
+
+/** Interprets state.json's parsed content; throws when it is not an object. */
+export function governanceOf(raw: unknown, source: string): Governance {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new Error(`Cannot read ${source}: the file must hold a JSON object`);
   }
