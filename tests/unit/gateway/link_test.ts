@@ -1,6 +1,9 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { GatewayLink, type LinkHandlers, type OpenClawSetup } from "../../../lib/gateway/link.ts";
-import { generateIdentity } from "../../../lib/gateway/openclaw/device_identity.ts";
+import {
+  type DeviceIdentity,
+  generateIdentity,
+} from "../../../lib/gateway/openclaw/device_identity.ts";
 import { TurnTracker } from "../../../lib/gateway/openclaw/turn_tracker.ts";
 import { newWatchCounters } from "../../../lib/gateway/openclaw/watch.ts";
 import { LegacyGateway } from "../../support/legacy_gateway.ts";
@@ -189,6 +192,47 @@ const helloOk = (deviceToken?: string) => ({
   },
 });
 
+/**
+ * A link to a scripted OpenClaw gateway with the shared token and `scopes`, the rest of its
+ * setup from `setup` (the device token kept, the refusal hook); the watch needs no more.
+ */
+function openclawLink(
+  url: string,
+  handlers: LinkHandlers,
+  p: {
+    identity: DeviceIdentity;
+    scopes: () => string[];
+    saveDeviceToken?: OpenClawSetup["saveDeviceToken"];
+    connectRefused?: OpenClawSetup["connectRefused"];
+  },
+): GatewayLink {
+  return new GatewayLink({
+    url,
+    protocol: "openclaw",
+    random: () => 0,
+    openclaw: {
+      connectOptions: () =>
+        Promise.resolve({
+          identity: p.identity,
+          token: "shared",
+          scopes: p.scopes(),
+          version: "test",
+          platform: "linux",
+          timeoutMs: 5000,
+        }),
+      saveDeviceToken: p.saveDeviceToken ?? (() => Promise.resolve()),
+      ...(p.connectRefused ? { connectRefused: p.connectRefused } : {}),
+      watchDeps: () => ({
+        tracker: new TurnTracker(),
+        conversationFrom: "rest",
+        counters: newWatchCounters(),
+        onTurn: () => {},
+        onNotice: () => {},
+      }),
+    },
+  }, handlers);
+}
+
 Deno.test("after a device token is rejected, one the gateway issues later is used", async () => {
   const gw = scriptedOpenClaw({
     answer: (n, auth) => {
@@ -210,34 +254,15 @@ Deno.test("after a device token is rejected, one the gateway issues later is use
   identity.deviceToken = "dt-old";
   const saved: (string | undefined)[] = [];
   const { seen, handlers } = recorder();
-  const link = new GatewayLink({
-    url: gw.url,
-    protocol: "openclaw",
-    random: () => 0,
-    openclaw: {
-      connectOptions: () =>
-        Promise.resolve({
-          identity,
-          token: "shared",
-          scopes: ["operator.read"],
-          version: "test",
-          platform: "linux",
-          timeoutMs: 5000,
-        }),
-      saveDeviceToken: (t) => {
-        saved.push(t);
-        identity.deviceToken = t;
-        return Promise.resolve();
-      },
-      watchDeps: () => ({
-        tracker: new TurnTracker(),
-        conversationFrom: "rest",
-        counters: newWatchCounters(),
-        onTurn: () => {},
-        onNotice: () => {},
-      }),
+  const link = openclawLink(gw.url, handlers, {
+    identity,
+    scopes: () => ["operator.read"],
+    saveDeviceToken: (t) => {
+      saved.push(t);
+      identity.deviceToken = t;
+      return Promise.resolve();
     },
-  }, handlers);
+  });
   try {
     link.start();
     await waitFor("three connects", () => gw.auths.length === 3 && seen.connected === 2, 10_000);
@@ -272,38 +297,16 @@ Deno.test("a connect refused for good is tried once more when the owner will ask
   let scopes = ["operator.read", "operator.write"];
   const asked: string[][] = [];
   const { seen, handlers } = recorder();
-  const link = new GatewayLink({
-    url: gw.url,
-    protocol: "openclaw",
-    random: () => 0,
-    openclaw: {
-      connectOptions: () => {
-        asked.push(scopes);
-        return Promise.resolve({
-          identity,
-          token: "shared",
-          scopes,
-          version: "test",
-          platform: "linux",
-          timeoutMs: 5000,
-        });
-      },
-      connectRefused: (message) => {
-        refusals.push(message);
-        if (scopes.length === 1) return false;
-        scopes = ["operator.read"];
-        return true;
-      },
-      saveDeviceToken: () => Promise.resolve(),
-      watchDeps: () => ({
-        tracker: new TurnTracker(),
-        conversationFrom: "rest",
-        counters: newWatchCounters(),
-        onTurn: () => {},
-        onNotice: () => {},
-      }),
+  const link = openclawLink(gw.url, handlers, {
+    identity,
+    scopes: () => (asked.push(scopes), scopes),
+    connectRefused: (message) => {
+      refusals.push(message);
+      if (scopes.length === 1) return false;
+      scopes = ["operator.read"];
+      return true;
     },
-  }, handlers);
+  });
   try {
     link.start();
     await waitFor("connected", () => seen.connected === 1, 10_000);
@@ -329,27 +332,11 @@ Deno.test("a wrong token or a rate limit is not taken for a refused scope: no se
     const identity = await generateIdentity();
     const refusals: string[] = [];
     const { seen, handlers } = recorder();
-    const link = new GatewayLink({
-      url: gw.url,
-      protocol: "openclaw",
-      random: () => 0,
-      openclaw: {
-        connectOptions: () =>
-          Promise.resolve({
-            identity,
-            token: "shared",
-            scopes: ["operator.read", "operator.write"],
-            version: "test",
-            platform: "linux",
-            timeoutMs: 5000,
-          }),
-        connectRefused: (m) => (refusals.push(m), true),
-        saveDeviceToken: () => Promise.resolve(),
-        watchDeps: () => {
-          throw new Error("not used");
-        },
-      },
-    }, handlers);
+    const link = openclawLink(gw.url, handlers, {
+      identity,
+      scopes: () => ["operator.read", "operator.write"],
+      connectRefused: (m) => (refusals.push(m), true),
+    });
     try {
       link.start();
       await waitFor("the refusal", () => seen.fatal.length === 1, 10_000);
