@@ -159,8 +159,7 @@ async function watchUntilStopped(
       status.caughtUp();
       statusFile.schedule();
     },
-    onConnection: (r) => [notifier, toolPolicy, prevention].forEach((a) => a?.connection(r)),
-    onGatewayEvent: (f) => [toolPolicy, prevention].forEach((a) => a?.gatewayEvent(f)),
+    actors: [notifier, toolPolicy, prevention],
   });
   const aborter = runAborter(config, { rules, governance, openclaw, output, clock, moved });
   const persister = statePersister(opts, {
@@ -270,10 +269,12 @@ function openclawSource(opts: RunOptions, p: {
   ready: Omit<Ready, "lock"> & { clock: Clock };
   onEvent: (e: RuleEvent) => void;
   onLive: () => void;
-  onConnection: (requests: GatewayRequests | undefined) => void;
-  onGatewayEvent: (frame: EventFrame) => void;
+  actors: (GatewayActor | undefined)[];
 }): OpenClawSource {
   const { config, token, clock } = p.ready;
+  // Listed once: the event hook runs for every frame.
+  const actors = p.actors.filter((a) => a !== undefined);
+  const watchers = actors.filter((a) => a.gatewayEvent !== undefined);
   return new OpenClawSource({
     scopes: new ScopeNegotiation(scopeNeeds(config)),
     paths: opts.paths,
@@ -283,9 +284,19 @@ function openclawSource(opts: RunOptions, p: {
     clock,
     onEvent: p.onEvent,
     onLive: p.onLive,
-    onConnection: p.onConnection,
-    onGatewayEvent: p.onGatewayEvent,
+    onConnection: (r) => {
+      for (const a of actors) void a.connection(r);
+    },
+    onGatewayEvent: (f) => {
+      for (const a of watchers) a.gatewayEvent!(f);
+    },
   });
+}
+
+/** A part that acts through the gateway's connection, or follows its events. */
+interface GatewayActor {
+  connection(requests: GatewayRequests | undefined): unknown;
+  gatewayEvent?(frame: EventFrame): void;
 }
 
 /**
