@@ -6,7 +6,7 @@
 import type { NotifyConfig } from "../config.ts";
 import { type EnforceLevel, enforceNeeds } from "./level.ts";
 import { notifyScopes } from "./notice.ts";
-import { READ_SCOPE, type ScopeNeed } from "./scopes.ts";
+import { type ScopeNeed, scopesOf } from "./scopes.ts";
 
 /** The parts of the config that ask for scopes. */
 export interface ScopeConfig {
@@ -27,9 +27,5 @@ export function scopeNeeds(config: ScopeConfig): ScopeNeed[] {
 
 /** Each scope asked for and the features that ask for it, `operator.read` first. */
 export function scopesAsked(config: ScopeConfig): { scope: string; for: string[] }[] {
-  const out = new Map<string, string[]>([[READ_SCOPE, ["watching (always)"]]]);
-  for (const n of scopeNeeds(config)) {
-    for (const s of n.scopes) out.set(s, [...(out.get(s) ?? []), n.feature]);
-  }
-  return [...out].map(([scope, why]) => ({ scope, for: why }));
+  return [...scopesOf(scopeNeeds(config))].map(([scope, why]) => ({ scope, for: why }));
 }

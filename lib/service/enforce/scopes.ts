@@ -29,6 +29,15 @@ export interface ScopeReport {
   off: readonly { feature: string; why: string }[];
 }
 
+/** Each scope the needs ask for, with the features asking, `operator.read` (watching) first. */
+export function scopesOf(needs: readonly ScopeNeed[]): Map<string, string[]> {
+  const out = new Map<string, string[]>([[READ_SCOPE, ["watching (always)"]]]);
+  for (const n of needs) {
+    for (const s of n.scopes) out.set(s, [...(out.get(s) ?? []), n.feature]);
+  }
+  return out;
+}
+
 /**
  * Scopes to ask for and what came of them. Asks for every need's scopes; after the gateway
  * refused the connection for asking (pairing or scope refused), asks for reading only until
@@ -58,9 +67,7 @@ export class ScopeNegotiation {
 
   /** Every scope asked for when nothing was refused, `operator.read` first. */
   get wanted(): readonly string[] {
-    const all = new Set([READ_SCOPE]);
-    for (const n of this.#needs) for (const s of n.scopes) all.add(s);
-    return [...all];
+    return [...scopesOf(this.#needs).keys()];
   }
 
   /** The scopes to ask for in the next `connect`. */
