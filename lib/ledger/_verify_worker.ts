@@ -1,8 +1,10 @@
 /**
- * A worker that checks one part of a ledger for {@link verifyLedger}.
+ * A worker that checks parts of a ledger for verify, one at a time. It runs from its bundled
+ * source (`_verify_worker_source.ts`, made by `deno task bundle-worker`): keep its imports
+ * to what that can bundle (no `node:` modules, nothing that imports the bundle).
  * @module
  */
-import { checkRange, type RangeRequest } from "./verify.ts";
+import { checkRange, type RangeRequest } from "./_check_range.ts";
 import { toWorkerError } from "./_worker_error.ts";
 
 interface WorkerScope {

@@ -9,7 +9,7 @@ import {
   parsePythonJson,
   PyJsonSyntaxError,
 } from "./pyjson.ts";
-import { sha256Hex } from "../util/mod.ts";
+import { sha256Hex } from "./_sha256x4.ts";
 import { asciiText, type IdBytes, IdTracker } from "./_ids.ts";
 import type { LineScanner } from "./_scan.ts";
 

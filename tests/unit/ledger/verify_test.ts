@@ -1,7 +1,12 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { join } from "node:path";
 import { appendEntries, GENESIS_HASH, sealEntry } from "../../../lib/ledger/append.ts";
-import { splitAtLines, verifyLedger, verifyTesting } from "../../../lib/ledger/verify.ts";
+import {
+  checkRange,
+  splitAtLines,
+  verifyLedger,
+  verifyTesting,
+} from "../../../lib/ledger/verify.ts";
 import { canonicalJsonWithout } from "../../../lib/ledger/pyjson.ts";
 import { sha256Hex } from "../../../lib/util/hash.ts";
 import { python, ROOT, runCli, sandboxFlags, tempDir } from "../../support/helpers.ts";
@@ -212,7 +217,12 @@ Deno.test("a large ledger checked by workers gives the same report as one pass, 
   await Deno.writeFile(path, bytes);
 
   const single = await verifyLedger(path, { workers: 1 });
-  const parallel = await verifyLedger(path, { workers: 3 });
+  // Three parts, cut where the links were broken.
+  const parallel = await withWorkers(
+    undefined,
+    () => verifyLedger(path, { workers: 3 }),
+    Math.ceil(size / 3),
+  );
   assertEquals(verifyTesting.lastRun, "workers");
   assertEquals(parallel, single);
   assertEquals(single.entries, 30_000);
@@ -293,10 +303,16 @@ Deno.test("a real U+FFFD in a line is text, not a decoding error", async () => {
   assertEquals(r.entries, 2);
 });
 
-// Runs `fn` with the parallel path taken for any ledger and, if given, a stand-in worker.
-async function withWorkers<T>(stub: string | undefined, fn: () => Promise<T>): Promise<T> {
+// Runs `fn` with the parallel path taken for any ledger, cut into parts of `partBytes`,
+// and, if given, a stand-in worker.
+async function withWorkers<T>(
+  stub: string | undefined,
+  fn: () => Promise<T>,
+  partBytes = 1024,
+): Promise<T> {
   const saved = { ...verifyTesting };
   verifyTesting.parallelMinBytes = 0;
+  verifyTesting.partBytes = partBytes;
   if (stub) {
     verifyTesting.workerUrl = new URL(
       `../../support/verify_worker_stub.ts?fail=${stub}`,
@@ -307,6 +323,7 @@ async function withWorkers<T>(stub: string | undefined, fn: () => Promise<T>): P
     return await fn();
   } finally {
     verifyTesting.parallelMinBytes = saved.parallelMinBytes;
+    verifyTesting.partBytes = saved.partBytes;
     verifyTesting.workerUrl = saved.workerUrl;
   }
 }
@@ -316,6 +333,16 @@ Deno.test("by default verify starts workers only on idle cores", async () => {
   assertEquals(verifyTesting.idleCoresOf(2, 0.7), 1);
   assertEquals(verifyTesting.idleCoresOf(4, 0.3), 4);
   assertEquals(verifyTesting.idleCoresOf(4, 9), 1);
+  // Without leave to read the load average (the coordinator's own set), no core is known idle.
+  const savedLoad = verifyTesting.loadAverage;
+  try {
+    verifyTesting.loadAverage = () => undefined;
+    assertEquals(verifyTesting.idleCores(), 1);
+    verifyTesting.loadAverage = () => 0;
+    assertEquals(verifyTesting.idleCores(), navigator.hardwareConcurrency);
+  } finally {
+    verifyTesting.loadAverage = savedLoad;
+  }
   await using ledger = await ledgerOf(40);
   const saved = verifyTesting.idleCores;
   try {
@@ -352,28 +379,26 @@ Deno.test("a worker that may not read the ledger makes verify exit 77, as one pa
 Deno.test("a worker's read error keeps its class, and no worker outlives the verify", async () => {
   await using ledger = await ledgerOf(40);
   const { path } = ledger;
-  // The stub's first part never answers: only ending it makes the count fall to 0.
+  // The stub given the first part never answers (only ending it makes the count fall to
+  // 0); the other one meets the read error.
   const err = await withWorkers(
     "read",
-    () => verifyLedger(path, { workers: 2 }).then(() => undefined, (e: unknown) => e),
+    () => verifyLedger(path, { workers: 3 }).then(() => undefined, (e: unknown) => e),
   );
   assertEquals(verifyTesting.liveWorkers, 0);
   assert(err instanceof Deno.errors.NotCapable, `expected NotCapable, got ${String(err)}`);
 });
 
-Deno.test("a worker that fails ends every worker before one pass does the work", async () => {
+Deno.test("a worker that fails is ended and its part checked here; a silent one's part too", async () => {
   await using ledger = await ledgerOf(40);
   const { path } = ledger;
-  const liveDuringOnePass: number[] = [];
-  const r = await withWorkers("crash", () =>
-    verifyLedger(path, {
-      workers: 2,
-      onProgress: () => liveDuringOnePass.push(verifyTesting.liveWorkers),
-    }));
+  const single = await verifyLedger(path, { workers: 1 });
+  // One stub worker holds the first part and never answers; the other throws on its part.
+  const r = await withWorkers("crash", () => verifyLedger(path, { workers: 3 }));
+  assertEquals(verifyTesting.lastRun, "workers");
+  assertEquals(verifyTesting.lastWorkerParts, 0);
+  assertEquals(r, single);
   assert(r.ok, JSON.stringify(r.problems));
-  assertEquals(r.entries, 40);
-  assert(liveDuringOnePass.length > 0, "one pass reported no progress");
-  assertEquals(liveDuringOnePass.filter((n) => n > 0), []);
   assertEquals(verifyTesting.liveWorkers, 0);
 });
 
@@ -383,6 +408,34 @@ Deno.test("the real workers are all ended once a verify is done", async () => {
   const r = await withWorkers(undefined, () => verifyLedger(path, { workers: 3 }));
   assertEquals([r.ok, r.entries, verifyTesting.lastRun], [true, 40, "workers"]);
   assertEquals(verifyTesting.liveWorkers, 0);
+});
+
+Deno.test("a worker run from the bundled source checks a part under the coordinator's own permission set", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(dir.join("audits/moses"), { recursive: true });
+  const path = dir.join("audits/moses/audit_ledger.jsonl");
+  await appendEntries(path, Array.from({ length: 30 }, (_, i) => ({ detail: `entry ${i}` })));
+  const bounds = await splitAtLines(path, (await Deno.stat(path)).size, 2);
+  const driver = join(ROOT, "tests", "support", "verify_bundle_worker.ts");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...sandboxFlags(), driver, String(bounds[1]), String(bounds[2])],
+    cwd: dir.path,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const result = JSON.parse(new TextDecoder().decode(out.stdout));
+  const here = await checkRange({
+    path,
+    start: bounds[1]!,
+    end: bounds[2]!,
+    midChain: true,
+    withIds: true,
+  });
+  assertEquals(result.entries, here.entries);
+  assertEquals(result.problemCount, 0);
+  assertEquals(result.lastEntry, here.lastEntry);
+  assert(result.entries > 10, `only ${result.entries} entries in the second half`);
 });
 
 Deno.test("verify lists an id on more than one line, in one pass and across workers alike", async () => {

@@ -1,0 +1,245 @@
+/**
+ * Checks one part of a ledger file, a byte range that starts at a line: the work verify
+ * does on its own thread and in each worker. Imports nothing verify.ts imports for its
+ * workers, so that it bundles into the workers' self-contained source
+ * (`_verify_worker_source.ts`).
+ * @module
+ */
+import { ChainChecker, type EntryFn, type EntryRef, type Note, type Problem } from "./chain.ts";
+import { byFirstLine, type DuplicateId, type IdList } from "./_ids.ts";
+import { LineScanner } from "./_scan.ts";
+import { BatchHasher } from "./_batch_hasher.ts";
+
+/** What one part of the file yields; line numbers are relative to the part. */
+export interface RangeResult {
+  /** Physical lines read (including blank ones). */
+  lines: number;
+  /** Entries (non-blank lines). */
+  entries: number;
+  /** Blank lines skipped. */
+  blankLines: number;
+  /** Problems found, including any not listed. */
+  problemCount: number;
+  /** Problems, in line order (at most the first 10,000). */
+  problems: Problem[];
+  /** Remarks that are not failures, in line order. */
+  notes: Note[];
+  /** With `midChain`: the first entry and the link it states, for the caller to check. */
+  firstEntry: { line: number; link: unknown; checkable: boolean } | undefined;
+  /** The part's last entry, to check the next part's link against. */
+  lastEntry: EntryRef | undefined;
+  /** Ids on more than one line of the part. */
+  duplicateIds: DuplicateId[];
+  /** Distinct ids on more than one line, including any not listed. */
+  duplicateIdCount: number;
+  /** Each id's first line in the part, when the request asked for them. */
+  ids: IdList | undefined;
+}
+
+/** A part of the file to check: bytes [start, end). */
+export interface RangeRequest {
+  /** The ledger file. */
+  path: string;
+  /** First byte of the part (the start of a line). */
+  start: number;
+  /** Byte after the part's last one. */
+  end: number;
+  /** Whether the part starts after the first line of the file. */
+  midChain: boolean;
+  /** Whether to return each id's first line, for finding ids repeated across parts. */
+  withIds?: boolean;
+  /** Sees each entry as it is checked (one pass only: a function does not go to a worker). */
+  onEntry?: EntryFn;
+}
+/** Bytes read at a time. */
+export const CHUNK = 1 << 20;
+/** The newline byte. */
+export const NEWLINE = 0x0a;
+/** Problems (and duplicate ids) kept in a report; all are counted. */
+export const MAX_KEPT = 10_000;
+// The id table is sized for one id per this many bytes (coordinator lines run to about
+// 750, audit_stub's to about 430), up to a cap, so that it seldom has to grow.
+const BYTES_PER_ID = 512;
+const MAX_EXPECTED_IDS = 1 << 20;
+
+/** What a check reads and hashes with: kept for the thread's next part. */
+interface Tools {
+  bufs: [Uint8Array, Uint8Array];
+  scanner: LineScanner;
+  hasher: BatchHasher;
+}
+
+// Made afresh for each part of a large ledger (4 MiB of buffers, a WebAssembly memory),
+// they cost about 10 ms a part; a check in progress has its own, so checks may overlap.
+const idleTools: Tools[] = [];
+
+function takeTools(): Tools {
+  return idleTools.pop() ?? {
+    bufs: [new Uint8Array(2 * CHUNK), new Uint8Array(2 * CHUNK)],
+    scanner: new LineScanner(),
+    hasher: new BatchHasher(),
+  };
+}
+
+function giveBack(tools: Tools): void {
+  tools.hasher.clear();
+  // A buffer grown for a very long line is not kept.
+  tools.bufs = tools.bufs.map((b) => b.length > 4 * CHUNK ? new Uint8Array(2 * CHUNK) : b) as [
+    Uint8Array,
+    Uint8Array,
+  ];
+  if (idleTools.length < 2) idleTools.push(tools);
+}
+
+/** Checks the lines in bytes [start, end) of the file; `start` must be a line start. */
+export async function checkRange(
+  req: RangeRequest,
+  onProgress?: (bytesRead: number) => void,
+): Promise<RangeResult> {
+  const file = await Deno.open(req.path, { read: true });
+  const checker = new ChainChecker({
+    maxKept: MAX_KEPT,
+    midChain: req.midChain,
+    expectedIds: Math.min((req.end - req.start) / BYTES_PER_ID, MAX_EXPECTED_IDS),
+    onEntry: req.onEntry,
+  });
+  // ignoreBOM keeps a byte-order mark in the text, so it is reported wherever it stands.
+  const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const tools = takeTools();
+  // onEntry needs each entry as an object: only the exact path makes one.
+  const scanner = req.onEntry === undefined ? tools.scanner : undefined;
+  const hashes = scanner && tools.hasher;
+  tools.hasher.onMismatch = (line, stated, computed) =>
+    checker.hashMismatch(line, stated, computed);
+  let lineNo = 0;
+  let bytesRead = 0;
+  let lastByte = NEWLINE;
+  try {
+    await file.seek(req.start, Deno.SeekMode.Start);
+    // Reads go straight into one of two buffers, each read while the lines of the other
+    // are checked; only the part of a line left at the end of a read is copied, to the front
+    // of the other buffer (a fresh array a read cost more in page faults and zeroing, and a
+    // spare read buffer copied in cost a copy of every byte).
+    let [cur, other] = tools.bufs;
+    let have = 0;
+    const total = req.end - req.start;
+    const readInto = (into: Uint8Array, at: number): Promise<number | null> => {
+      if (bytesRead >= total) return Promise.resolve(null);
+      const p = file.read(into.subarray(at, at + Math.min(CHUNK, total - bytesRead)));
+      // Handled where it is awaited; if checking throws first, the file closes under it.
+      p.catch(() => {});
+      return p;
+    };
+    // Room for a whole read after `keep` bytes: a line longer than a read grows its buffer.
+    const roomy = (buf: Uint8Array, keep: number, from: Uint8Array): Uint8Array => {
+      if (buf.length - keep >= CHUNK) return buf;
+      const bigger = new Uint8Array(Math.max(2 * buf.length, keep + CHUNK));
+      bigger.set(from.subarray(0, keep));
+      return bigger;
+    };
+    let pending = readInto(cur, 0);
+    while (true) {
+      const n = await pending;
+      if (n === null) break;
+      bytesRead += n;
+      const len = have + n;
+      lastByte = cur[len - 1]!;
+      const cut = cur.lastIndexOf(NEWLINE, len - 1);
+      if (cut < 0) {
+        have = len;
+        cur = roomy(cur, have, cur);
+        pending = readInto(cur, have);
+        continue;
+      }
+      const tail = len - cut - 1;
+      other = roomy(other, tail, other);
+      other.set(cur.subarray(cut + 1, len));
+      pending = readInto(other, tail);
+      lineNo = checkLines({ checker, strict, scanner, hashes }, cur.subarray(0, cut), lineNo);
+      [cur, other] = [other, cur];
+      have = tail;
+      onProgress?.(bytesRead);
+    }
+    tools.bufs = [cur, other];
+    if (have > 0) {
+      lineNo++;
+      checkOne(checker, strict, cur.subarray(0, have), lineNo, lastByte !== NEWLINE);
+      if (lastByte !== NEWLINE && checker.problems.at(-1)?.line !== lineNo) {
+        checker.notes.push({ line: lineNo, message: "the last line has no newline at its end" });
+      }
+    }
+    hashes?.flush();
+  } finally {
+    file.close();
+    giveBack(tools);
+  }
+  return {
+    lines: lineNo,
+    entries: checker.entries,
+    blankLines: checker.blankLines,
+    problemCount: checker.problemCount,
+    problems: checker.problems,
+    notes: checker.notes,
+    firstEntry: checker.firstEntry,
+    lastEntry: checker.lastEntry,
+    // The tracker records each id's text as it finds it repeated.
+    duplicateIds: ([...checker.ids.duplicates.values()] as DuplicateId[]).sort(byFirstLine),
+    duplicateIdCount: checker.ids.duplicateCount,
+    ids: req.withIds ? checker.ids.table.list() : undefined,
+  };
+}
+
+/** A decoder that keeps a byte-order mark and replaces bad bytes. */
+export const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+
+// Checks a block of whole lines, each on the bytes where the scanner can write its
+// canonical form (most lines: no strings, no JSON.parse), else decoded and parsed.
+function checkLines(
+  how: {
+    checker: ChainChecker;
+    strict: TextDecoder;
+    scanner: LineScanner | undefined;
+    hashes: BatchHasher | undefined;
+  },
+  block: Uint8Array,
+  lineNo: number,
+): number {
+  const { checker, strict, scanner, hashes } = how;
+  let start = 0;
+  while (start <= block.length) {
+    lineNo++;
+    // The scanner finds where the line ends as it reads it.
+    let end = scanner === undefined ? -1 : scanner.scan(block, start, block.length);
+    if (end >= 0) {
+      checker.checkScanned(lineNo, scanner!, hashes);
+    } else {
+      end = block.indexOf(NEWLINE, start);
+      if (end < 0) end = block.length;
+      checkOne(checker, strict, block.subarray(start, end), lineNo, false);
+    }
+    start = end + 1;
+  }
+  return lineNo;
+}
+
+function checkOne(
+  checker: ChainChecker,
+  strict: TextDecoder,
+  bytes: Uint8Array,
+  lineNo: number,
+  unterminated: boolean,
+): void {
+  let text: string;
+  try {
+    text = strict.decode(bytes);
+  } catch {
+    checker.badEncoding(lineNo);
+    return;
+  }
+  checker.check(lineNo, stripCr(text), unterminated);
+}
+
+/** `s` without a carriage return at its end. */
+export function stripCr(s: string): string {
+  return s.endsWith("\r") ? s.slice(0, -1) : s;
+}

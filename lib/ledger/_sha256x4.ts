@@ -1,0 +1,131 @@
+/**
+ * SHA-256 on the SIMD module of `_sha256_wasm.ts` (built ahead of time into
+ * `_sha256_wasm_bytes.ts` by `deno task bundle-worker`): four messages a call, written padded
+ * into the module's memory. One instance per thread; `sha256Hex` hashes one message on a
+ * shared one (a quarter of the lanes, still about as fast as `node:crypto` for a ledger
+ * line, and without loading it).
+ * @module
+ */
+import { SHA256X4_WASM_BASE64 } from "./_sha256_wasm_bytes.ts";
+
+const PAGE = 64 * 1024;
+const HEX = "0123456789abcdef";
+
+type Hash4 = (
+  p0: number,
+  n0: number,
+  p1: number,
+  n1: number,
+  p2: number,
+  n2: number,
+  p3: number,
+  n3: number,
+  out: number,
+) => void;
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The bytes `n` bytes take once padded: a whole number of 64-byte blocks. */
+export function paddedLength(n: number): number {
+  return Math.ceil((n + 9) / 64) * 64;
+}
+
+/** Four SHA-256 digests a call; see the module doc. */
+export class Sha256x4 {
+  /** Where the four digests are written (word j of lane k at `OUT + 16 j + 4 k`). */
+  static readonly OUT = 0;
+  /** Where messages may be written from. */
+  static readonly DATA = 128;
+  #memory: WebAssembly.Memory;
+  #hash4: Hash4;
+  #u8: Uint8Array;
+  #u32: Uint32Array;
+
+  /** Makes an instance whose memory starts at `pages` pages of 64 KiB (it grows as needed). */
+  constructor(pages = 16) {
+    compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(SHA256X4_WASM_BASE64));
+    const instance = new WebAssembly.Instance(compiled);
+    this.#memory = instance.exports.mem as WebAssembly.Memory;
+    this.#hash4 = instance.exports.hash4 as Hash4;
+    if (pages > 1) this.#memory.grow(pages - 1);
+    this.#u8 = new Uint8Array(this.#memory.buffer);
+    this.#u32 = new Uint32Array(this.#memory.buffer);
+  }
+
+  /** The memory's size in bytes. */
+  get size(): number {
+    return this.#u8.length;
+  }
+
+  /** Grows the memory to at least `bytes` bytes, keeping what it holds. */
+  reserve(bytes: number): void {
+    if (bytes <= this.#u8.length) return;
+    this.#memory.grow(Math.ceil((bytes - this.#u8.length) / PAGE));
+    this.#u8 = new Uint8Array(this.#memory.buffer);
+    this.#u32 = new Uint32Array(this.#memory.buffer);
+  }
+
+  /**
+   * Writes `data` padded at `at` (which must have {@link paddedLength} bytes of room) and
+   * returns its number of blocks.
+   */
+  pad(at: number, data: Uint8Array): number {
+    const u8 = this.#u8;
+    const n = data.length;
+    const end = at + paddedLength(n);
+    u8.set(data, at);
+    u8[at + n] = 0x80;
+    u8.fill(0, at + n + 1, end - 4);
+    // The length in bits, big-endian; the top bytes are zero below 512 MiB.
+    const bits = n * 8;
+    u8[end - 5] = Math.floor(bits / 2 ** 32) & 255;
+    u8[end - 4] = (bits >>> 24) & 255;
+    u8[end - 3] = (bits >>> 16) & 255;
+    u8[end - 2] = (bits >>> 8) & 255;
+    u8[end - 1] = bits & 255;
+    return (end - at) / 64;
+  }
+
+  /** Hashes lane k's `nk` padded blocks at `pk`, for the four lanes; `nk = 0` leaves lane k out. */
+  hash4(
+    p0: number,
+    n0: number,
+    p1: number,
+    n1: number,
+    p2: number,
+    n2: number,
+    p3: number,
+    n3: number,
+  ): void {
+    this.#hash4(p0, n0, p1, n1, p2, n2, p3, n3, Sha256x4.OUT);
+  }
+
+  /** Word `j` (0 to 7) of lane `k`'s last digest. */
+  word(k: number, j: number): number {
+    return this.#u32[(Sha256x4.OUT >> 2) + 4 * j + k]!;
+  }
+
+  /** Lane `k`'s last digest in lower-case hex. */
+  hex(k: number): string {
+    let s = "";
+    for (let j = 0; j < 8; j++) {
+      const w = this.word(k, j);
+      for (let shift = 28; shift >= 0; shift -= 4) s += HEX[(w >>> shift) & 15];
+    }
+    return s;
+  }
+}
+
+let single: Sha256x4 | undefined;
+const encoder = new TextEncoder();
+
+/** Returns the lower-case hex SHA-256 of `data`: bytes, or the UTF-8 bytes of a string. */
+export function sha256Hex(data: string | Uint8Array): string {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  single ??= new Sha256x4(1);
+  const at = Sha256x4.DATA;
+  single.reserve(at + paddedLength(bytes.length));
+  const n = single.pad(at, bytes);
+  single.hash4(at, n, at, 0, at, 0, at, 0);
+  return single.hex(0);
+}

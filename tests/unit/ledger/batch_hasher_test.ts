@@ -1,0 +1,45 @@
+import { assertEquals } from "../../support/assert.ts";
+import { createHash } from "node:crypto";
+import { BatchHasher } from "../../../lib/ledger/_batch_hasher.ts";
+
+const hex = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("only lines whose stated hash differs come back, with both hashes, across many batches", () => {
+  const hasher = new BatchHasher();
+  const found: [number, string, string][] = [];
+  hasher.onMismatch = (line, stated, computed) => found.push([line, stated, computed]);
+  const expected: [number, string, string][] = [];
+  // 1,000 lines (batches of 64, groups of 4 and a short last group), lengths 0 to 999.
+  for (let line = 1; line <= 1000; line++) {
+    const content = ascii(`{"n":${line},"pad":"${"x".repeat((line * 37) % 1000)}"}`);
+    let stated = hex(content);
+    if (line % 97 === 0) stated = hex(ascii(`other ${line}`));
+    if (line === 500) stated = stated.toUpperCase(); // Python's hex is lower case: no match
+    if (line === 501) stated = stated.slice(0, 63);
+    if (line === 502) stated = `${stated.slice(0, 63)}g`;
+    if (stated !== hex(content)) expected.push([line, stated, hex(content)]);
+    // The stated hash sits inside a longer line, as in a ledger.
+    const src = ascii(`{"hash":"${stated}"}`);
+    hasher.add(line, content, src, 9, 9 + stated.length);
+  }
+  hasher.flush();
+  assertEquals(found.sort((a, b) => a[0] - b[0]), expected);
+  assertEquals(expected.length, 10 + 3);
+});
+
+Deno.test("a line longer than the hasher's memory grows it; clear() drops what is queued unhashed", () => {
+  const hasher = new BatchHasher();
+  const found: number[] = [];
+  hasher.onMismatch = (line) => found.push(line);
+  const big = ascii("y".repeat(3 * 1024 * 1024));
+  const stated = ascii(hex(big));
+  hasher.add(1, big, stated, 0, 64);
+  hasher.add(2, ascii("{}"), stated, 0, 64);
+  hasher.flush();
+  assertEquals(found, [2]);
+  hasher.add(3, ascii("{}"), stated, 0, 64);
+  hasher.clear();
+  hasher.flush();
+  assertEquals(found, [2]);
+});
