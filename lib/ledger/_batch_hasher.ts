@@ -12,6 +12,8 @@ import { paddedLength, Sha256x4 } from "./_sha256x4.ts";
 /** Receives a line whose stated hash is not the hash of its content. */
 export type MismatchFn = (line: number, stated: string, computed: string) => void;
 
+const encoder = new TextEncoder();
+
 // Lines held before they are hashed; a multiple of 4. Enough to make a call's set-up
 // small beside its work, few enough that the copies stay in the cache.
 const QUEUE = 64;
@@ -55,6 +57,19 @@ export class BatchHasher implements HashQueue {
     this.#odd[i] = decodeHex(src, start, end, this.#stated, i * 8)
       ? undefined
       : asciiText(src, start, end);
+  }
+
+  /** Queues one line's check from text: its canonical form and stated hash. */
+  addText(line: number, canonical: string, stated: string): void {
+    if (this.#count === QUEUE) this.flush();
+    const i = this.#count++;
+    this.#lines[i] = line;
+    this.#at[i] = this.#next;
+    const { blocks, bytes } = this.#sha.padText(this.#next, canonical);
+    this.#blocks[i] = blocks;
+    this.#next += bytes;
+    const hash = encoder.encode(stated);
+    this.#odd[i] = decodeHex(hash, 0, hash.length, this.#stated, i * 8) ? undefined : stated;
   }
 
   /** Hashes and compares every queued line. */

@@ -108,7 +108,7 @@ export async function checkRange(
   const tools = takeTools();
   // onEntry needs each entry as an object: only the exact path makes one.
   const scanner = req.onEntry === undefined ? tools.scanner : undefined;
-  const hashes = scanner && tools.hasher;
+  const hashes = tools.hasher;
   tools.hasher.onMismatch = (line, stated, computed) =>
     checker.hashMismatch(line, stated, computed);
   let lineNo = 0;
@@ -163,12 +163,15 @@ export async function checkRange(
     tools.bufs = [cur, other];
     if (have > 0) {
       lineNo++;
-      checkOne(checker, strict, cur.subarray(0, have), lineNo, lastByte !== NEWLINE);
-      if (lastByte !== NEWLINE && checker.problems.at(-1)?.line !== lineNo) {
-        checker.notes.push({ line: lineNo, message: "the last line has no newline at its end" });
-      }
+      checkOne({ checker, strict, hashes }, cur.subarray(0, have), lineNo, {
+        unterminated: lastByte !== NEWLINE,
+      });
     }
-    hashes?.flush();
+    // Before the note below, which a problem on the last line (its hash, say) takes the place of.
+    hashes.flush();
+    if (have > 0 && lastByte !== NEWLINE && checker.problems.at(-1)?.line !== lineNo) {
+      checker.notes.push({ line: lineNo, message: "the last line has no newline at its end" });
+    }
   } finally {
     file.close();
     giveBack(tools);
@@ -199,7 +202,7 @@ function checkLines(
     checker: ChainChecker;
     strict: TextDecoder;
     scanner: LineScanner | undefined;
-    hashes: BatchHasher | undefined;
+    hashes: BatchHasher;
   },
   block: Uint8Array,
   lineNo: number,
@@ -215,20 +218,21 @@ function checkLines(
     } else {
       end = block.indexOf(NEWLINE, start);
       if (end < 0) end = block.length;
-      checkOne(checker, strict, block.subarray(start, end), lineNo, false);
+      checkOne(how, block.subarray(start, end), lineNo, { unterminated: false });
     }
     start = end + 1;
   }
   return lineNo;
 }
 
+// Checks a line on the exact path: decoded, parsed, made canonical.
 function checkOne(
-  checker: ChainChecker,
-  strict: TextDecoder,
+  how: { checker: ChainChecker; strict: TextDecoder; hashes: BatchHasher },
   bytes: Uint8Array,
   lineNo: number,
-  unterminated: boolean,
+  opts: { unterminated: boolean },
 ): void {
+  const { checker, strict, hashes } = how;
   let text: string;
   try {
     text = strict.decode(bytes);
@@ -236,7 +240,7 @@ function checkOne(
     checker.badEncoding(lineNo);
     return;
   }
-  checker.check(lineNo, stripCr(text), unterminated);
+  checker.check(lineNo, stripCr(text), { unterminated: opts.unterminated, hashes });
 }
 
 /** `s` without a carriage return at its end. */

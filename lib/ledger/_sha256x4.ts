@@ -9,6 +9,7 @@
 import { SHA256X4_WASM_BASE64 } from "./_sha256_wasm_bytes.ts";
 
 const PAGE = 64 * 1024;
+const encoder = new TextEncoder();
 const HEX = "0123456789abcdef";
 
 type Hash4 = (
@@ -70,10 +71,26 @@ export class Sha256x4 {
    * returns its number of blocks.
    */
   pad(at: number, data: Uint8Array): number {
+    this.#u8.set(data, at);
+    return this.#padAfter(at, data.length);
+  }
+
+  /**
+   * Writes `text`'s UTF-8 bytes padded at `at`, growing the memory as needed; returns its
+   * number of blocks and the bytes it takes.
+   */
+  padText(at: number, text: string): { blocks: number; bytes: number } {
+    // UTF-8 takes at most three bytes a UTF-16 unit.
+    this.reserve(at + paddedLength(3 * text.length));
+    const { written } = encoder.encodeInto(text, this.#u8.subarray(at));
+    const blocks = this.#padAfter(at, written);
+    return { blocks, bytes: blocks * 64 };
+  }
+
+  // Pads the `n` bytes at `at`.
+  #padAfter(at: number, n: number): number {
     const u8 = this.#u8;
-    const n = data.length;
     const end = at + paddedLength(n);
-    u8.set(data, at);
     u8[at + n] = 0x80;
     u8.fill(0, at + n + 1, end - 4);
     // The length in bits, big-endian; the top bytes are zero below 512 MiB.
@@ -117,7 +134,6 @@ export class Sha256x4 {
 }
 
 let single: Sha256x4 | undefined;
-const encoder = new TextEncoder();
 
 /** Returns the lower-case hex SHA-256 of `data`: bytes, or the UTF-8 bytes of a string. */
 export function sha256Hex(data: string | Uint8Array): string {

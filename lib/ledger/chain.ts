@@ -64,6 +64,8 @@ function wellFormed(v: unknown): boolean {
 export interface HashQueue {
   /** Queues one line's check. */
   add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number): void;
+  /** Queues one line's check, its canonical form and stated hash as text. */
+  addText(line: number, canonical: string, stated: string): void;
 }
 
 /** Receives each entry that parses to an object, with its line (1-based). */
@@ -161,9 +163,13 @@ export class ChainChecker {
   hashMismatch(line: number, stated: string, computed: string): void {
     this.problemCount++;
     const problems = this.problems;
-    // A scanned line's only other problem is its link, which comes after.
+    // After the line's lone surrogate, before its link: the order of a check in line order.
     let at = problems.length;
-    while (at > 0 && problems[at - 1]!.line >= line) at--;
+    while (at > 0) {
+      const p = problems[at - 1]!;
+      if (p.line < line || (p.line === line && p.kind !== "broken_link")) break;
+      at--;
+    }
     if (at >= this.#maxKept) return;
     problems.splice(at, 0, {
       line,
@@ -182,9 +188,15 @@ export class ChainChecker {
 
   /**
    * Checks one line (without its newline). `unterminated` marks the last line of a
-   * file that does not end with a newline: if it does not parse, it is a torn write.
+   * file that does not end with a newline: if it does not parse, it is a torn write. With
+   * `hashes`, the hash check is left to it.
    */
-  check(line: number, text: string, unterminated = false): void {
+  check(
+    line: number,
+    text: string,
+    opts: { unterminated?: boolean; hashes?: HashQueue } = {},
+  ): void {
+    const { unterminated = false, hashes } = opts;
     if (text.trim() === "") {
       this.blankLines++;
       return;
@@ -234,6 +246,8 @@ export class ChainChecker {
     const stated = entry.hash;
     if (typeof stated !== "string") {
       this.#problem(line, "missing_hash", "the entry has no hash");
+    } else if (hashes !== undefined) {
+      hashes.addText(line, canonical ?? canonicalJsonWithout(entry, "hash"), stated);
     } else {
       const actual = sha256Hex(canonical ?? canonicalJsonWithout(entry, "hash"));
       if (actual !== stated) {

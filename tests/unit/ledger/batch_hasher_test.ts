@@ -43,3 +43,22 @@ Deno.test("a line longer than the hasher's memory grows it; clear() drops what i
   hasher.flush();
   assertEquals(found, [2]);
 });
+
+Deno.test("lines given as text (the exact path) are checked as their UTF-8 bytes, mixed with byte lines", () => {
+  const hasher = new BatchHasher();
+  const found: [number, string][] = [];
+  hasher.onMismatch = (line, stated) => found.push([line, stated]);
+  for (let line = 1; line <= 150; line++) {
+    const text = `{"detail":"MO§ES ${"é".repeat(line)} 😀 ${line}"}`;
+    const right = hex(new TextEncoder().encode(text));
+    const stated = line % 50 === 0 ? "not a hash" : line % 30 === 0 ? right.slice(1) + "0" : right;
+    if (line % 2 === 0) hasher.addText(line, text, stated);
+    else hasher.add(line, ascii(text), ascii(stated), 0, stated.length);
+  }
+  hasher.flush();
+  assertEquals(
+    found.map(([line]) => line),
+    [30, 50, 60, 90, 100, 120, 150],
+  );
+  assertEquals(found.find(([line]) => line === 50)![1], "not a hash");
+});

@@ -351,6 +351,13 @@ Deno.test("hash checks left to a queue and reported late give the same problems,
       prev = sha256Hex(canonicalJsonWithout(exactOnly, "hash"));
       lines.push(pythonDumps({ ...exactOnly, hash: prev }));
     }
+    // The exact path with three problems on one line: a lone surrogate, its hash, its link.
+    if (i % 10 === 5) {
+      prev = "a".repeat(64);
+      lines.push(
+        `{"detail": "bad \\ud800", "previous_hash": "${"b".repeat(64)}", "hash": "${prev}"}`,
+      );
+    }
   }
   const run = (maxKept: number, late: boolean) => {
     const checker = new ChainChecker({ maxKept });
@@ -359,13 +366,16 @@ Deno.test("hash checks left to a queue and reported late give the same problems,
       add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number) {
         queued.push([line, sha256Hex(canonical), dec.decode(src.subarray(start, end))]);
       },
+      addText(line: number, canonical: string, stated: string) {
+        queued.push([line, sha256Hex(canonical), stated]);
+      },
     };
     const scanner = new LineScanner();
     lines.forEach((line, i) => {
       const bytes = enc.encode(line);
       if (scanner.scan(bytes, 0, bytes.length) >= 0) {
         checker.checkScanned(i + 1, scanner, late ? queue : undefined);
-      } else checker.check(i + 1, line);
+      } else checker.check(i + 1, line, { hashes: late ? queue : undefined });
     });
     // Results come back in any order: here the last first.
     for (const [line, computed, stated] of queued.reverse()) {
@@ -380,6 +390,7 @@ Deno.test("hash checks left to a queue and reported late give the same problems,
   };
   const all = run(10_000, false);
   assert(all.problems.filter((p) => p.kind === "hash_mismatch").length >= 6);
+  assert(all.problems.some((p) => p.kind === "lone_surrogate"));
   assert(all.problems.filter((p) => p.kind === "broken_link").length >= 5);
   for (const maxKept of [1, 2, 5, 9, 10_000]) {
     assertEquals(run(maxKept, true), run(maxKept, false), `maxKept ${maxKept}`);
