@@ -14,7 +14,7 @@ import {
   EXIT_OK,
   EXIT_STOPPED_FOR_GOOD,
   EXIT_USAGE,
-} from "../service/mod.ts";
+} from "../util/mod.ts";
 import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "../util/mod.ts";
 import { readGovernance } from "../service/mod.ts";
 import {
@@ -26,15 +26,17 @@ import {
   liveQuery,
 } from "../service/mod.ts";
 import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
-import { type Paths, resolvePaths } from "../service/mod.ts";
+import { type Paths, resolvePaths } from "../util/mod.ts";
 import { type AppendedReplay, appendReplayed, readLines, replayLines } from "./replay.ts";
 import { classifyCall } from "./classify.ts";
 import {
-  daemonLiveness,
   EXIT_STATUS_DEGRADED,
   EXIT_STATUS_DISCONNECTED,
   EXIT_STATUS_GONE,
   EXIT_STATUS_STOPPED,
+} from "../util/mod.ts";
+import {
+  daemonLiveness,
   formatStatus,
   type Liveness,
   livenessOf,
