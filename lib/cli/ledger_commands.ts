@@ -3,8 +3,13 @@
  * into exit codes as the other commands do.
  * @module
  */
-import { EXIT_NO_INPUT, EXIT_NO_PERMISSION, EXIT_OK } from "../service/mod.ts";
-import { errorText, isPermissionError } from "../util/mod.ts";
+import {
+  errorText,
+  EXIT_NO_INPUT,
+  EXIT_NO_PERMISSION,
+  EXIT_OK,
+  isPermissionError,
+} from "../util/mod.ts";
 import type { EntryFilter } from "./ledger_view.ts";
 import { showLog } from "./log.ts";
 import { buildReport, formatReport } from "./report.ts";

@@ -1,85 +1,22 @@
 /**
- * The command line: `run`, `replay`, `verify`, `status`, `permissions`, `--version`.
+ * The command line's dispatcher: `run`, `release`, `replay`, `verify`, `status`, `log`,
+ * `report`, `permissions`, `classify`, `--help`, `--version`. It reads the arguments and
+ * loads the one command's module (`import()` of a literal path, so `deno compile` takes it
+ * in) only when that command runs: its own imports stay light (no service, no gateway, no
+ * `node:crypto`, no npm package; tests/unit/cli/startup_test.ts checks), because every
+ * module loaded here is start-up time for `--help`, `--version` and `verify`.
  * @module
  */
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError, loadConfig, scopesAsked } from "../service/mod.ts";
-import { releaseSessions, runDaemon } from "../service/mod.ts";
-import {
-  EXIT_CONFIG,
-  EXIT_FAILURE,
-  EXIT_NO_INPUT,
-  EXIT_NO_PERMISSION,
-  EXIT_OK,
-  EXIT_STOPPED_FOR_GOOD,
-  EXIT_USAGE,
-} from "../service/mod.ts";
-import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "../util/mod.ts";
-import { readGovernance } from "../service/mod.ts";
-import {
-  auditPermissions,
-  declaredSet,
-  type DeniedContext,
-  explainDenied,
-  formatAudit,
-  liveQuery,
-} from "../service/mod.ts";
-import { BatchedSink, type LogFormat, Logger } from "../service/mod.ts";
-import { type Paths, resolvePaths } from "../service/mod.ts";
-import { type AppendedReplay, appendReplayed, readLines, replayLines } from "./replay.ts";
-import { classifyCall } from "./classify.ts";
-import {
-  daemonLiveness,
-  EXIT_STATUS_DEGRADED,
-  EXIT_STATUS_DISCONNECTED,
-  EXIT_STATUS_GONE,
-  EXIT_STATUS_STOPPED,
-  formatStatus,
-  type Liveness,
-  livenessOf,
-  parseStatus,
-  type StatusReport,
-} from "../service/mod.ts";
-import { type DuplicateId, verifyLedger, type VerifyReport } from "../ledger/mod.ts";
+import { errorText, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, resolvePaths } from "../util/mod.ts";
 import { versionText } from "../version.ts";
-import { logCommand, reportCommand } from "./ledger_commands.ts";
+import { denialText } from "./denial.ts";
+import { type Io, PROCESS_IO } from "./io.ts";
 import { TIME_FORMS } from "./time_spec.ts";
 import { UsageError } from "./usage.ts";
 
-/** Where the CLI writes; replaceable in tests. */
-export interface Io {
-  /** Writes a line to standard output. */
-  out(text: string): void;
-  /** Writes a line to standard error. */
-  err(text: string): void;
-  /** Whether stderr is a terminal (for the progress bar). */
-  errIsTerminal(): boolean;
-  /** Writes progress without a newline. */
-  errRaw(text: string): void;
-  /** Standard input (for `replay -`). */
-  stdin(): ReadableStream<Uint8Array>;
-  /** Whether to colour standard output (`log`, `report`): a terminal, NO_COLOR not set. */
-  colour?(): boolean;
-}
-
-const encoder = new TextEncoder();
-
-function writeStderr(text: string): void {
-  const data = encoder.encode(text);
-  let off = 0;
-  while (off < data.length) off += Deno.stderr.writeSync(data.subarray(off));
-}
-
-/** The process's real standard streams. */
-export const PROCESS_IO: Io = {
-  out: (t) => console.log(t),
-  err: (t) => console.error(t),
-  errIsTerminal: () => Deno.stderr.isTerminal(),
-  errRaw: (t) => void Deno.stderr.writeSync(encoder.encode(t)),
-  stdin: () => Deno.stdin.readable,
-  colour: () => Deno.stdout.isTerminal() && !Deno.noColor,
-};
+export { type Io, PROCESS_IO } from "./io.ts";
 
 const MAIN_HELP = `moses-coordinator: watches an OpenClaw gateway for agents answering out of turn
 and records each violation in the MO§ES audit ledger.
@@ -358,47 +295,25 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
     // Checked after the usage, before anything reads or makes a path under it.
     const stateDirUnusable = async () =>
       givenStateDir !== undefined ? await stateDirProblem(givenStateDir) : undefined;
+    // Each command's module is imported here, when it runs, by a literal path (see @module).
     switch (command) {
       case "run": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
-        const format = (values["log-format"] as string | undefined) ?? "text";
-        if (format !== "text" && format !== "json") {
-          throw new UsageError(`--log-format must be text or json, not ${format}`);
-        }
-        // A binary built with another net grant (compile --port) connects there by default.
-        const gateway = (values.gateway as string | undefined) ?? `ws://${declaredSet().net[0]}`;
-        if (!/^wss?:\/\/[^/]+/.test(gateway)) {
-          throw new UsageError(`--gateway must be a ws:// or wss:// URL, not ${gateway}`);
-        }
-        const protocol = (values.protocol as string | undefined) ?? "auto";
-        if (protocol !== "auto" && protocol !== "openclaw" && protocol !== "legacy") {
-          throw new UsageError(`--protocol must be auto, openclaw or legacy, not ${protocol}`);
-        }
-        // On the process's stderr, log lines go out in batches: a burst of violations must not
-        // cost a write each.
-        const batched = io === PROCESS_IO ? new BatchedSink(writeStderr) : undefined;
-        try {
-          const logger = new Logger(
-            format as LogFormat,
-            batched ? (line, level) => batched.line(line, level === "error") : io.err,
-          );
-          const problem = await stateDirUnusable();
-          if (problem !== undefined) {
-            // Not made here: a mistyped --state-dir must not become a new, empty state directory.
-            logger.error(`${problem} (stopped; restarting will not help until this is fixed)`);
-            return EXIT_STOPPED_FOR_GOOD;
-          }
-          return await runDaemon({ paths, gateway, protocol, logger });
-        } finally {
-          batched?.close();
-        }
+        const { runCommand } = await import("./daemon_commands.ts");
+        return await runCommand(io, {
+          paths,
+          gateway: values.gateway as string | undefined,
+          protocol: values.protocol as string | undefined,
+          logFormat: values["log-format"] as string | undefined,
+          stateDirProblem: stateDirUnusable,
+        });
       }
       case "release": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const problem = await stateDirUnusable();
         if (problem !== undefined) return refuse(io, problem);
-        const gateway = (values.gateway as string | undefined) ?? `ws://${declaredSet().net[0]}`;
-        return await releaseSessions({ paths, gateway, logger: new Logger("text", io.err) });
+        const { releaseCommand } = await import("./daemon_commands.ts");
+        return await releaseCommand(io, { paths, gateway: values.gateway as string | undefined });
       }
       case "replay": {
         if (positionals.length !== 1) {
@@ -406,6 +321,7 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         }
         const problem = await stateDirUnusable();
         if (problem !== undefined) return refuse(io, problem);
+        const { replayCommand } = await import("./replay_command.ts");
         return await replayCommand(io, {
           input: positionals[0]!,
           paths,
@@ -417,12 +333,14 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const problem = await stateDirUnusable();
         if (problem !== undefined) return refuse(io, problem);
+        const { verifyCommand } = await import("./verify_command.ts");
         return await verifyCommand(io, paths.ledger, values.json === true);
       }
       case "status": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const problem = await stateDirUnusable();
         if (problem !== undefined) return refuse(io, problem);
+        const { statusCommand } = await import("./status_command.ts");
         return await statusCommand(io, paths, {
           json: values.json === true,
           stateDirGiven: givenStateDir !== undefined,
@@ -434,6 +352,7 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         }
         const problem = await stateDirUnusable();
         if (problem !== undefined) return refuse(io, problem);
+        const { classifyCommand } = await import("./classify_command.ts");
         return await classifyCommand(io, {
           tool: positionals[0]!,
           args: positionals[1],
@@ -446,6 +365,7 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
         const problem = await stateDirUnusable();
         if (problem !== undefined) return refuse(io, problem);
+        const { logCommand, reportCommand } = await import("./ledger_commands.ts");
         const run = command === "log" ? logCommand : reportCommand;
         return await run(
           { out: io.out, err: io.err, colour: () => io.colour?.() ?? false },
@@ -455,14 +375,8 @@ export async function main(args: string[], io: Io = PROCESS_IO): Promise<number>
       }
       case "permissions": {
         if (positionals.length > 0) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
-        const audit = auditPermissions(declaredSet(), Deno.cwd(), liveQuery);
-        const scopes = await gatewayScopes(paths);
-        io.out(
-          values.json === true
-            ? JSON.stringify({ ...audit, gatewayScopes: scopes }, null, 2)
-            : `${formatAudit(audit)}\n\n${formatScopes(scopes)}`,
-        );
-        return EXIT_OK;
+        const { permissionsCommand } = await import("./permissions_command.ts");
+        return await permissionsCommand(io, { paths, json: values.json === true });
       }
     }
     return EXIT_USAGE;
@@ -498,341 +412,4 @@ async function stateDirProblem(stateDir: string): Promise<string | undefined> {
 function refuse(io: Io, problem: string): number {
   io.err(problem);
   return EXIT_NO_INPUT;
-}
-
-/**
- * Why an operation on `path` was refused and how to get the grant: for the sandbox, the
- * grant of `kinds` it lacks (asked live); for the file's own mode, the OS's word.
- */
-function refusalText(
-  err: unknown,
-  path: string,
-  kinds: readonly ("read" | "write")[],
-  ctx: DeniedContext,
-): string {
-  if (isSandboxDenial(err)) {
-    const abs = resolve(ctx.cwd, path);
-    const kind = kinds.find((k) => liveQuery({ name: k, path: abs }) !== "granted") ?? kinds[0]!;
-    return explainDenied(kind, path, ctx, declaredSet()).message;
-  }
-  return `Cannot ${kinds.join(" or ")} ${path}: ${errorText(err)}; give the user the ` +
-    `coordinator runs as ${kinds.join(" and ")} access to it`;
-}
-
-function isSandboxDenial(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof Deno.errors.NotCapable) return true;
-  }
-  return false;
-}
-
-/** The gateway scopes the config asks for, or why the config cannot say. */
-async function gatewayScopes(
-  paths: Paths,
-): Promise<{ scope: string; for: string[] }[] | { error: string }> {
-  try {
-    return scopesAsked((await loadConfig(paths.config)).config);
-  } catch (err) {
-    return { error: errorText(err) };
-  }
-}
-
-function formatScopes(scopes: { scope: string; for: string[] }[] | { error: string }): string {
-  if ("error" in scopes) return `Gateway scopes (OpenClaw): unknown: ${scopes.error}`;
-  return [
-    "Gateway scopes (OpenClaw) the coordinator asks for, as the config sets it:",
-    ...scopes.map((s) => `  ${s.scope.padEnd(18)} ${s.for.join(", ")}`),
-  ].join("\n");
-}
-
-/** Runs `classify`: the config's overrides apply; a bad config or argument is a usage error. */
-async function classifyCommand(
-  io: Io,
-  opts: { tool: string; args: string | undefined; paths: Paths; json: boolean },
-): Promise<number> {
-  let tools = {};
-  try {
-    tools = (await loadConfig(opts.paths.config)).config.tools;
-  } catch (err) {
-    io.err(errorText(err));
-    return EXIT_CONFIG;
-  }
-  let r;
-  try {
-    r = classifyCall(opts.tool, opts.args, tools);
-  } catch (err) {
-    throw new UsageError(errorText(err));
-  }
-  io.out(
-    opts.json
-      ? JSON.stringify(r)
-      : `${r.tool}: ${r.class} (${r.why})${
-        r.summary ? `; the ledger would show "${r.summary}"` : ""
-      }`,
-  );
-  return EXIT_OK;
-}
-
-/** What `replay` was asked to do. */
-interface ReplayOptions {
-  /** A recording's path, or "-" for standard input. */
-  input: string;
-  paths: Paths;
-  /** The ledger to append to, when --ledger was given. */
-  ledger: string | undefined;
-  json: boolean;
-}
-
-async function replayCommand(io: Io, opts: ReplayOptions): Promise<number> {
-  const { input, paths, ledger, json } = opts;
-  const ctx: DeniedContext = { cwd: Deno.cwd(), stateDir: paths.stateDir };
-  let config;
-  try {
-    config = (await loadConfig(paths.config)).config;
-  } catch (err) {
-    if (isPermissionError(err)) {
-      io.err(refusalText(err, paths.config, ["read"], ctx));
-      return EXIT_NO_PERMISSION;
-    }
-    io.err(errorText(err));
-    return err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
-  }
-  const gov = await readGovernance(paths.governanceState);
-  if (gov.error) io.err(`${gov.error}; using MO§ES's default governance state`);
-  let stream: ReadableStream<Uint8Array>;
-  if (input === "-") {
-    stream = io.stdin();
-  } else {
-    try {
-      stream = (await Deno.open(input, { read: true })).readable;
-    } catch (err) {
-      if (isPermissionError(err)) {
-        io.err(refusalText(err, input, ["read"], {
-          ...ctx,
-          fix:
-            `pass the recording on standard input instead: moses-coordinator replay - < ${input}`,
-        }));
-        return EXIT_NO_PERMISSION;
-      }
-      io.err(`Cannot read recording ${input}: ${errorText(err)}`);
-      return EXIT_NO_INPUT;
-    }
-  }
-  const result = await replayLines(readLines(stream), { config, governance: gov.governance });
-  let appended: AppendedReplay | undefined;
-  if (ledger !== undefined && result.violations.length > 0) {
-    try {
-      // As run does: a state directory without audits/moses yet gets it, private.
-      await ensurePrivateDir(parentDir(ledger));
-      appended = await appendReplayed(ledger, result.violations, gov.governance);
-    } catch (err) {
-      if (isPermissionError(err)) {
-        io.err(refusalText(err, ledger, ["write", "read"], {
-          ...ctx,
-          fix: "use a --ledger under audits/moses",
-        }));
-        return EXIT_NO_PERMISSION;
-      }
-      io.err(errorText(err));
-      return EXIT_FAILURE;
-    }
-  }
-  if (json) {
-    io.out(JSON.stringify(
-      {
-        lines: result.lines,
-        violations: result.violations.map((v) => ({
-          line: v.line,
-          conversation: v.conversation,
-          agent: v.agent,
-          role: v.role,
-          expected: v.expected,
-          protocol: v.protocol,
-          detail: v.detail,
-        })),
-        counters: result.counters,
-        ledgerEntries: result.ledgerEntries,
-        governanceChanges: result.governanceChanges,
-        toolPolicies: result.toolPolicies,
-        auditJudged: result.auditJudged,
-        auditUnjudged: result.auditUnjudged,
-        ...(ledger !== undefined
-          ? {
-            ledger: {
-              path: ledger,
-              appended: appended?.hashes.length ?? 0,
-              alreadyThere: appended?.alreadyThere ?? 0,
-            },
-          }
-          : {}),
-      },
-      null,
-      2,
-    ));
-    return EXIT_OK;
-  }
-  for (const v of result.violations) io.out(`line ${v.line}: ${v.detail}`);
-  const c = result.counters;
-  const skipped = Object.values(c.skipped).reduce((a, b) => a + b, 0) - c.skipped.duplicate;
-  io.out(
-    `${result.violations.length} violation${result.violations.length === 1 ? "" : "s"} in ` +
-      `${c.frames} frames (${c.observations} observations, ` +
-      (c.skipped.duplicate > 0 ? `${c.skipped.duplicate} repeated announcements of a turn, ` : "") +
-      `${skipped} frames skipped, ` +
-      `${c.unknownAgents} from agents outside the sequence` +
-      `${c.notEnforced > 0 ? `, ${c.notEnforced} not checked: broadcast mode` : ""})`,
-  );
-  const carried = [
-    ...(result.ledgerEntries > 0 ? [`${result.ledgerEntries} ledger entries`] : []),
-    ...(result.governanceChanges > 0 ? [`${result.governanceChanges} governance lines`] : []),
-    ...(result.toolPolicies > 0 ? [`${result.toolPolicies} tool policy lines`] : []),
-  ];
-  if (carried.length > 0) io.out(`The recording carried ${carried.join(" and ")}`);
-  if (result.auditUnjudged > 0) {
-    io.out(
-      `${result.auditUnjudged} runs not judged for their agents' own entries: the recording ` +
-        "holds no ledger entries (add the ledger's lines to it to judge them)",
-    );
-  }
-  if (appended !== undefined) {
-    io.out(
-      `Appended ${appended.hashes.length} lines to ${ledger}` +
-        (appended.alreadyThere > 0
-          ? ` (${appended.alreadyThere} already in the ledger, not written again)`
-          : ""),
-    );
-  }
-  return EXIT_OK;
-}
-
-const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
-
-async function verifyCommand(io: Io, path: string, json: boolean): Promise<number> {
-  let report: VerifyReport;
-  const showProgress = !json && io.errIsTerminal();
-  let lastDraw = 0;
-  try {
-    report = await verifyLedger(path, {
-      onProgress: (read, total) => {
-        if (!showProgress || total < PROGRESS_MIN_BYTES) return;
-        const now = Date.now();
-        if (now - lastDraw < 200 && read < total) return;
-        lastDraw = now;
-        const pct = Math.floor((read / total) * 100);
-        const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
-        io.errRaw(`\rVerifying [${bar}] ${pct}%`);
-      },
-    });
-  } catch (err) {
-    io.err(`Cannot verify ledger ${path}: ${denialText(err)}`);
-    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
-  }
-  if (lastDraw > 0) io.errRaw("\r\x1b[K");
-  if (json) {
-    io.out(JSON.stringify(report, null, 2));
-    return report.ok ? EXIT_OK : EXIT_FAILURE;
-  }
-  for (const p of report.problems) io.out(`line ${p.line}: ${p.kind}: ${p.message}`);
-  if (report.problemCount > report.problems.length) {
-    io.out(`… and ${report.problemCount - report.problems.length} more problems`);
-  }
-  for (const n of report.notes) io.out(`line ${n.line}: note: ${n.message}`);
-  for (const d of report.duplicateIds) io.out(`note: ${duplicateText(d)}`);
-  if (report.duplicateIdCount > report.duplicateIds.length) {
-    io.out(`… and ${report.duplicateIdCount - report.duplicateIds.length} more repeated ids`);
-  }
-  if (report.ok) {
-    io.out(
-      `Ledger intact: ${report.entries} entries in ${path}` +
-        (report.head ? `, head ${report.head}` : ""),
-    );
-    return EXIT_OK;
-  }
-  io.out(
-    `Ledger broken: ${report.problemCount} problem${report.problemCount === 1 ? "" : "s"} ` +
-      `in ${report.entries} entries of ${path}`,
-  );
-  return EXIT_FAILURE;
-}
-
-// "violation.id 3f2a9c1e… is on 2 lines: 2 and 4 (...)": the id's first 8 characters name it.
-function duplicateText(d: DuplicateId): string {
-  const id = d.id.length > 12 ? `${d.id.slice(0, 8)}…` : d.id;
-  const more = d.count - d.lines.length;
-  const lines = more > 0
-    ? `${d.lines.join(", ")} and ${more} more`
-    : `${d.lines.slice(0, -1).join(", ")} and ${d.lines.at(-1)}`;
-  return `${d.field}.id ${id} is on ${d.count} lines: ${lines} ` +
-    "(the same finding was recorded more than once; the chain does not depend on it)";
-}
-
-async function statusCommand(
-  io: Io,
-  paths: Paths,
-  opts: { json: boolean; stateDirGiven: boolean },
-): Promise<number> {
-  const { json } = opts;
-  const path = paths.status;
-  let lockHeld: boolean;
-  try {
-    lockHeld = (await daemonLiveness(paths.lock)) === "running";
-  } catch (err) {
-    io.err(`Cannot tell whether the daemon runs: ${denialText(err)}`);
-    return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
-  }
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) {
-      io.err(`Cannot read status file ${path}: ${denialText(err)}`);
-      return isPermissionError(err) ? EXIT_NO_PERMISSION : EXIT_NO_INPUT;
-    }
-    if (!lockHeld) {
-      io.err(
-        `No status file at ${path}: the coordinator has not run in this state directory ` +
-          (opts.stateDirGiven
-            ? "(is --state-dir the OpenClaw state directory?)"
-            : "(run status in the OpenClaw state directory, or pass --state-dir)"),
-      );
-      return EXIT_NO_INPUT;
-    }
-  }
-  let report: StatusReport | undefined;
-  try {
-    report = text === undefined ? undefined : parseStatus(text, path);
-  } catch (err) {
-    io.err(errorText(err));
-    return EXIT_NO_INPUT;
-  }
-  const liveness = livenessOf(report, lockHeld);
-  if (report === undefined) {
-    io.out(json ? JSON.stringify({ daemon: liveness }) : "State:          STARTING");
-    return EXIT_STATUS_DISCONNECTED;
-  }
-  io.out(
-    json
-      ? JSON.stringify({ ...report, daemon: liveness }, null, 2)
-      : formatStatus(report, { liveness }),
-  );
-  return statusExitCode(report, liveness);
-}
-
-/** `status` as a health check: 0 only when the daemon runs and is connected. */
-function statusExitCode(report: StatusReport, liveness: Liveness): number {
-  if (liveness === "gone") return EXIT_STATUS_GONE;
-  if (liveness === "stopped") return EXIT_STATUS_STOPPED;
-  if (report.state === "CONNECTED") return EXIT_OK;
-  return report.state === "DEGRADED" ? EXIT_STATUS_DEGRADED : EXIT_STATUS_DISCONNECTED;
-}
-
-/**
- * An error's text; for a sandbox denial, why (the grants bind to the working directory)
- * instead of Deno's advice to add a flag, which a compiled binary cannot take.
- */
-function denialText(err: unknown): string {
-  if (!(err instanceof Deno.errors.NotCapable)) return errorText(err);
-  return `the permission set does not grant it: its paths are relative to the working ` +
-    `directory (${Deno.cwd()}); run this command in the OpenClaw state directory ` +
-    "(cd ~/.openclaw) and leave --state-dir out";
 }

@@ -3,10 +3,8 @@
  * @module
  */
 export * from "./config.ts";
-export * from "./exit_codes.ts";
 export * from "./governance.ts";
 export * from "./log.ts";
-export * from "./paths.ts";
 export * from "./permissions.ts";
 export * from "./rule_set.ts";
 export * from "./snapshot.ts";

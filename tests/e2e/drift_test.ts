@@ -16,7 +16,7 @@ import {
   statusOf,
   waitFor,
 } from "../support/helpers.ts";
-import { resolvePaths } from "../../lib/service/paths.ts";
+import { resolvePaths } from "../../lib/util/paths.ts";
 
 const FIRST = "The ledger audit verified every hash in the chain, and the writer appended " +
   "the entries under the lock as agreed.";

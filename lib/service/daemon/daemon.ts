@@ -24,7 +24,7 @@ import {
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import { type Config, configWarnings } from "../config.ts";
-import { EXIT_OK } from "../exit_codes.ts";
+import { EXIT_OK } from "../../util/mod.ts";
 import {
   ABORT,
   ADMIN_SCOPE,
@@ -44,7 +44,7 @@ import { GovernanceSource } from "./governance_source.ts";
 import type { Logger } from "../log.ts";
 import { LogPolicy } from "./log_policy.ts";
 import { OpenClawSource } from "./openclaw_source.ts";
-import type { Paths } from "../paths.ts";
+import type { Paths } from "../../util/mod.ts";
 import { preflight, type Ready, stopForGood } from "./preflight.ts";
 import { installProcessHandlers, type ProcessHandlers } from "./process_handlers.ts";
 import { buildRuleEngine, lockRules } from "../rule_set.ts";

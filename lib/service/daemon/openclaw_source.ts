@@ -32,7 +32,7 @@ import type { RuleEvent } from "../../rules/mod.ts";
 import { type Clock, errorText, systemClock } from "../../util/mod.ts";
 import { VERSION } from "../../version.ts";
 import type { Logger } from "../log.ts";
-import type { Paths } from "../paths.ts";
+import type { Paths } from "../../util/mod.ts";
 import { ScopeNegotiation } from "../enforce/mod.ts";
 
 /** How the source is set up. */

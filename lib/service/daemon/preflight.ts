@@ -13,10 +13,10 @@ import {
 } from "../../gateway/mod.ts";
 import { ensurePrivateDir, errorText, isPermissionError, parentDir } from "../../util/mod.ts";
 import { type Config, loadConfig } from "../config.ts";
-import { EXIT_FAILURE, EXIT_STOPPED_FOR_GOOD } from "../exit_codes.ts";
+import { EXIT_FAILURE, EXIT_STOPPED_FOR_GOOD } from "../../util/mod.ts";
 import { type InstanceLock, InstanceLocked, takeInstanceLock } from "./instance_lock.ts";
 import type { Logger } from "../log.ts";
-import type { Paths } from "../paths.ts";
+import type { Paths } from "../../util/mod.ts";
 import { declaredSet, liveQuery, missingGrants } from "../permissions.ts";
 
 /** What the daemon starts with. */

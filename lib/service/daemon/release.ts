@@ -20,9 +20,9 @@ import {
   READ_SCOPE,
   WRITE_SCOPE,
 } from "../enforce/mod.ts";
-import { EXIT_FAILURE, EXIT_OK } from "../exit_codes.ts";
+import { EXIT_FAILURE, EXIT_OK } from "../../util/mod.ts";
 import type { Logger } from "../log.ts";
-import type { Paths } from "../paths.ts";
+import type { Paths } from "../../util/mod.ts";
 import { loadSnapshot, replacePrevented } from "../snapshot.ts";
 import { type InstanceLock, takeInstanceLock } from "./instance_lock.ts";
 

@@ -9,7 +9,7 @@ import { LegacyGateway } from "../../../support/legacy_gateway.ts";
 import { violationFinding } from "../../../support/findings.ts";
 import { runDaemon } from "../../../../lib/service/daemon/daemon.ts";
 import { Logger } from "../../../../lib/service/log.ts";
-import { resolvePaths } from "../../../../lib/service/paths.ts";
+import { resolvePaths } from "../../../../lib/util/paths.ts";
 import { saveSnapshot } from "../../../../lib/service/snapshot.ts";
 import { parseStatus } from "../../../../lib/service/status.ts";
 import { ensurePrivateDir } from "../../../../lib/util/fs.ts";

@@ -2,7 +2,7 @@ import { assertEquals, assertStringIncludes } from "../../../support/assert.ts";
 import { tempDir } from "../../../support/helpers.ts";
 import { Logger } from "../../../../lib/service/log.ts";
 import { OpenClawSource } from "../../../../lib/service/daemon/openclaw_source.ts";
-import { resolvePaths } from "../../../../lib/service/paths.ts";
+import { resolvePaths } from "../../../../lib/util/paths.ts";
 import { type ResolvedToken, TokenError } from "../../../../lib/gateway/openclaw/token.ts";
 import type { RuleEvent } from "../../../../lib/rules/event.ts";
 import { FakeClock } from "../../../support/fake_clock.ts";

@@ -3,8 +3,8 @@ import { tempDir } from "../../../support/helpers.ts";
 import { preflight } from "../../../../lib/service/daemon/preflight.ts";
 import { takeInstanceLock } from "../../../../lib/service/daemon/instance_lock.ts";
 import { Logger } from "../../../../lib/service/log.ts";
-import { resolvePaths } from "../../../../lib/service/paths.ts";
-import { EXIT_STOPPED_FOR_GOOD } from "../../../../lib/service/exit_codes.ts";
+import { resolvePaths } from "../../../../lib/util/paths.ts";
+import { EXIT_STOPPED_FOR_GOOD } from "../../../../lib/util/exit_codes.ts";
 
 function run(stateDir: string, protocol: "auto" | "legacy" = "legacy") {
   const lines: string[] = [];
