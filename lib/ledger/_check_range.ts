@@ -207,7 +207,7 @@ function checkLines(
   block: Uint8Array,
   lineNo: number,
 ): number {
-  const { checker, strict, scanner, hashes } = how;
+  const { checker, scanner, hashes } = how;
   let start = 0;
   while (start <= block.length) {
     lineNo++;

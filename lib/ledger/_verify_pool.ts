@@ -25,7 +25,22 @@ export interface PoolOptions {
   onProgress: (part: number, bytes: number) => void;
   /** Told when a worker starts (+1) and ends (-1). */
   onLive?: (change: 1 | -1) => void;
+  /**
+   * The process's CPU time so far, in ms. With it, the threads are measured once the
+   * workers are under way: below `minParallelism` cores' worth of CPU over wall time (by
+   * default 1 + half a core a worker), they only take turns on cores other work holds, and
+   * the workers are ended (their parts are checked here).
+   */
+  cpuTime?: () => number;
+  /** See {@link PoolOptions.cpuTime}. */
+  minParallelism?: number;
+  /** Checks a part on this thread (for tests; {@link checkRange} by default). */
+  checkHere?: typeof checkRange;
 }
+
+// Parts checked, by any thread, over which the threads are measured: enough to see past
+// one slow part, few enough to stop soon.
+const PROBE_PARTS = 4;
 
 /** What {@link checkParts} yields: each part's result, in order, and who checked them. */
 export interface PoolResult {
@@ -33,6 +48,8 @@ export interface PoolResult {
   results: RangeResult[];
   /** Parts whose result came from a worker. */
   byWorkers: number;
+  /** CPU time over wall time while the threads were measured, if they were. */
+  parallelism: number | undefined;
 }
 
 /**
@@ -50,6 +67,9 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
   let failure: { error: unknown } | undefined;
   let byWorkers = 0;
   let wake: (() => void) | undefined;
+  let done = 0;
+  let probe: { wall: number; cpu: number; done: number } | undefined;
+  let parallelism: number | undefined;
   const take = () => again.shift() ?? (next < reqs.length ? next++ : undefined);
   const end = (worker: Worker) => {
     const i = live.indexOf(worker);
@@ -58,6 +78,28 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
     held.delete(worker);
     worker.terminate();
     opts.onLive?.(-1);
+  };
+  // Ends a worker whose part, if any, is checked again.
+  const dismiss = (worker: Worker) => {
+    const part = held.get(worker);
+    end(worker);
+    if (part !== undefined && results[part] === undefined) again.push(part);
+  };
+  // Measures from a worker's first result (it has started and warmed up) over PROBE_PARTS.
+  const measure = () => {
+    done++;
+    const cpuTime = opts.cpuTime;
+    if (cpuTime === undefined || parallelism !== undefined || byWorkers === 0) return;
+    if (probe === undefined) {
+      probe = { wall: performance.now(), cpu: cpuTime(), done };
+      return;
+    }
+    if (done - probe.done < PROBE_PARTS) return;
+    const wall = performance.now() - probe.wall;
+    parallelism = wall > 0 ? (cpuTime() - probe.cpu) / wall : 0;
+    if (parallelism < (opts.minParallelism ?? 1 + opts.workers / 2)) {
+      for (const worker of [...live]) dismiss(worker);
+    }
   };
   const give = (worker: Worker) => {
     const part = failure === undefined ? take() : undefined;
@@ -80,8 +122,10 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
         if (results[part] === undefined) {
           results[part] = msg.result;
           byWorkers++;
+          measure();
         }
-        give(worker);
+        // The measure may have ended it.
+        if (live.includes(worker)) give(worker);
       } else {
         failure ??= { error: fromWorkerError(msg.error) };
         end(worker);
@@ -91,9 +135,7 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
     worker.onerror = (ev) => {
       // The worker itself failed (it could not start, or threw): its part is checked again.
       ev.preventDefault();
-      const part = held.get(worker);
-      end(worker);
-      if (part !== undefined && results[part] === undefined) again.push(part);
+      dismiss(worker);
       wake?.();
     };
     give(worker);
@@ -116,13 +158,19 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
         wake = undefined;
         continue;
       }
-      const result = await checkRange(reqs[part]!, (bytes) => opts.onProgress(part, bytes));
-      results[part] ??= result;
+      const result = await (opts.checkHere ?? checkRange)(
+        reqs[part]!,
+        (bytes) => opts.onProgress(part, bytes),
+      );
+      if (results[part] === undefined) {
+        results[part] = result;
+        measure();
+      }
       // A worker that held it is working on something already done: end it.
       for (const [worker, p] of held) if (p === part) end(worker);
     }
     if (failure !== undefined) throw failure.error;
-    return { results: results as RangeResult[], byWorkers };
+    return { results: results as RangeResult[], byWorkers, parallelism };
   } finally {
     for (const worker of [...live]) end(worker);
   }

@@ -86,9 +86,9 @@ export interface VerifyOptions {
   /** Called now and then with the bytes read so far. */
   onProgress?: ProgressFn;
   /**
-   * Threads to check a large ledger with, this one included (default: one per idle core,
-   * that is the cores less the load average, at most 4; 1 where the load average may not
-   * be read; 1 = no workers).
+   * Threads to check a large ledger with, this one included (default: one per core, at
+   * most 4, on a machine of 4 cores or more that the load average does not show saturated,
+   * else 1; workers that turn out not to run alongside this thread are ended; 1 = none).
    */
   workers?: number;
   /** Sees each entry, in order, as it is checked; the ledger is then read in one pass. */
@@ -114,7 +114,7 @@ export async function verifyLedger(path: string, opts: VerifyOptions = {}): Prom
   const done = new Array<number>(bounds.length - 1).fill(0);
   const source = verifyTesting.workerUrl === undefined ? workerSourceUrl() : undefined;
   try {
-    const { results, byWorkers } = await checkParts(
+    const { results, byWorkers, parallelism } = await checkParts(
       bounds.slice(0, -1).map((start, i) => ({
         path,
         start,
@@ -130,10 +130,12 @@ export async function verifyLedger(path: string, opts: VerifyOptions = {}): Prom
           opts.onProgress?.(done.reduce((x, y) => x + y, 0), size);
         },
         onLive: (change) => (liveWorkers += change),
+        cpuTime: verifyTesting.cpuTime,
       },
     );
     verifyTesting.lastRun = "workers";
     verifyTesting.lastWorkerParts = byWorkers;
+    verifyTesting.lastParallelism = parallelism;
     return await merge(path, results);
   } finally {
     if (source !== undefined) URL.revokeObjectURL(source);
@@ -177,25 +179,40 @@ export const verifyTesting = {
   lastRun: undefined as "one pass" | "workers" | undefined,
   /** How many parts of the last verify with workers a worker checked. */
   lastWorkerParts: 0,
+  /** The threads' CPU over wall time in the last verify with workers, if measured. */
+  lastParallelism: undefined as number | undefined,
+  /** The process's CPU time in ms (for measuring the threads). */
+  cpuTime: cpuTime as (() => number) | undefined,
   /** Cores with nothing else to do, for the default number of workers. */
   idleCores,
   /** The 1-minute load average, where it may be read. */
   loadAverage,
-  /** The cores idle out of `cores` under a load average of `load`. */
-  idleCoresOf,
+  /** The threads verify uses on `cores` cores under a load average of `load`. */
+  threadsFor,
   /** Workers started and not yet ended. */
   get liveWorkers(): number {
     return liveWorkers;
   },
 };
 
-// A worker has to start (40 ms of this thread's time) and warm up (its first part runs
-// at a third of the speed): with a core to spare it saved 15 to 25 % of a 150 MB verify,
-// on cores already busy it cost as much (bench/RESULTS.md). Without leave to read the load
-// average (the coordinator's own permission set), no core is known to be idle.
+// A worker has to start (40 ms of this thread's time, a new isolate) and warm up (its
+// first part runs at a third of the speed, its SHA-256 code is compiled again): on two
+// cores a second thread cost more CPU than it saved time, whole process (bench/RESULTS.md).
+// Workers are for machines with cores to spare: four or more, not saturated by the load
+// average; whether they then really run at once is measured as they go (checkParts'
+// cpuTime), and they are ended if not.
 function idleCores(): number {
-  const load = verifyTesting.loadAverage();
-  return load === undefined ? 1 : idleCoresOf(navigator.hardwareConcurrency || 1, load);
+  return threadsFor(navigator.hardwareConcurrency || 1, verifyTesting.loadAverage());
+}
+
+/** Cores a machine needs before verify starts workers. */
+const MIN_CORES_FOR_WORKERS = 4;
+/** The most threads verify uses. */
+const MAX_THREADS = 4;
+
+function threadsFor(cores: number, load: number | undefined): number {
+  if (cores < MIN_CORES_FOR_WORKERS || (load !== undefined && load >= cores)) return 1;
+  return Math.min(MAX_THREADS, cores);
 }
 
 function loadAverage(): number | undefined {
@@ -209,8 +226,12 @@ function loadAverage(): number | undefined {
   }
 }
 
-function idleCoresOf(cores: number, load: number): number {
-  return Math.max(1, Math.round(cores - load));
+// The process's CPU time in ms, through Node's `process` (allowed under the coordinator's
+// own set); touched only for a ledger large enough for workers, as it loads Node's layer.
+function cpuTime(): number {
+  // deno-lint-ignore no-process-global
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 async function merge(path: string, parts: RangeResult[]): Promise<VerifyReport> {
