@@ -91,9 +91,6 @@ export function compileArgs(
     "compile",
     v8FlagsArg(),
     ...permissionFlags(declaredSet(), opts.port !== undefined ? netGrant(opts.port) : undefined),
-    // verify's workers load this module by URL, so it must be in the binary.
-    "--include",
-    "lib/ledger/_verify_worker.ts",
     "--target",
     target,
     "--output",

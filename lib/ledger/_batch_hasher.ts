@@ -36,6 +36,11 @@ export class BatchHasher implements HashQueue {
   #count = 0;
   #next = Sha256x4.DATA;
 
+  /** The size of the hasher's memory, in bytes. */
+  get memoryBytes(): number {
+    return this.#sha.size;
+  }
+
   /** Drops what is queued, unhashed (after a check that failed half-way). */
   clear(): void {
     this.#count = 0;
@@ -61,7 +66,14 @@ export class BatchHasher implements HashQueue {
 
   /** Queues one line's check from text: its canonical form and stated hash. */
   addText(line: number, canonical: string, stated: string): void {
-    if (this.#count === QUEUE) this.flush();
+    // Room for the most its UTF-8 can take (three bytes a UTF-16 unit): flushed first if the
+    // memory would have to grow for it, as add() does.
+    if (
+      this.#count === QUEUE ||
+      (this.#count > 0 && this.#next + paddedLength(3 * canonical.length) > this.#sha.size)
+    ) {
+      this.flush();
+    }
     const i = this.#count++;
     this.#lines[i] = line;
     this.#at[i] = this.#next;

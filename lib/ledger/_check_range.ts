@@ -55,6 +55,8 @@ export interface RangeRequest {
 export const CHUNK = 1 << 20;
 /** The newline byte. */
 export const NEWLINE = 0x0a;
+/** The note on a last line without a newline (and no problem). */
+export const NO_NEWLINE_NOTE = "the last line has no newline at its end";
 /** Problems (and duplicate ids) kept in a report; all are counted. */
 export const MAX_KEPT = 10_000;
 // The id table is sized for one id per this many bytes (coordinator lines run to about
@@ -83,6 +85,10 @@ function takeTools(): Tools {
 
 function giveBack(tools: Tools): void {
   tools.hasher.clear();
+  // Not the last check's checker (its problems, its id table) kept alive by the callback.
+  tools.hasher.onMismatch = () => {};
+  // A hasher grown for very long lines is not kept either.
+  if (tools.hasher.memoryBytes > 16 * CHUNK) tools.hasher = new BatchHasher();
   // A buffer grown for a very long line is not kept.
   tools.bufs = tools.bufs.map((b) => b.length > 4 * CHUNK ? new Uint8Array(2 * CHUNK) : b) as [
     Uint8Array,
@@ -114,6 +120,10 @@ export async function checkRange(
   let lineNo = 0;
   let bytesRead = 0;
   let lastByte = NEWLINE;
+  // The read under way, if any: it must be over before the file closes (a read cut short by
+  // the close still writes into its buffer afterwards, which the next check would reuse).
+  let pending: Promise<number | null> | undefined;
+  let finished = false;
   try {
     await file.seek(req.start, Deno.SeekMode.Start);
     // Reads go straight into one of two buffers, each read while the lines of the other
@@ -137,7 +147,7 @@ export async function checkRange(
       bigger.set(from.subarray(0, keep));
       return bigger;
     };
-    let pending = readInto(cur, 0);
+    pending = readInto(cur, 0);
     while (true) {
       const n = await pending;
       if (n === null) break;
@@ -169,12 +179,15 @@ export async function checkRange(
     }
     // Before the note below, which a problem on the last line (its hash, say) takes the place of.
     hashes.flush();
-    if (have > 0 && lastByte !== NEWLINE && checker.problems.at(-1)?.line !== lineNo) {
-      checker.notes.push({ line: lineNo, message: "the last line has no newline at its end" });
+    if (have > 0 && lastByte !== NEWLINE && checker.lastProblemLine !== lineNo) {
+      checker.notes.push({ line: lineNo, message: NO_NEWLINE_NOTE });
     }
+    finished = true;
   } finally {
+    await pending?.catch(() => {});
     file.close();
-    giveBack(tools);
+    // After a failure the hasher may hold half a batch and the buffers a read: not reused.
+    if (finished) giveBack(tools);
   }
   return {
     lines: lineNo,

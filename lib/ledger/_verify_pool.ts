@@ -6,7 +6,7 @@
  * stalled or gone costs at most one part.
  * @module
  */
-import { checkRange, type RangeRequest, type RangeResult } from "./_check_range.ts";
+import { checkRange, MAX_KEPT, type RangeRequest, type RangeResult } from "./_check_range.ts";
 import { fromWorkerError, type WorkerError } from "./_worker_error.ts";
 
 /** What a verify worker posts back. */
@@ -70,7 +70,29 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
   let done = 0;
   let probe: { wall: number; cpu: number; done: number } | undefined;
   let parallelism: number | undefined;
-  const take = () => again.shift() ?? (next < reqs.length ? next++ : undefined);
+  // The part this thread is checking: not handed out again when a worker gives it back.
+  let here: number | undefined;
+  const take = () => {
+    while (again.length > 0) {
+      const part = again.shift()!;
+      if (results[part] === undefined && part !== here) return part;
+    }
+    return next < reqs.length ? next++ : undefined;
+  };
+  // Only the first MAX_KEPT problems in line order are reported: once the parts from the
+  // start hold that many, a later part's are dropped as it lands (their count stays), so a
+  // ledger broken on every line costs a few parts' problems, not the whole file's.
+  let keptFrom = 0;
+  let keptSoFar = 0;
+  const land = (part: number, result: RangeResult) => {
+    results[part] = result;
+    while (keptFrom < results.length && results[keptFrom] !== undefined) {
+      const r = results[keptFrom++]!;
+      if (keptSoFar >= MAX_KEPT) r.problems = [];
+      keptSoFar += r.problems.length;
+    }
+    if (keptSoFar >= MAX_KEPT && part >= keptFrom) result.problems = [];
+  };
   const end = (worker: Worker) => {
     const i = live.indexOf(worker);
     if (i < 0) return;
@@ -120,7 +142,7 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
       if ("result" in msg) {
         // This thread may have checked it already, when the worker was slow.
         if (results[part] === undefined) {
-          results[part] = msg.result;
+          land(part, msg.result);
           byWorkers++;
           measure();
         }
@@ -158,12 +180,14 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
         wake = undefined;
         continue;
       }
+      here = part;
       const result = await (opts.checkHere ?? checkRange)(
         reqs[part]!,
         (bytes) => opts.onProgress(part, bytes),
       );
+      here = undefined;
       if (results[part] === undefined) {
-        results[part] = result;
+        land(part, result);
         measure();
       }
       // A worker that held it is working on something already done: end it.

@@ -57,9 +57,10 @@ function wellFormed(v: unknown): boolean {
 }
 
 /**
- * Takes a scanned line's hash check off {@link ChainChecker.checkScanned}: hashes
- * `canonical` and compares it with the stated hash `src[start, end)`, later, reporting a
- * mismatch to {@link ChainChecker.hashMismatch}. Copies both before returning.
+ * Takes a line's hash check off {@link ChainChecker.checkScanned} or
+ * {@link ChainChecker.check}: hashes the canonical form and compares it with the stated
+ * hash, later, reporting a mismatch to {@link ChainChecker.hashMismatch}. Copies both
+ * before returning.
  */
 export interface HashQueue {
   /** Queues one line's check. */
@@ -79,6 +80,8 @@ export class ChainChecker {
   readonly notes: Note[] = [];
   /** Problems found, including any not kept because of the cap. */
   problemCount = 0;
+  /** The last line with a problem, kept or not (0 for none). */
+  lastProblemLine = 0;
   /** Entries (non-blank lines) seen. */
   entries = 0;
   /** Blank lines skipped. */
@@ -153,6 +156,7 @@ export class ChainChecker {
 
   #problem(line: number, kind: ProblemKind, message: string): void {
     this.problemCount++;
+    if (line > this.lastProblemLine) this.lastProblemLine = line;
     if (this.problems.length < this.#maxKept) this.problems.push({ line, kind, message });
   }
 
@@ -162,6 +166,7 @@ export class ChainChecker {
    */
   hashMismatch(line: number, stated: string, computed: string): void {
     this.problemCount++;
+    if (line > this.lastProblemLine) this.lastProblemLine = line;
     const problems = this.problems;
     // After the line's lone surrogate, before its link: the order of a check in line order.
     let at = problems.length;
@@ -405,6 +410,22 @@ export function genesisNote(line: number, link: unknown): Note | undefined {
     line,
     message: `the first entry links to ${link}, not to a genesis value: ` +
       "the ledger starts from an anchor, or earlier lines were removed",
+  };
+}
+
+const BROKEN_LINK =
+  /^previous_hash does not match the hash of line (\d+) \(links to ([^]*), line \1 has ([^]*)\): /;
+
+/**
+ * `p` with its line, and the line a broken link names, `offset` lines further on: for a
+ * problem found in a part of a ledger that starts after its first line.
+ */
+export function shiftProblem(p: Problem, offset: number): Problem {
+  if (offset === 0) return p;
+  const m = p.kind === "broken_link" ? BROKEN_LINK.exec(p.message) : null;
+  if (m === null) return { ...p, line: p.line + offset };
+  return {
+    ...linkProblem(p.line + offset, m[2], { line: Number(m[1]) + offset, hash: m[3] })!,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   linkProblem,
   type Note,
   type Problem,
+  shiftProblem,
 } from "./chain.ts";
 import {
   addLine,
@@ -32,6 +33,7 @@ import {
   lenient,
   MAX_KEPT,
   NEWLINE,
+  NO_NEWLINE_NOTE,
   type RangeResult,
   stripCr,
 } from "./_check_range.ts";
@@ -183,7 +185,7 @@ export const verifyTesting = {
   lastParallelism: undefined as number | undefined,
   /** The process's CPU time in ms (for measuring the threads). */
   cpuTime: cpuTime as (() => number) | undefined,
-  /** Cores with nothing else to do, for the default number of workers. */
+  /** The threads verify uses by default (this one included). */
   idleCores,
   /** The 1-minute load average, where it may be read. */
   loadAverage,
@@ -256,15 +258,22 @@ async function merge(path: string, parts: RangeResult[]): Promise<VerifyReport> 
         boundary = linkProblem(line, part.firstEntry.link, prev);
       }
     }
-    const own = part.problems.map((p) => ({ ...p, line: at(p) }));
+    const own = part.problems.map((p) => shiftProblem(p, lines));
     if (boundary) {
       // Same order as a single pass: a line's own content problems come before its link.
       const after = own.findIndex((p) => p.line > boundary!.line);
       own.splice(after < 0 ? own.length : after, 0, boundary);
       problemCount++;
     }
-    problems.push(...own);
-    notes.push(...part.notes.map((n) => ({ ...n, line: at(n) })));
+    // Problems past the first MAX_KEPT are counted, not kept.
+    for (const p of own) if (problems.length < MAX_KEPT) problems.push(p);
+    // A last line without a newline is noted only when it has no problem: its link, checked
+    // here, may be one.
+    notes.push(
+      ...part.notes.map((n) => ({ ...n, line: at(n) })).filter((n) =>
+        !(boundary && n.line === boundary.line && n.message === NO_NEWLINE_NOTE)
+      ),
+    );
     problemCount += part.problemCount;
     if (part.lastEntry) prev = { line: at(part.lastEntry), hash: part.lastEntry.hash };
     lines += part.lines;

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
 import { createHash } from "node:crypto";
 import { BatchHasher } from "../../../lib/ledger/_batch_hasher.ts";
 
@@ -61,4 +61,17 @@ Deno.test("lines given as text (the exact path) are checked as their UTF-8 bytes
     [30, 50, 60, 90, 100, 120, 150],
   );
   assertEquals(found.find(([line]) => line === 50)![1], "not a hash");
+});
+
+Deno.test("long text lines are hashed a few at a time: the memory grows to about one of them, not to the queue", () => {
+  const hasher = new BatchHasher();
+  let mismatches = 0;
+  hasher.onMismatch = () => mismatches++;
+  const text = "é".repeat(256 * 1024);
+  const stated = hex(new TextEncoder().encode(text));
+  for (let line = 1; line <= 64; line++) hasher.addText(line, text, stated);
+  hasher.flush();
+  assertEquals(mismatches, 0);
+  // 64 lines queued at the most their UTF-8 could take would be 48 MiB.
+  assert(hasher.memoryBytes < 8 * 1024 * 1024, String(hasher.memoryBytes));
 });

@@ -1,25 +1,30 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { appendEntries } from "../../../lib/ledger/append.ts";
-import { checkRange, splitAtLines } from "../../../lib/ledger/verify.ts";
+import { checkRange, type RangeRequest, splitAtLines } from "../../../lib/ledger/verify.ts";
 import { checkParts } from "../../../lib/ledger/_verify_pool.ts";
 import { VERIFY_WORKER_SOURCE } from "../../../lib/ledger/_verify_worker_source.ts";
-import { tempDir } from "../../support/helpers.ts";
+import { type TempDir, tempDir } from "../../support/helpers.ts";
 
-// Checks a 600-line ledger in 12 parts with one real worker, whose CPU time reads as
-// `factor` cores: this thread waits for the worker's first result before its own first
-// part, so that the measure starts (at that result) and ends (four parts later) for sure.
-async function run(factor: number) {
-  await using dir = await tempDir();
+// A 600-line ledger in `dir`, cut into 12 parts.
+async function partsIn(dir: TempDir): Promise<RangeRequest[]> {
   const path = dir.join("ledger.jsonl");
   await appendEntries(path, Array.from({ length: 600 }, (_, i) => ({ detail: `entry ${i}` })));
   const bounds = await splitAtLines(path, (await Deno.stat(path)).size, 12);
-  const reqs = bounds.slice(0, -1).map((start, i) => ({
+  return bounds.slice(0, -1).map((start, i) => ({
     path,
     start,
     end: bounds[i + 1]!,
     midChain: i > 0,
     withIds: true,
   }));
+}
+
+// Checks the 12 parts with one real worker, whose CPU time reads as `factor` cores: this
+// thread waits for the worker's first result before its own first part, so that the
+// measure starts (at that result) and ends (four parts later) for sure.
+async function run(factor: number) {
+  await using dir = await tempDir();
+  const reqs = await partsIn(dir);
   const events: string[] = [];
   let measured!: () => void;
   const measuring = new Promise<void>((resolve) => (measured = resolve));
@@ -70,4 +75,90 @@ Deno.test("workers that run alongside this thread are kept to the end", async ()
   const after = out.events.slice(end).filter((e) => e === "here").length;
   assert(after <= 1, out.events.join(" "));
   assert(out.byWorkers >= 1);
+});
+
+Deno.test("a worker's read error keeps its class and ends the check; no worker outlives it", async () => {
+  await using dir = await tempDir();
+  const reqs = await partsIn(dir);
+  // Stand-in workers: the one given the first part never answers, the other meets a read
+  // error. This thread starts its first part only once that worker is ended.
+  const stub = new URL("../../support/verify_worker_stub.ts?fail=read", import.meta.url).href;
+  let live = 0;
+  let ended!: () => void;
+  const oneEnded = new Promise<void>((resolve) => (ended = resolve));
+  const err = await checkParts(reqs, {
+    workers: 2,
+    workerUrl: stub,
+    onProgress: () => {},
+    onLive: (change) => {
+      live += change;
+      if (change < 0) ended();
+    },
+    checkHere: async (req, onProgress) => {
+      await oneEnded;
+      return await checkRange(req, onProgress);
+    },
+  }).then(() => undefined, (e: unknown) => e);
+  assert(err instanceof Deno.errors.NotCapable, `expected NotCapable, got ${String(err)}`);
+  assertEquals(live, 0);
+});
+
+Deno.test("once the parts from the start hold the problems a report keeps, later parts' are dropped as they land", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
+  // 30,000 lines with a wrong hash each (their links hold): 30,000 problems, in 30 parts.
+  const line = (i: number) =>
+    `{"detail": "entry ${i}", "previous_hash": "${"0".repeat(64)}", "hash": "${"0".repeat(64)}"}`;
+  await Deno.writeTextFile(path, Array.from({ length: 30_000 }, (_, i) => line(i) + "\n").join(""));
+  const bounds = await splitAtLines(path, (await Deno.stat(path)).size, 30);
+  const reqs = bounds.slice(0, -1).map((start, i) => ({
+    path,
+    start,
+    end: bounds[i + 1]!,
+    midChain: i > 0,
+    withIds: true,
+  }));
+  const { results } = await checkParts(reqs, { workers: 0, workerUrl: "", onProgress: () => {} });
+  const kept = results.map((r) => r.problems.length);
+  // Each part holds about 1,000 problems: the first ten or eleven hold the 10,000 kept.
+  assert(kept.reduce((a, b) => a + b, 0) < 10_000 + 1_100, kept.join(" "));
+  assertEquals(kept.slice(-10), Array(10).fill(0));
+  // Counted all the same.
+  assert(
+    results.every((r) => r.problemCount > 900),
+    results.map((r) => r.problemCount).join(" "),
+  );
+});
+
+Deno.test("a worker that crashes is ended at once and its part checked here", async () => {
+  await using dir = await tempDir();
+  const reqs = await partsIn(dir);
+  // One stand-in worker: given the first part, it never answers; the other throws on its part.
+  const stub = new URL("../../support/verify_worker_stub.ts?fail=crash", import.meta.url).href;
+  const events: string[] = [];
+  let ended!: () => void;
+  const oneEnded = new Promise<void>((resolve) => (ended = resolve));
+  const out = await checkParts(reqs, {
+    workers: 2,
+    workerUrl: stub,
+    onProgress: () => {},
+    onLive: (change) => {
+      events.push(change > 0 ? "start" : "end");
+      if (change < 0) ended();
+    },
+    checkHere: async (req, onProgress) => {
+      await oneEnded;
+      const r = await checkRange(req, onProgress);
+      events.push(`here ${reqs.indexOf(req)}`);
+      return r;
+    },
+  });
+  // The crashed worker was ended before this thread checked anything; all 12 parts were
+  // checked here (the silent worker's too), each once.
+  assertEquals(events.slice(0, 3), ["start", "start", "end"]);
+  const here = events.filter((e) => e.startsWith("here")).map((e) => Number(e.slice(5)));
+  assertEquals(here.sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
+  assertEquals(out.byWorkers, 0);
+  const single = await Promise.all(reqs.map((r) => checkRange(r)));
+  assertEquals(out.results.map((r) => r.lastEntry), single.map((r) => r.lastEntry));
 });

@@ -369,19 +369,6 @@ Deno.test("a worker that may not read the ledger makes verify exit 77, as one pa
   );
 });
 
-Deno.test("a worker's read error keeps its class, and no worker outlives the verify", async () => {
-  await using ledger = await ledgerOf(40);
-  const { path } = ledger;
-  // The stub given the first part never answers (only ending it makes the count fall to
-  // 0); the other one meets the read error.
-  const err = await withWorkers(
-    "read",
-    () => verifyLedger(path, { workers: 3 }).then(() => undefined, (e: unknown) => e),
-  );
-  assertEquals(verifyTesting.liveWorkers, 0);
-  assert(err instanceof Deno.errors.NotCapable, `expected NotCapable, got ${String(err)}`);
-});
-
 Deno.test("a worker that fails is ended and its part checked here; a silent one's part too", async () => {
   await using ledger = await ledgerOf(40);
   const { path } = ledger;
@@ -560,4 +547,46 @@ Deno.test("onEntry sees every entry with its line, in order, in the one pass tha
   assertEquals(seen, [[1, "a"], [2, "b"], [5, "c"]]);
   assertEquals(verifyTesting.lastRun, "one pass");
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[3, "not_json"], [5, "hash_mismatch"]]);
+});
+
+Deno.test("a broken link inside a part names the lines of the file, as one pass does", async () => {
+  await using ledger = await ledgerOf(60);
+  const { path, lines } = ledger;
+  lines.splice(37, 1); // line 38 removed: line 38 (was 39) no longer links to line 37
+  await rewrite(path, lines);
+  const single = await verifyLedger(path, { workers: 1 });
+  assertEquals(single.problems.map((p) => [p.line, p.kind]), [[38, "broken_link"]]);
+  assertStringIncludes(single.problems[0]!.message, "hash of line 37 ");
+  const parallel = await withWorkers(undefined, () => verifyLedger(path, { workers: 2 }), 2048);
+  assertEquals(verifyTesting.lastRun, "workers");
+  assertEquals(parallel, single);
+});
+
+Deno.test("a last line without a newline is noted only when it has no problem, however the ledger is cut", async () => {
+  await using ledger = await ledgerOf(6);
+  const { path, lines } = ledger;
+  // Its link broken (its own hash right): a problem, no note. Every line its own part: the
+  // link is checked where the parts meet.
+  const e: Record<string, unknown> = { ...JSON.parse(lines[5]!), previous_hash: "f".repeat(64) };
+  e.hash = sha256Hex(canonicalJsonWithout(e, "hash"));
+  lines[5] = JSON.stringify(e);
+  await rewrite(path, lines, false);
+  const single = await verifyLedger(path, { workers: 1 });
+  assertEquals(single.problems.map((p) => [p.line, p.kind]), [[6, "broken_link"]]);
+  assertEquals(single.notes, []);
+  const parallel = await withWorkers(undefined, () => verifyLedger(path, { workers: 2 }), 1);
+  assertEquals(parallel, single);
+});
+
+Deno.test("the note on a last line without a newline does not depend on the cap on kept problems", async () => {
+  await using dir = await tempDir();
+  const path = dir.join("ledger.jsonl");
+  // 10,005 lines with a wrong hash each (and no link): more problems than are kept.
+  const line = (i: number) => `{"detail": "entry ${i}", "hash": "${"0".repeat(64)}"}`;
+  const text = Array.from({ length: 10_005 }, (_, i) => line(i)).join("\n");
+  await Deno.writeTextFile(path, text);
+  const r = await verifyLedger(path, { workers: 1 });
+  assert(r.problemCount > 10_005, String(r.problemCount));
+  assertEquals(r.problems.length, 10_000);
+  assertEquals(r.notes.filter((n) => n.message.includes("newline")), []);
 });
