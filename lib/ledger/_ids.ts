@@ -154,11 +154,6 @@ export class IdTable {
     return i;
   }
 
-  /** The line word of the hash's home slot (read to have it in the cache; any value). */
-  home(hi: number, lo: number): number {
-    return this.#slots[((lo ^ Math.imul(hi, 0x9e3779b1)) & this.#mask) * 3 + 2]!;
-  }
-
   /** The line in `slot` (0 when empty), with its flag. */
   lineAt(slot: number): number {
     return this.#slots[slot * 3 + 2]!;
@@ -232,55 +227,22 @@ export interface IdBytes {
   idEnd: number;
 }
 
-// Ids seen and not yet looked up, and the bytes kept of them (field and id, each id's at
-// most ID_BYTES: a longer one is looked up at once).
-const PENDING = 64;
-const ID_BYTES = 192;
-
 /** Collects the ids of a run of lines, and the ids seen on more than one of them. */
 export class IdTracker {
-  readonly #table: IdTable;
-  readonly #duplicates: Map<string, PendingDuplicate> = new Map();
-  #duplicateCount = 0;
-  // Ids found by the byte path are looked up a batch at a time: in a table of megabytes each
-  // probe is a cache miss, and a batch lets the misses overlap instead of each stalling the
-  // scan of its line (60 to 100 ms of a 200,000-id ledger, bench/RESULTS.md).
-  readonly #pendingHash = new Int32Array(PENDING * 2);
-  readonly #pendingLine = new Int32Array(PENDING);
-  // Per id: where its bytes start, the field's length, the id's length.
-  readonly #pendingAt = new Int32Array(PENDING * 3);
-  readonly #pendingBytes = new Uint8Array(PENDING * ID_BYTES);
-  #pending = 0;
-  #pendingUsed = 0;
-  #touched = 0;
+  /** Each id's first line. */
+  readonly table: IdTable;
+  /** Ids seen again, by {@link idKey} (at most {@link MAX_DUPLICATES}). */
+  readonly duplicates: Map<string, PendingDuplicate> = new Map();
+  /** Distinct ids seen on more than one line, including any not kept. */
+  duplicateCount: number = 0;
 
   /** `expected` ids fit without the table growing (growing rehashes every id). */
   constructor(expected = 0) {
-    this.#table = new IdTable(expected);
-  }
-
-  /** Each id's first line. */
-  get table(): IdTable {
-    this.flush();
-    return this.#table;
-  }
-
-  /** Ids seen again, by {@link idKey} (at most {@link MAX_DUPLICATES}). */
-  get duplicates(): Map<string, PendingDuplicate> {
-    this.flush();
-    return this.#duplicates;
-  }
-
-  /** Distinct ids seen on more than one line, including any not kept. */
-  get duplicateCount(): number {
-    this.flush();
-    return this.#duplicateCount;
+    this.table = new IdTable(expected);
   }
 
   /** Records that `entry`'s top-level objects with a string `id` are on `line`. */
   see(line: number, entry: Record<string, unknown>): void {
-    // In line order: the ids of earlier lines first.
-    this.flush();
     for (const field in entry) {
       const value = entry[field];
       if (typeof value !== "object" || value === null) continue;
@@ -298,71 +260,15 @@ export class IdTracker {
 
   /**
    * Records that the id in ASCII bytes `src[idStart, idEnd)` of the object in top-level
-   * field `src[fieldStart, fieldEnd)` is on `line`: the same as {@link see} for it. The bytes
-   * are copied: `src` may be reused at once.
+   * field `src[fieldStart, fieldEnd)` is on `line`: the same as {@link see} for it.
    */
   seeBytes(line: number, at: IdBytes): void {
     const src = at.src;
-    const fieldLength = at.fieldEnd - at.fieldStart;
-    const idLength = at.idEnd - at.idStart;
     hashKeyBytes(src, at.fieldStart, at.fieldEnd, at.idStart, at.idEnd);
-    if (fieldLength + idLength > ID_BYTES) {
-      this.flush();
-      const dup = this.#record(line);
-      if (dup) {
-        dup.field = asciiText(src, at.fieldStart, at.fieldEnd);
-        dup.id = asciiText(src, at.idStart, at.idEnd);
-      }
-      return;
-    }
-    if (
-      this.#pending === PENDING ||
-      this.#pendingUsed + fieldLength + idLength > this.#pendingBytes.length
-    ) {
-      const hi = HASH[0]!;
-      const lo = HASH[1]!;
-      this.flush();
-      HASH[0] = hi;
-      HASH[1] = lo;
-    }
-    const k = this.#pending++;
-    this.#pendingHash[2 * k] = HASH[0]!;
-    this.#pendingHash[2 * k + 1] = HASH[1]!;
-    this.#pendingLine[k] = line;
-    const bytes = this.#pendingBytes;
-    let used = this.#pendingUsed;
-    this.#pendingAt[3 * k] = used;
-    this.#pendingAt[3 * k + 1] = fieldLength;
-    this.#pendingAt[3 * k + 2] = idLength;
-    for (let i = at.fieldStart; i < at.fieldEnd; i++) bytes[used++] = src[i]!;
-    for (let i = at.idStart; i < at.idEnd; i++) bytes[used++] = src[i]!;
-    this.#pendingUsed = used;
-  }
-
-  /** Looks up the ids {@link seeBytes} holds back (the accessors above do it first). */
-  flush(): void {
-    const n = this.#pending;
-    if (n === 0) return;
-    this.#pending = 0;
-    this.#pendingUsed = 0;
-    const hashes = this.#pendingHash;
-    // Every home slot read first, with nothing depending on one read before the next: the
-    // processor has the cache misses under way together.
-    let touched = 0;
-    for (let k = 0; k < n; k++) touched ^= this.#table.home(hashes[2 * k]!, hashes[2 * k + 1]!);
-    this.#touched = touched;
-    const at = this.#pendingAt;
-    const bytes = this.#pendingBytes;
-    for (let k = 0; k < n; k++) {
-      HASH[0] = hashes[2 * k]!;
-      HASH[1] = hashes[2 * k + 1]!;
-      const dup = this.#record(this.#pendingLine[k]!);
-      if (dup) {
-        const start = at[3 * k]!;
-        const fieldEnd = start + at[3 * k + 1]!;
-        dup.field = asciiText(bytes, start, fieldEnd);
-        dup.id = asciiText(bytes, fieldEnd, fieldEnd + at[3 * k + 2]!);
-      }
+    const dup = this.#record(line);
+    if (dup) {
+      dup.field = asciiText(src, at.fieldStart, at.fieldEnd);
+      dup.id = asciiText(src, at.idStart, at.idEnd);
     }
   }
 
@@ -370,24 +276,23 @@ export class IdTracker {
   #record(line: number): PendingDuplicate | undefined {
     const hi = HASH[0]!;
     const lo = HASH[1]!;
-    const table = this.#table;
-    const slot = table.slot(hi, lo);
-    const first = table.lineAt(slot);
+    const slot = this.table.slot(hi, lo);
+    const first = this.table.lineAt(slot);
     if (first === 0) {
-      table.insert(slot, hi, lo, line);
+      this.table.insert(slot, hi, lo, line);
       return undefined;
     }
     const key = `${hi}:${lo}`;
     let added: PendingDuplicate | undefined;
     if ((first & SEEN_TWICE) === 0) {
-      table.setLine(slot, first | SEEN_TWICE);
-      this.#duplicateCount++;
-      if (this.#duplicates.size < MAX_DUPLICATES) {
+      this.table.setLine(slot, first | SEEN_TWICE);
+      this.duplicateCount++;
+      if (this.duplicates.size < MAX_DUPLICATES) {
         added = { field: undefined, id: undefined, lines: [first], count: 1 };
-        this.#duplicates.set(key, added);
+        this.duplicates.set(key, added);
       }
     }
-    const dup = this.#duplicates.get(key);
+    const dup = this.duplicates.get(key);
     if (dup) addLine(dup, line);
     return added;
   }
