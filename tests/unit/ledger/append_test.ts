@@ -272,9 +272,21 @@ Deno.test("a writer killed with SIGKILL during a stream of appends leaves every 
       if (done) break;
       text += value;
     }
-    // Only whole lines of output are acknowledgements.
-    acked.push(...text.split("\n").slice(0, -1));
-    const onDisk = (await readLedger(path)).map((l) => l.hash as string);
+    // Only whole lines of output are acknowledgements; each round's writer gives some (after
+    // a torn line too: it cuts it first).
+    const fresh = text.split("\n").slice(0, -1);
+    assert(fresh.length > 0, `round ${round}: the writer acknowledged nothing`);
+    acked.push(...fresh);
+    // A kill inside a write leaves a torn last line (never acknowledged): seldom by chance,
+    // so made here once for sure. Whole lines only are read; the next writer cuts it.
+    if (round === 1) {
+      await Deno.writeTextFile(path, '{"agent": "coordinator", "detail": "torn by a ki', {
+        append: true,
+      });
+    }
+    const written = await Deno.readTextFile(path);
+    const onDisk = written.slice(0, written.lastIndexOf("\n") + 1).split("\n")
+      .filter((l) => l.trim() !== "").map((l) => JSON.parse(l).hash as string);
     const set = new Set(onDisk);
     const missing = acked.filter((h) => !set.has(h));
     assertEquals(missing, [], `round ${round}: acknowledged lines missing`);
@@ -282,6 +294,10 @@ Deno.test("a writer killed with SIGKILL during a stream of appends leaves every 
     const positions = acked.map((h) => onDisk.indexOf(h));
     assert(positions.every((p, i) => i === 0 || p > positions[i - 1]!), "out of order");
   }
+  // The next writer to start cuts a torn last line the last kill may have left.
+  await appendEntries(path, [], {
+    recover: (cut) => ({ action: "ledger_recovered", detail: "cut", recovery: { ...cut } }),
+  });
   const verified = await python(["verify", path]);
   assertEquals(verified.code, 0, verified.stdout + verified.stderr);
 });
