@@ -140,11 +140,12 @@ export async function checkRange(
       p.catch(() => {});
       return p;
     };
-    // Room for a whole read after `keep` bytes: a line longer than a read grows its buffer.
-    const roomy = (buf: Uint8Array, keep: number, from: Uint8Array): Uint8Array => {
+    // Room for a whole read after `buf`'s first `keep` bytes, which are kept: a line longer
+    // than a read grows its buffer.
+    const roomy = (buf: Uint8Array, keep: number): Uint8Array => {
       if (buf.length - keep >= CHUNK) return buf;
       const bigger = new Uint8Array(Math.max(2 * buf.length, keep + CHUNK));
-      bigger.set(from.subarray(0, keep));
+      bigger.set(buf.subarray(0, keep));
       return bigger;
     };
     pending = readInto(cur, 0);
@@ -157,12 +158,12 @@ export async function checkRange(
       const cut = cur.lastIndexOf(NEWLINE, len - 1);
       if (cut < 0) {
         have = len;
-        cur = roomy(cur, have, cur);
+        cur = roomy(cur, have);
         pending = readInto(cur, have);
         continue;
       }
       const tail = len - cut - 1;
-      other = roomy(other, tail, other);
+      other = roomy(other, tail);
       other.set(cur.subarray(cut + 1, len));
       pending = readInto(other, tail);
       lineNo = checkLines({ checker, strict, scanner, hashes }, cur.subarray(0, cut), lineNo);

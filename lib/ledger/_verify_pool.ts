@@ -66,7 +66,6 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
   const live: Worker[] = [];
   let failure: { error: unknown } | undefined;
   let byWorkers = 0;
-  let wake: (() => void) | undefined;
   let done = 0;
   let probe: { wall: number; cpu: number; done: number } | undefined;
   let parallelism: number | undefined;
@@ -152,13 +151,11 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
         failure ??= { error: fromWorkerError(msg.error) };
         end(worker);
       }
-      wake?.();
     };
     worker.onerror = (ev) => {
       // The worker itself failed (it could not start, or threw): its part is checked again.
       ev.preventDefault();
       dismiss(worker);
-      wake?.();
     };
     give(worker);
   };
@@ -171,15 +168,10 @@ export async function checkParts(reqs: RangeRequest[], opts: PoolOptions): Promi
       }
     }
     while (failure === undefined) {
-      let part = take();
-      // None left to hand out: check one a worker still holds rather than wait for it.
-      part ??= [...held.values()].find((p) => results[p] === undefined);
-      if (part === undefined) {
-        if (held.size === 0 && again.length === 0) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
+      // None left to hand out: check one a worker still holds rather than wait for it (a
+      // held part has no result yet: a result frees it, and checking it here ends its worker).
+      const part = take() ?? held.values().next().value;
+      if (part === undefined) break;
       here = part;
       const result = await (opts.checkHere ?? checkRange)(
         reqs[part]!,

@@ -55,13 +55,18 @@ async function run(factor: number) {
   }
 }
 
+// Parts this thread checked after the worker was ended (which must have happened).
+function checkedHereAfterEnd(events: string[]): number {
+  const end = events.indexOf("end");
+  assert(end > 0, events.join(" "));
+  return events.slice(end).filter((e) => e === "here").length;
+}
+
 Deno.test("workers that do not run alongside this thread are ended at the measure; their parts are checked here", async () => {
   const out = await run(1);
   assertEquals(out.parallelism !== undefined && Math.round(out.parallelism * 10) / 10, 1);
   // Ended as soon as measured (five parts done of twelve): this thread checked the rest.
-  const end = out.events.indexOf("end");
-  assert(end > 0, out.events.join(" "));
-  const after = out.events.slice(end).filter((e) => e === "here").length;
+  const after = checkedHereAfterEnd(out.events);
   assert(after >= 5, out.events.join(" "));
   assert(out.byWorkers >= 1);
 });
@@ -70,9 +75,7 @@ Deno.test("workers that run alongside this thread are kept to the end", async ()
   const out = await run(3);
   assertEquals(out.parallelism !== undefined && Math.round(out.parallelism * 10) / 10, 3);
   // Ended only once no part was left to give it: this thread had at most one under way.
-  const end = out.events.indexOf("end");
-  assert(end > 0, out.events.join(" "));
-  const after = out.events.slice(end).filter((e) => e === "here").length;
+  const after = checkedHereAfterEnd(out.events);
   assert(after <= 1, out.events.join(" "));
   assert(out.byWorkers >= 1);
 });
