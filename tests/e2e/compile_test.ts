@@ -20,6 +20,7 @@ import {
   TARGETS,
 } from "../../scripts/compile.ts";
 import { v8FlagsArg } from "../../lib/service/v8_flags.ts";
+import { loadedWith, moduleGraph, moduleName } from "../support/module_graph.ts";
 import { differences, embeddedPermissions } from "../../scripts/embedded_permissions.ts";
 
 const HOST = Deno.build.target;
@@ -250,6 +251,25 @@ Deno.test("compile --port rejects what is not a port", async () => {
   const ran = await compileTask(["--port", "http"]);
   assertEquals(ran.code, 2);
   assertStringIncludes(ran.stderr, "Invalid --port http: use a port number from 1 to 65535");
+});
+
+Deno.test("the --port entry loads at start what main.ts does and the permission set, nothing more", async () => {
+  const entry = portEntryPath(18790);
+  await Deno.writeTextFile(entry, portEntrySource(18790));
+  try {
+    const name = moduleName(entry.startsWith("file:") ? entry : `file://${entry}`);
+    const portStart = loadedWith(await moduleGraph(entry), [name]);
+    const plainStart = new Set(loadedWith(await moduleGraph("main.ts"), ["main.ts"]));
+    const added = portStart.filter((m) => m !== name && !plainStart.has(m));
+    // The permission set's module and what it reads (deno.json); no daemon, gateway or command.
+    assert(added.includes("lib/service/permissions.ts"), added.join("\n"));
+    assertEquals(
+      added.filter((m) => !["lib/service/permissions.ts", "deno.json"].includes(m)),
+      [],
+    );
+  } finally {
+    await Deno.remove(entry);
+  }
 });
 
 // The entry a --port build compiles, run under the flags that build bakes in: its

@@ -5,53 +5,10 @@
  * @module
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { MAIN, ROOT } from "../../support/helpers.ts";
+import { MAIN } from "../../support/helpers.ts";
+import { loadedWith, moduleGraph, moduleName } from "../../support/module_graph.ts";
 
-interface Dependency {
-  code?: { specifier: string };
-  isDynamic?: boolean;
-}
-
-interface GraphModule {
-  specifier: string;
-  dependencies?: Dependency[];
-}
-
-const ROOT_URL = new URL(`file://${ROOT.endsWith("/") ? ROOT : `${ROOT}/`}`).href;
-
-async function moduleGraph(): Promise<Map<string, Dependency[]>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", MAIN],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: GraphModule[] };
-  return new Map(info.modules.map((m) => [name(m.specifier), m.dependencies ?? []]));
-}
-
-/** A repository file as its path (`lib/cli/main.ts`); others as Deno names them. */
-function name(specifier: string): string {
-  return specifier.startsWith(ROOT_URL) ? specifier.slice(ROOT_URL.length) : specifier;
-}
-
-/** The modules loaded with `roots`: static imports that run code (no types, no `import()`). */
-function loaded(graph: Map<string, Dependency[]>, roots: string[]): string[] {
-  const seen = new Set<string>();
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const m = stack.pop()!;
-    if (seen.has(m)) continue;
-    seen.add(m);
-    for (const d of graph.get(m) ?? []) {
-      if (d.code !== undefined && d.isDynamic !== true) stack.push(name(d.code.specifier));
-    }
-  }
-  return [...seen].sort();
-}
-
-const graph = await moduleGraph();
+const graph = await moduleGraph(MAIN);
 
 /** What no command line start-up may load: the daemon's folders, the hasher, npm. */
 function heavy(m: string): boolean {
@@ -60,7 +17,7 @@ function heavy(m: string): boolean {
 }
 
 Deno.test("main.ts loads no command, service, gateway, node:crypto or npm package at start", () => {
-  const atStart = loaded(graph, ["main.ts"]);
+  const atStart = loadedWith(graph, ["main.ts"]);
   // The scan read the dispatcher and util's hasher (so it saw their imports).
   assert(atStart.includes("lib/cli/main.ts"), atStart.join("\n"));
   assert(atStart.includes("lib/util/hash.ts"), atStart.join("\n"));
@@ -68,8 +25,8 @@ Deno.test("main.ts loads no command, service, gateway, node:crypto or npm packag
 });
 
 Deno.test("verify adds the ledger and the rules, not the service, gateway or npm", () => {
-  const atStart = new Set(loaded(graph, ["main.ts"]));
-  const added = loaded(graph, ["main.ts", "lib/cli/verify_command.ts"]).filter((m) =>
+  const atStart = new Set(loadedWith(graph, ["main.ts"]));
+  const added = loadedWith(graph, ["main.ts", "lib/cli/verify_command.ts"]).filter((m) =>
     !atStart.has(m)
   );
   assert(added.includes("lib/ledger/verify.ts"), added.join("\n"));
@@ -84,7 +41,7 @@ Deno.test("verify adds the ledger and the rules, not the service, gateway or npm
 
 Deno.test("each command's module is imported by a literal path (deno compile takes it in)", () => {
   const dynamic = (graph.get("lib/cli/main.ts") ?? []).filter((d) => d.isDynamic === true)
-    .map((d) => name(d.code!.specifier)).sort();
+    .map((d) => moduleName(d.code!.specifier)).sort();
   assertEquals([...new Set(dynamic)], [
     "lib/cli/classify_command.ts",
     "lib/cli/daemon_commands.ts",
