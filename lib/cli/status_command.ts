@@ -3,14 +3,14 @@
  * its exit code. Loaded by the dispatcher only when `status` runs.
  * @module
  */
+import { daemonLiveness } from "../service/daemon/instance_lock.ts";
 import {
-  daemonLiveness,
   formatStatus,
   type Liveness,
   livenessOf,
   parseStatus,
   type StatusReport,
-} from "../service/mod.ts";
+} from "../service/status.ts";
 import {
   errorText,
   EXIT_NO_INPUT,

@@ -1,7 +1,8 @@
 /**
  * The command line starts light: what main.ts loads before any command runs, and what
- * `verify` adds, read from Deno's own module graph (`deno info --json main.ts`). Every module
- * in these lists is start-up time for `--help`, `--version` and `verify`.
+ * `verify` and `status` add, read from Deno's own module graph (`deno info --json main.ts`).
+ * Every module in these lists is start-up time for `--help`, `--version`, `verify` and
+ * `status`.
  * @module
  */
 import { assert, assertEquals } from "../../support/assert.ts";
@@ -37,6 +38,18 @@ Deno.test("verify adds the ledger and the rules, not the service, gateway or npm
     ),
     [],
   );
+});
+
+Deno.test("status, the health check monitors call, adds only the status file's module and the daemon lock's", () => {
+  const atStart = new Set(loadedWith(graph, ["main.ts"]));
+  const added = loadedWith(graph, ["main.ts", "lib/cli/status_command.ts"]).filter((m) =>
+    !atStart.has(m)
+  );
+  assertEquals(added, [
+    "lib/cli/status_command.ts",
+    "lib/service/daemon/instance_lock.ts",
+    "lib/service/status.ts",
+  ]);
 });
 
 Deno.test("each command's module is imported by a literal path (deno compile takes it in)", () => {
