@@ -3,7 +3,7 @@
  * the dispatcher only when `verify` runs.
  * @module
  */
-import { type DuplicateId, verifyLedger, type VerifyReport } from "../ledger/mod.ts";
+import { type DuplicateId, verifyLedger, type VerifyReport } from "../ledger/verify.ts";
 import {
   EXIT_FAILURE,
   EXIT_NO_INPUT,
