@@ -70,12 +70,12 @@ export function portEntryPath(port: number): string {
 /**
  * The entry module of a build for `port`: main.ts, with the net grant the binary is built with
  * set first, so that `permissions` and `run` agree with the grant. It imports what main.ts
- * does and the permission set's own module, not the folders' faces (which load the daemon,
- * the gateway and every command: start-up time for `verify`, `status` and `--help`).
+ * does and the grant's own module, not the folders' faces (which load the daemon, the gateway
+ * and every command: start-up time for `verify`, `status` and `--help`).
  */
 export function portEntrySource(port: number): string {
   return `// Written by scripts/compile.ts --port ${port} for one build, then removed.
-import { overrideNetGrant } from "../lib/service/permissions.ts";
+import { overrideNetGrant } from "../lib/service/net_grant.ts";
 import { main } from "../lib/cli/main.ts";
 
 overrideNetGrant(${JSON.stringify(netGrant(port))});

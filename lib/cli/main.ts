@@ -7,9 +7,15 @@
  * module loaded here is start-up time for `--help`, `--version` and `verify`.
  * @module
  */
-import { resolve } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { errorText, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, resolvePaths } from "../util/mod.ts";
+import {
+  errorText,
+  EXIT_NO_INPUT,
+  EXIT_OK,
+  EXIT_USAGE,
+  resolve,
+  resolvePaths,
+} from "../util/mod.ts";
+import { type ArgOption, parseArgs } from "./args.ts";
 import { versionText } from "../version.ts";
 import { denialText } from "./denial.ts";
 import { type Io, PROCESS_IO } from "./io.ts";
@@ -244,10 +250,8 @@ function helpText(name: string, spec: CommandSpec): string {
   return lines.join("\n");
 }
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-function parserOptions(spec: CommandSpec): Options {
-  const options: Options = { help: { type: "boolean", short: "h" } };
+function parserOptions(spec: CommandSpec): Record<string, ArgOption> {
+  const options: Record<string, ArgOption> = { help: { type: "boolean", short: "h" } };
   for (const [flag, o] of Object.entries(spec.options)) {
     options[flag] = { type: o.type, ...(o.short !== undefined ? { short: o.short } : {}) };
   }
@@ -256,12 +260,7 @@ function parserOptions(spec: CommandSpec): Options {
 
 function parse(command: string, args: string[]) {
   try {
-    return parseArgs({
-      args,
-      options: parserOptions(COMMANDS[command]!),
-      allowPositionals: true,
-      strict: true,
-    });
+    return parseArgs(args, parserOptions(COMMANDS[command]!));
   } catch (err) {
     throw new UsageError(errorText(err));
   }

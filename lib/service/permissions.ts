@@ -11,6 +11,9 @@
  */
 import { isAbsolute, normalize, resolve, sep } from "node:path";
 import meta from "../../deno.json" with { type: "json" };
+import { netGrantOverride } from "./net_grant.ts";
+
+export { overrideNetGrant } from "./net_grant.ts";
 
 /** Kinds the set grants, each to a list of paths, hosts or variables. */
 export const GRANTED_KINDS = ["read", "write", "net", "env"] as const;
@@ -37,24 +40,14 @@ export interface PermissionSet {
 /** The name of the set in deno.json. */
 export const SET_NAME = "coordinator";
 
-let netGrantOverride: string[] | undefined;
-
-/**
- * Replaces the net grant of deno.json's own set, for a binary built with another one
- * (`deno task compile --port N`): what `permissions` shows, what `run` checks and connects
- * to by default.
- */
-export function overrideNetGrant(net: readonly string[]): void {
-  netGrantOverride = [...net];
-}
-
 /**
  * Reads and checks the set from a deno.json `permissions` object (deno.json's own by default,
  * with the net grant this build was made with).
  */
 export function declaredSet(permissions: unknown = meta.permissions): PermissionSet {
   const set = parseSet(permissions);
-  if (permissions === meta.permissions && netGrantOverride) set.net = [...netGrantOverride];
+  const net = netGrantOverride();
+  if (permissions === meta.permissions && net) set.net = net;
   return set;
 }
 

@@ -2,7 +2,7 @@
  * Small file-system helpers: private directories, atomic private files.
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "./path.ts";
 
 /** Creates `path` and its missing parents with mode 0700. Existing directories are left as they are. */
 export async function ensurePrivateDir(path: string): Promise<void> {

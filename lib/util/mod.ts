@@ -12,4 +12,5 @@ export * from "./clock.ts";
 export * from "./exit_codes.ts";
 export * from "./fs.ts";
 export * from "./hash.ts";
+export * from "./path.ts";
 export * from "./paths.ts";

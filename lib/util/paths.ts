@@ -4,7 +4,7 @@
  * directory exactly as relative permission grants do.
  * @module
  */
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "./path.ts";
 
 /** Every path the coordinator reads or writes. */
 export interface Paths {

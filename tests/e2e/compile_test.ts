@@ -253,7 +253,7 @@ Deno.test("compile --port rejects what is not a port", async () => {
   assertStringIncludes(ran.stderr, "Invalid --port http: use a port number from 1 to 65535");
 });
 
-Deno.test("the --port entry loads at start what main.ts does and the permission set, nothing more", async () => {
+Deno.test("the --port entry loads at start what main.ts does and the net grant's module, nothing more", async () => {
   const entry = portEntryPath(18790);
   await Deno.writeTextFile(entry, portEntrySource(18790));
   try {
@@ -261,12 +261,8 @@ Deno.test("the --port entry loads at start what main.ts does and the permission 
     const portStart = loadedWith(await moduleGraph(entry), [name]);
     const plainStart = new Set(loadedWith(await moduleGraph("main.ts"), ["main.ts"]));
     const added = portStart.filter((m) => m !== name && !plainStart.has(m));
-    // The permission set's module and what it reads (deno.json); no daemon, gateway or command.
-    assert(added.includes("lib/service/permissions.ts"), added.join("\n"));
-    assertEquals(
-      added.filter((m) => !["lib/service/permissions.ts", "deno.json"].includes(m)),
-      [],
-    );
+    // The grant's own module; no daemon, gateway, command or node: module.
+    assertEquals(added, ["lib/service/net_grant.ts"]);
   } finally {
     await Deno.remove(entry);
   }
