@@ -1,5 +1,6 @@
 /**
- * Start-up of the command line: `main.ts verify` on an empty ledger, `main.ts --help` and
+ * Start-up of the command line: `main.ts verify` on an empty ledger, `status` where no daemon
+ * has run (the health check's start-up and lock check; it exits 66), `main.ts --help` and
  * `--version`, as whole processes under the coordinator's own permission set, in a temporary
  * state directory; each checkout given (default: this one) alternated with the others,
  * median of 15 runs after a warm-up; and a bare `deno run` of an empty script for the floor.
@@ -25,7 +26,7 @@ const GNU_TIME = (() => {
 })();
 
 /** Wall and CPU (user + system) time of one run, in ms; CPU is NaN without GNU time. */
-async function timed(args: string[], cwd: string): Promise<[number, number]> {
+async function timed(args: string[], cwd: string, okCodes: number[]): Promise<[number, number]> {
   const deno = Deno.execPath();
   const [c, a] = GNU_TIME ? [GNU_TIME, ["-f", "cpu %U %S", deno, ...args]] : [deno, args];
   const t0 = performance.now();
@@ -33,7 +34,7 @@ async function timed(args: string[], cwd: string): Promise<[number, number]> {
     .output();
   const ms = performance.now() - t0;
   const err = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`deno ${args.join(" ")} failed: ${err}`);
+  if (!okCodes.includes(out.code)) throw new Error(`deno ${args.join(" ")} failed: ${err}`);
   const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(err);
   return [ms, m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN];
 }
@@ -84,18 +85,20 @@ try {
   const empty = join(state, "empty.ts");
   await Deno.writeTextFile(empty, "");
   const flags = sandboxFlags();
-  const cases: [string, string[]][] = [["empty script", [...flags, empty]]];
+  const cases: [string, string[], number[]][] = [["empty script", [...flags, empty], [0]]];
   for (const c of checkouts) {
-    for (const cmd of ["verify", "--help", "--version"]) {
-      cases.push([`${c} ${cmd}`, [...flags, join(c, "main.ts"), cmd]]);
+    for (const cmd of ["verify", "status", "--help", "--version"]) {
+      // status: no status file, no daemon: exit 66, after its checks.
+      const ok = cmd === "status" ? [66] : [0];
+      cases.push([`${c} ${cmd}`, [...flags, join(c, "main.ts"), cmd], ok]);
     }
   }
   const wall = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
   const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
   for (let i = 0; i <= RUNS; i++) {
-    for (const [name, args] of cases) {
-      const [ms, cpuMs] = await timed(args, state);
+    for (const [name, args, ok] of cases) {
+      const [ms, cpuMs] = await timed(args, state, ok);
       if (i === 0) continue; // the warm-up: Deno's caches
       wall.set(name, [...(wall.get(name) ?? []), ms]);
       cpu.set(name, [...(cpu.get(name) ?? []), cpuMs]);

@@ -18,6 +18,17 @@ const ALLOWED: Record<string, readonly string[]> = {
   "version.ts": [],
 };
 
+/**
+ * Modules the command line may import instead of their folder's mod.ts: a face loads its
+ * whole folder, and these are what `verify` and `status` (the health check) need at start
+ * (tests/unit/cli/startup_test.ts holds what those load).
+ */
+const START_UP_FACES: Record<string, string> = {
+  "lib/ledger/verify.ts": "lib/cli/verify_command.ts",
+  "lib/service/status.ts": "lib/cli/status_command.ts",
+  "lib/service/daemon/instance_lock.ts": "lib/cli/status_command.ts",
+};
+
 const modules: ModuleImports[] = await libImports();
 
 function folderOf(path: string): string {
@@ -39,14 +50,15 @@ Deno.test("each folder imports only the folders below it", () => {
   assertEquals(wrong, []);
 });
 
-Deno.test("another folder is reached through its mod.ts, never a private file", () => {
+Deno.test("another folder is reached through its mod.ts (or a start-up face), never a private file", () => {
   const wrong: string[] = [];
   for (const m of modules) {
     const from = folderOf(m.path);
     for (const target of m.imports) {
       if (!target.startsWith("lib/") || target === "lib/version.ts") continue;
       const to = folderOf(target);
-      if (to !== from && !target.endsWith(`lib/${to}/mod.ts`)) wrong.push(`${m.path} -> ${target}`);
+      const face = target.endsWith(`lib/${to}/mod.ts`) || START_UP_FACES[target] === m.path;
+      if (to !== from && !face) wrong.push(`${m.path} -> ${target}`);
       const name = target.split("/").pop()!;
       const dir = target.slice(0, target.lastIndexOf("/"));
       if (name.startsWith("_") && !m.path.startsWith(dir + "/")) {
