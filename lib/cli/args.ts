@@ -35,7 +35,7 @@ export function parseArgs(args: string[], options: Record<string, ArgOption>): P
     if (value === undefined) throw new Error(`Option ${shown} needs a value`);
     if (value.startsWith("-") && value !== "-") {
       throw new Error(
-        `Option ${shown} needs a value: for one that starts with '-', write --${long}=${value}`,
+        `Option ${shown} needs a value: for one that starts with '-', write '--${long}=${value}'`,
       );
     }
     return value;
@@ -55,7 +55,7 @@ export function parseArgs(args: string[], options: Record<string, ArgOption>): P
         ? options[name]
         : undefined;
       if (option === undefined) {
-        throw new Error(`Unknown option: ${eq < 0 ? arg : arg.slice(0, eq)}`);
+        throw unknown(eq < 0 ? arg : arg.slice(0, eq));
       }
       if (option.type === "boolean") {
         if (eq >= 0) throw new Error(`Option --${name} takes no value`);
@@ -71,7 +71,7 @@ export function parseArgs(args: string[], options: Record<string, ArgOption>): P
       // or, last, the next argument.
       for (let k = 1; k < arg.length; k++) {
         const name = byShort.get(arg[k]!);
-        if (name === undefined) throw new Error(`Unknown option: -${arg[k]}`);
+        if (name === undefined) throw unknown(`-${arg[k]}`);
         if (options[name]!.type === "boolean") {
           values[name] = true;
         } else if (k + 1 < arg.length) {
@@ -85,4 +85,8 @@ export function parseArgs(args: string[], options: Record<string, ArgOption>): P
     }
   }
   return { values, positionals };
+}
+
+function unknown(option: string): Error {
+  return new Error(`Unknown option: ${option} (an argument that starts with '-' goes after --)`);
 }

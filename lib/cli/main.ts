@@ -3,8 +3,8 @@
  * `report`, `permissions`, `classify`, `--help`, `--version`. It reads the arguments and
  * loads the one command's module (`import()` of a literal path, so `deno compile` takes it
  * in) only when that command runs: its own imports stay light (no service, no gateway, no
- * `node:crypto`, no npm package; tests/unit/cli/startup_test.ts checks), because every
- * module loaded here is start-up time for `--help`, `--version` and `verify`.
+ * `node:` module, no npm package; tests/unit/cli/startup_test.ts checks), because every
+ * module loaded here is start-up time for `--help`, `--version`, `status` and `verify`.
  * @module
  */
 import {

@@ -257,7 +257,7 @@ Deno.test("the --port entry loads at start what main.ts does and the net grant's
   const entry = portEntryPath(18790);
   await Deno.writeTextFile(entry, portEntrySource(18790));
   try {
-    const name = moduleName(entry.startsWith("file:") ? entry : `file://${entry}`);
+    const name = moduleName(new URL(`file://${entry}`).href);
     const portStart = loadedWith(await moduleGraph(entry), [name]);
     const plainStart = new Set(loadedWith(await moduleGraph("main.ts"), ["main.ts"]));
     const added = portStart.filter((m) => m !== name && !plainStart.has(m));

@@ -86,19 +86,19 @@ Deno.test("the parser reads 20,000 argument lists as node:util's parseArgs does,
 
 Deno.test("the parser's errors name the argument and, for a value starting with '-', how to pass it", () => {
   const cases: [string[], RegExp][] = [
-    [["--nope"], /^Unknown option: --nope$/],
-    [["--nope=1"], /^Unknown option: --nope$/],
-    [["-hx"], /^Unknown option: -x$/],
+    [["--nope"], /^Unknown option: --nope \(an argument that starts with '-' goes after --\)$/],
+    [["--nope=1"], /^Unknown option: --nope /],
+    [["-hx"], /^Unknown option: -x /],
     [["--json=1"], /^Option --json takes no value$/],
     [["--since"], /^Option --since needs a value$/],
     [["-l"], /^Option -l needs a value$/],
     [
       ["--since", "-1h"],
-      /^Option --since needs a value: for one that starts with '-', write --since=-1h$/,
+      /^Option --since needs a value: for one that starts with '-', write '--since=-1h'$/,
     ],
     [
       ["-fl", "--json"],
-      /^Option -l needs a value: for one that starts with '-', write --ledger=--json$/,
+      /^Option -l needs a value: for one that starts with '-', write '--ledger=--json'$/,
     ],
   ];
   for (const [args, message] of cases) {

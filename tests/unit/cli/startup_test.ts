@@ -13,7 +13,9 @@ const graph = await moduleGraph(MAIN);
 
 /**
  * What no command line start-up may load: the daemon's folders, npm, and any `node:` module
- * (the first one starts Deno's Node layer, about 20 ms).
+ * (the first one starts Deno's Node layer, about 20 ms). The graph holds imports only: the
+ * global `process` (which starts that layer too) is for code that runs later, on a path that
+ * needs it (`lib/util/hash.ts`, `lib/util/path.ts` on Windows, verify's worker pool).
  */
 function heavy(m: string): boolean {
   return m.startsWith("lib/service/") || m.startsWith("lib/gateway/") || m.startsWith("npm:") ||
