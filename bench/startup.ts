@@ -11,69 +11,25 @@
  */
 import { join, resolve } from "node:path";
 import { sandboxFlags } from "../tests/support/helpers.ts";
+import { loadedWith, moduleGraph } from "../tests/support/module_graph.ts";
+import { timed } from "./_timed.ts";
 
 const RUNS = 15;
 const HERE = join(import.meta.dirname!, "..");
-
-// GNU time, where there is one, gives the CPU time too: on a busy machine it moves less
-// than the wall time.
-const GNU_TIME = (() => {
-  try {
-    return Deno.statSync("/usr/bin/time").isFile ? "/usr/bin/time" : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-/** Wall and CPU (user + system) time of one run, in ms; CPU is NaN without GNU time. */
-async function timed(args: string[], cwd: string, okCodes: number[]): Promise<[number, number]> {
-  const deno = Deno.execPath();
-  const [c, a] = GNU_TIME ? [GNU_TIME, ["-f", "cpu %U %S", deno, ...args]] : [deno, args];
-  const t0 = performance.now();
-  const out = await new Deno.Command(c, { args: a, cwd, stdout: "piped", stderr: "piped" })
-    .output();
-  const ms = performance.now() - t0;
-  const err = new TextDecoder().decode(out.stderr);
-  if (!okCodes.includes(out.code)) throw new Error(`deno ${args.join(" ")} failed: ${err}`);
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(err);
-  return [ms, m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN];
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-interface Dependency {
-  code?: { specifier: string };
-  isDynamic?: boolean;
-}
-
 /** The files (count, KB) and the node: and npm: modules `roots` load, by static imports. */
 async function loaded(checkout: string, roots: string[]): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "main.ts"],
-    cwd: checkout,
-    stdout: "piped",
-  }).output();
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string; size?: number; dependencies?: Dependency[] }[];
-  };
-  const byName = new Map(info.modules.map((m) => [m.specifier, m]));
-  const base = `file://${checkout}/`;
-  const seen = new Set<string>();
-  const stack = roots.map((r) => base + r);
-  while (stack.length > 0) {
-    const m = stack.pop()!;
-    if (seen.has(m)) continue;
-    seen.add(m);
-    for (const d of byName.get(m)?.dependencies ?? []) {
-      if (d.code !== undefined && d.isDynamic !== true) stack.push(d.code.specifier);
-    }
-  }
-  const files = [...seen].filter((m) => m.startsWith("file:"));
-  const kb = files.reduce((n, m) => n + (byName.get(m)?.size ?? 0), 0) / 1024;
-  const other = [...seen].filter((m) => !m.startsWith("file:")).sort();
+  const graph = await moduleGraph("main.ts", checkout);
+  const seen = loadedWith(graph, roots);
+  // The checkout's files are named by their paths; other modules keep their specifiers.
+  const files = seen.filter((m) => !/^[a-z]+:/.test(m));
+  const kb = files.reduce((n, m) => n + (graph.sizes.get(m) ?? 0), 0) / 1024;
+  const other = seen.filter((m) => /^[a-z]+:/.test(m));
   return `${files.length} files (${kb.toFixed(0)} KB) + ${other.join(", ") || "nothing else"}`;
 }
 
@@ -98,7 +54,7 @@ try {
   const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
   for (let i = 0; i <= RUNS; i++) {
     for (const [name, args, ok] of cases) {
-      const [ms, cpuMs] = await timed(args, state, ok);
+      const [ms, cpuMs] = await timed(Deno.execPath(), args, { cwd: state, okCodes: ok });
       if (i === 0) continue; // the warm-up: Deno's caches
       wall.set(name, [...(wall.get(name) ?? []), ms]);
       cpu.set(name, [...(cpu.get(name) ?? []), cpuMs]);

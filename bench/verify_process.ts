@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { fmt, percentile } from "./load.ts";
+import { MEASURES_CPU, timed } from "./_timed.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const MAIN = join(ROOT, "main.ts");
@@ -23,29 +24,6 @@ export interface VerifyProcessOptions {
   report: (name: string, value: string) => void;
 }
 
-// GNU time, where there is one, gives the CPU time too: on a busy machine it moves less
-// than the wall time.
-const GNU_TIME = (() => {
-  try {
-    return Deno.statSync("/usr/bin/time").isFile ? "/usr/bin/time" : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-/** Wall and CPU (user + system) time of one run, in ms; CPU is NaN without GNU time. */
-async function timed(cmd: string, args: string[], cwd: string): Promise<[number, number]> {
-  const [c, a] = GNU_TIME ? [GNU_TIME, ["-f", "cpu %U %S", cmd, ...args]] : [cmd, args];
-  const t0 = performance.now();
-  const out = await new Deno.Command(c, { args: a, cwd, stdout: "piped", stderr: "piped" })
-    .output();
-  const ms = performance.now() - t0;
-  const err = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${err}`);
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(err);
-  return [ms, m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN];
-}
-
 /** Runs the bench in a temporary state directory. */
 export async function verifyProcessBench(opts: VerifyProcessOptions): Promise<void> {
   const { sandboxFlags } = await import("../tests/support/helpers.ts");
@@ -57,9 +35,11 @@ export async function verifyProcessBench(opts: VerifyProcessOptions): Promise<vo
       await opts.build(join(dir, rel), opts.lines, shape);
       const mb = fmt((await Deno.stat(join(dir, rel))).size / 1e6);
       const runs = {
-        python: () => timed("python3", [PY, "verify", rel], dir),
-        all: () => timed(Deno.execPath(), ["run", "-A", "--no-prompt", MAIN, "verify"], dir),
-        sandbox: () => timed(Deno.execPath(), ["run", ...sandboxFlags(), MAIN, "verify"], dir),
+        python: () => timed("python3", [PY, "verify", rel], { cwd: dir }),
+        all: () =>
+          timed(Deno.execPath(), ["run", "-A", "--no-prompt", MAIN, "verify"], { cwd: dir }),
+        sandbox: () =>
+          timed(Deno.execPath(), ["run", ...sandboxFlags(), MAIN, "verify"], { cwd: dir }),
       };
       const times: Record<keyof typeof runs, number[]> = { python: [], all: [], sandbox: [] };
       const cpu: Record<keyof typeof runs, number[]> = { python: [], all: [], sandbox: [] };
@@ -86,7 +66,7 @@ export async function verifyProcessBench(opts: VerifyProcessOptions): Promise<vo
         `${what}: speed-up over Python (-A / own set)`,
         `${fmt(py / all, 2)}x / ${fmt(py / sandbox, 2)}x`,
       );
-      if (GNU_TIME) {
+      if (MEASURES_CPU) {
         const [cp, ca, cs] = [med(cpu.python), med(cpu.all), med(cpu.sandbox)];
         opts.report(
           `${what}: CPU ms, Python / coordinator -A / own set`,

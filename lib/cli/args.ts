@@ -51,12 +51,8 @@ export function parseArgs(args: string[], options: Record<string, ArgOption>): P
     } else if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      const option = Object.hasOwn(options, name) && !name.startsWith("-")
-        ? options[name]
-        : undefined;
-      if (option === undefined) {
-        throw unknown(eq < 0 ? arg : arg.slice(0, eq));
-      }
+      const option = Object.hasOwn(options, name) ? options[name] : undefined;
+      if (option === undefined) throw unknown(eq < 0 ? arg : arg.slice(0, eq));
       if (option.type === "boolean") {
         if (eq >= 0) throw new Error(`Option --${name} takes no value`);
         values[name] = true;

@@ -20,7 +20,7 @@ import {
   TARGETS,
 } from "../../scripts/compile.ts";
 import { v8FlagsArg } from "../../lib/service/v8_flags.ts";
-import { loadedWith, moduleGraph, moduleName } from "../support/module_graph.ts";
+import { loadedWith, moduleGraph } from "../support/module_graph.ts";
 import { differences, embeddedPermissions } from "../../scripts/embedded_permissions.ts";
 
 const HOST = Deno.build.target;
@@ -257,8 +257,9 @@ Deno.test("the --port entry loads at start what main.ts does and the net grant's
   const entry = portEntryPath(18790);
   await Deno.writeTextFile(entry, portEntrySource(18790));
   try {
-    const name = moduleName(new URL(`file://${entry}`).href);
-    const portStart = loadedWith(await moduleGraph(entry), [name]);
+    const portGraph = await moduleGraph(entry);
+    const name = portGraph.name(new URL(`file://${entry}`).href);
+    const portStart = loadedWith(portGraph, [name]);
     const plainStart = new Set(loadedWith(await moduleGraph("main.ts"), ["main.ts"]));
     const added = portStart.filter((m) => m !== name && !plainStart.has(m));
     // The grant's own module; no daemon, gateway, command or node: module.

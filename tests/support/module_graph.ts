@@ -16,39 +16,50 @@ export interface Dependency {
 
 interface GraphModule {
   specifier: string;
+  size?: number;
   dependencies?: Dependency[];
 }
 
-const ROOT_URL = new URL(`file://${ROOT.endsWith("/") ? ROOT : `${ROOT}/`}`).href;
-
-/** A repository file as its path (`lib/cli/main.ts`); others as Deno names them. */
-export function moduleName(specifier: string): string {
-  return specifier.startsWith(ROOT_URL) ? specifier.slice(ROOT_URL.length) : specifier;
+/** A module graph, its modules named by {@link ModuleGraph.name}. */
+export interface ModuleGraph {
+  /** Each module's imports. */
+  imports: Map<string, Dependency[]>;
+  /** Each module's size in bytes, where Deno gives it. */
+  sizes: Map<string, number>;
+  /** A file under the graph's root as its path from there (`lib/cli/main.ts`); others as Deno names them. */
+  name(specifier: string): string;
 }
 
-/** The graph of `entry` (a path from the repository's root): each module's imports. */
-export async function moduleGraph(entry: string): Promise<Map<string, Dependency[]>> {
+/** The graph of `entry` (a path from `root`, by default the repository's). */
+export async function moduleGraph(entry: string, root: string = ROOT): Promise<ModuleGraph> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
-    cwd: ROOT,
+    cwd: root,
     stdout: "piped",
     stderr: "piped",
   }).output();
   assert(out.success, new TextDecoder().decode(out.stderr));
   const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: GraphModule[] };
-  return new Map(info.modules.map((m) => [moduleName(m.specifier), m.dependencies ?? []]));
+  const rootUrl = new URL(`file://${root.endsWith("/") ? root : `${root}/`}`).href;
+  const name = (specifier: string) =>
+    specifier.startsWith(rootUrl) ? specifier.slice(rootUrl.length) : specifier;
+  return {
+    imports: new Map(info.modules.map((m) => [name(m.specifier), m.dependencies ?? []])),
+    sizes: new Map(info.modules.map((m) => [name(m.specifier), m.size ?? 0])),
+    name,
+  };
 }
 
 /** The modules loaded with `roots`, sorted. */
-export function loadedWith(graph: Map<string, Dependency[]>, roots: string[]): string[] {
+export function loadedWith(graph: ModuleGraph, roots: string[]): string[] {
   const seen = new Set<string>();
   const stack = [...roots];
   while (stack.length > 0) {
     const m = stack.pop()!;
     if (seen.has(m)) continue;
     seen.add(m);
-    for (const d of graph.get(m) ?? []) {
-      if (d.code !== undefined && d.isDynamic !== true) stack.push(moduleName(d.code.specifier));
+    for (const d of graph.imports.get(m) ?? []) {
+      if (d.code !== undefined && d.isDynamic !== true) stack.push(graph.name(d.code.specifier));
     }
   }
   return [...seen].sort();

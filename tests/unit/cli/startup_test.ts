@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { MAIN } from "../../support/helpers.ts";
-import { loadedWith, moduleGraph, moduleName } from "../../support/module_graph.ts";
+import { loadedWith, moduleGraph } from "../../support/module_graph.ts";
 
 const graph = await moduleGraph(MAIN);
 
@@ -61,8 +61,8 @@ Deno.test("status, the health check monitors call, adds only the status file's m
 });
 
 Deno.test("each command's module is imported by a literal path (deno compile takes it in)", () => {
-  const dynamic = (graph.get("lib/cli/main.ts") ?? []).filter((d) => d.isDynamic === true)
-    .map((d) => moduleName(d.code!.specifier)).sort();
+  const dynamic = (graph.imports.get("lib/cli/main.ts") ?? []).filter((d) => d.isDynamic === true)
+    .map((d) => graph.name(d.code!.specifier)).sort();
   assertEquals([...new Set(dynamic)], [
     "lib/cli/classify_command.ts",
     "lib/cli/daemon_commands.ts",
