@@ -1,13 +1,20 @@
 /**
  * Verify's hash checks, four lines a call ({@link Sha256x4}): each line's canonical form is
- * copied, padded, into the hasher's memory and its stated hash decoded; every few dozen
- * lines they are hashed and compared, and only mismatches come back, to the checker, which
- * files them where a check in line order would have.
+ * put, padded, into the hasher's memory and its stated hash decoded; every few dozen lines
+ * they are hashed and compared, and only mismatches come back, to the checker, which files
+ * them where a check in line order would have.
+ *
+ * The memory holds, besides the queue, the ops of a line scanner and two read buffers
+ * ({@link BatchHasher.ops}, {@link BatchHasher.readBuffers}): a line read into one and
+ * scanned has its canonical form written into the queue by the module's `emit`, with no
+ * copy made in JavaScript. The memory never grows, so that those views stay valid (a read
+ * may be under way into one): a line too long for the queue is hashed apart, at once.
  * @module
  */
 import type { HashQueue } from "./chain.ts";
+import type { LineScanner } from "./_scan.ts";
 import { asciiText } from "./_ids.ts";
-import { paddedLength, Sha256x4 } from "./_sha256x4.ts";
+import { paddedLength, sha256Hex, Sha256x4 } from "./_sha256x4.ts";
 
 /** Receives a line whose stated hash is not the hash of its content. */
 export type MismatchFn = (line: number, stated: string, computed: string) => void;
@@ -17,14 +24,32 @@ const encoder = new TextEncoder();
 // Lines held before they are hashed; a multiple of 4. Enough to make a call's set-up
 // small beside its work, few enough that the copies stay in the cache.
 const QUEUE = 64;
+// The queue's bytes: a line whose padded form needs more is hashed apart.
+const QUEUE_BYTES = 1 << 20;
+// What emit may write past a line's bytes, and read past a read buffer's.
+const SLACK = 64;
+/** Words for a scanner's ops (lines needing more take the exact path). */
+const OP_WORDS = 3 * 16 * 1024;
+const PAGE = 64 * 1024;
 // A hex digit's value, or 16 for anything else (upper case too: Python's hex is lower case,
 // so a stated hash in upper case never matches).
 const HEX_VALUE = new Uint8Array(256).fill(16);
 for (let c = 0; c < 16; c++) HEX_VALUE["0123456789abcdef".charCodeAt(c)] = c;
 
+/** Options for a {@link BatchHasher}. */
+export interface BatchHasherOptions {
+  /** The size of each of the two read buffers in its memory (default: none). */
+  readBufferBytes?: number;
+}
+
 /** Hashes queued lines in fours; see the module doc. */
 export class BatchHasher implements HashQueue {
-  readonly #sha = new Sha256x4();
+  readonly #sha: Sha256x4;
+  readonly #dataEnd: number;
+  readonly #buffer: ArrayBufferLike;
+  /** Where a scanner writes its ops, for {@link addScanned} to run here. */
+  readonly ops: Int32Array;
+  readonly #readBuffers: [Uint8Array, Uint8Array];
   /** Receives each mismatch, later than its line was added. */
   onMismatch: MismatchFn = () => {};
   readonly #lines = new Int32Array(QUEUE);
@@ -36,9 +61,30 @@ export class BatchHasher implements HashQueue {
   #count = 0;
   #next = Sha256x4.DATA;
 
+  /** Makes a hasher whose memory holds the queue, a scanner's ops and the read buffers. */
+  constructor(opts: BatchHasherOptions = {}) {
+    const readBytes = opts.readBufferBytes ?? 0;
+    this.#dataEnd = Sha256x4.DATA + QUEUE_BYTES;
+    const opsAt = this.#dataEnd + SLACK;
+    const readAt = opsAt + 4 * OP_WORDS;
+    const size = readAt + 2 * (readBytes + SLACK);
+    this.#sha = new Sha256x4(Math.ceil(size / PAGE));
+    this.ops = this.#sha.words(opsAt, OP_WORDS);
+    this.#readBuffers = [
+      this.#sha.bytes(readAt, readBytes),
+      this.#sha.bytes(readAt + readBytes + SLACK, readBytes),
+    ];
+    this.#buffer = this.ops.buffer;
+  }
+
   /** The size of the hasher's memory, in bytes. */
   get memoryBytes(): number {
     return this.#sha.size;
+  }
+
+  /** Two buffers in the hasher's memory to read lines into, for {@link addScanned}. */
+  readBuffers(): [Uint8Array, Uint8Array] {
+    return [this.#readBuffers[0], this.#readBuffers[1]];
   }
 
   /** Drops what is queued, unhashed (after a check that failed half-way). */
@@ -47,13 +93,43 @@ export class BatchHasher implements HashQueue {
     this.#next = Sha256x4.DATA;
   }
 
+  /**
+   * Queues the check of the line `scan` read last: its canonical form is written here from
+   * the scanner's ops when both they and the line are in this memory, else copied.
+   */
+  addScanned(line: number, scan: LineScanner): void {
+    const src = scan.src;
+    if (src.buffer !== this.#buffer || scan.ops !== this.ops) {
+      this.add(line, scan.canonical(), src, scan.hashStart, scan.hashEnd);
+      return;
+    }
+    // The canonical form is no longer than the line; emit may write past it.
+    const need = paddedLength(scan.lineLength) + SLACK;
+    if (need > QUEUE_BYTES) {
+      this.add(line, scan.canonical(), src, scan.hashStart, scan.hashEnd);
+      return;
+    }
+    if (this.#count === QUEUE || this.#next + need > this.#dataEnd) this.flush();
+    const at = this.#next;
+    const n = this.#sha.emit(this.ops.byteOffset, scan.opWords, src.byteOffset, at);
+    const i = this.#count++;
+    this.#lines[i] = line;
+    this.#at[i] = at;
+    this.#blocks[i] = this.#sha.padInPlace(at, n);
+    this.#next = at + paddedLength(n);
+    this.#odd[i] = decodeHex(src, scan.hashStart, scan.hashEnd, this.#stated, i * 8)
+      ? undefined
+      : asciiText(src, scan.hashStart, scan.hashEnd);
+  }
+
   /** Queues one line's check; `canonical` and the stated hash `src[start, end)` are copied. */
   add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number): void {
     const need = paddedLength(canonical.length);
-    if (this.#count === QUEUE || this.#next + need > this.#sha.size) {
-      this.flush();
-      this.#sha.reserve(this.#next + need);
+    if (need > QUEUE_BYTES) {
+      this.#alone(line, sha256Hex(canonical), asciiText(src, start, end));
+      return;
     }
+    if (this.#count === QUEUE || this.#next + need > this.#dataEnd) this.flush();
     const i = this.#count++;
     this.#lines[i] = line;
     this.#at[i] = this.#next;
@@ -66,14 +142,13 @@ export class BatchHasher implements HashQueue {
 
   /** Queues one line's check from text: its canonical form and stated hash. */
   addText(line: number, canonical: string, stated: string): void {
-    // Room for the most its UTF-8 can take (three bytes a UTF-16 unit): flushed first if the
-    // memory would have to grow for it, as add() does.
-    if (
-      this.#count === QUEUE ||
-      (this.#count > 0 && this.#next + paddedLength(3 * canonical.length) > this.#sha.size)
-    ) {
-      this.flush();
+    // Room for the most its UTF-8 can take (three bytes a UTF-16 unit).
+    const need = paddedLength(3 * canonical.length);
+    if (need > QUEUE_BYTES) {
+      this.#alone(line, sha256Hex(canonical), stated);
+      return;
     }
+    if (this.#count === QUEUE || this.#next + need > this.#dataEnd) this.flush();
     const i = this.#count++;
     this.#lines[i] = line;
     this.#at[i] = this.#next;
@@ -82,6 +157,11 @@ export class BatchHasher implements HashQueue {
     this.#next += bytes;
     const hash = encoder.encode(stated);
     this.#odd[i] = decodeHex(hash, 0, hash.length, this.#stated, i * 8) ? undefined : stated;
+  }
+
+  // A line too long for the queue, hashed apart: a mismatch is reported now.
+  #alone(line: number, computed: string, stated: string): void {
+    if (stated !== computed) this.onMismatch(line, stated, computed);
   }
 
   /** Hashes and compares every queued line. */

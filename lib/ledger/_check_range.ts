@@ -71,29 +71,26 @@ interface Tools {
   hasher: BatchHasher;
 }
 
-// Made afresh for each part of a large ledger (4 MiB of buffers, a WebAssembly memory),
-// they cost about 10 ms a part; a check in progress has its own, so checks may overlap.
+// Made afresh for each part of a large ledger (a WebAssembly memory of about 5 MiB that
+// holds the read buffers), they cost about 10 ms a part; a check in progress has its own, so
+// checks may overlap.
 const idleTools: Tools[] = [];
 
 function takeTools(): Tools {
-  return idleTools.pop() ?? {
-    bufs: [new Uint8Array(2 * CHUNK), new Uint8Array(2 * CHUNK)],
-    scanner: new LineScanner(),
-    hasher: new BatchHasher(),
-  };
+  const tools = idleTools.pop();
+  if (tools !== undefined) return tools;
+  // The buffers and the scanner's ops are in the hasher's memory: lines read into them are
+  // written canonically where they are hashed.
+  const hasher = new BatchHasher({ readBufferBytes: 2 * CHUNK });
+  return { bufs: hasher.readBuffers(), scanner: new LineScanner(hasher.ops), hasher };
 }
 
 function giveBack(tools: Tools): void {
   tools.hasher.clear();
   // Not the last check's checker (its problems, its id table) kept alive by the callback.
   tools.hasher.onMismatch = () => {};
-  // A hasher grown for very long lines is not kept either.
-  if (tools.hasher.memoryBytes > 16 * CHUNK) tools.hasher = new BatchHasher();
   // A buffer grown for a very long line is not kept.
-  tools.bufs = tools.bufs.map((b) => b.length > 4 * CHUNK ? new Uint8Array(2 * CHUNK) : b) as [
-    Uint8Array,
-    Uint8Array,
-  ];
+  tools.bufs = tools.hasher.readBuffers();
   if (idleTools.length < 2) idleTools.push(tools);
 }
 
@@ -129,7 +126,8 @@ export async function checkRange(
     // Reads go straight into one of two buffers, each read while the lines of the other
     // are checked; only the part of a line left at the end of a read is copied, to the front
     // of the other buffer (a fresh array a read cost more in page faults and zeroing, and a
-    // spare read buffer copied in cost a copy of every byte).
+    // spare read buffer copied in cost a copy of every byte). A line longer than a read
+    // grows its buffer, out of the hasher's memory: its lines are then copied there.
     let [cur, other] = tools.bufs;
     let have = 0;
     const total = req.end - req.start;

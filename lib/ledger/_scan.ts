@@ -1,10 +1,16 @@
 /**
- * The fast path of verify: reads one ledger line as bytes and writes the canonical form of
- * its entry without `hash` (Python's `json.dumps(sort_keys=True, separators=(",", ":"),
+ * The fast path of verify: reads one ledger line as bytes and describes the canonical form
+ * of its entry without `hash` (Python's `json.dumps(sort_keys=True, separators=(",", ":"),
  * ensure_ascii=False)`) without building objects or strings. It handles only lines where
  * copying each value's raw text is sure to give Python's bytes: ASCII, integers, `true`,
  * `false`, `null`, strings whose escapes Python writes the same way, objects without
  * duplicate keys. It refuses anything else, and the caller takes the exact path.
+ *
+ * The canonical form is not written but described, as ops: spans of the line to copy in
+ * order, each after at most one byte of punctuation (see {@link LineScanner.ops}). The
+ * SHA-256 module's `emit` runs them in its own memory, 16 bytes a step, where the line is
+ * hashed (`_batch_hasher.ts`); {@link LineScanner.canonical} runs them here. Copying byte by
+ * byte in JavaScript was a quarter of the scanner's time.
  * @module
  */
 
@@ -25,13 +31,17 @@ const UPPER_E = 0x45;
 // Deeper lines are left to the exact path (which allows 1,000 levels).
 const MAX_DEPTH = 32;
 // A member on the stack: key start, key end (its closing quote), value start, value end,
-// and flags. A top-level object or array is written as soon as it is read, to the second
-// half of the output buffer: its span there stands for its value.
+// and flags. A top-level object or array is described as soon as it is read, in the second
+// half of the ops: the range of its ops there stands for its value.
 const STRIDE = 5;
 /** Flag: the value is a string with escapes. */
 const ESCAPED = 1;
-/** Flag: the value is written already; its span is in the output buffer. */
+/** Flag: the value is described already; its range of ops is in the value's place. */
 const WRITTEN = 2;
+/** An op's first word for a run of other ops (the second half's) in its place. */
+export const RUN_OPS = -1;
+/** The room for ops a scanner makes for itself: a line that needs more is refused. */
+export const DEFAULT_OP_WORDS = 3 * 16 * 1024;
 const NEWLINE = 0x0a;
 // Bytes that end the plain run of a string: the quote, the backslash, control characters
 // and anything beyond ASCII.
@@ -91,13 +101,28 @@ export class LineScanner {
   /** How many ids {@link ids} holds. */
   idCount = 0;
 
+  /**
+   * The ops of the last line scanned, three words each: a byte to write first (0 for
+   * none), then the span [a, b) of {@link src} to copy; or {@link RUN_OPS}, then the range
+   * [a, b) of words of this array whose ops go in its place.
+   */
+  readonly ops: Int32Array;
+  /** The words of {@link ops} that describe the last line scanned, from 0. */
+  opWords = 0;
+  /** The length of the last line scanned (no shorter than its canonical form). */
+  lineLength = 0;
+
   #end = 0;
-  // A plain array, not a Buffer: Buffer's subarray() (a line's canonical() each) is a slow
-  // JS override of the built-in one.
+  // Written by canonical(): a plain array, not a Buffer (whose subarray() is a slow JS
+  // override of the built-in one).
   #out: Uint8Array = new Uint8Array(8192);
-  #len = 0;
-  // Where the next top-level object or array is written, in the second half of #out.
+  // The next op's first byte, until an op is written; 0 for none.
+  #pending = 0;
+  // Where ops go: the first half, or the second while a top-level value is described.
+  #limit = 0;
+  // Where the next top-level object or array is described, in the second half of ops.
   #aside = 0;
+  #overflow = false;
   #stack = new Int32Array(STRIDE * 256);
   #top = 0;
   // The id of the object just written at depth 1: start and end of its text, or -1.
@@ -106,11 +131,16 @@ export class LineScanner {
   // Whether the last string read held an escape.
   #escaped = false;
 
+  /** `ops` is where the ops go (a line that needs more words than it has is refused). */
+  constructor(ops: Int32Array = new Int32Array(DEFAULT_OP_WORDS)) {
+    this.ops = ops;
+  }
+
   /**
    * Scans the line at `start` in `src[start, end)` (lines end with a newline, or at `end`).
    * Returns the line's end (its newline, or `end`) when its canonical form is ready in
-   * {@link canonical}; -1 when the exact path must check the line (then where the line
-   * ends is for the caller to find).
+   * {@link ops}; -1 when the exact path must check the line (then where the line ends is
+   * for the caller to find).
    */
   scan(src: Uint8Array, start: number, end: number): number {
     this.src = src;
@@ -121,25 +151,32 @@ export class LineScanner {
       this.linkEnd =
         -1;
     this.idCount = 0;
-    this.#len = 0;
+    this.opWords = 0;
     this.#top = 0;
-    // The canonical form is never longer than the line (values are copied, spaces dropped),
-    // and the line is not longer than the rest of the block; nor are the values set aside.
-    if (this.#out.length < 2 * (end - start)) {
-      this.#out = new Uint8Array(Math.max(2 * (end - start), this.#out.length * 2));
-    }
-    this.#aside = this.#out.length >> 1;
+    this.#pending = 0;
+    this.#overflow = false;
+    // Whole ops in each half.
+    this.#limit = 3 * Math.floor(this.ops.length / 6);
+    this.#aside = this.#limit;
     let i = this.#ws(start);
     if (src[i] !== OPEN_BRACE) return -1;
     i = this.#object(i, 0);
     if (i < 0) return -1;
+    this.#flushPending();
     i = this.#ws(i);
-    return i === end || src[i] === NEWLINE ? i : -1;
+    if (this.#overflow || (i !== end && src[i] !== NEWLINE)) return -1;
+    this.lineLength = i - start;
+    return i;
   }
 
   /** The canonical form of the last line scanned (valid until the next scan). */
   canonical(): Uint8Array {
-    return this.#out.subarray(0, this.#len);
+    // Never longer than the line: each byte written is one of the line's.
+    if (this.#out.length < this.lineLength) {
+      this.#out = new Uint8Array(Math.max(this.lineLength, 2 * this.#out.length));
+    }
+    const n = runOps(this.ops, 0, this.opWords, this.src, this.#out, 0);
+    return this.#out.subarray(0, n);
   }
 
   #ws(i: number): number {
@@ -240,7 +277,7 @@ export class LineScanner {
     }
   }
 
-  // Writes the value at `i` canonically; returns its end, or -1.
+  // Describes the value at `i` canonically; returns its end, or -1.
   #value(i: number, depth: number): number {
     const c = this.src[i];
     if (c === OPEN_BRACE) return this.#object(i, depth);
@@ -250,21 +287,44 @@ export class LineScanner {
     return end;
   }
 
+  #op(first: number, a: number, b: number): void {
+    const k = this.opWords;
+    if (k + 3 > this.#limit) {
+      this.#overflow = true;
+      return;
+    }
+    const ops = this.ops;
+    ops[k] = first;
+    ops[k + 1] = a;
+    ops[k + 2] = b;
+    this.opWords = k + 3;
+  }
+
+  // An op copying src[from, to), after the pending byte.
   #copy(from: number, to: number): void {
-    const src = this.src;
-    const out = this.#out;
-    let len = this.#len;
-    for (let k = from; k < to; k++) out[len++] = src[k]!;
-    this.#len = len;
+    this.#op(this.#pending, from, to);
+    this.#pending = 0;
+  }
+
+  // A byte to write: held for the next copy, which costs no op of its own then.
+  #byte(c: number): void {
+    if (this.#pending !== 0) this.#op(this.#pending, 0, 0);
+    this.#pending = c;
+  }
+
+  #flushPending(): void {
+    if (this.#pending === 0) return;
+    this.#op(this.#pending, 0, 0);
+    this.#pending = 0;
   }
 
   #array(i: number, depth: number): number {
     if (depth > MAX_DEPTH) return -1;
     const src = this.src;
-    this.#out[this.#len++] = OPEN_BRACKET;
+    this.#byte(OPEN_BRACKET);
     i = this.#ws(i + 1);
     if (src[i] === CLOSE_BRACKET) {
-      this.#out[this.#len++] = CLOSE_BRACKET;
+      this.#byte(CLOSE_BRACKET);
       return i + 1;
     }
     while (true) {
@@ -273,11 +333,11 @@ export class LineScanner {
       i = this.#ws(i);
       const c = src[i];
       if (c === CLOSE_BRACKET) {
-        this.#out[this.#len++] = CLOSE_BRACKET;
+        this.#byte(CLOSE_BRACKET);
         return i + 1;
       }
       if (c !== COMMA) return -1;
-      this.#out[this.#len++] = COMMA;
+      this.#byte(COMMA);
       i = this.#ws(i + 1);
     }
   }
@@ -292,28 +352,31 @@ export class LineScanner {
     if (!this.#sortMembers(base, top)) return -1;
     if (depth === 0 && !this.#topLevel(base, top)) return -1;
     if (depth === 1 && !this.#findId(base, top)) return -1;
-    const out = this.#out;
-    out[this.#len++] = OPEN_BRACE;
+    const src = this.src;
+    this.#byte(OPEN_BRACE);
     let first = true;
     for (let m = base; m < top; m += STRIDE) {
       // Nested objects may grow the stack: read it afresh.
       const ks = this.#stack[m]!;
       const ke = this.#stack[m + 1]!;
       if (depth === 0 && this.#keyIs(ks, ke, HASH_KEY)) continue;
-      if (!first) out[this.#len++] = COMMA;
+      if (!first) this.#byte(COMMA);
       first = false;
-      this.#copy(ks - 1, ke + 1);
-      out[this.#len++] = COLON;
+      // The key and, when it follows at once (as Python writes it), the colon.
+      if (src[ke + 1] === COLON) {
+        this.#copy(ks - 1, ke + 2);
+      } else {
+        this.#copy(ks - 1, ke + 1);
+        this.#byte(COLON);
+      }
       if (this.#stack[m + 4] === WRITTEN) {
-        const from = this.#stack[m + 2]!;
-        const to = this.#stack[m + 3]!;
-        out.copyWithin(this.#len, from, to);
-        this.#len += to - from;
+        this.#flushPending();
+        this.#op(RUN_OPS, this.#stack[m + 2]!, this.#stack[m + 3]!);
       } else if (this.#value(this.#stack[m + 2]!, depth + 1) < 0) {
         return -1;
       }
     }
-    out[this.#len++] = CLOSE_BRACE;
+    this.#byte(CLOSE_BRACE);
     this.#top = base;
     return end;
   }
@@ -337,15 +400,20 @@ export class LineScanner {
       const vs = i;
       const c = src[i];
       if (depth === 0 && (c === OPEN_BRACE || c === OPEN_BRACKET)) {
-        // Written now, to be copied into place: read once, not skipped and read again.
-        const len = this.#len;
-        this.#len = this.#aside;
+        // Described now, in the second half of the ops, to be run in place: read once, not
+        // skipped and read again. (No op of the first half is written yet.)
+        const words = this.opWords;
+        const limit = this.#limit;
+        this.opWords = this.#aside;
+        this.#limit = this.ops.length;
         this.#idStart = -1;
         i = this.#value(i, 1);
         if (i < 0) return -1;
-        this.#push(ks, afterKey - 1, this.#aside, this.#len, WRITTEN);
-        this.#aside = this.#len;
-        this.#len = len;
+        this.#flushPending();
+        this.#push(ks, afterKey - 1, this.#aside, this.opWords, WRITTEN);
+        this.#aside = this.opWords;
+        this.opWords = words;
+        this.#limit = limit;
         if (this.#idStart >= 0) this.#addId(ks, afterKey - 1);
       } else {
         i = this.#skip(i, depth + 1);
@@ -481,4 +549,31 @@ export class LineScanner {
     ids[k + 3] = this.#idEnd;
     this.idCount++;
   }
+}
+
+/**
+ * Runs ops [from, to) of `ops` (words) over `src`, writing at `out[at]`; returns where the
+ * writing ended. The JavaScript twin of the SHA-256 module's `emit`.
+ */
+export function runOps(
+  ops: Int32Array,
+  from: number,
+  to: number,
+  src: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): number {
+  let o = at;
+  for (let k = from; k < to; k += 3) {
+    const first = ops[k]!;
+    const a = ops[k + 1]!;
+    const b = ops[k + 2]!;
+    if (first === RUN_OPS) {
+      o = runOps(ops, a, b, src, out, o);
+      continue;
+    }
+    if (first !== 0) out[o++] = first;
+    for (let j = a; j < b; j++) out[o++] = src[j]!;
+  }
+  return o;
 }

@@ -1,9 +1,10 @@
 /**
  * SHA-256 on the SIMD module of `_sha256_wasm.ts` (built ahead of time into
  * `_sha256_wasm_bytes.ts` by `deno task bundle-worker`): four messages a call, written padded
- * into the module's memory. One instance per thread; `sha256Hex` hashes one message on a
- * shared one (a quarter of the lanes, still about as fast as `node:crypto` for a ledger
- * line, and without loading it).
+ * into the module's memory, or written there by the module's `emit` from a line scanner's
+ * ops. One instance per thread; `sha256Hex` hashes one message on a shared one (a quarter
+ * of the lanes, still about as fast as `node:crypto` for a ledger line, and without loading
+ * it).
  * @module
  */
 import { SHA256X4_WASM_BASE64 } from "./_sha256_wasm_bytes.ts";
@@ -24,6 +25,8 @@ type Hash4 = (
   out: number,
 ) => void;
 
+type Emit = (ops: number, words: number, src: number, out: number) => number;
+
 let compiled: WebAssembly.Module | undefined;
 
 /** The bytes `n` bytes take once padded: a whole number of 64-byte blocks. */
@@ -39,6 +42,7 @@ export class Sha256x4 {
   static readonly DATA = 128;
   #memory: WebAssembly.Memory;
   #hash4: Hash4;
+  #emit: Emit;
   #u8: Uint8Array;
   #u32: Uint32Array;
 
@@ -48,6 +52,7 @@ export class Sha256x4 {
     const instance = new WebAssembly.Instance(compiled);
     this.#memory = instance.exports.mem as WebAssembly.Memory;
     this.#hash4 = instance.exports.hash4 as Hash4;
+    this.#emit = instance.exports.emit as Emit;
     if (pages > 1) this.#memory.grow(pages - 1);
     this.#u8 = new Uint8Array(this.#memory.buffer);
     this.#u32 = new Uint32Array(this.#memory.buffer);
@@ -56,6 +61,25 @@ export class Sha256x4 {
   /** The memory's size in bytes. */
   get size(): number {
     return this.#u8.length;
+  }
+
+  /** A view of `length` bytes of the memory at `at`: detached once the memory grows. */
+  bytes(at: number, length: number): Uint8Array {
+    return new Uint8Array(this.#memory.buffer, at, length);
+  }
+
+  /** A view of `count` 32-bit words of the memory at `at`: detached once the memory grows. */
+  words(at: number, count: number): Int32Array {
+    return new Int32Array(this.#memory.buffer, at, count);
+  }
+
+  /**
+   * Writes at `out` the bytes that a line scanner's ops describe (`words` words at `ops`,
+   * their spans in the source at `src`, all in this memory) and returns how many. It may
+   * write up to 15 bytes past them, and read up to 15 past a span.
+   */
+  emit(ops: number, words: number, src: number, out: number): number {
+    return this.#emit(ops, words, src, out);
   }
 
   /** Grows the memory to at least `bytes` bytes, keeping what it holds. */
@@ -72,7 +96,7 @@ export class Sha256x4 {
    */
   pad(at: number, data: Uint8Array): number {
     this.#u8.set(data, at);
-    return this.#padAfter(at, data.length);
+    return this.padInPlace(at, data.length);
   }
 
   /**
@@ -83,12 +107,12 @@ export class Sha256x4 {
     // UTF-8 takes at most three bytes a UTF-16 unit.
     this.reserve(at + paddedLength(3 * text.length));
     const { written } = encoder.encodeInto(text, this.#u8.subarray(at));
-    const blocks = this.#padAfter(at, written);
+    const blocks = this.padInPlace(at, written);
     return { blocks, bytes: blocks * 64 };
   }
 
-  // Pads the `n` bytes at `at`.
-  #padAfter(at: number, n: number): number {
+  /** Pads the `n` bytes at `at` (with {@link paddedLength} bytes of room); returns its blocks. */
+  padInPlace(at: number, n: number): number {
     const u8 = this.#u8;
     const end = at + paddedLength(n);
     u8[at + n] = 0x80;

@@ -63,8 +63,8 @@ function wellFormed(v: unknown): boolean {
  * before returning.
  */
 export interface HashQueue {
-  /** Queues one line's check. */
-  add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number): void;
+  /** Queues the check of the line the scanner read last (its canonical form and stated hash). */
+  addScanned(line: number, scan: LineScanner): void;
   /** Queues one line's check, its canonical form and stated hash as text. */
   addText(line: number, canonical: string, stated: string): void;
 }
@@ -294,7 +294,7 @@ export class ChainChecker {
     if (scan.hashStart < 0) {
       this.#problem(line, "missing_hash", "the entry has no hash");
     } else if (hashes !== undefined) {
-      hashes.add(line, scan.canonical(), src, scan.hashStart, scan.hashEnd);
+      hashes.addScanned(line, scan);
       this.#linkScanned(line, scan);
       this.#keepStated(line, src, scan.hashStart, scan.hashEnd);
       return;

@@ -101,6 +101,26 @@ Deno.test("the scanner refuses what copying raw text would get wrong", () => {
   for (const line of refused) assertEquals(fast(scanner, line), undefined, line);
 });
 
+Deno.test("a line that needs more ops than the scanner has room for is refused, at the top level and set aside alike", () => {
+  // 60 words: ten ops in each half.
+  const small = new LineScanner(new Int32Array(60));
+  const large = new LineScanner();
+  const members = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}": ${i}`).join(", ");
+  // n members take 2n ops and the closing brace one: 4 fit in 10, 6 do not.
+  for (
+    const [line, fits] of [
+      [`{${members(4)}}`, true],
+      [`{${members(6)}}`, false],
+      [`{"a": {${members(4)}}}`, true],
+      [`{"a": {${members(6)}}}`, false],
+      [`{"a": [${Array.from({ length: 12 }, (_, i) => i).join(", ")}]}`, false],
+    ] as const
+  ) {
+    assertEquals(fast(small, line) !== undefined, fits, line);
+    assertEquals(fast(large, line), exact(line), line);
+  }
+});
+
 Deno.test("the scanner takes plain lines, whatever their spacing and key order", () => {
   const scanner = new LineScanner();
   const taken = [
@@ -363,8 +383,9 @@ Deno.test("hash checks left to a queue and reported late give the same problems,
     const checker = new ChainChecker({ maxKept });
     const queued: [number, string, string][] = [];
     const queue = {
-      add(line: number, canonical: Uint8Array, src: Uint8Array, start: number, end: number) {
-        queued.push([line, sha256Hex(canonical), dec.decode(src.subarray(start, end))]);
+      addScanned(line: number, scan: LineScanner) {
+        const stated = dec.decode(scan.src.subarray(scan.hashStart, scan.hashEnd));
+        queued.push([line, sha256Hex(scan.canonical()), stated]);
       },
       addText(line: number, canonical: string, stated: string) {
         queued.push([line, sha256Hex(canonical), stated]);

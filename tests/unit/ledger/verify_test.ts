@@ -189,6 +189,29 @@ Deno.test("verify finds lines across read-buffer boundaries in a large ledger", 
   assertEquals(r.problems.map((p) => [p.line, p.kind]), [[4322, "hash_mismatch"]]);
 });
 
+Deno.test("lines longer than a read, and than the hash queue, verify; a change in one, or in a line after them, is found", async () => {
+  // 1.5 MiB lines grow a read buffer beyond the hasher's memory (the lines read with them are
+  // copied in), and are hashed apart from the queue; 0.6 MiB ones fit a grown read but not
+  // twice over the queue's room.
+  const bodies = Array.from({ length: 40 }, (_, i) => ({
+    detail: i === 10 || i === 30 ? "x".repeat(1_500_000) : i === 20 ? "y".repeat(600_000) : `e${i}`,
+    violation: { id: `v${i}`, sequence: ["primary", "observer"] },
+  }));
+  await using ledger = await tempLedger(bodies);
+  const intact = await verifyLedger(ledger.path, { workers: 1 });
+  assertEquals([intact.ok, intact.entries], [true, 40]);
+  const lines = [...ledger.lines];
+  for (const i of [10, 11, 20, 31]) lines[i] = lines[i]!.replace('"detail": "', '"detail": "!');
+  await rewrite(ledger.path, lines);
+  const r = await verifyLedger(ledger.path, { workers: 1 });
+  assertEquals(r.problems.map((p) => [p.line, p.kind]), [
+    [11, "hash_mismatch"],
+    [12, "hash_mismatch"],
+    [21, "hash_mismatch"],
+    [32, "hash_mismatch"],
+  ]);
+});
+
 Deno.test("a large ledger checked by workers gives the same report as one pass, links across parts included", async () => {
   await using dir = await tempDir();
   const path = dir.join("ledger.jsonl");
