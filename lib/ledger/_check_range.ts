@@ -165,6 +165,8 @@ export async function checkRange(
       other.set(cur.subarray(cut + 1, len));
       pending = readInto(other, tail);
       lineNo = checkLines({ checker, strict, scanner, hashes }, cur.subarray(0, cut), lineNo);
+      // Before the block's bytes are written over: the ids of its lines, with their text.
+      checker.ids.flushQueued();
       [cur, other] = [other, cur];
       have = tail;
       onProgress?.(bytesRead);

@@ -145,6 +145,11 @@ export class IdTable {
     return this.#size;
   }
 
+  /** The line in the hash's first slot, read only to bring that slot into the cache. */
+  touch(hi: number, lo: number): number {
+    return this.#slots[((lo ^ Math.imul(hi, 0x9e3779b1)) & this.#mask) * 3 + 2]!;
+  }
+
   /** The slot holding the hash, or the empty slot where it belongs. */
   slot(hi: number, lo: number): number {
     const t = this.#slots;
@@ -227,22 +232,94 @@ export interface IdBytes {
   idEnd: number;
 }
 
+// Ids queued by queueBytes() before they are recorded together.
+const QUEUED = 256;
+// A queued id's words: hash high, hash low, line, field start, end, id start, end.
+const QUEUED_WORDS = 7;
+
 /** Collects the ids of a run of lines, and the ids seen on more than one of them. */
 export class IdTracker {
-  /** Each id's first line. */
-  readonly table: IdTable;
-  /** Ids seen again, by {@link idKey} (at most {@link MAX_DUPLICATES}). */
-  readonly duplicates: Map<string, PendingDuplicate> = new Map();
-  /** Distinct ids seen on more than one line, including any not kept. */
-  duplicateCount: number = 0;
+  readonly #table: IdTable;
+  readonly #duplicates: Map<string, PendingDuplicate> = new Map();
+  #duplicateCount = 0;
+
+  readonly #queued = new Int32Array(QUEUED * QUEUED_WORDS);
+  #queuedCount = 0;
+  #queuedSrc: Uint8Array = new Uint8Array(0);
+  // Where touched slots' words go, so that the reads are not optimised away.
+  #touched = 0;
 
   /** `expected` ids fit without the table growing (growing rehashes every id). */
   constructor(expected = 0) {
-    this.table = new IdTable(expected);
+    this.#table = new IdTable(expected);
+  }
+
+  /** Each id's first line. */
+  get table(): IdTable {
+    this.flushQueued();
+    return this.#table;
+  }
+
+  /** Ids seen again, by {@link idKey} (at most {@link MAX_DUPLICATES}). */
+  get duplicates(): Map<string, PendingDuplicate> {
+    this.flushQueued();
+    return this.#duplicates;
+  }
+
+  /** Distinct ids seen on more than one line, including any not kept. */
+  get duplicateCount(): number {
+    this.flushQueued();
+    return this.#duplicateCount;
+  }
+
+  /**
+   * Queues what {@link seeBytes} records, until {@link flushQueued} (which the caller runs
+   * before `at.src` changes, and before it reads the table): ids are random, each one's slot
+   * is a fetch from memory, and the fetches of a few hundred made together overlap.
+   */
+  queueBytes(line: number, at: IdBytes): void {
+    if (at.src !== this.#queuedSrc) {
+      this.flushQueued();
+      this.#queuedSrc = at.src;
+    }
+    hashKeyBytes(at.src, at.fieldStart, at.fieldEnd, at.idStart, at.idEnd);
+    const q = this.#queued;
+    const k = this.#queuedCount * QUEUED_WORDS;
+    q[k] = HASH[0]!;
+    q[k + 1] = HASH[1]!;
+    q[k + 2] = line;
+    q[k + 3] = at.fieldStart;
+    q[k + 4] = at.fieldEnd;
+    q[k + 5] = at.idStart;
+    q[k + 6] = at.idEnd;
+    if (++this.#queuedCount === QUEUED) this.flushQueued();
+  }
+
+  /** Records the ids {@link queueBytes} holds, in order. */
+  flushQueued(): void {
+    const n = this.#queuedCount * QUEUED_WORDS;
+    if (n === 0) return;
+    const q = this.#queued;
+    const table = this.#table;
+    let touched = 0;
+    for (let k = 0; k < n; k += QUEUED_WORDS) touched |= table.touch(q[k]!, q[k + 1]!);
+    this.#touched = touched;
+    const src = this.#queuedSrc;
+    for (let k = 0; k < n; k += QUEUED_WORDS) {
+      HASH[0] = q[k]!;
+      HASH[1] = q[k + 1]!;
+      const dup = this.#record(q[k + 2]!);
+      if (dup) {
+        dup.field = asciiText(src, q[k + 3]!, q[k + 4]!);
+        dup.id = asciiText(src, q[k + 5]!, q[k + 6]!);
+      }
+    }
+    this.#queuedCount = 0;
   }
 
   /** Records that `entry`'s top-level objects with a string `id` are on `line`. */
   see(line: number, entry: Record<string, unknown>): void {
+    this.flushQueued();
     for (const field in entry) {
       const value = entry[field];
       if (typeof value !== "object" || value === null) continue;
@@ -263,6 +340,7 @@ export class IdTracker {
    * field `src[fieldStart, fieldEnd)` is on `line`: the same as {@link see} for it.
    */
   seeBytes(line: number, at: IdBytes): void {
+    this.flushQueued();
     const src = at.src;
     hashKeyBytes(src, at.fieldStart, at.fieldEnd, at.idStart, at.idEnd);
     const dup = this.#record(line);
@@ -276,23 +354,24 @@ export class IdTracker {
   #record(line: number): PendingDuplicate | undefined {
     const hi = HASH[0]!;
     const lo = HASH[1]!;
-    const slot = this.table.slot(hi, lo);
-    const first = this.table.lineAt(slot);
+    const table = this.#table;
+    const slot = table.slot(hi, lo);
+    const first = table.lineAt(slot);
     if (first === 0) {
-      this.table.insert(slot, hi, lo, line);
+      table.insert(slot, hi, lo, line);
       return undefined;
     }
     const key = `${hi}:${lo}`;
     let added: PendingDuplicate | undefined;
     if ((first & SEEN_TWICE) === 0) {
-      this.table.setLine(slot, first | SEEN_TWICE);
-      this.duplicateCount++;
-      if (this.duplicates.size < MAX_DUPLICATES) {
+      table.setLine(slot, first | SEEN_TWICE);
+      this.#duplicateCount++;
+      if (this.#duplicates.size < MAX_DUPLICATES) {
         added = { field: undefined, id: undefined, lines: [first], count: 1 };
-        this.duplicates.set(key, added);
+        this.#duplicates.set(key, added);
       }
     }
-    const dup = this.duplicates.get(key);
+    const dup = this.#duplicates.get(key);
     if (dup) addLine(dup, line);
     return added;
   }

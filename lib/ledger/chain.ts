@@ -288,7 +288,7 @@ export class ChainChecker {
       this.#idBytes.fieldEnd = ids[k + 1]!;
       this.#idBytes.idStart = ids[k + 2]!;
       this.#idBytes.idEnd = ids[k + 3]!;
-      this.ids.seeBytes(line, this.#idBytes);
+      this.ids.queueBytes(line, this.#idBytes);
     }
     let stated: string | undefined;
     if (scan.hashStart < 0) {

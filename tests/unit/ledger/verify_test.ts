@@ -481,6 +481,24 @@ Deno.test("verify lists an id on more than one line, in one pass and across work
   assertEquals(parallel, single);
 });
 
+Deno.test("ids repeated anywhere in a ledger of many reads are listed with their own text, at read boundaries too", async () => {
+  // About 4 MiB: each id comes back every 500 lines, and its text is read from its second
+  // line, which for some lies at the very end of a read, before the next read writes over it.
+  const idOf = (n: number) => `id-${n}-${"y".repeat(n % 17)}`;
+  const bodies = Array.from({ length: 6000 }, (_, i) => ({
+    detail: `e${i} ${"x".repeat(600)}`,
+    violation: { id: idOf(i % 500) },
+  }));
+  await using ledger = await tempLedger(bodies);
+  const r = await verifyLedger(ledger.path, { workers: 1 });
+  assertEquals(r.duplicateIdCount, 500);
+  for (const d of r.duplicateIds) {
+    const n = d.lines[0]! - 1;
+    assertEquals([d.field, d.id], ["violation", idOf(n)]);
+    assertEquals(d.lines, Array.from({ length: 12 }, (_, k) => n + 1 + 500 * k));
+  }
+});
+
 Deno.test("a ledger whose ids are all different has no duplicate ids", async () => {
   await using ledger = await tempLedger(
     Array.from({ length: 5000 }, (_, i) => ({ violation: { id: crypto.randomUUID() }, n: i })),
