@@ -14,7 +14,7 @@
 import type { HashQueue } from "./chain.ts";
 import type { LineScanner } from "./_scan.ts";
 import { asciiText } from "./_ids.ts";
-import { paddedLength, sha256Hex, Sha256x4 } from "./_sha256x4.ts";
+import { paddedLength, sha256Hex, Sha256x4, type StopFn } from "./_sha256x4.ts";
 
 /** Receives a line whose stated hash is not the hash of its content. */
 export type MismatchFn = (line: number, stated: string, computed: string) => void;
@@ -49,6 +49,8 @@ export class BatchHasher implements HashQueue {
   readonly #buffer: ArrayBufferLike;
   /** Where a scanner writes its ops, for {@link addScanned} to run here. */
   readonly ops: Int32Array;
+  /** Finds the end of a string's plain run in this memory, for a scanner (see {@link StopFn}). */
+  readonly stop: StopFn;
   readonly #readBuffers: [Uint8Array, Uint8Array];
   /** Receives each mismatch, later than its line was added. */
   onMismatch: MismatchFn = () => {};
@@ -70,6 +72,7 @@ export class BatchHasher implements HashQueue {
     const size = readAt + 2 * (readBytes + SLACK);
     this.#sha = new Sha256x4(Math.ceil(size / PAGE));
     this.ops = this.#sha.words(opsAt, OP_WORDS);
+    this.stop = this.#sha.stop;
     this.#readBuffers = [
       this.#sha.bytes(readAt, readBytes),
       this.#sha.bytes(readAt + readBytes + SLACK, readBytes),

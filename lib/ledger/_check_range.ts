@@ -82,7 +82,8 @@ function takeTools(): Tools {
   // The buffers and the scanner's ops are in the hasher's memory: lines read into them are
   // written canonically where they are hashed.
   const hasher = new BatchHasher({ readBufferBytes: 2 * CHUNK });
-  return { bufs: hasher.readBuffers(), scanner: new LineScanner(hasher.ops), hasher };
+  const scanner = new LineScanner({ ops: hasher.ops, stop: hasher.stop });
+  return { bufs: hasher.readBuffers(), scanner, hasher };
 }
 
 function giveBack(tools: Tools): void {

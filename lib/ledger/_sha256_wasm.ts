@@ -15,7 +15,8 @@
  *
  * It also exports `emit(ops, words, src, out)`, which writes a line's canonical form where
  * it is then hashed, from the ops a line scanner describes it with (`_scan.ts`): 16 bytes a
- * step, where JavaScript copied one.
+ * step, where JavaScript copied one; and `stop(at, end)`, which finds where the plain run of a
+ * JSON string ends, 16 bytes a step, for the scanner.
  *
  * The code is generated rather than written out: 64 rounds, unrolled, with the working
  * variables renamed round by round instead of moved. (A loop of sixteen rounds, a third of
@@ -127,8 +128,10 @@ const OP = {
   i32GtU: 0x4b,
   i32GeS: 0x4e,
   i32GeU: 0x4f,
+  i32Ctz: 0x68,
   i32Add: 0x6a,
   i32Sub: 0x6b,
+  return: 0x0f,
   i32Shl: 0x74,
   simd: 0xfd,
 } as const;
@@ -139,6 +142,9 @@ const SIMD = {
   const: 0x0c,
   shuffle: 0x0d,
   i32x4Splat: 0x11,
+  i8x16Eq: 0x23,
+  i8x16LtS: 0x25,
+  i8x16Bitmask: 0x64,
   i32x4ReplaceLane: 0x1c,
   i32x4GtS: 0x3b,
   or: 0x50,
@@ -623,6 +629,76 @@ function emitBody(): Uint8Array {
   return b.out.done();
 }
 
+// stop's locals: its two parameters (at, end), then an i32 and a v128.
+const S_AT = 0;
+const S_END = 1;
+const S_BITS = 2;
+const S_V = 3;
+
+/**
+ * `stop(at, end)`: the first byte at or after `at` that ends a plain run of a JSON string
+ * (a quote, a backslash, a control character or a byte beyond ASCII), or `end` if none
+ * comes before it; 16 bytes a step (it may read up to 15 past `end`).
+ */
+function stopBody(): Uint8Array {
+  const b = new Body();
+  b.op(OP.loop);
+  b.op(VOID_BLOCK);
+  b.get(S_AT);
+  b.get(S_END);
+  b.op(OP.i32GeU);
+  b.op(OP.if);
+  b.op(VOID_BLOCK);
+  b.get(S_END);
+  b.op(OP.return);
+  b.op(OP.end);
+  b.get(S_AT);
+  b.simd(SIMD.load);
+  b.memarg(0, 0);
+  b.set(S_V);
+  // Quote or backslash, or (as signed bytes) below 0x20: control characters and non-ASCII.
+  b.get(S_V);
+  b.splat(0x22222222);
+  b.simd(SIMD.i8x16Eq);
+  b.get(S_V);
+  b.splat(0x5c5c5c5c);
+  b.simd(SIMD.i8x16Eq);
+  b.simd(SIMD.or);
+  b.get(S_V);
+  b.splat(0x20202020);
+  b.simd(SIMD.i8x16LtS);
+  b.simd(SIMD.or);
+  b.simd(SIMD.i8x16Bitmask);
+  b.op(OP.localTee);
+  b.out.uleb(S_BITS);
+  b.op(OP.if);
+  b.op(VOID_BLOCK);
+  // at + the first set bit, or end if that is past it.
+  b.get(S_AT);
+  b.get(S_BITS);
+  b.op(OP.i32Ctz);
+  b.op(OP.i32Add);
+  b.set(S_BITS);
+  b.get(S_BITS);
+  b.get(S_END);
+  b.get(S_BITS);
+  b.get(S_END);
+  b.op(OP.i32LtU);
+  b.op(OP.select);
+  b.op(OP.return);
+  b.op(OP.end);
+  b.get(S_AT);
+  b.i32(16);
+  b.op(OP.i32Add);
+  b.set(S_AT);
+  b.op(OP.br);
+  b.out.uleb(0);
+  b.op(OP.end);
+  b.get(S_END);
+  b.op(OP.end);
+  return b.out.done();
+}
+
 /** The module's bytes; its memory starts at `pages` pages of 64 KiB. */
 export function sha256x4Module(pages: number): Uint8Array<ArrayBuffer> {
   const m = new Bytes();
@@ -632,24 +708,31 @@ export function sha256x4Module(pages: number): Uint8Array<ArrayBuffer> {
     m.bytes(body.done());
   };
   m.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
-  // Two types: hash4's nine i32 parameters and no result; emit's four and an i32.
+  // Three types: hash4's nine i32 parameters and no result; emit's four and an i32; stop's
+  // two and an i32.
   const types = new Bytes();
-  types.bytes([2, 0x60, 9]);
+  types.bytes([3, 0x60, 9]);
   for (let i = 0; i < 9; i++) types.byte(I32);
   types.byte(0);
   types.bytes([0x60, 4, I32, I32, I32, I32, 1, I32]);
+  types.bytes([0x60, 2, I32, I32, 1, I32]);
   section(1, types);
   const funcs = new Bytes();
-  funcs.bytes([2, 0, 1]);
+  funcs.bytes([3, 0, 1, 2]);
   section(3, funcs);
   const memory = new Bytes();
   memory.bytes([1, 0x00]);
   memory.uleb(pages);
   section(5, memory);
   const exports = new Bytes();
-  exports.byte(3);
+  exports.byte(4);
   for (
-    const [name, kind, index] of [["hash4", 0x00, 0], ["emit", 0x00, 1], ["mem", 0x02, 0]] as const
+    const [name, kind, index] of [
+      ["hash4", 0x00, 0],
+      ["emit", 0x00, 1],
+      ["stop", 0x00, 2],
+      ["mem", 0x02, 0],
+    ] as const
   ) {
     exports.uleb(name.length);
     for (let i = 0; i < name.length; i++) exports.byte(name.charCodeAt(i));
@@ -670,9 +753,12 @@ export function sha256x4Module(pages: number): Uint8Array<ArrayBuffer> {
   emit.uleb(EMIT_I32_LOCALS);
   emit.byte(I32);
   emit.bytes(emitBody());
+  const stop = new Bytes();
+  stop.bytes([2, 1, I32, 1, V128]);
+  stop.bytes(stopBody());
   const codeSection = new Bytes();
-  codeSection.byte(2);
-  for (const fn of [hash4, emit]) {
+  codeSection.byte(3);
+  for (const fn of [hash4, emit, stop]) {
     codeSection.uleb(fn.length);
     codeSection.bytes(fn.done());
   }

@@ -27,6 +27,13 @@ type Hash4 = (
 
 type Emit = (ops: number, words: number, src: number, out: number) => number;
 
+/**
+ * The module's `stop(at, end)`: the first byte at or after `at` in its memory that ends a
+ * plain run of a JSON string (a quote, a backslash, a control character or a byte beyond
+ * ASCII), or `end` if none comes before it. It may read up to 15 bytes past `end`.
+ */
+export type StopFn = (at: number, end: number) => number;
+
 let compiled: WebAssembly.Module | undefined;
 
 /** The bytes `n` bytes take once padded: a whole number of 64-byte blocks. */
@@ -43,6 +50,8 @@ export class Sha256x4 {
   #memory: WebAssembly.Memory;
   #hash4: Hash4;
   #emit: Emit;
+  /** See {@link StopFn}: the module's own function, called straight from a scanner. */
+  readonly stop: StopFn;
   #u8: Uint8Array;
   #u32: Uint32Array;
 
@@ -53,6 +62,7 @@ export class Sha256x4 {
     this.#memory = instance.exports.mem as WebAssembly.Memory;
     this.#hash4 = instance.exports.hash4 as Hash4;
     this.#emit = instance.exports.emit as Emit;
+    this.stop = instance.exports.stop as StopFn;
     if (pages > 1) this.#memory.grow(pages - 1);
     this.#u8 = new Uint8Array(this.#memory.buffer);
     this.#u32 = new Uint32Array(this.#memory.buffer);

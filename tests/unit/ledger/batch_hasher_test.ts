@@ -117,7 +117,7 @@ function scannableLine(r: () => number, i: number): Record<string, unknown> {
 Deno.test("lines scanned in the hasher's read buffer are written by emit exactly as canonical() writes them", () => {
   const r = rng(7);
   const hasher = new BatchHasher({ readBufferBytes: 1 << 20 });
-  const scanner = new LineScanner(hasher.ops);
+  const scanner = new LineScanner({ ops: hasher.ops, stop: hasher.stop });
   const [buf] = hasher.readBuffers();
   const found: number[] = [];
   hasher.onMismatch = (line) => found.push(line);
@@ -166,7 +166,7 @@ Deno.test("a line scanned outside the hasher's memory, or with the scanner's own
   const right = hex(ascii(canonicalJsonWithout(entry, "hash")));
   const lines = [right, "f".repeat(64)].map((h) => ascii(pythonDumps({ ...entry, hash: h })));
   const own = new LineScanner();
-  const inMemory = new LineScanner(hasher.ops);
+  const inMemory = new LineScanner({ ops: hasher.ops, stop: hasher.stop });
   const [buf] = hasher.readBuffers();
   lines.forEach((bytes, i) => {
     // Outside: a plain array, with the hasher's ops.

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { LineScanner } from "../../../lib/ledger/_scan.ts";
+import { BatchHasher } from "../../../lib/ledger/_batch_hasher.ts";
 import { ChainChecker, type Problem } from "../../../lib/ledger/chain.ts";
 import {
   canonicalJsonWithout,
@@ -27,9 +28,29 @@ function exact(line: string): string | undefined {
   return canonicalJsonWithout(value as Record<string, unknown>, "hash");
 }
 
-/** Scans `line` (padded on both sides, as inside a block); the canonical text, or undefined if refused. */
+// Scanners whose lines are read in a hasher's memory, and their strings by its stop function.
+const inMemory = new Map<LineScanner, Uint8Array>();
+
+/** A scanner that reads its lines, as verify's do, in a read buffer of a hasher's memory. */
+function memoryScanner(): LineScanner {
+  const hasher = new BatchHasher({ readBufferBytes: 1 << 16 });
+  const scanner = new LineScanner({ ops: hasher.ops, stop: hasher.stop });
+  inMemory.set(scanner, hasher.readBuffers()[1]);
+  return scanner;
+}
+
+/**
+ * Scans `line` (padded on both sides, as inside a block, and in the hasher's memory for a
+ * {@link memoryScanner}); the canonical text, or undefined if refused.
+ */
 function fast(scanner: LineScanner, line: string): string | undefined {
-  const bytes = enc.encode(`{"x": 1}\n${line}\n{"y": 2}`);
+  let bytes: Uint8Array = enc.encode(`{"x": 1}\n${line}\n{"y": 2}`);
+  const buffer = inMemory.get(scanner);
+  if (buffer !== undefined) {
+    // At the end of the buffer: the stop function reads past the block.
+    buffer.set(bytes, buffer.length - bytes.length);
+    bytes = buffer.subarray(buffer.length - bytes.length);
+  }
   const start = enc.encode('{"x": 1}\n').length;
   const end = scanner.scan(bytes, start, bytes.length);
   if (end < 0) return undefined;
@@ -98,12 +119,16 @@ Deno.test("the scanner refuses what copying raw text would get wrong", () => {
     "[".repeat(40) + "]".repeat(40),
     '{"a": ' + "[".repeat(40) + "]".repeat(40) + "}",
   ];
-  for (const line of refused) assertEquals(fast(scanner, line), undefined, line);
+  const memory = memoryScanner();
+  for (const line of refused) {
+    assertEquals(fast(scanner, line), undefined, line);
+    assertEquals(fast(memory, line), undefined, line);
+  }
 });
 
 Deno.test("a line that needs more ops than the scanner has room for is refused, at the top level and set aside alike", () => {
   // 60 words: ten ops in each half.
-  const small = new LineScanner(new Int32Array(60));
+  const small = new LineScanner({ ops: new Int32Array(60) });
   const large = new LineScanner();
   const members = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}": ${i}`).join(", ");
   // n members take 2n ops and the closing brace one: 4 fit in 10, 6 do not.
@@ -130,10 +155,12 @@ Deno.test("the scanner takes plain lines, whatever their spacing and key order",
     '{"timestamp": "t", "previous_hash": "p", "prev_hash": "q", "violation": {"id": "i"}}',
     '{"a":"\x7f"}',
   ];
+  const memory = memoryScanner();
   for (const line of taken) {
     const got = fast(scanner, line);
     assert(got !== undefined, `refused: ${line}`);
     assertEquals(got, exact(line), line);
+    assertEquals(fast(memory, line), got, line);
   }
   // The link is previous_hash over prev_hash, and the id of each top-level object.
   fast(scanner, taken[3]!);
@@ -256,15 +283,20 @@ function genObject(r: () => number, depth: number, top: boolean): string {
   return "{" + pick(r, ["", " "]) + members.join(pick(r, SEPS)) + "}";
 }
 
-Deno.test("on fuzzed lines the scanner either refuses or gives exactly the exact path's form", () => {
+Deno.test("on fuzzed lines the scanner either refuses or gives exactly the exact path's form, in a hasher's memory too", () => {
   const r = rng(0x5eed);
-  const scanner = new LineScanner();
+  const own = new LineScanner();
+  const memory = memoryScanner();
   let taken = 0;
   let refused = 0;
   for (let i = 0; i < 20_000; i++) {
     const line = genObject(r, 0, true);
     const want = exact(line);
+    // Each line is read by one scanner, then the other: both must agree with the exact path.
+    const scanner = i % 2 === 0 ? own : memory;
     const got = fast(scanner, line);
+    assertEquals(fast(i % 2 === 0 ? memory : own, line), got, line);
+    fast(scanner, line);
     if (got === undefined) {
       refused++;
       continue;

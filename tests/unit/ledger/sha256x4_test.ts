@@ -86,3 +86,32 @@ Deno.test("the module built ahead of time is the one _sha256_wasm.ts builds (els
   assert(WebAssembly.validate(built));
   assertEquals(Uint8Array.fromBase64(SHA256X4_WASM_BASE64), built);
 });
+
+Deno.test("stop finds the first quote, backslash, control or non-ASCII byte, or the end, 16 bytes a step", () => {
+  const sha = new Sha256x4(1);
+  const base = 4096;
+  const bytes = sha.bytes(base, 4096);
+  // Mostly plain bytes, so that runs cross several 16-byte steps.
+  const noise = bytesFrom(42, 4096);
+  for (let i = 0; i < bytes.length; i++) {
+    bytes[i] = noise[i]! % 9 === 0 ? noise[i]! : 0x61 + (noise[i]! % 26);
+  }
+  const isStop = (c: number) => c === 0x22 || c === 0x5c || c < 0x20 || c > 0x7f;
+  for (let at = 0; at < 3000; at += 7) {
+    for (const len of [0, 1, 15, 16, 17, 40, 300]) {
+      let want = at;
+      while (want < at + len && !isStop(bytes[want]!)) want++;
+      assertEquals(sha.stop(base + at, base + at + len) - base, want, `at ${at}, ${len} bytes`);
+    }
+  }
+  // Each kind of stop byte, at each place in a step.
+  for (const c of [0x22, 0x5c, 0x00, 0x0a, 0x1f, 0x80, 0xff]) {
+    for (let k = 0; k < 16; k++) {
+      bytes.fill(0x61, 0, 64);
+      bytes[3 + k] = c;
+      assertEquals(sha.stop(base + 3, base + 60) - base, 3 + k);
+    }
+  }
+  bytes.fill(0x7f, 0, 64);
+  assertEquals(sha.stop(base, base + 64) - base, 64, "DEL is plain");
+});
