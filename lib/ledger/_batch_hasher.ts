@@ -118,8 +118,10 @@ export class BatchHasher implements HashQueue {
     const i = this.#count++;
     this.#lines[i] = line;
     this.#at[i] = at;
-    this.#blocks[i] = this.#sha.padInPlace(at, n);
-    this.#next = at + paddedLength(n);
+    // paddedLength(n) / 64, padded by emit.
+    const blocks = (n + 72) >>> 6;
+    this.#blocks[i] = blocks;
+    this.#next = at + 64 * blocks;
     this.#odd[i] = decodeHex(src, scan.hashStart, scan.hashEnd, this.#stated, i * 8)
       ? undefined
       : asciiText(src, scan.hashStart, scan.hashEnd);

@@ -13,9 +13,9 @@
  * have; `nk = 0` leaves it out. The digests are stored at `out` as eight vectors: word j of
  * lane k is the little-endian u32 at `out + 16 j + 4 k`.
  *
- * It also exports `emit(ops, words, src, out)`, which writes a line's canonical form where
- * it is then hashed, from the ops a line scanner describes it with (`_scan.ts`): 16 bytes a
- * step, where JavaScript copied one; and `stop(at, end)`, which finds where the plain run of a
+ * It also exports `emit(ops, words, src, out)`, which writes a line's canonical form, padded,
+ * where it is then hashed, from the ops a line scanner describes it with (`_scan.ts`): 16
+ * bytes a step, where JavaScript copied one; and `stop(at, end)`, which finds where the plain run of a
  * JSON string ends, 16 bytes a step, for the scanner.
  *
  * The code is generated rather than written out: 64 rounds, unrolled, with the working
@@ -132,7 +132,9 @@ const OP = {
   i32Add: 0x6a,
   i32Sub: 0x6b,
   return: 0x0f,
+  i32And: 0x71,
   i32Shl: 0x74,
+  i32ShrU: 0x76,
   simd: 0xfd,
 } as const;
 // SIMD instructions, after the 0xfd prefix.
@@ -622,9 +624,70 @@ function emitBody(): Uint8Array {
   b.out.uleb(0);
   b.op(OP.end);
   b.op(OP.end);
+  // Padded as SHA-256 pads: 0x80, zeros to a multiple of 64 bytes less 8, then the length in
+  // bits, big-endian. E_LEN: the length; E_END: the padded end; E_K: where zeros go next.
   b.get(E_O);
   b.get(E_OUT);
   b.op(OP.i32Sub);
+  b.set(E_LEN);
+  b.get(E_OUT);
+  b.get(E_LEN);
+  b.i32(72);
+  b.op(OP.i32Add);
+  b.i32(-64);
+  b.op(OP.i32And);
+  b.op(OP.i32Add);
+  b.set(E_END);
+  b.get(E_O);
+  b.i32(0x80);
+  b.op(OP.i32Store8);
+  b.memarg(0, 0);
+  b.get(E_O);
+  b.i32(1);
+  b.op(OP.i32Add);
+  b.set(E_K);
+  b.op(OP.block);
+  b.op(VOID_BLOCK);
+  b.op(OP.loop);
+  b.op(VOID_BLOCK);
+  b.get(E_K);
+  b.get(E_END);
+  b.op(OP.i32GeU);
+  b.op(OP.brIf);
+  b.out.uleb(1);
+  b.get(E_K);
+  b.splat(0);
+  b.simd(SIMD.store);
+  b.memarg(0, 0);
+  b.get(E_K);
+  b.i32(16);
+  b.op(OP.i32Add);
+  b.set(E_K);
+  b.op(OP.br);
+  b.out.uleb(0);
+  b.op(OP.end);
+  b.op(OP.end);
+  // The length's eight bytes, from E_END - 8 (offsets are unsigned). Its high word is below
+  // 8 (messages are below 4 GiB): its last byte only; the rest are zeros already.
+  b.get(E_END);
+  b.i32(8);
+  b.op(OP.i32Sub);
+  b.set(E_END);
+  for (const [shift, at] of [[29, 3], [21, 4], [13, 5], [5, 6]] as const) {
+    b.get(E_END);
+    b.get(E_LEN);
+    b.i32(shift);
+    b.op(OP.i32ShrU);
+    b.op(OP.i32Store8);
+    b.memarg(0, at);
+  }
+  b.get(E_END);
+  b.get(E_LEN);
+  b.i32(3);
+  b.op(OP.i32Shl);
+  b.op(OP.i32Store8);
+  b.memarg(0, 7);
+  b.get(E_LEN);
   b.op(OP.end);
   return b.out.done();
 }

@@ -85,8 +85,9 @@ export class Sha256x4 {
 
   /**
    * Writes at `out` the bytes that a line scanner's ops describe (`words` words at `ops`,
-   * their spans in the source at `src`, all in this memory) and returns how many. It may
-   * write up to 15 bytes past them, and read up to 15 past a span.
+   * their spans in the source at `src`, all in this memory), padded as {@link pad} pads,
+   * and returns how many there are before the padding. It may write up to 15 bytes past
+   * the padding, and read up to 15 past a span.
    */
   emit(ops: number, words: number, src: number, out: number): number {
     return this.#emit(ops, words, src, out);
@@ -106,7 +107,7 @@ export class Sha256x4 {
    */
   pad(at: number, data: Uint8Array): number {
     this.#u8.set(data, at);
-    return this.padInPlace(at, data.length);
+    return this.#padAfter(at, data.length);
   }
 
   /**
@@ -117,12 +118,12 @@ export class Sha256x4 {
     // UTF-8 takes at most three bytes a UTF-16 unit.
     this.reserve(at + paddedLength(3 * text.length));
     const { written } = encoder.encodeInto(text, this.#u8.subarray(at));
-    const blocks = this.padInPlace(at, written);
+    const blocks = this.#padAfter(at, written);
     return { blocks, bytes: blocks * 64 };
   }
 
-  /** Pads the `n` bytes at `at` (with {@link paddedLength} bytes of room); returns its blocks. */
-  padInPlace(at: number, n: number): number {
+  // Pads the `n` bytes at `at` (with paddedLength(n) bytes of room); returns its blocks.
+  #padAfter(at: number, n: number): number {
     const u8 = this.#u8;
     const end = at + paddedLength(n);
     u8[at + n] = 0x80;
