@@ -12,7 +12,7 @@
  * @module
  */
 import type { HashQueue } from "./chain.ts";
-import type { LineScanner } from "./_scan.ts";
+import { DEFAULT_OP_WORDS, type LineScanner } from "./_scan.ts";
 import { asciiText } from "./_ids.ts";
 import { paddedLength, sha256Hex, Sha256x4, type StopFn } from "./_sha256x4.ts";
 
@@ -28,8 +28,6 @@ const QUEUE = 64;
 const QUEUE_BYTES = 1 << 20;
 // What emit may write past a line's bytes, and read past a read buffer's.
 const SLACK = 64;
-/** Words for a scanner's ops (lines needing more take the exact path). */
-const OP_WORDS = 3 * 16 * 1024;
 const PAGE = 64 * 1024;
 // A hex digit's value, or 16 for anything else (upper case too: Python's hex is lower case,
 // so a stated hash in upper case never matches).
@@ -68,10 +66,10 @@ export class BatchHasher implements HashQueue {
     const readBytes = opts.readBufferBytes ?? 0;
     this.#dataEnd = Sha256x4.DATA + QUEUE_BYTES;
     const opsAt = this.#dataEnd + SLACK;
-    const readAt = opsAt + 4 * OP_WORDS;
+    const readAt = opsAt + 4 * DEFAULT_OP_WORDS;
     const size = readAt + 2 * (readBytes + SLACK);
     this.#sha = new Sha256x4(Math.ceil(size / PAGE));
-    this.ops = this.#sha.words(opsAt, OP_WORDS);
+    this.ops = this.#sha.words(opsAt, DEFAULT_OP_WORDS);
     this.stop = this.#sha.stop;
     this.#readBuffers = [
       this.#sha.bytes(readAt, readBytes),

@@ -127,8 +127,12 @@ export async function checkRange(
     // Reads go straight into one of two buffers, each read while the lines of the other
     // are checked; only the part of a line left at the end of a read is copied, to the front
     // of the other buffer (a fresh array a read cost more in page faults and zeroing, and a
-    // spare read buffer copied in cost a copy of every byte). A line longer than a read
-    // grows its buffer, out of the hasher's memory: its lines are then copied there.
+    // spare read buffer copied in cost a copy of every byte). The buffers are in the hasher's
+    // memory, where lines are written canonically without a copy; a line too long for the
+    // room left after a read's kept bytes grows its buffer out of that memory (its lines are
+    // then copied in), until the bytes kept fit a hasher's buffer again.
+    const resident = tools.hasher.readBuffers();
+    const spare = (busy: Uint8Array) => resident[0] === busy ? resident[1] : resident[0];
     let [cur, other] = tools.bufs;
     let have = 0;
     const total = req.end - req.start;
@@ -139,8 +143,7 @@ export async function checkRange(
       p.catch(() => {});
       return p;
     };
-    // Room for a whole read after `buf`'s first `keep` bytes, which are kept: a line longer
-    // than a read grows its buffer.
+    // Room for a whole read after `buf`'s first `keep` bytes, which are kept.
     const roomy = (buf: Uint8Array, keep: number): Uint8Array => {
       if (buf.length - keep >= CHUNK) return buf;
       const bigger = new Uint8Array(Math.max(2 * buf.length, keep + CHUNK));
@@ -162,6 +165,8 @@ export async function checkRange(
         continue;
       }
       const tail = len - cut - 1;
+      // Back to the hasher's memory once what is kept leaves room for a read there.
+      if (other !== resident[0] && other !== resident[1] && tail <= CHUNK) other = spare(cur);
       other = roomy(other, tail);
       other.set(cur.subarray(cut + 1, len));
       pending = readInto(other, tail);
@@ -210,7 +215,7 @@ export async function checkRange(
 /** A decoder that keeps a byte-order mark and replaces bad bytes. */
 export const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 
-// Checks a block of whole lines, each on the bytes where the scanner can write its
+// Checks a block of whole lines, each on its bytes where the scanner can describe its
 // canonical form (most lines: no strings, no JSON.parse), else decoded and parsed.
 function checkLines(
   how: {

@@ -273,9 +273,10 @@ export class IdTracker {
   }
 
   /**
-   * Queues what {@link seeBytes} records, until {@link flushQueued} (which the caller runs
-   * before `at.src` changes, and before it reads the table): ids are random, each one's slot
-   * is a fetch from memory, and the fetches of a few hundred made together overlap.
+   * Queues what {@link seeBytes} records, until {@link flushQueued}, which the caller runs
+   * before the bytes of `at.src` are written over (the text of an id found repeated is read
+   * from them then). Ids are random, each one's slot is a fetch from memory, and the fetches
+   * of a few hundred made together overlap.
    */
   queueBytes(line: number, at: IdBytes): void {
     if (at.src !== this.#queuedSrc) {

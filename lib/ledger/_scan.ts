@@ -41,9 +41,9 @@ const STRIDE = 5;
 const ESCAPED = 1;
 /** Flag: the value is described already; its range of ops is in the value's place. */
 const WRITTEN = 2;
-/** An op's first word for a run of other ops (the second half's) in its place. */
+/** An op's first word for a run of other ops (the second half's) in its place: never nested. */
 export const RUN_OPS = -1;
-/** The room for ops a scanner makes for itself: a line that needs more is refused. */
+/** The words of ops a scanner has room for unless given other room (a verify hasher's too). */
 export const DEFAULT_OP_WORDS = 3 * 16 * 1024;
 const NEWLINE = 0x0a;
 // Bytes that end the plain run of a string: the quote, the backslash, control characters
@@ -366,7 +366,7 @@ export class LineScanner {
     }
   }
 
-  // Reads the members onto the stack, sorts them by key and writes them; -1 if refused.
+  // Reads the members onto the stack, sorts them by key and describes them; -1 if refused.
   #object(i: number, depth: number): number {
     if (depth > MAX_DEPTH) return -1;
     const base = this.#top;
@@ -577,7 +577,8 @@ export class LineScanner {
 
 /**
  * Runs ops [from, to) of `ops` (words) over `src`, writing at `out[at]`; returns where the
- * writing ended. The JavaScript twin of the SHA-256 module's `emit`.
+ * writing ended. The JavaScript twin of the SHA-256 module's `emit`, which runs one level of
+ * {@link RUN_OPS} only, as the scanner writes them.
  */
 export function runOps(
   ops: Int32Array,

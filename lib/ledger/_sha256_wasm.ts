@@ -15,8 +15,8 @@
  *
  * It also exports `emit(ops, words, src, out)`, which writes a line's canonical form, padded,
  * where it is then hashed, from the ops a line scanner describes it with (`_scan.ts`): 16
- * bytes a step, where JavaScript copied one; and `stop(at, end)`, which finds where the plain run of a
- * JSON string ends, 16 bytes a step, for the scanner.
+ * bytes a step, where JavaScript copied one; and `stop(at, end)`, which finds where the plain
+ * run of a JSON string ends, 16 bytes a step, for the scanner.
  *
  * The code is generated rather than written out: 64 rounds, unrolled, with the working
  * variables renamed round by round instead of moved. (A loop of sixteen rounds, a third of
@@ -488,6 +488,15 @@ const EMIT_I32_LOCALS = 9;
  */
 function emitBody(): Uint8Array {
   const b = new Body();
+  emitOps(b);
+  emitPadding(b);
+  b.get(E_LEN);
+  b.op(OP.end);
+  return b.out.done();
+}
+
+// Runs the ops: E_O ends where the message does.
+function emitOps(b: Body): void {
   const load = (offset: number) => {
     b.op(OP.i32Load);
     b.memarg(2, offset);
@@ -624,6 +633,9 @@ function emitBody(): Uint8Array {
   b.out.uleb(0);
   b.op(OP.end);
   b.op(OP.end);
+}
+
+function emitPadding(b: Body): void {
   // Padded as SHA-256 pads: 0x80, zeros to a multiple of 64 bytes less 8, then the length in
   // bits, big-endian. E_LEN: the length; E_END: the padded end; E_K: where zeros go next.
   b.get(E_O);
@@ -687,9 +699,6 @@ function emitBody(): Uint8Array {
   b.op(OP.i32Shl);
   b.op(OP.i32Store8);
   b.memarg(0, 7);
-  b.get(E_LEN);
-  b.op(OP.end);
-  return b.out.done();
 }
 
 // stop's locals: its two parameters (at, end), then an i32 and a v128.

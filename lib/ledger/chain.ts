@@ -270,7 +270,7 @@ export class ChainChecker {
   }
 
   /**
-   * Checks a line that `scan` has just read and written canonically (verify's fast path):
+   * Checks a line that `scan` has just read and described canonically (verify's fast path):
    * the same as {@link check} with the line's text, without parsing it. With `hashes`, the
    * hash check is left to it. Not for a checker with `onEntry`, which needs each entry as
    * an object.

@@ -190,26 +190,30 @@ Deno.test("verify finds lines across read-buffer boundaries in a large ledger", 
 });
 
 Deno.test("lines longer than a read, and than the hash queue, verify; a change in one, or in a line after them, is found", async () => {
-  // 1.5 MiB lines grow a read buffer beyond the hasher's memory (the lines read with them are
-  // copied in), and are hashed apart from the queue; 0.6 MiB ones fit a grown read but not
-  // twice over the queue's room.
-  const bodies = Array.from({ length: 40 }, (_, i) => ({
-    detail: i === 10 || i === 30 ? "x".repeat(1_500_000) : i === 20 ? "y".repeat(600_000) : `e${i}`,
+  // 2.5 MB lines do not fit a read buffer with a read after them: the buffer grows out of the
+  // hasher's memory (the lines read with them are copied in) and they are hashed apart from
+  // the queue; 1.5 MB ones fit a buffer but not the queue; the buffers go back to the
+  // hasher's memory after each.
+  const bodies = Array.from({ length: 60 }, (_, i) => ({
+    detail: i === 10 || i === 40
+      ? "x".repeat(2_500_000)
+      : i === 25
+      ? "y".repeat(1_500_000)
+      : `e${i}`,
     violation: { id: `v${i}`, sequence: ["primary", "observer"] },
   }));
   await using ledger = await tempLedger(bodies);
   const intact = await verifyLedger(ledger.path, { workers: 1 });
-  assertEquals([intact.ok, intact.entries], [true, 40]);
+  assertEquals([intact.ok, intact.entries], [true, 60]);
   const lines = [...ledger.lines];
-  for (const i of [10, 11, 20, 31]) lines[i] = lines[i]!.replace('"detail": "', '"detail": "!');
+  const changed = [10, 11, 12, 25, 26, 40, 41, 59];
+  for (const i of changed) lines[i] = lines[i]!.replace('"detail": "', '"detail": "!');
   await rewrite(ledger.path, lines);
   const r = await verifyLedger(ledger.path, { workers: 1 });
-  assertEquals(r.problems.map((p) => [p.line, p.kind]), [
-    [11, "hash_mismatch"],
-    [12, "hash_mismatch"],
-    [21, "hash_mismatch"],
-    [32, "hash_mismatch"],
-  ]);
+  assertEquals(
+    r.problems.map((p) => [p.line, p.kind]),
+    changed.map((i) => [i + 1, "hash_mismatch"]),
+  );
 });
 
 Deno.test("a large ledger checked by workers gives the same report as one pass, links across parts included", async () => {
@@ -482,20 +486,24 @@ Deno.test("verify lists an id on more than one line, in one pass and across work
 });
 
 Deno.test("ids repeated anywhere in a ledger of many reads are listed with their own text, at read boundaries too", async () => {
-  // About 4 MiB: each id comes back every 500 lines, and its text is read from its second
-  // line, which for some lies at the very end of a read, before the next read writes over it.
+  // Lines of about 6 KB: under 256 ids a read, so those of a read's last lines are still
+  // queued when it ends, and their text must be read before the part of a line left over is
+  // copied over the front of that buffer. Each id comes back every 97 lines.
   const idOf = (n: number) => `id-${n}-${"y".repeat(n % 17)}`;
-  const bodies = Array.from({ length: 6000 }, (_, i) => ({
-    detail: `e${i} ${"x".repeat(600)}`,
-    violation: { id: idOf(i % 500) },
+  const bodies = Array.from({ length: 1200 }, (_, i) => ({
+    detail: `e${i} ${"x".repeat(6000 + ((i * 37) % 500))}`,
+    violation: { id: idOf(i % 97) },
   }));
   await using ledger = await tempLedger(bodies);
   const r = await verifyLedger(ledger.path, { workers: 1 });
-  assertEquals(r.duplicateIdCount, 500);
+  assertEquals(r.duplicateIdCount, 97);
   for (const d of r.duplicateIds) {
     const n = d.lines[0]! - 1;
     assertEquals([d.field, d.id], ["violation", idOf(n)]);
-    assertEquals(d.lines, Array.from({ length: 12 }, (_, k) => n + 1 + 500 * k));
+    assertEquals(
+      d.lines,
+      Array.from({ length: n < 1200 % 97 ? 13 : 12 }, (_, k) => n + 1 + 97 * k),
+    );
   }
 });
 
