@@ -244,6 +244,40 @@ class Body {
     this.out.byte(OP.i32Const);
     this.out.sleb(n | 0);
   }
+  /** Opens a block, loop or if that leaves nothing on the stack. */
+  begin(op: typeof OP.block | typeof OP.loop | typeof OP.if): void {
+    this.out.byte(op);
+    this.out.byte(VOID_BLOCK);
+  }
+  /** Branches (`br`, or `br_if` on the value on the stack) to the label `depth` out. */
+  branch(op: typeof OP.br | typeof OP.brIf, depth: number): void {
+    this.out.byte(op);
+    this.out.uleb(depth);
+  }
+  /** Adds `n` to local `i`. */
+  addTo(i: number, n: number): void {
+    this.get(i);
+    this.i32(n);
+    this.op(OP.i32Add);
+    this.set(i);
+  }
+  /**
+   * A loop that runs `body` while `compare(local k, local limit)` is false, adding 16 to k
+   * after each run.
+   */
+  step16(k: number, limit: number, compare: number, body: () => void): void {
+    this.begin(OP.block);
+    this.begin(OP.loop);
+    this.get(k);
+    this.get(limit);
+    this.op(compare);
+    this.branch(OP.brIf, 1);
+    body();
+    this.addTo(k, 16);
+    this.branch(OP.br, 0);
+    this.op(OP.end);
+    this.op(OP.end);
+  }
   /** Pushes a vector with `n` in each lane. */
   splat(n: number): void {
     this.simd(SIMD.const);
@@ -379,14 +413,11 @@ function hash4Body(): Uint8Array {
   }
   b.i32(0);
   b.set(BLOCK);
-  b.op(OP.block);
-  b.op(VOID_BLOCK);
+  b.begin(OP.block);
   b.get(MAX);
   b.op(OP.i32Eqz);
-  b.op(OP.brIf);
-  b.out.uleb(0);
-  b.op(OP.loop);
-  b.op(VOID_BLOCK);
+  b.branch(OP.brIf, 0);
+  b.begin(OP.loop);
   // Lanes with a block at this index; the others read their first block and keep their state.
   b.get(COUNTS);
   b.get(BLOCK);
@@ -449,8 +480,7 @@ function hash4Body(): Uint8Array {
   b.out.uleb(BLOCK);
   b.get(MAX);
   b.op(OP.i32LtU);
-  b.op(OP.brIf);
-  b.out.uleb(0);
+  b.branch(OP.brIf, 0);
   b.op(OP.end);
   b.op(OP.end);
   for (let i = 0; i < 8; i++) {
@@ -513,28 +543,23 @@ function emitOps(b: Body): void {
   b.set(E_END);
   b.i32(0);
   b.set(E_BACK_END);
-  b.op(OP.block);
-  b.op(VOID_BLOCK);
-  b.op(OP.loop);
-  b.op(VOID_BLOCK);
+  b.begin(OP.block);
+  b.begin(OP.loop);
   // At the end of the list: done, or back from a nested run.
   b.get(E_OPS);
   b.get(E_END);
   b.op(OP.i32GeU);
-  b.op(OP.if);
-  b.op(VOID_BLOCK);
+  b.begin(OP.if);
   b.get(E_BACK_END);
   b.op(OP.i32Eqz);
-  b.op(OP.brIf);
-  b.out.uleb(2);
+  b.branch(OP.brIf, 2);
   b.get(E_BACK);
   b.set(E_OPS);
   b.get(E_BACK_END);
   b.set(E_END);
   b.i32(0);
   b.set(E_BACK_END);
-  b.op(OP.br);
-  b.out.uleb(1);
+  b.branch(OP.br, 1);
   b.op(OP.end);
   b.get(E_OPS);
   load(0);
@@ -547,16 +572,12 @@ function emitOps(b: Body): void {
   b.get(E_FROM);
   b.op(OP.i32Sub);
   b.set(E_LEN);
-  b.get(E_OPS);
-  b.i32(12);
-  b.op(OP.i32Add);
-  b.set(E_OPS);
+  b.addTo(E_OPS, 12);
   // A nested run: ops [a, b) of the list, then back here.
   b.get(E_LIT);
   b.i32(0);
   b.op(OP.i32LtS);
-  b.op(OP.if);
-  b.op(VOID_BLOCK);
+  b.begin(OP.if);
   b.get(E_OPS);
   b.set(E_BACK);
   b.get(E_END);
@@ -575,21 +596,16 @@ function emitOps(b: Body): void {
   b.op(OP.i32Shl);
   b.op(OP.i32Add);
   b.set(E_END);
-  b.op(OP.br);
-  b.out.uleb(1);
+  b.branch(OP.br, 1);
   b.op(OP.end);
   // The byte first, if any.
   b.get(E_LIT);
-  b.op(OP.if);
-  b.op(VOID_BLOCK);
+  b.begin(OP.if);
   b.get(E_O);
   b.get(E_LIT);
   b.op(OP.i32Store8);
   b.memarg(0, 0);
-  b.get(E_O);
-  b.i32(1);
-  b.op(OP.i32Add);
-  b.set(E_O);
+  b.addTo(E_O, 1);
   b.op(OP.end);
   // Then the span, 16 bytes a step.
   b.get(E_SRC);
@@ -598,39 +614,23 @@ function emitOps(b: Body): void {
   b.set(E_FROM);
   b.i32(0);
   b.set(E_K);
-  b.op(OP.block);
-  b.op(VOID_BLOCK);
-  b.op(OP.loop);
-  b.op(VOID_BLOCK);
-  b.get(E_K);
-  b.get(E_LEN);
-  b.op(OP.i32GeS);
-  b.op(OP.brIf);
-  b.out.uleb(1);
-  b.get(E_O);
-  b.get(E_K);
-  b.op(OP.i32Add);
-  b.get(E_FROM);
-  b.get(E_K);
-  b.op(OP.i32Add);
-  b.simd(SIMD.load);
-  b.memarg(0, 0);
-  b.simd(SIMD.store);
-  b.memarg(0, 0);
-  b.get(E_K);
-  b.i32(16);
-  b.op(OP.i32Add);
-  b.set(E_K);
-  b.op(OP.br);
-  b.out.uleb(0);
-  b.op(OP.end);
-  b.op(OP.end);
+  b.step16(E_K, E_LEN, OP.i32GeS, () => {
+    b.get(E_O);
+    b.get(E_K);
+    b.op(OP.i32Add);
+    b.get(E_FROM);
+    b.get(E_K);
+    b.op(OP.i32Add);
+    b.simd(SIMD.load);
+    b.memarg(0, 0);
+    b.simd(SIMD.store);
+    b.memarg(0, 0);
+  });
   b.get(E_O);
   b.get(E_LEN);
   b.op(OP.i32Add);
   b.set(E_O);
-  b.op(OP.br);
-  b.out.uleb(0);
+  b.branch(OP.br, 0);
   b.op(OP.end);
   b.op(OP.end);
 }
@@ -658,27 +658,12 @@ function emitPadding(b: Body): void {
   b.i32(1);
   b.op(OP.i32Add);
   b.set(E_K);
-  b.op(OP.block);
-  b.op(VOID_BLOCK);
-  b.op(OP.loop);
-  b.op(VOID_BLOCK);
-  b.get(E_K);
-  b.get(E_END);
-  b.op(OP.i32GeU);
-  b.op(OP.brIf);
-  b.out.uleb(1);
-  b.get(E_K);
-  b.splat(0);
-  b.simd(SIMD.store);
-  b.memarg(0, 0);
-  b.get(E_K);
-  b.i32(16);
-  b.op(OP.i32Add);
-  b.set(E_K);
-  b.op(OP.br);
-  b.out.uleb(0);
-  b.op(OP.end);
-  b.op(OP.end);
+  b.step16(E_K, E_END, OP.i32GeU, () => {
+    b.get(E_K);
+    b.splat(0);
+    b.simd(SIMD.store);
+    b.memarg(0, 0);
+  });
   // The length's eight bytes, from E_END - 8 (offsets are unsigned). Its high word is below
   // 8 (messages are below 4 GiB): its last byte only; the rest are zeros already.
   b.get(E_END);
@@ -714,13 +699,11 @@ const S_V = 3;
  */
 function stopBody(): Uint8Array {
   const b = new Body();
-  b.op(OP.loop);
-  b.op(VOID_BLOCK);
+  b.begin(OP.loop);
   b.get(S_AT);
   b.get(S_END);
   b.op(OP.i32GeU);
-  b.op(OP.if);
-  b.op(VOID_BLOCK);
+  b.begin(OP.if);
   b.get(S_END);
   b.op(OP.return);
   b.op(OP.end);
@@ -743,8 +726,7 @@ function stopBody(): Uint8Array {
   b.simd(SIMD.i8x16Bitmask);
   b.op(OP.localTee);
   b.out.uleb(S_BITS);
-  b.op(OP.if);
-  b.op(VOID_BLOCK);
+  b.begin(OP.if);
   // at + the first set bit, or end if that is past it.
   b.get(S_AT);
   b.get(S_BITS);
@@ -759,12 +741,8 @@ function stopBody(): Uint8Array {
   b.op(OP.select);
   b.op(OP.return);
   b.op(OP.end);
-  b.get(S_AT);
-  b.i32(16);
-  b.op(OP.i32Add);
-  b.set(S_AT);
-  b.op(OP.br);
-  b.out.uleb(0);
+  b.addTo(S_AT, 16);
+  b.branch(OP.br, 0);
   b.op(OP.end);
   b.get(S_END);
   b.op(OP.end);
