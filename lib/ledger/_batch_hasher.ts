@@ -100,29 +100,19 @@ export class BatchHasher implements HashQueue {
    */
   addScanned(line: number, scan: LineScanner): void {
     const src = scan.src;
-    if (src.buffer !== this.#buffer || scan.ops !== this.ops) {
-      this.add(line, scan.canonical(), src, scan.hashStart, scan.hashEnd);
-      return;
-    }
     // The canonical form is no longer than the line; emit may write past it.
     const need = paddedLength(scan.lineLength) + SLACK;
-    if (need > QUEUE_BYTES) {
+    if (src.buffer !== this.#buffer || scan.ops !== this.ops || need > QUEUE_BYTES) {
       this.add(line, scan.canonical(), src, scan.hashStart, scan.hashEnd);
       return;
     }
-    if (this.#count === QUEUE || this.#next + need > this.#dataEnd) this.flush();
-    const at = this.#next;
-    const n = this.#sha.emit(this.ops.byteOffset, scan.opWords, src.byteOffset, at);
-    const i = this.#count++;
-    this.#lines[i] = line;
-    this.#at[i] = at;
+    const i = this.#take(line, need);
+    const n = this.#sha.emit(this.ops.byteOffset, scan.opWords, src.byteOffset, this.#next);
     // paddedLength(n) / 64, padded by emit.
     const blocks = (n + 72) >>> 6;
     this.#blocks[i] = blocks;
-    this.#next = at + 64 * blocks;
-    this.#odd[i] = decodeHex(src, scan.hashStart, scan.hashEnd, this.#stated, i * 8)
-      ? undefined
-      : asciiText(src, scan.hashStart, scan.hashEnd);
+    this.#next += 64 * blocks;
+    this.#keepStated(i, src, scan.hashStart, scan.hashEnd);
   }
 
   /** Queues one line's check; `canonical` and the stated hash `src[start, end)` are copied. */
@@ -132,15 +122,10 @@ export class BatchHasher implements HashQueue {
       this.#alone(line, sha256Hex(canonical), asciiText(src, start, end));
       return;
     }
-    if (this.#count === QUEUE || this.#next + need > this.#dataEnd) this.flush();
-    const i = this.#count++;
-    this.#lines[i] = line;
-    this.#at[i] = this.#next;
+    const i = this.#take(line, need);
     this.#blocks[i] = this.#sha.pad(this.#next, canonical);
     this.#next += need;
-    this.#odd[i] = decodeHex(src, start, end, this.#stated, i * 8)
-      ? undefined
-      : asciiText(src, start, end);
+    this.#keepStated(i, src, start, end);
   }
 
   /** Queues one line's check from text: its canonical form and stated hash. */
@@ -151,15 +136,29 @@ export class BatchHasher implements HashQueue {
       this.#alone(line, sha256Hex(canonical), stated);
       return;
     }
-    if (this.#count === QUEUE || this.#next + need > this.#dataEnd) this.flush();
-    const i = this.#count++;
-    this.#lines[i] = line;
-    this.#at[i] = this.#next;
+    const i = this.#take(line, need);
     const { blocks, bytes } = this.#sha.padText(this.#next, canonical);
     this.#blocks[i] = blocks;
     this.#next += bytes;
     const hash = encoder.encode(stated);
     this.#odd[i] = decodeHex(hash, 0, hash.length, this.#stated, i * 8) ? undefined : stated;
+  }
+
+  // A slot in the queue for `line`, with `need` bytes of room at #next (hashing what is
+  // queued first if there is not).
+  #take(line: number, need: number): number {
+    if (this.#count === QUEUE || this.#next + need > this.#dataEnd) this.flush();
+    const i = this.#count++;
+    this.#lines[i] = line;
+    this.#at[i] = this.#next;
+    return i;
+  }
+
+  // Keeps slot i's stated hash src[start, end): as words, or as text when it is not hex.
+  #keepStated(i: number, src: Uint8Array, start: number, end: number): void {
+    this.#odd[i] = decodeHex(src, start, end, this.#stated, i * 8)
+      ? undefined
+      : asciiText(src, start, end);
   }
 
   // A line too long for the queue, hashed apart: a mismatch is reported now.
