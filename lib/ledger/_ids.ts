@@ -147,14 +147,19 @@ export class IdTable {
 
   /** The line in the hash's first slot, read only to bring that slot into the cache. */
   touch(hi: number, lo: number): number {
-    return this.#slots[((lo ^ Math.imul(hi, 0x9e3779b1)) & this.#mask) * 3 + 2]!;
+    return this.#slots[this.#home(hi, lo) * 3 + 2]!;
+  }
+
+  // The slot where a hash's probe starts.
+  #home(hi: number, lo: number): number {
+    return (lo ^ Math.imul(hi, 0x9e3779b1)) & this.#mask;
   }
 
   /** The slot holding the hash, or the empty slot where it belongs. */
   slot(hi: number, lo: number): number {
     const t = this.#slots;
     const mask = this.#mask;
-    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+    let i = this.#home(hi, lo);
     while (t[i * 3 + 2] !== 0 && (t[i * 3 + 1] !== lo || t[i * 3] !== hi)) i = (i + 1) & mask;
     return i;
   }
@@ -273,10 +278,12 @@ export class IdTracker {
   }
 
   /**
-   * Queues what {@link seeBytes} records, until {@link flushQueued}, which the caller runs
-   * before the bytes of `at.src` are written over (the text of an id found repeated is read
-   * from them then). Ids are random, each one's slot is a fetch from memory, and the fetches
-   * of a few hundred made together overlap.
+   * Records that the id in ASCII bytes `src[idStart, idEnd)` of the object in top-level
+   * field `src[fieldStart, fieldEnd)` is on `line`, as {@link see} does for a parsed entry;
+   * queued until {@link flushQueued}, which the caller runs before the bytes of `at.src` are
+   * written over (the text of an id found repeated is read from them then). Ids are random,
+   * each one's slot is a fetch from memory, and the fetches of a few hundred made together
+   * overlap.
    */
   queueBytes(line: number, at: IdBytes): void {
     if (at.src !== this.#queuedSrc) {
@@ -333,21 +340,6 @@ export class IdTracker {
           dup.id = id;
         }
       }
-    }
-  }
-
-  /**
-   * Records that the id in ASCII bytes `src[idStart, idEnd)` of the object in top-level
-   * field `src[fieldStart, fieldEnd)` is on `line`: the same as {@link see} for it.
-   */
-  seeBytes(line: number, at: IdBytes): void {
-    this.flushQueued();
-    const src = at.src;
-    hashKeyBytes(src, at.fieldStart, at.fieldEnd, at.idStart, at.idEnd);
-    const dup = this.#record(line);
-    if (dup) {
-      dup.field = asciiText(src, at.fieldStart, at.fieldEnd);
-      dup.id = asciiText(src, at.idStart, at.idEnd);
     }
   }
 
