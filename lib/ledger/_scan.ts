@@ -332,7 +332,7 @@ export class LineScanner {
 
   // A byte to write: held for the next copy, which costs no op of its own then.
   #byte(c: number): void {
-    if (this.#pending !== 0) this.#op(this.#pending, 0, 0);
+    this.#flushPending();
     this.#pending = c;
   }
 
